@@ -1,0 +1,56 @@
+/* config.h - configuration from environment variables, with defaults.
+ *
+ * Every variable is documented in the README's configuration table. An invalid
+ * value stops start-up with a message naming the variable. */
+#ifndef SAGA_CONFIG_H
+#define SAGA_CONFIG_H
+
+#include <stddef.h>
+#include <stdbool.h>
+#include "saga/log.h"
+
+typedef struct saga_config {
+    char service[32];        /* "order", "payment", ... (not from the environment) */
+    char http_bind[64];      /* SAGA_HTTP_BIND, default 127.0.0.1 */
+    int http_port;           /* SAGA_HTTP_PORT, default per service; 0 picks a free port */
+    int http_threads;        /* SAGA_HTTP_THREADS, default 2 */
+    long http_body_max;      /* SAGA_HTTP_BODY_MAX bytes, default 65536 */
+    char mysql_host[128];    /* SAGA_MYSQL_HOST, default 127.0.0.1 */
+    int mysql_port;          /* SAGA_MYSQL_PORT, default 3306 */
+    char mysql_user[64];     /* SAGA_MYSQL_USER, default saga_<service> */
+    char mysql_password[128];/* SAGA_MYSQL_PASSWORD, default empty */
+    char mysql_database[64]; /* SAGA_MYSQL_DATABASE, default saga_<service> */
+    char mysql_socket[256];  /* SAGA_MYSQL_SOCKET, default empty (TCP) */
+    char migrations_dir[512];/* SAGA_MIGRATIONS_DIR, default deploy/mysql */
+    char schemas_dir[512];   /* SAGA_SCHEMAS_DIR, default schemas */
+    char kafka_bootstrap[512];/* SAGA_KAFKA_BOOTSTRAP, default localhost:9092 */
+    char kafka_group[128];   /* SAGA_KAFKA_GROUP, default <service>-service */
+    int kafka_fetch_wait_ms; /* SAGA_KAFKA_FETCH_WAIT_MS, default 5 */
+    char redis_host[128];    /* SAGA_REDIS_HOST, default 127.0.0.1 */
+    int redis_port;          /* SAGA_REDIS_PORT, default 6379 */
+    int batch_max;           /* SAGA_BATCH_MAX, default 500 */
+    int batch_wait_ms;       /* SAGA_BATCH_WAIT_MS, default 5 */
+    int max_attempts;        /* SAGA_MAX_ATTEMPTS: failures of one message before it is dead-lettered, default 3 */
+    int retry_base_ms;       /* SAGA_RETRY_BASE_MS, default 50 */
+    int retry_max_ms;        /* SAGA_RETRY_MAX_MS, default 5000 */
+    int relay_batch_max;     /* SAGA_RELAY_BATCH_MAX, default 1000 */
+    int relay_poll_ms;       /* SAGA_RELAY_POLL_MS: scan interval when not woken, default 500 */
+    saga_log_level log_level;/* SAGA_LOG_LEVEL, default info */
+} saga_config;
+
+/* Fills cfg from the environment for `service` ("order", ...), whose HTTP port
+ * defaults to default_port. Returns SAGA_OK, or SAGA_ERR_INVALID with a message
+ * naming the variable in err. */
+int saga_config_load(saga_config *cfg, const char *service, int default_port, char *err,
+                     size_t errlen);
+
+/* One variable each, for a service's own settings. On an unset or empty variable
+ * the default is stored. Returns SAGA_OK or SAGA_ERR_INVALID (err names the
+ * variable, the value and what was expected). */
+int saga_config_int(const char *name, long def, long min, long max, long *out, char *err,
+                    size_t errlen);
+int saga_config_str(const char *name, const char *def, char *out, size_t outlen, char *err,
+                    size_t errlen);
+int saga_config_bool(const char *name, bool def, bool *out, char *err, size_t errlen);
+
+#endif

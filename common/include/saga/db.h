@@ -1,0 +1,113 @@
+/* db.h - MySQL/MariaDB: connection with reconnect, transactions, prepared
+ * statements, migrations.
+ *
+ * One saga_db per thread. Every statement with input goes through a prepared
+ * statement; statements are cached per connection by their SQL text, so a hot
+ * statement is prepared once. A lost connection is reopened on the next
+ * statement outside a transaction (or the next saga_db_begin); inside a
+ * transaction the statement fails with SAGA_ERR_TRANSIENT and the caller rolls
+ * back and retries the whole transaction. */
+#ifndef SAGA_DB_H
+#define SAGA_DB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "saga/config.h"
+
+typedef struct saga_db saga_db;
+
+typedef enum saga_param_type {
+    SAGA_PARAM_NULL = 0,
+    SAGA_PARAM_I64,
+    SAGA_PARAM_STR,
+    SAGA_PARAM_BLOB,
+} saga_param_type;
+
+/* A statement parameter; pointers are borrowed for the call. */
+typedef struct saga_param {
+    saga_param_type type;
+    long long i64;
+    const void *ptr;
+    size_t len;
+} saga_param;
+
+#define SAGA_P_NULL ((saga_param){.type = SAGA_PARAM_NULL})
+#define SAGA_P_I64(v) ((saga_param){.type = SAGA_PARAM_I64, .i64 = (long long)(v)})
+/* A NULL string binds SQL NULL. */
+static inline saga_param saga_param_str(const char *s)
+{
+    return (saga_param){.type = s ? SAGA_PARAM_STR : SAGA_PARAM_NULL, .ptr = s,
+                        .len = s ? strlen(s) : 0};
+}
+#define SAGA_P_STR(s) saga_param_str(s)
+#define SAGA_P_BLOB(p, n) ((saga_param){.type = SAGA_PARAM_BLOB, .ptr = (p), .len = (n)})
+
+/* One result row, valid only during the row callback. */
+typedef struct saga_row saga_row;
+size_t saga_row_count(const saga_row *row);                 /* number of columns */
+bool saga_row_is_null(const saga_row *row, size_t col);
+const char *saga_row_str(const saga_row *row, size_t col);  /* NUL-terminated; NULL if SQL NULL */
+size_t saga_row_len(const saga_row *row, size_t col);       /* bytes (BLOBs may hold NULs) */
+long long saga_row_i64(const saga_row *row, size_t col);    /* 0 if NULL */
+
+/* Called for each row; a non-zero return stops the query and is returned by it. */
+typedef int (*saga_row_fn)(const saga_row *row, void *ud);
+
+/* Call once in main, before any thread is started (mysql_library_init). */
+void saga_db_library_init(void);
+void saga_db_library_end(void);
+
+/* Connects with cfg's SAGA_MYSQL_* settings (READ COMMITTED, utf8mb4, UTC). Returns
+ * NULL with the reason in err. Close with saga_db_close. */
+saga_db *saga_db_open(const saga_config *cfg, char *err, size_t errlen);
+void saga_db_close(saga_db *db); /* NULL is fine */
+
+/* Transactions. begin reconnects first if the connection was lost. rollback
+ * never fails: on a dead connection the server has already rolled back. */
+int saga_db_begin(saga_db *db);
+int saga_db_commit(saga_db *db);
+void saga_db_rollback(saga_db *db);
+bool saga_db_in_transaction(const saga_db *db);
+
+/* Runs a statement. affected and insert_id may be NULL. Returns SAGA_OK,
+ * SAGA_ERR_CONFLICT (duplicate key), SAGA_ERR_TRANSIENT (deadlock, lock wait
+ * timeout, lost connection: retry the transaction), or SAGA_ERR_INTERNAL (a bug:
+ * bad SQL). saga_db_error tells more. */
+int saga_db_exec(saga_db *db, const char *sql, const saga_param *params, size_t nparams,
+                 uint64_t *affected, uint64_t *insert_id);
+
+/* Runs a query and calls fn for every row. Same results as saga_db_exec, or the
+ * callback's non-zero return. */
+int saga_db_query(saga_db *db, const char *sql, const saga_param *params, size_t nparams,
+                  saga_row_fn fn, void *ud);
+
+/* First column of the first row as an integer: SAGA_ERR_NOT_FOUND if no row. */
+int saga_db_query_i64(saga_db *db, const char *sql, const saga_param *params, size_t nparams,
+                      long long *out);
+
+/* Runs SQL text without parameters, several statements allowed (migrations, tests).
+ * Never use it with input. */
+int saga_db_exec_script(saga_db *db, const char *sql);
+
+unsigned saga_db_errno(const saga_db *db);
+const char *saga_db_error(const saga_db *db);
+/* The server's id of this connection (CONNECTION_ID()), 0 if not connected. */
+unsigned long saga_db_connection_id(saga_db *db);
+/* True if a trivial query succeeds (reconnecting if needed). */
+bool saga_db_ping(saga_db *db);
+
+/* Applies the migrations in <dir>/common then <dir>/<service>: files named
+ * NNN_*.sql, in name order, each once, recorded in schema_migrations as
+ * "<sub>/<file>". Serialised across instances by a named lock. Migrations must be
+ * idempotent DDL (IF NOT EXISTS): MySQL cannot roll DDL back. */
+int saga_db_migrate(saga_db *db, const char *dir, const char *service, char *err, size_t errlen);
+
+/* Outbox support: the outbox marks the transaction when it adds a row; after
+ * such a transaction commits, the hook runs (it wakes the relay). */
+void saga_db_set_commit_hook(saga_db *db, void (*fn)(void *ud), void *ud);
+void saga_db_mark_outbox(saga_db *db);
+
+#endif

@@ -1,0 +1,20 @@
+/* backoff.c - exponential backoff with equal jitter. */
+#include "saga/backoff.h"
+
+#include <stdlib.h>
+
+long saga_backoff_ms(unsigned attempt, long base_ms, long cap_ms, unsigned *seed)
+{
+    long ceiling = base_ms < 1 ? 1 : base_ms;
+
+    if (cap_ms < ceiling)
+        cap_ms = ceiling;
+    /* double until the cap; stop early so the shift never overflows */
+    for (unsigned i = 0; i < attempt && ceiling < cap_ms; i++)
+        ceiling *= 2;
+    if (ceiling > cap_ms)
+        ceiling = cap_ms;
+
+    long half = ceiling / 2;
+    return half + (long)(rand_r(seed) % (unsigned long)(ceiling - half + 1));
+}

@@ -1,0 +1,153 @@
+/* config.c - configuration from environment variables. */
+#include "saga/config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "saga/err.h"
+
+static const char *env_value(const char *name)
+{
+    const char *v = getenv(name);
+    return (v && *v) ? v : NULL;
+}
+
+int saga_config_int(const char *name, long def, long min, long max, long *out, char *err,
+                    size_t errlen)
+{
+    const char *v = env_value(name);
+    char *end = NULL;
+    long n;
+
+    if (!v) {
+        *out = def;
+        return SAGA_OK;
+    }
+    errno = 0;
+    n = strtol(v, &end, 10);
+    if (errno || end == v || *end != '\0') {
+        snprintf(err, errlen, "%s: '%s' is not an integer", name, v);
+        return SAGA_ERR_INVALID;
+    }
+    if (n < min || n > max) {
+        snprintf(err, errlen, "%s: %ld is out of range [%ld, %ld]", name, n, min, max);
+        return SAGA_ERR_INVALID;
+    }
+    *out = n;
+    return SAGA_OK;
+}
+
+int saga_config_str(const char *name, const char *def, char *out, size_t outlen, char *err,
+                    size_t errlen)
+{
+    const char *v = env_value(name);
+    if (!v)
+        v = def;
+    if (strlen(v) >= outlen) {
+        snprintf(err, errlen, "%s: value is longer than %zu characters", name, outlen - 1);
+        return SAGA_ERR_INVALID;
+    }
+    memcpy(out, v, strlen(v) + 1);
+    return SAGA_OK;
+}
+
+int saga_config_bool(const char *name, bool def, bool *out, char *err, size_t errlen)
+{
+    static const char *const yes[] = {"1", "true", "yes", "on"};
+    static const char *const no[] = {"0", "false", "no", "off"};
+    const char *v = env_value(name);
+
+    if (!v) {
+        *out = def;
+        return SAGA_OK;
+    }
+    for (size_t i = 0; i < 4; i++) {
+        if (strcasecmp(v, yes[i]) == 0) {
+            *out = true;
+            return SAGA_OK;
+        }
+        if (strcasecmp(v, no[i]) == 0) {
+            *out = false;
+            return SAGA_OK;
+        }
+    }
+    snprintf(err, errlen, "%s: '%s' is not a boolean (true/false)", name, v);
+    return SAGA_ERR_INVALID;
+}
+
+/* Reads an int variable into an int field. */
+static int load_int(const char *name, long def, long min, long max, int *field, char *err,
+                    size_t errlen)
+{
+    long v;
+    int rc = saga_config_int(name, def, min, max, &v, err, errlen);
+    if (rc == SAGA_OK)
+        *field = (int)v;
+    return rc;
+}
+
+int saga_config_load(saga_config *cfg, const char *service, int default_port, char *err,
+                     size_t errlen)
+{
+    char def_name[96];
+    char level[16];
+    int rc;
+
+    memset(cfg, 0, sizeof(*cfg));
+    snprintf(cfg->service, sizeof(cfg->service), "%s", service);
+    snprintf(def_name, sizeof(def_name), "saga_%s", service);
+
+#define STR(var, def, field)                                                                       \
+    if ((rc = saga_config_str(var, def, cfg->field, sizeof(cfg->field), err, errlen)))              \
+        return rc
+#define INT(var, def, min, max, field)                                                             \
+    if ((rc = load_int(var, def, min, max, &cfg->field, err, errlen)))                             \
+        return rc
+
+    STR("SAGA_HTTP_BIND", "127.0.0.1", http_bind);
+    INT("SAGA_HTTP_PORT", default_port, 0, 65535, http_port);
+    INT("SAGA_HTTP_THREADS", 2, 1, 256, http_threads);
+    if ((rc = saga_config_int("SAGA_HTTP_BODY_MAX", 65536, 1024, 64L * 1024 * 1024,
+                              &cfg->http_body_max, err, errlen)))
+        return rc;
+    STR("SAGA_MYSQL_HOST", "127.0.0.1", mysql_host);
+    INT("SAGA_MYSQL_PORT", 3306, 1, 65535, mysql_port);
+    STR("SAGA_MYSQL_USER", def_name, mysql_user);
+    STR("SAGA_MYSQL_PASSWORD", "", mysql_password);
+    STR("SAGA_MYSQL_DATABASE", def_name, mysql_database);
+    STR("SAGA_MYSQL_SOCKET", "", mysql_socket);
+    STR("SAGA_MIGRATIONS_DIR", "deploy/mysql", migrations_dir);
+    STR("SAGA_SCHEMAS_DIR", "schemas", schemas_dir);
+    STR("SAGA_KAFKA_BOOTSTRAP", "localhost:9092", kafka_bootstrap);
+    snprintf(def_name, sizeof(def_name), "%s-service", service);
+    STR("SAGA_KAFKA_GROUP", def_name, kafka_group);
+    INT("SAGA_KAFKA_FETCH_WAIT_MS", 5, 0, 10000, kafka_fetch_wait_ms);
+    STR("SAGA_REDIS_HOST", "127.0.0.1", redis_host);
+    INT("SAGA_REDIS_PORT", 6379, 1, 65535, redis_port);
+    INT("SAGA_BATCH_MAX", 500, 1, 100000, batch_max);
+    INT("SAGA_BATCH_WAIT_MS", 5, 0, 60000, batch_wait_ms);
+    INT("SAGA_MAX_ATTEMPTS", 3, 1, 100, max_attempts);
+    INT("SAGA_RETRY_BASE_MS", 50, 1, 60000, retry_base_ms);
+    INT("SAGA_RETRY_MAX_MS", 5000, 1, 600000, retry_max_ms);
+    INT("SAGA_RELAY_BATCH_MAX", 1000, 1, 100000, relay_batch_max);
+    INT("SAGA_RELAY_POLL_MS", 500, 10, 600000, relay_poll_ms);
+#undef STR
+#undef INT
+
+    if ((rc = saga_config_str("SAGA_LOG_LEVEL", "info", level, sizeof(level), err, errlen)))
+        return rc;
+    if (saga_log_level_parse(level, &cfg->log_level) != 0) {
+        snprintf(err, errlen, "SAGA_LOG_LEVEL: '%s' is not one of debug, info, warn, error",
+                 level);
+        return SAGA_ERR_INVALID;
+    }
+    if (cfg->retry_max_ms < cfg->retry_base_ms) {
+        snprintf(err, errlen, "SAGA_RETRY_MAX_MS: %d is less than SAGA_RETRY_BASE_MS (%d)",
+                 cfg->retry_max_ms, cfg->retry_base_ms);
+        return SAGA_ERR_INVALID;
+    }
+    return SAGA_OK;
+}

@@ -1,0 +1,450 @@
+/* consumer.c - the batching consumer loop (see consumer.h). */
+#include "saga/consumer.h"
+
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "saga/backoff.h"
+#include "saga/err.h"
+#include "saga/fault.h"
+#include "saga/inbox.h"
+#include "saga/kafka.h"
+#include "saga/log.h"
+#include "saga/metrics.h"
+#include "saga/outbox.h"
+
+#define DLQ_TOPIC "saga-dlq"
+/* Larger events are refused; a dead letter keeps at most this much of the payload. */
+#define EVENT_MAX_BYTES (256 * 1024)
+
+/* Why a message was dead-lettered: the kafka_dlt-exception-fqcn header. */
+typedef enum dlq_reason {
+    DLQ_NONE = 0,
+    DLQ_INVALID_JSON,
+    DLQ_INVALID_ENVELOPE,
+    DLQ_SCHEMA_VIOLATION,
+    DLQ_UNKNOWN_TYPE,
+    DLQ_UNKNOWN_VERSION,
+    DLQ_TOO_LARGE,
+    DLQ_HANDLER_REJECTED,
+    DLQ_HANDLER_FAILED,
+    DLQ_REASON_COUNT
+} dlq_reason;
+
+static const char *const dlq_reason_names[DLQ_REASON_COUNT] = {
+    "", "INVALID_JSON", "INVALID_ENVELOPE", "SCHEMA_VIOLATION", "UNKNOWN_TYPE",
+    "UNKNOWN_VERSION", "TOO_LARGE", "HANDLER_REJECTED", "HANDLER_FAILED",
+};
+
+/* One message of the batch in hand. */
+typedef struct batch_msg {
+    rd_kafka_message_t *rkm;
+    saga_event *ev;            /* NULL if it could not be parsed */
+    saga_event_handler_fn fn;  /* NULL: nothing to do here */
+    dlq_reason dlq;
+    int attempts;              /* failed attempts of this message alone */
+    char why[512];
+} batch_msg;
+
+struct saga_consumer {
+    saga_consumer_opts opts;
+    const saga_config *cfg;
+    rd_kafka_t *rk;
+    rd_kafka_queue_t *queue;
+    saga_db *db;
+    atomic_bool running;
+    unsigned seed;
+    batch_msg *batch;
+    size_t nbatch;
+    saga_metric *batch_size, *tx_seconds, *retries;
+    saga_metric *dead_letters[DLQ_REASON_COUNT];
+};
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static saga_event_handler_fn handler_for(const saga_consumer *c, const char *type)
+{
+    for (size_t i = 0; i < c->opts.nhandlers; i++) {
+        if (strcmp(c->opts.handlers[i].event_type, type) == 0)
+            return c->opts.handlers[i].fn;
+    }
+    return NULL;
+}
+
+/* Parses and validates one message; decides what the batch does with it. */
+static void classify(saga_consumer *c, batch_msg *m)
+{
+    const rd_kafka_message_t *rkm = m->rkm;
+    const char *schema_id;
+
+    if (rkm->len > EVENT_MAX_BYTES) {
+        m->dlq = DLQ_TOO_LARGE;
+        snprintf(m->why, sizeof(m->why), "message of %zu bytes is over the %d byte limit",
+                 rkm->len, EVENT_MAX_BYTES);
+        return;
+    }
+    if (saga_event_parse(rkm->payload, rkm->len, &m->ev, m->why, sizeof(m->why)) != SAGA_OK) {
+        m->dlq = strncmp(m->why, "invalid json", 12) == 0 ? DLQ_INVALID_JSON : DLQ_INVALID_ENVELOPE;
+        return;
+    }
+    schema_id = m->ev->dataschema;
+    int rc = schema_id ? saga_schema_validate(c->opts.schemas, schema_id, m->ev->doc, m->why,
+                                              sizeof(m->why))
+                       : SAGA_ERR_NOT_FOUND;
+    if (rc == SAGA_ERR_NOT_FOUND) {
+        bool known = saga_schema_type_known(c->opts.schemas, m->ev->type);
+        m->dlq = known ? DLQ_UNKNOWN_VERSION : DLQ_UNKNOWN_TYPE;
+        snprintf(m->why, sizeof(m->why), "%s %s (dataschema %s)",
+                 known ? "unknown version of" : "unknown event type", m->ev->type,
+                 schema_id ? schema_id : "missing");
+        return;
+    }
+    if (rc != SAGA_OK) {
+        m->dlq = DLQ_SCHEMA_VIOLATION;
+        return;
+    }
+    m->fn = handler_for(c, m->ev->type);
+}
+
+static void add_header_i64(cJSON *headers, const char *name, long long v)
+{
+    char buf[32];
+    snprintf(buf, sizeof(buf), "%lld", v);
+    cJSON_AddStringToObject(headers, name, buf);
+}
+
+/* Records the dead letter and queues it for saga-dlq, in the open transaction.
+ * A message dead-lettered before (redelivered after a crash) is not sent twice. */
+static int dead_letter(saga_consumer *c, batch_msg *m)
+{
+    const rd_kafka_message_t *rkm = m->rkm;
+    const char *topic = rd_kafka_topic_name(rkm->rkt);
+    const char *reason = dlq_reason_names[m->dlq];
+    cJSON *headers = NULL;
+    char *key = NULL;
+    uint64_t affected = 0;
+    int rc;
+
+    saga_param p[] = {SAGA_P_STR(topic),
+                      SAGA_P_I64(rkm->partition),
+                      SAGA_P_I64(rkm->offset),
+                      SAGA_P_STR(m->ev ? m->ev->id : NULL),
+                      SAGA_P_STR(m->ev ? m->ev->type : NULL),
+                      SAGA_P_STR(reason),
+                      SAGA_P_STR(m->why),
+                      SAGA_P_I64(m->attempts)};
+    rc = saga_db_exec(c->db,
+                      "INSERT IGNORE INTO dead_letters (src_topic, src_partition, src_offset,"
+                      " event_id, event_type, reason, message, attempts)"
+                      " VALUES (?,?,?,LEFT(?,255),LEFT(?,255),?,?,?)",
+                      p, 8, &affected, NULL);
+    if (rc || affected == 0)
+        return rc;
+
+    /* Spring Kafka's dead-letter header names, values as text */
+    if (!(headers = cJSON_CreateObject()))
+        return SAGA_ERR_NOMEM;
+    cJSON_AddStringToObject(headers, "kafka_dlt-original-topic", topic);
+    add_header_i64(headers, "kafka_dlt-original-partition", rkm->partition);
+    add_header_i64(headers, "kafka_dlt-original-offset", rkm->offset);
+    add_header_i64(headers, "kafka_dlt-original-timestamp",
+                   rd_kafka_message_timestamp(rkm, NULL));
+    cJSON_AddStringToObject(headers, "kafka_dlt-original-consumer-group", c->cfg->kafka_group);
+    cJSON_AddStringToObject(headers, "kafka_dlt-exception-message", m->why);
+    cJSON_AddStringToObject(headers, "kafka_dlt-exception-fqcn", reason);
+    cJSON_AddStringToObject(headers, "saga-service", c->cfg->service);
+    add_header_i64(headers, "saga-attempts", m->attempts);
+    if (rkm->len > EVENT_MAX_BYTES)
+        cJSON_AddStringToObject(headers, "saga-payload-truncated", "true");
+    if (rkm->key && rkm->key_len > 0 && rkm->key_len < 256 && (key = malloc(rkm->key_len + 1))) {
+        memcpy(key, rkm->key, rkm->key_len);
+        key[rkm->key_len] = '\0';
+    }
+    size_t len = rkm->len > EVENT_MAX_BYTES ? EVENT_MAX_BYTES : rkm->len;
+    rc = saga_outbox_add(c->db, DLQ_TOPIC, key, rkm->payload ? rkm->payload : "", len, headers);
+    free(key);
+    cJSON_Delete(headers);
+    if (rc == SAGA_OK) {
+        saga_metric_add(c->dead_letters[m->dlq], 1);
+        saga_log_ids ids = {.event_id = m->ev ? m->ev->id : NULL,
+                            .order_id = m->ev ? m->ev->subject : NULL};
+        saga_log_ids(SAGA_LOG_WARN, "consumer.dead_letter", &ids, "%s [%d] @%lld to %s: %s: %s",
+                     topic, (int)rkm->partition, (long long)rkm->offset, DLQ_TOPIC, reason,
+                     m->why);
+    }
+    return rc;
+}
+
+/* Applies the whole batch in one transaction. On failure *failed is the index of
+ * the message that failed, or -1 if the failure was not one message's. */
+static int apply_batch(saga_consumer *c, long *failed)
+{
+    int rc;
+    *failed = -1;
+
+    if ((rc = saga_db_begin(c->db)))
+        return rc;
+    for (size_t i = 0; i < c->nbatch; i++) {
+        batch_msg *m = &c->batch[i];
+        if (m->dlq) {
+            if ((rc = dead_letter(c, m)))
+                goto fail;
+            continue;
+        }
+        if (!m->fn)
+            continue;
+        rc = saga_inbox_claim(c->db, m->ev->id, m->ev->type);
+        if (rc == SAGA_ERR_DUPLICATE) {
+            saga_log_ids ids = {.event_id = m->ev->id, .order_id = m->ev->subject};
+            saga_log_ids(SAGA_LOG_DEBUG, "consumer.duplicate", &ids, "%s seen before: skipped",
+                         m->ev->type);
+            continue;
+        }
+        if (rc)
+            goto fail;
+        const rd_kafka_message_t *rkm = m->rkm;
+        saga_msg_meta meta = {
+            .topic = rd_kafka_topic_name(rkm->rkt),
+            .partition = rkm->partition,
+            .offset = rkm->offset,
+            .timestamp = rd_kafka_message_timestamp(rkm, NULL),
+            .err = m->why,
+            .errlen = sizeof(m->why),
+        };
+        m->why[0] = '\0';
+        if ((rc = m->fn(c->db, m->ev, &meta, c->opts.ud))) {
+            if (rc != SAGA_ERR_TRANSIENT)
+                *failed = (long)i;
+            if (!m->why[0])
+                snprintf(m->why, sizeof(m->why), "handler failed: %s", saga_rc_str(rc));
+            goto fail;
+        }
+    }
+    if ((rc = saga_db_commit(c->db)) == SAGA_OK)
+        return SAGA_OK;
+fail:
+    saga_db_rollback(c->db);
+    return rc;
+}
+
+/* Stores and commits the offset after the last message of each partition. */
+static void commit_offsets(saga_consumer *c)
+{
+    rd_kafka_topic_partition_list_t *offsets = rd_kafka_topic_partition_list_new((int)c->nbatch);
+    rd_kafka_resp_err_t kerr;
+
+    for (size_t i = 0; i < c->nbatch; i++) {
+        const rd_kafka_message_t *rkm = c->batch[i].rkm;
+        rd_kafka_topic_partition_t *tp = rd_kafka_topic_partition_list_find(
+            offsets, rd_kafka_topic_name(rkm->rkt), rkm->partition);
+        if (!tp)
+            tp = rd_kafka_topic_partition_list_add(offsets, rd_kafka_topic_name(rkm->rkt),
+                                                   rkm->partition);
+        if (rkm->offset + 1 > tp->offset)
+            tp->offset = rkm->offset + 1;
+    }
+    rd_kafka_offsets_store(c->rk, offsets);
+    /* async: a commit lost in a crash means a redelivery, which the inbox absorbs */
+    kerr = rd_kafka_commit(c->rk, offsets, 1);
+    if (kerr)
+        LOG_WARN("consumer.commit_failed", "offset commit: %s", rd_kafka_err2str(kerr));
+    rd_kafka_topic_partition_list_destroy(offsets);
+}
+
+/* Sleeps ms, waking early if the consumer is stopped; keeps the group membership
+ * alive meanwhile (the loop is the only thread that polls). */
+static void backoff_sleep(saga_consumer *c, long ms)
+{
+    while (ms > 0 && atomic_load(&c->running)) {
+        long step = ms > 100 ? 100 : ms;
+        usleep((useconds_t)step * 1000);
+        ms -= step;
+    }
+}
+
+/* Applies the batch until it commits. Returns true if it committed. */
+static bool process_batch(saga_consumer *c)
+{
+    unsigned transient_failures = 0;
+
+    for (size_t i = 0; i < c->nbatch; i++)
+        classify(c, &c->batch[i]);
+
+    for (;;) {
+        long failed = -1;
+        double started = now_seconds();
+        int rc = apply_batch(c, &failed);
+        if (rc == SAGA_OK) {
+            saga_metric_observe(c->tx_seconds, now_seconds() - started);
+            return true;
+        }
+        saga_metric_add(c->retries, 1);
+        if (failed >= 0) {
+            batch_msg *m = &c->batch[failed];
+            m->attempts++;
+            saga_log_ids ids = {.event_id = m->ev->id, .order_id = m->ev->subject,
+                                .correlation_id = m->ev->correlationid};
+            saga_log_ids(SAGA_LOG_WARN, "consumer.handler_failed", &ids,
+                         "%s failed (attempt %d of %d): %s", m->ev->type, m->attempts,
+                         c->cfg->max_attempts, m->why);
+            if (rc == SAGA_ERR_INVALID)
+                m->dlq = DLQ_HANDLER_REJECTED;
+            else if (m->attempts >= c->cfg->max_attempts)
+                m->dlq = DLQ_HANDLER_FAILED;
+            else
+                backoff_sleep(c, saga_backoff_ms((unsigned)m->attempts - 1,
+                                                 c->cfg->retry_base_ms, c->cfg->retry_max_ms,
+                                                 &c->seed));
+        } else {
+            long ms = saga_backoff_ms(transient_failures++, c->cfg->retry_base_ms,
+                                      c->cfg->retry_max_ms, &c->seed);
+            LOG_WARN("consumer.batch_retry",
+                     "batch of %zu rolled back (%s: %s); retrying in %ld ms", c->nbatch,
+                     saga_rc_str(rc), saga_db_error(c->db), ms);
+            backoff_sleep(c, ms);
+        }
+        if (!atomic_load(&c->running))
+            return false; /* not committed: the batch comes back after a restart */
+    }
+}
+
+static void batch_release(saga_consumer *c)
+{
+    for (size_t i = 0; i < c->nbatch; i++) {
+        saga_event_free(c->batch[i].ev);
+        rd_kafka_message_destroy(c->batch[i].rkm);
+        memset(&c->batch[i], 0, sizeof(c->batch[i]));
+    }
+    c->nbatch = 0;
+}
+
+/* Keeps real messages, logs and drops error events. */
+static void batch_add(saga_consumer *c, rd_kafka_message_t *rkm)
+{
+    if (rkm->err) {
+        if (rkm->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+            LOG_WARN("consumer.error", "%s", rd_kafka_message_errstr(rkm));
+        rd_kafka_message_destroy(rkm);
+        return;
+    }
+    c->batch[c->nbatch++].rkm = rkm;
+}
+
+/* Waits up to 100 ms for a first message, then gathers what arrives within
+ * batch_wait_ms, up to batch_max. */
+static void batch_collect(saga_consumer *c)
+{
+    rd_kafka_message_t *first = rd_kafka_consume_queue(c->queue, 100);
+    size_t max = (size_t)c->cfg->batch_max;
+
+    if (!first)
+        return;
+    batch_add(c, first);
+    while (c->nbatch < max) {
+        rd_kafka_message_t *more[256];
+        size_t want = max - c->nbatch < 256 ? max - c->nbatch : 256;
+        ssize_t n = rd_kafka_consume_batch_queue(c->queue, c->cfg->batch_wait_ms, more, want);
+        if (n <= 0)
+            break;
+        for (ssize_t i = 0; i < n; i++)
+            batch_add(c, more[i]);
+        if ((size_t)n < want)
+            break; /* the wait ran out */
+    }
+}
+
+int saga_consumer_run(saga_consumer *c)
+{
+    while (atomic_load(&c->running)) {
+        batch_collect(c);
+        if (c->nbatch == 0)
+            continue;
+        saga_metric_observe(c->batch_size, (double)c->nbatch);
+        if (process_batch(c)) {
+            saga_fault_point("consumer.after_db_commit");
+            commit_offsets(c);
+        }
+        batch_release(c);
+    }
+    return SAGA_OK;
+}
+
+void saga_consumer_stop(saga_consumer *c)
+{
+    atomic_store(&c->running, false);
+}
+
+rd_kafka_t *saga_consumer_kafka(saga_consumer *c)
+{
+    return c->rk;
+}
+
+void saga_consumer_free(saga_consumer *c)
+{
+    if (!c)
+        return;
+    batch_release(c);
+    if (c->queue)
+        rd_kafka_queue_destroy(c->queue);
+    if (c->rk) {
+        rd_kafka_consumer_close(c->rk);
+        rd_kafka_destroy(c->rk);
+    }
+    saga_db_close(c->db);
+    free(c->batch);
+    free(c);
+}
+
+saga_consumer *saga_consumer_new(const saga_consumer_opts *opts, char *err, size_t errlen)
+{
+    static const double batch_bounds[] = {1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000};
+    saga_consumer *c = calloc(1, sizeof(*c));
+
+    if (!c) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    c->opts = *opts;
+    c->cfg = opts->cfg;
+    c->seed = (unsigned)time(NULL) ^ (unsigned)getpid();
+    atomic_init(&c->running, true);
+    if (!(c->batch = calloc((size_t)c->cfg->batch_max, sizeof(*c->batch)))) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
+    if (!(c->db = saga_db_open(c->cfg, err, errlen)))
+        goto fail;
+    if (opts->commit_hook)
+        saga_db_set_commit_hook(c->db, opts->commit_hook, opts->commit_hook_ud);
+    if (!(c->rk = saga_kafka_consumer_new(c->cfg, opts->topics, opts->ntopics, err, errlen)))
+        goto fail;
+    c->queue = rd_kafka_queue_get_consumer(c->rk);
+
+    c->batch_size = saga_metrics_histogram("saga_consumer_batch_size",
+                                           "Messages per consumed batch", "", batch_bounds,
+                                           sizeof(batch_bounds) / sizeof(batch_bounds[0]));
+    c->tx_seconds = saga_metrics_histogram(
+        "saga_consumer_transaction_seconds", "Time to apply and commit one batch", "",
+        saga_metrics_latency_bounds, saga_metrics_latency_nbounds);
+    c->retries = saga_metrics_counter("saga_consumer_batch_retries_total",
+                                      "Batches rolled back and retried", "");
+    for (int r = DLQ_NONE + 1; r < DLQ_REASON_COUNT; r++) {
+        char labels[64];
+        snprintf(labels, sizeof(labels), "reason=\"%s\"", dlq_reason_names[r]);
+        c->dead_letters[r] = saga_metrics_counter("saga_dead_letters_total",
+                                                  "Messages sent to saga-dlq", labels);
+    }
+    return c;
+fail:
+    saga_consumer_free(c);
+    return NULL;
+}

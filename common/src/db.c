@@ -1,0 +1,712 @@
+/* db.c - MySQL/MariaDB connection, transactions, cached prepared statements,
+ * migrations. */
+#include "saga/db.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <mysql.h>
+#include <mysqld_error.h>
+#include <errmsg.h>
+
+#include "saga/err.h"
+#include "saga/log.h"
+
+#define STMT_CACHE_SIZE 64
+
+typedef struct cached_stmt {
+    char *sql;
+    MYSQL_STMT *stmt;
+    unsigned long long last_used;
+} cached_stmt;
+
+struct saga_db {
+    MYSQL *mysql;
+    saga_config cfg;          /* copy: the settings to reconnect with */
+    bool connected;
+    bool in_tx;
+    bool outbox_dirty;        /* this transaction added outbox rows */
+    void (*commit_hook)(void *ud);
+    void *commit_hook_ud;
+    cached_stmt cache[STMT_CACHE_SIZE];
+    unsigned long long use_clock;
+    unsigned last_errno;
+    char last_error[512];
+};
+
+struct saga_row {
+    size_t ncols;
+    MYSQL_BIND *binds;
+    unsigned long *lengths;
+    my_bool *nulls;
+};
+
+void saga_db_library_init(void)
+{
+    mysql_library_init(0, NULL, NULL);
+}
+
+void saga_db_library_end(void)
+{
+    mysql_library_end();
+}
+
+/* Errors after which the same transaction, retried, may succeed. */
+static bool errno_is_transient(unsigned e)
+{
+    switch (e) {
+    case ER_LOCK_DEADLOCK:
+    case ER_LOCK_WAIT_TIMEOUT:
+    case ER_SERVER_SHUTDOWN:
+    case ER_CON_COUNT_ERROR:
+    case ER_QUERY_INTERRUPTED:
+    case 1927: /* ER_CONNECTION_KILLED (MariaDB) */
+    case 4031: /* ER_CLIENT_INTERACTION_TIMEOUT (MariaDB) */
+    case CR_SERVER_GONE_ERROR:
+    case CR_SERVER_LOST:
+    case CR_CONNECTION_ERROR:
+    case CR_CONN_HOST_ERROR:
+    case CR_SERVER_LOST_EXTENDED:
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* Errors after which the connection cannot be used any more. */
+static bool errno_is_connection_loss(unsigned e)
+{
+    return e == CR_SERVER_GONE_ERROR || e == CR_SERVER_LOST || e == CR_SERVER_LOST_EXTENDED ||
+           e == CR_CONNECTION_ERROR || e == CR_CONN_HOST_ERROR || e == 1927 || e == 4031 ||
+           e == ER_SERVER_SHUTDOWN;
+}
+
+static int record_error(saga_db *db, unsigned e, const char *msg)
+{
+    db->last_errno = e;
+    snprintf(db->last_error, sizeof(db->last_error), "%s", msg ? msg : "");
+    if (errno_is_connection_loss(e))
+        db->connected = false;
+    if (e == ER_DUP_ENTRY)
+        return SAGA_ERR_CONFLICT;
+    if (errno_is_transient(e))
+        return SAGA_ERR_TRANSIENT;
+    return SAGA_ERR_INTERNAL;
+}
+
+static int mysql_fail(saga_db *db)
+{
+    return record_error(db, mysql_errno(db->mysql), mysql_error(db->mysql));
+}
+
+static int stmt_fail(saga_db *db, MYSQL_STMT *stmt)
+{
+    return record_error(db, mysql_stmt_errno(stmt), mysql_stmt_error(stmt));
+}
+
+static void cache_clear(saga_db *db)
+{
+    for (size_t i = 0; i < STMT_CACHE_SIZE; i++) {
+        if (db->cache[i].stmt)
+            mysql_stmt_close(db->cache[i].stmt);
+        free(db->cache[i].sql);
+        db->cache[i] = (cached_stmt){0};
+    }
+}
+
+static void disconnect(saga_db *db)
+{
+    cache_clear(db);
+    if (db->mysql)
+        mysql_close(db->mysql);
+    db->mysql = NULL;
+    db->connected = false;
+    db->in_tx = false;
+}
+
+static int connect_db(saga_db *db)
+{
+    const saga_config *c = &db->cfg;
+    unsigned int connect_timeout = 5, rw_timeout = 60;
+    my_bool off = 0;
+
+    disconnect(db);
+    db->mysql = mysql_init(NULL);
+    if (!db->mysql)
+        return record_error(db, 0, "out of memory");
+    mysql_options(db->mysql, MYSQL_OPT_CONNECT_TIMEOUT, &connect_timeout);
+    mysql_options(db->mysql, MYSQL_OPT_READ_TIMEOUT, &rw_timeout);
+    mysql_options(db->mysql, MYSQL_OPT_WRITE_TIMEOUT, &rw_timeout);
+    mysql_options(db->mysql, MYSQL_OPT_RECONNECT, &off); /* we reconnect ourselves */
+    mysql_options(db->mysql, MYSQL_SET_CHARSET_NAME, "utf8mb4");
+    mysql_options(db->mysql, MYSQL_INIT_COMMAND,
+                  "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED, time_zone = '+00:00'");
+    if (!mysql_real_connect(db->mysql, c->mysql_host, c->mysql_user, c->mysql_password,
+                            c->mysql_database, (unsigned)c->mysql_port,
+                            c->mysql_socket[0] ? c->mysql_socket : NULL, 0)) {
+        int rc = mysql_fail(db);
+        mysql_close(db->mysql);
+        db->mysql = NULL;
+        /* a refused or missing server is worth retrying whatever the code says */
+        return rc == SAGA_ERR_INTERNAL && db->last_errno >= 2000 ? SAGA_ERR_TRANSIENT : rc;
+    }
+    db->connected = true;
+    return SAGA_OK;
+}
+
+/* Makes sure there is a live connection; only outside a transaction. */
+static int ensure_connected(saga_db *db)
+{
+    if (db->connected)
+        return SAGA_OK;
+    if (db->in_tx) {
+        db->last_errno = CR_SERVER_LOST;
+        snprintf(db->last_error, sizeof(db->last_error), "connection lost in a transaction");
+        return SAGA_ERR_TRANSIENT;
+    }
+    int rc = connect_db(db);
+    if (rc == SAGA_OK)
+        LOG_INFO("db.reconnected", "reconnected to %s:%d/%s", db->cfg.mysql_host,
+                 db->cfg.mysql_port, db->cfg.mysql_database);
+    return rc;
+}
+
+saga_db *saga_db_open(const saga_config *cfg, char *err, size_t errlen)
+{
+    saga_db *db = calloc(1, sizeof(*db));
+    if (!db) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    db->cfg = *cfg;
+    if (connect_db(db) != SAGA_OK) {
+        snprintf(err, errlen, "cannot connect to mysql at %s:%d as %s: %s", cfg->mysql_host,
+                 cfg->mysql_port, cfg->mysql_user, db->last_error);
+        saga_db_close(db);
+        return NULL;
+    }
+    return db;
+}
+
+void saga_db_close(saga_db *db)
+{
+    if (!db)
+        return;
+    disconnect(db);
+    free(db);
+}
+
+unsigned saga_db_errno(const saga_db *db)
+{
+    return db->last_errno;
+}
+
+const char *saga_db_error(const saga_db *db)
+{
+    return db->last_error;
+}
+
+static int simple_query(saga_db *db, const char *sql)
+{
+    if (mysql_real_query(db->mysql, sql, strlen(sql)) != 0)
+        return mysql_fail(db);
+    return SAGA_OK;
+}
+
+int saga_db_begin(saga_db *db)
+{
+    int rc;
+    if (db->in_tx)
+        saga_db_rollback(db);
+    if ((rc = ensure_connected(db)))
+        return rc;
+    if ((rc = simple_query(db, "START TRANSACTION")))
+        return rc;
+    db->in_tx = true;
+    db->outbox_dirty = false;
+    return SAGA_OK;
+}
+
+int saga_db_commit(saga_db *db)
+{
+    int rc;
+    bool wake = db->outbox_dirty;
+
+    if (!db->connected) {
+        db->in_tx = false;
+        return record_error(db, CR_SERVER_LOST, "connection lost before commit");
+    }
+    rc = simple_query(db, "COMMIT");
+    db->in_tx = false;
+    db->outbox_dirty = false;
+    if (rc == SAGA_OK && wake && db->commit_hook)
+        db->commit_hook(db->commit_hook_ud);
+    return rc;
+}
+
+void saga_db_rollback(saga_db *db)
+{
+    if (db->connected && simple_query(db, "ROLLBACK") != SAGA_OK)
+        db->connected = false; /* the server rolls back a dropped connection */
+    db->in_tx = false;
+    db->outbox_dirty = false;
+}
+
+bool saga_db_in_transaction(const saga_db *db)
+{
+    return db->in_tx;
+}
+
+void saga_db_set_commit_hook(saga_db *db, void (*fn)(void *ud), void *ud)
+{
+    db->commit_hook = fn;
+    db->commit_hook_ud = ud;
+}
+
+void saga_db_mark_outbox(saga_db *db)
+{
+    if (db->in_tx)
+        db->outbox_dirty = true;
+    else if (db->commit_hook) /* autocommit: the row is already visible */
+        db->commit_hook(db->commit_hook_ud);
+}
+
+/* Finds or prepares the statement for sql. */
+static int stmt_get(saga_db *db, const char *sql, MYSQL_STMT **out)
+{
+    cached_stmt *slot = &db->cache[0];
+    int rc;
+
+    for (size_t i = 0; i < STMT_CACHE_SIZE; i++) {
+        cached_stmt *c = &db->cache[i];
+        if (c->sql && strcmp(c->sql, sql) == 0) {
+            c->last_used = ++db->use_clock;
+            *out = c->stmt;
+            return SAGA_OK;
+        }
+        if (!c->sql || (slot->sql && c->last_used < slot->last_used))
+            slot = c; /* an empty slot, else the least recently used */
+    }
+    if (slot->stmt)
+        mysql_stmt_close(slot->stmt);
+    free(slot->sql);
+    *slot = (cached_stmt){0};
+
+    MYSQL_STMT *stmt = mysql_stmt_init(db->mysql);
+    if (!stmt)
+        return mysql_fail(db);
+    if (mysql_stmt_prepare(stmt, sql, strlen(sql)) != 0) {
+        rc = stmt_fail(db, stmt);
+        mysql_stmt_close(stmt);
+        if (rc == SAGA_ERR_INTERNAL)
+            LOG_ERROR("db.prepare_failed", "cannot prepare [%s]: %s", sql, db->last_error);
+        return rc;
+    }
+    my_bool update_max = 1;
+    mysql_stmt_attr_set(stmt, STMT_ATTR_UPDATE_MAX_LENGTH, &update_max);
+    slot->sql = strdup(sql);
+    if (!slot->sql) {
+        mysql_stmt_close(stmt);
+        return SAGA_ERR_NOMEM;
+    }
+    slot->stmt = stmt;
+    slot->last_used = ++db->use_clock;
+    *out = stmt;
+    return SAGA_OK;
+}
+
+static int stmt_bind_params(saga_db *db, MYSQL_STMT *stmt, const saga_param *params,
+                            size_t nparams, MYSQL_BIND *binds)
+{
+    if (mysql_stmt_param_count(stmt) != nparams) {
+        snprintf(db->last_error, sizeof(db->last_error),
+                 "statement takes %lu parameters, %zu given",
+                 (unsigned long)mysql_stmt_param_count(stmt), nparams);
+        db->last_errno = 0;
+        return SAGA_ERR_INTERNAL;
+    }
+    if (nparams == 0)
+        return SAGA_OK;
+    memset(binds, 0, sizeof(*binds) * nparams);
+    for (size_t i = 0; i < nparams; i++) {
+        const saga_param *p = &params[i];
+        MYSQL_BIND *b = &binds[i];
+        switch (p->type) {
+        case SAGA_PARAM_NULL:
+            b->buffer_type = MYSQL_TYPE_NULL;
+            break;
+        case SAGA_PARAM_I64:
+            b->buffer_type = MYSQL_TYPE_LONGLONG;
+            b->buffer = (void *)&p->i64;
+            break;
+        case SAGA_PARAM_STR:
+            b->buffer_type = MYSQL_TYPE_STRING;
+            b->buffer = (void *)p->ptr;
+            b->buffer_length = p->len;
+            b->length_value = p->len; /* MariaDB: used when length is NULL */
+            break;
+        case SAGA_PARAM_BLOB:
+            b->buffer_type = MYSQL_TYPE_BLOB;
+            b->buffer = (void *)p->ptr;
+            b->buffer_length = p->len;
+            b->length_value = p->len;
+            break;
+        }
+    }
+    if (mysql_stmt_bind_param(stmt, binds) != 0)
+        return stmt_fail(db, stmt);
+    return SAGA_OK;
+}
+
+/* Prepares (or reuses), binds and executes. On a statement-level failure that is
+ * not a lost connection the cached statement is dropped, so a schema change
+ * cannot leave a stale one behind. */
+static int stmt_run(saga_db *db, const char *sql, const saga_param *params, size_t nparams,
+                    MYSQL_STMT **out)
+{
+    MYSQL_BIND stack_binds[16];
+    MYSQL_BIND *binds = stack_binds;
+    MYSQL_STMT *stmt = NULL;
+    int rc;
+
+    if ((rc = ensure_connected(db)))
+        return rc;
+    if ((rc = stmt_get(db, sql, &stmt)))
+        return rc;
+    if (nparams > 16) {
+        binds = calloc(nparams, sizeof(*binds));
+        if (!binds)
+            return SAGA_ERR_NOMEM;
+    }
+    rc = stmt_bind_params(db, stmt, params, nparams, binds);
+    if (rc == SAGA_OK && mysql_stmt_execute(stmt) != 0)
+        rc = stmt_fail(db, stmt);
+    if (binds != stack_binds)
+        free(binds);
+    if (rc == SAGA_OK)
+        *out = stmt;
+    return rc;
+}
+
+int saga_db_exec(saga_db *db, const char *sql, const saga_param *params, size_t nparams,
+                 uint64_t *affected, uint64_t *insert_id)
+{
+    MYSQL_STMT *stmt = NULL;
+    int rc = stmt_run(db, sql, params, nparams, &stmt);
+    if (rc)
+        return rc;
+    if (affected)
+        *affected = mysql_stmt_affected_rows(stmt);
+    if (insert_id)
+        *insert_id = mysql_stmt_insert_id(stmt);
+    /* a statement that returns rows (SELECT GET_LOCK()) must have them read */
+    if (mysql_stmt_field_count(stmt) > 0)
+        mysql_stmt_free_result(stmt);
+    return SAGA_OK;
+}
+
+size_t saga_row_count(const saga_row *row)
+{
+    return row->ncols;
+}
+
+bool saga_row_is_null(const saga_row *row, size_t col)
+{
+    return col >= row->ncols || row->nulls[col];
+}
+
+const char *saga_row_str(const saga_row *row, size_t col)
+{
+    if (saga_row_is_null(row, col))
+        return NULL;
+    return row->binds[col].buffer;
+}
+
+size_t saga_row_len(const saga_row *row, size_t col)
+{
+    return saga_row_is_null(row, col) ? 0 : row->lengths[col];
+}
+
+long long saga_row_i64(const saga_row *row, size_t col)
+{
+    const char *s = saga_row_str(row, col);
+    return s ? strtoll(s, NULL, 10) : 0;
+}
+
+int saga_db_query(saga_db *db, const char *sql, const saga_param *params, size_t nparams,
+                  saga_row_fn fn, void *ud)
+{
+    MYSQL_STMT *stmt = NULL;
+    MYSQL_RES *meta = NULL;
+    saga_row row = {0};
+    int rc = stmt_run(db, sql, params, nparams, &stmt);
+
+    if (rc)
+        return rc;
+    meta = mysql_stmt_result_metadata(stmt);
+    if (!meta) {
+        rc = SAGA_OK; /* no result set */
+        goto out;
+    }
+    if (mysql_stmt_store_result(stmt) != 0) {
+        rc = stmt_fail(db, stmt);
+        goto out;
+    }
+    row.ncols = mysql_num_fields(meta);
+    row.binds = calloc(row.ncols, sizeof(*row.binds));
+    row.lengths = calloc(row.ncols, sizeof(*row.lengths));
+    row.nulls = calloc(row.ncols, sizeof(*row.nulls));
+    if (!row.binds || !row.lengths || !row.nulls) {
+        rc = SAGA_ERR_NOMEM;
+        goto out;
+    }
+    MYSQL_FIELD *fields = mysql_fetch_fields(meta);
+    for (size_t i = 0; i < row.ncols; i++) {
+        /* max_length is exact after store_result; +1 for our NUL, and room for
+         * numbers converted to text */
+        unsigned long size = fields[i].max_length + 1;
+        if (size < 32)
+            size = 32;
+        row.binds[i].buffer_type = MYSQL_TYPE_STRING;
+        row.binds[i].buffer = malloc(size);
+        if (!row.binds[i].buffer) {
+            rc = SAGA_ERR_NOMEM;
+            goto out;
+        }
+        row.binds[i].buffer_length = size;
+        row.binds[i].length = &row.lengths[i];
+        row.binds[i].is_null = &row.nulls[i];
+    }
+    if (mysql_stmt_bind_result(stmt, row.binds) != 0) {
+        rc = stmt_fail(db, stmt);
+        goto out;
+    }
+    for (;;) {
+        int f = mysql_stmt_fetch(stmt);
+        if (f == MYSQL_NO_DATA)
+            break;
+        if (f == 1) {
+            rc = stmt_fail(db, stmt);
+            goto out;
+        }
+        for (size_t i = 0; i < row.ncols; i++) {
+            if (!row.nulls[i])
+                ((char *)row.binds[i].buffer)[row.lengths[i]] = '\0';
+        }
+        if ((rc = fn(&row, ud)) != 0)
+            goto out;
+    }
+out:
+    if (stmt)
+        mysql_stmt_free_result(stmt);
+    if (meta)
+        mysql_free_result(meta);
+    for (size_t i = 0; row.binds && i < row.ncols; i++)
+        free(row.binds[i].buffer);
+    free(row.binds);
+    free(row.lengths);
+    free(row.nulls);
+    return rc;
+}
+
+static int first_i64(const saga_row *row, void *ud)
+{
+    long long *out = ud;
+    *out = saga_row_i64(row, 0);
+    return -1; /* stop after the first row */
+}
+
+int saga_db_query_i64(saga_db *db, const char *sql, const saga_param *params, size_t nparams,
+                      long long *out)
+{
+    int rc = saga_db_query(db, sql, params, nparams, first_i64, out);
+    if (rc == -1)
+        return SAGA_OK;
+    return rc == SAGA_OK ? SAGA_ERR_NOT_FOUND : rc;
+}
+
+int saga_db_exec_script(saga_db *db, const char *sql)
+{
+    int rc;
+    if ((rc = ensure_connected(db)))
+        return rc;
+    mysql_set_server_option(db->mysql, MYSQL_OPTION_MULTI_STATEMENTS_ON);
+    if (mysql_real_query(db->mysql, sql, strlen(sql)) != 0) {
+        rc = mysql_fail(db);
+        goto out;
+    }
+    for (;;) {
+        MYSQL_RES *res = mysql_store_result(db->mysql);
+        if (res)
+            mysql_free_result(res);
+        int next = mysql_next_result(db->mysql);
+        if (next == -1)
+            break;
+        if (next > 0) {
+            rc = mysql_fail(db);
+            goto out;
+        }
+    }
+out:
+    if (db->connected)
+        mysql_set_server_option(db->mysql, MYSQL_OPTION_MULTI_STATEMENTS_OFF);
+    return rc;
+}
+
+unsigned long saga_db_connection_id(saga_db *db)
+{
+    return db->connected ? mysql_thread_id(db->mysql) : 0;
+}
+
+bool saga_db_ping(saga_db *db)
+{
+    long long one = 0;
+    if (db->in_tx)
+        return db->connected;
+    return saga_db_query_i64(db, "SELECT 1", NULL, 0, &one) == SAGA_OK && one == 1;
+}
+
+/* --- migrations --- */
+
+static int name_cmp(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static bool is_migration_name(const char *name)
+{
+    size_t n = strlen(name);
+    return n > 8 && name[0] >= '0' && name[0] <= '9' && name[1] >= '0' && name[1] <= '9' &&
+           name[2] >= '0' && name[2] <= '9' && name[3] == '_' &&
+           strcmp(name + n - 4, ".sql") == 0;
+}
+
+static char *read_file(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf = NULL;
+    long size;
+
+    if (!f)
+        return NULL;
+    if (fseek(f, 0, SEEK_END) != 0 || (size = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0)
+        goto out;
+    buf = malloc((size_t)size + 1);
+    if (!buf)
+        goto out;
+    if (fread(buf, 1, (size_t)size, f) != (size_t)size) {
+        free(buf);
+        buf = NULL;
+        goto out;
+    }
+    buf[size] = '\0';
+out:
+    fclose(f);
+    return buf;
+}
+
+/* Applies the pending migrations of one directory. A missing directory is fine. */
+static int migrate_dir(saga_db *db, const char *dir, const char *sub, char *err, size_t errlen)
+{
+    char path[1024];
+    char **names = NULL;
+    size_t n = 0, cap = 0;
+    DIR *d;
+    struct dirent *de;
+    int rc = SAGA_OK;
+
+    snprintf(path, sizeof(path), "%s/%s", dir, sub);
+    d = opendir(path);
+    if (!d)
+        return SAGA_OK;
+    while ((de = readdir(d))) {
+        if (!is_migration_name(de->d_name))
+            continue;
+        if (n == cap) {
+            cap = cap ? cap * 2 : 16;
+            char **grown = realloc(names, cap * sizeof(*names));
+            if (!grown) {
+                rc = SAGA_ERR_NOMEM;
+                goto out;
+            }
+            names = grown;
+        }
+        if (!(names[n] = strdup(de->d_name))) {
+            rc = SAGA_ERR_NOMEM;
+            goto out;
+        }
+        n++;
+    }
+    if (n)
+        qsort(names, n, sizeof(*names), name_cmp);
+
+    for (size_t i = 0; i < n; i++) {
+        char id[512];
+        long long seen = 0;
+        snprintf(id, sizeof(id), "%s/%s", sub, names[i]);
+        saga_param p[] = {SAGA_P_STR(id)};
+        rc = saga_db_query_i64(db, "SELECT COUNT(*) FROM schema_migrations WHERE name = ?", p, 1,
+                               &seen);
+        if (rc)
+            goto db_error;
+        if (seen)
+            continue;
+        snprintf(path, sizeof(path), "%s/%s/%s", dir, sub, names[i]);
+        char *sql = read_file(path);
+        if (!sql) {
+            snprintf(err, errlen, "cannot read migration %s: %s", path, strerror(errno));
+            rc = SAGA_ERR_INVALID;
+            goto out;
+        }
+        rc = saga_db_exec_script(db, sql);
+        free(sql);
+        if (rc) {
+            snprintf(err, errlen, "migration %s failed: %s", id, db->last_error);
+            goto out;
+        }
+        rc = saga_db_exec(db, "INSERT INTO schema_migrations (name) VALUES (?)", p, 1, NULL,
+                          NULL);
+        if (rc)
+            goto db_error;
+        LOG_INFO("db.migrated", "applied migration %s", id);
+    }
+    goto out;
+db_error:
+    snprintf(err, errlen, "recording migrations failed: %s", db->last_error);
+out:
+    for (size_t i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+    closedir(d);
+    return rc;
+}
+
+int saga_db_migrate(saga_db *db, const char *dir, const char *service, char *err, size_t errlen)
+{
+    long long locked = 0;
+    int rc;
+
+    rc = saga_db_exec_script(db, "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                                 " name VARCHAR(255) NOT NULL PRIMARY KEY,"
+                                 " applied_at DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3)"
+                                 ") ENGINE=InnoDB");
+    if (rc) {
+        snprintf(err, errlen, "cannot create schema_migrations: %s", db->last_error);
+        return rc;
+    }
+    /* two instances starting together must not apply the same file twice */
+    rc = saga_db_query_i64(db, "SELECT GET_LOCK(CONCAT(DATABASE(), '.migrate'), 60)", NULL, 0,
+                           &locked);
+    if (rc || locked != 1) {
+        snprintf(err, errlen, "cannot take the migration lock: %s",
+                 rc ? db->last_error : "timeout");
+        return rc ? rc : SAGA_ERR_UNAVAILABLE;
+    }
+    rc = migrate_dir(db, dir, "common", err, errlen);
+    if (rc == SAGA_OK)
+        rc = migrate_dir(db, dir, service, err, errlen);
+    saga_db_query_i64(db, "SELECT RELEASE_LOCK(CONCAT(DATABASE(), '.migrate'))", NULL, 0,
+                      &locked);
+    return rc;
+}

@@ -1,0 +1,20 @@
+/* err.c - names of the library's result codes. */
+#include "saga/err.h"
+
+const char *saga_rc_str(int rc)
+{
+    switch (rc) {
+    case SAGA_OK: return "ok";
+    case SAGA_ERR_INVALID: return "invalid";
+    case SAGA_ERR_NOT_FOUND: return "not found";
+    case SAGA_ERR_CONFLICT: return "conflict";
+    case SAGA_ERR_DUPLICATE: return "duplicate";
+    case SAGA_ERR_TOO_LARGE: return "too large";
+    case SAGA_ERR_UNSUPPORTED: return "unsupported";
+    case SAGA_ERR_TRANSIENT: return "transient";
+    case SAGA_ERR_UNAVAILABLE: return "unavailable";
+    case SAGA_ERR_NOMEM: return "out of memory";
+    case SAGA_ERR_INTERNAL: return "internal error";
+    default: return "unknown error";
+    }
+}

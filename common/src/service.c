@@ -1,0 +1,264 @@
+/* service.c - the service runtime (see service.h). */
+#include "saga/service.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "saga/backoff.h"
+#include "saga/err.h"
+#include "saga/kafka.h"
+#include "saga/log.h"
+#include "saga/metrics.h"
+#include "saga/outbox.h"
+
+#define STARTUP_DB_WAIT_S 60
+#define RELAY_STOP_TIMEOUT_MS 10000
+
+struct saga_service {
+    const saga_service_def *def;
+    saga_config cfg;
+    saga_schema_registry *schemas;
+    saga_relay *relay;
+    saga_consumer *consumer;
+    pthread_t consumer_thread;
+    bool consumer_started;
+    saga_http_server *http;
+    pthread_key_t thread_db_key;
+    saga_metric *up;
+};
+
+/* The one thing the signal handler does. */
+static volatile sig_atomic_t stop_requested;
+
+static void on_stop_signal(int sig)
+{
+    (void)sig;
+    stop_requested = 1;
+}
+
+const saga_config *saga_service_config(const saga_service *svc)
+{
+    return &svc->cfg;
+}
+
+void *saga_service_userdata(const saga_service *svc)
+{
+    return svc->def->ud;
+}
+
+const saga_schema_registry *saga_service_schemas(const saga_service *svc)
+{
+    return svc->schemas;
+}
+
+bool saga_service_running(const saga_service *svc)
+{
+    (void)svc;
+    return !stop_requested;
+}
+
+saga_service *saga_service_from_request(const saga_http_req *req)
+{
+    return saga_http_userdata(req);
+}
+
+static void thread_db_free(void *db)
+{
+    saga_db_close(db);
+}
+
+saga_db *saga_service_thread_db(saga_service *svc)
+{
+    saga_db *db = pthread_getspecific(svc->thread_db_key);
+    char err[512];
+
+    if (db)
+        return db;
+    db = saga_db_open(&svc->cfg, err, sizeof(err));
+    if (!db) {
+        LOG_WARN("db.unavailable", "%s", err);
+        return NULL;
+    }
+    saga_db_set_commit_hook(db, saga_relay_wake, svc->relay);
+    pthread_setspecific(svc->thread_db_key, db);
+    return db;
+}
+
+static bool service_ready(void *ud, char *why, size_t whylen)
+{
+    saga_service *svc = ud;
+    saga_db *db = saga_service_thread_db(svc);
+
+    if (!db || !saga_db_ping(db)) {
+        snprintf(why, whylen, "mysql is not reachable%s%s", db ? ": " : "",
+                 db ? saga_db_error(db) : "");
+        return false;
+    }
+    if (svc->consumer && !saga_kafka_reachable(saga_consumer_kafka(svc->consumer), 2000)) {
+        snprintf(why, whylen, "kafka is not reachable at %s", svc->cfg.kafka_bootstrap);
+        return false;
+    }
+    return true;
+}
+
+static void *consumer_main(void *arg)
+{
+    saga_service *svc = arg;
+    saga_consumer_run(svc->consumer);
+    return NULL;
+}
+
+/* Waits for MySQL at start (compose starts everything at once), then migrates. */
+static int connect_and_migrate(saga_service *svc)
+{
+    char err[512];
+    unsigned seed = (unsigned)getpid();
+    saga_db *db = NULL;
+    int rc;
+
+    for (unsigned attempt = 0; !db; attempt++) {
+        static time_t started;
+        if (!started)
+            started = time(NULL);
+        db = saga_db_open(&svc->cfg, err, sizeof(err));
+        if (db)
+            break;
+        if (stop_requested || time(NULL) - started > STARTUP_DB_WAIT_S) {
+            LOG_ERROR("service.start_failed", "%s", err);
+            return SAGA_ERR_UNAVAILABLE;
+        }
+        LOG_WARN("service.waiting_for_db", "%s", err);
+        usleep((useconds_t)saga_backoff_ms(attempt, 200, 2000, &seed) * 1000);
+    }
+    rc = saga_db_migrate(db, svc->cfg.migrations_dir, svc->cfg.service, err, sizeof(err));
+    if (rc)
+        LOG_ERROR("service.migration_failed", "%s", err);
+    saga_db_close(db);
+    return rc;
+}
+
+static int service_start(saga_service *svc)
+{
+    const saga_service_def *def = svc->def;
+    char err[512];
+
+    if (saga_schema_registry_load(svc->cfg.schemas_dir, &svc->schemas, err, sizeof(err))) {
+        LOG_ERROR("service.start_failed", "cannot load event schemas from %s: %s",
+                  svc->cfg.schemas_dir, err);
+        return SAGA_ERR_INVALID;
+    }
+    if (connect_and_migrate(svc))
+        return SAGA_ERR_UNAVAILABLE;
+    if (!(svc->relay = saga_relay_start(&svc->cfg, err, sizeof(err)))) {
+        LOG_ERROR("service.start_failed", "outbox relay: %s", err);
+        return SAGA_ERR_UNAVAILABLE;
+    }
+    if (def->ntopics > 0) {
+        saga_consumer_opts opts = {
+            .cfg = &svc->cfg,
+            .topics = def->topics,
+            .ntopics = def->ntopics,
+            .handlers = def->handlers,
+            .nhandlers = def->nhandlers,
+            .ud = def->ud,
+            .schemas = svc->schemas,
+            .commit_hook = saga_relay_wake,
+            .commit_hook_ud = svc->relay,
+        };
+        if (!(svc->consumer = saga_consumer_new(&opts, err, sizeof(err)))) {
+            LOG_ERROR("service.start_failed", "consumer: %s", err);
+            return SAGA_ERR_UNAVAILABLE;
+        }
+        if (pthread_create(&svc->consumer_thread, NULL, consumer_main, svc) != 0) {
+            LOG_ERROR("service.start_failed", "cannot start the consumer thread");
+            return SAGA_ERR_INTERNAL;
+        }
+        svc->consumer_started = true;
+    }
+    if (def->start && def->start(svc) != 0) {
+        LOG_ERROR("service.start_failed", "%s-service start-up failed", def->name);
+        return SAGA_ERR_INTERNAL;
+    }
+    saga_http_opts http = {
+        .bind = svc->cfg.http_bind,
+        .port = svc->cfg.http_port,
+        .threads = svc->cfg.http_threads,
+        .body_max = svc->cfg.http_body_max,
+        .routes = def->routes,
+        .nroutes = def->nroutes,
+        .ready = service_ready,
+        .ud = svc,
+    };
+    if (!(svc->http = saga_http_start(&http, err, sizeof(err)))) {
+        LOG_ERROR("service.start_failed", "http: %s", err);
+        return SAGA_ERR_UNAVAILABLE;
+    }
+    return SAGA_OK;
+}
+
+static void service_stop(saga_service *svc)
+{
+    stop_requested = 1;
+    saga_http_stop(svc->http);
+    svc->http = NULL;
+    if (svc->consumer) {
+        saga_consumer_stop(svc->consumer);
+        if (svc->consumer_started)
+            pthread_join(svc->consumer_thread, NULL);
+        saga_consumer_free(svc->consumer);
+        svc->consumer = NULL;
+    }
+    if (svc->def->stop)
+        svc->def->stop(svc);
+    saga_relay_stop(svc->relay, RELAY_STOP_TIMEOUT_MS);
+    svc->relay = NULL;
+    saga_schema_registry_free(svc->schemas);
+    svc->schemas = NULL;
+}
+
+int saga_service_main(const saga_service_def *def)
+{
+    saga_service svc = {.def = def};
+    struct sigaction sa = {.sa_handler = on_stop_signal};
+    char err[512];
+    int rc;
+
+    saga_db_library_init();
+    if (saga_config_load(&svc.cfg, def->name, def->default_port, err, sizeof(err))) {
+        fprintf(stderr, "%s-service: invalid configuration: %s\n", def->name, err);
+        return 2;
+    }
+    saga_log_init(svc.cfg.service, svc.cfg.log_level);
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    /* the main thread's own connection is closed by the key's destructor only
+     * in other threads; service_stop does not use one */
+    pthread_key_create(&svc.thread_db_key, thread_db_free);
+    svc.up = saga_metrics_gauge("saga_up", "1 while the service runs", "");
+
+    LOG_INFO("service.starting", "%s-service starting (mysql %s:%d/%s, kafka %s)", def->name,
+             svc.cfg.mysql_host, svc.cfg.mysql_port, svc.cfg.mysql_database,
+             svc.cfg.kafka_bootstrap);
+    rc = service_start(&svc);
+    if (rc == SAGA_OK) {
+        saga_metric_set(svc.up, 1);
+        LOG_INFO("service.started", "%s-service listening on http://%s:%d", def->name,
+                 svc.cfg.http_bind, saga_http_port(svc.http));
+        while (!stop_requested)
+            usleep(100 * 1000);
+        LOG_INFO("service.stopping", "%s-service stopping", def->name);
+    }
+    service_stop(&svc);
+    saga_db *own = pthread_getspecific(svc.thread_db_key);
+    saga_db_close(own);
+    pthread_key_delete(svc.thread_db_key);
+    saga_db_library_end();
+    LOG_INFO("service.stopped", "%s-service stopped", def->name);
+    return rc == SAGA_OK ? 0 : 1;
+}
