@@ -47,6 +47,7 @@ typedef struct batch_msg {
     saga_event_handler_fn fn;  /* NULL: nothing to do here */
     dlq_reason dlq;
     int attempts;              /* failed attempts of this message alone */
+    bool dead_lettered;        /* written to saga-dlq in the current attempt */
     char why[512];
 } batch_msg;
 
@@ -96,15 +97,18 @@ static void classify(saga_consumer *c, batch_msg *m)
         m->dlq = strncmp(m->why, "invalid json", 12) == 0 ? DLQ_INVALID_JSON : DLQ_INVALID_ENVELOPE;
         return;
     }
+    if (!saga_schema_type_known(c->opts.schemas, m->ev->type)) {
+        m->dlq = DLQ_UNKNOWN_TYPE;
+        snprintf(m->why, sizeof(m->why), "unknown event type %s", m->ev->type);
+        return;
+    }
     schema_id = m->ev->dataschema;
     int rc = schema_id ? saga_schema_validate(c->opts.schemas, schema_id, m->ev->doc, m->why,
                                               sizeof(m->why))
                        : SAGA_ERR_NOT_FOUND;
     if (rc == SAGA_ERR_NOT_FOUND) {
-        bool known = saga_schema_type_known(c->opts.schemas, m->ev->type);
-        m->dlq = known ? DLQ_UNKNOWN_VERSION : DLQ_UNKNOWN_TYPE;
-        snprintf(m->why, sizeof(m->why), "%s %s (dataschema %s)",
-                 known ? "unknown version of" : "unknown event type", m->ev->type,
+        m->dlq = DLQ_UNKNOWN_VERSION;
+        snprintf(m->why, sizeof(m->why), "unknown version of %s: dataschema %s", m->ev->type,
                  schema_id ? schema_id : "missing");
         return;
     }
@@ -148,7 +152,7 @@ static int dead_letter(saga_consumer *c, batch_msg *m)
                       " VALUES (?,?,?,LEFT(?,255),LEFT(?,255),?,?,?)",
                       p, 8, &affected, NULL);
     if (rc || affected == 0)
-        return rc;
+        return rc; /* dead-lettered before (a redelivery): nothing more to do */
 
     /* Spring Kafka's dead-letter header names, values as text */
     if (!(headers = cJSON_CreateObject()))
@@ -173,15 +177,24 @@ static int dead_letter(saga_consumer *c, batch_msg *m)
     rc = saga_outbox_add(c->db, DLQ_TOPIC, key, rkm->payload ? rkm->payload : "", len, headers);
     free(key);
     cJSON_Delete(headers);
-    if (rc == SAGA_OK) {
+    m->dead_lettered = rc == SAGA_OK;
+    return rc;
+}
+
+/* After the commit: count and log what this batch dead-lettered. */
+static void report_dead_letters(saga_consumer *c)
+{
+    for (size_t i = 0; i < c->nbatch; i++) {
+        batch_msg *m = &c->batch[i];
+        if (!m->dead_lettered)
+            continue;
         saga_metric_add(c->dead_letters[m->dlq], 1);
         saga_log_ids ids = {.event_id = m->ev ? m->ev->id : NULL,
                             .order_id = m->ev ? m->ev->subject : NULL};
         saga_log_ids(SAGA_LOG_WARN, "consumer.dead_letter", &ids, "%s [%d] @%lld to %s: %s: %s",
-                     topic, (int)rkm->partition, (long long)rkm->offset, DLQ_TOPIC, reason,
-                     m->why);
+                     rd_kafka_topic_name(m->rkm->rkt), (int)m->rkm->partition,
+                     (long long)m->rkm->offset, DLQ_TOPIC, dlq_reason_names[m->dlq], m->why);
     }
-    return rc;
 }
 
 /* Applies the whole batch in one transaction. On failure *failed is the index of
@@ -195,6 +208,7 @@ static int apply_batch(saga_consumer *c, long *failed)
         return rc;
     for (size_t i = 0; i < c->nbatch; i++) {
         batch_msg *m = &c->batch[i];
+        m->dead_lettered = false;
         if (m->dlq) {
             if ((rc = dead_letter(c, m)))
                 goto fail;
@@ -285,6 +299,7 @@ static bool process_batch(saga_consumer *c)
         int rc = apply_batch(c, &failed);
         if (rc == SAGA_OK) {
             saga_metric_observe(c->tx_seconds, now_seconds() - started);
+            report_dead_letters(c);
             return true;
         }
         saga_metric_add(c->retries, 1);

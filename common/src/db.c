@@ -140,8 +140,11 @@ static int connect_db(saga_db *db)
     mysql_options(db->mysql, MYSQL_OPT_WRITE_TIMEOUT, &rw_timeout);
     mysql_options(db->mysql, MYSQL_OPT_RECONNECT, &off); /* we reconnect ourselves */
     mysql_options(db->mysql, MYSQL_SET_CHARSET_NAME, "utf8mb4");
+    /* each init command runs at every (re)connect; the isolation level is set with
+     * its own statement because MariaDB and MySQL 8 name the variable differently */
     mysql_options(db->mysql, MYSQL_INIT_COMMAND,
-                  "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED, time_zone = '+00:00'");
+                  "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED");
+    mysql_options(db->mysql, MYSQL_INIT_COMMAND, "SET time_zone = '+00:00'");
     if (!mysql_real_connect(db->mysql, c->mysql_host, c->mysql_user, c->mysql_password,
                             c->mysql_database, (unsigned)c->mysql_port,
                             c->mysql_socket[0] ? c->mysql_socket : NULL, 0)) {

@@ -1,0 +1,433 @@
+/* check_consumer.c - the consumer loop against real MariaDB and the local
+ * broker: a duplicate event is applied once; poison messages land in saga-dlq
+ * with their headers while the messages after them are processed; offsets are not
+ * committed while the DB transaction fails, and the batch is retried; a broker
+ * outage is survived. */
+#include <check.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "saga/consumer.h"
+#include "saga/err.h"
+#include "saga/outbox.h"
+#include "testenv.h"
+
+#define TOPIC "order-events"
+
+typedef struct test_ctx {
+    char run[16];
+    char flaky_customer[64];
+    int flaky_calls;
+    bool checked_during_failure;
+    int64_t committed_during_failure;
+    int64_t flaky_offset;
+    int32_t flaky_partition;
+    rd_kafka_t *checker; /* same group as the consumer, never subscribes */
+    saga_config cfg;
+} test_ctx;
+
+/* The committed offset of the consumer's group on one partition (-1001 if none). */
+static int64_t committed_offset(rd_kafka_t *checker, int32_t partition)
+{
+    rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(list, TOPIC, partition);
+    rd_kafka_resp_err_t kerr = rd_kafka_committed(checker, list, 5000);
+    ck_assert_msg(kerr == 0, "committed(): %s", rd_kafka_err2str(kerr));
+    int64_t offset = list->elems[0].offset;
+    rd_kafka_topic_partition_list_destroy(list);
+    return offset;
+}
+
+static int apply_order_created(saga_db *db, const saga_event *ev, saga_msg_meta *meta, void *ud)
+{
+    test_ctx *ctx = ud;
+    const char *customer = cJSON_GetObjectItem(ev->data, "customerId")->valuestring;
+    char always_fails[64], rejected[64];
+
+    snprintf(always_fails, sizeof(always_fails), "always-fails-%s", ctx->run);
+    snprintf(rejected, sizeof(rejected), "rejected-%s", ctx->run);
+    if (strcmp(customer, always_fails) == 0) {
+        snprintf(meta->err, meta->errlen, "the test handler always fails on %s", customer);
+        return SAGA_ERR_INTERNAL;
+    }
+    if (strcmp(customer, rejected) == 0) {
+        snprintf(meta->err, meta->errlen, "the test handler rejects %s", customer);
+        return SAGA_ERR_INVALID;
+    }
+    saga_param p[] = {SAGA_P_STR(ev->id), SAGA_P_STR(ev->subject)};
+    int rc = saga_db_exec(db,
+                          "INSERT INTO applied (event_id, order_id, n) VALUES (?, ?, 1)"
+                          " ON DUPLICATE KEY UPDATE n = n + 1",
+                          p, 2, NULL, NULL);
+    if (rc)
+        return rc;
+    if (strcmp(customer, ctx->flaky_customer) == 0 && ctx->flaky_calls < 2) {
+        ctx->flaky_calls++;
+        ctx->flaky_offset = meta->offset;
+        ctx->flaky_partition = meta->partition;
+        if (ctx->flaky_calls == 2) {
+            /* the batch failed once already: its offset must not be committed */
+            ctx->committed_during_failure = committed_offset(ctx->checker, meta->partition);
+            ctx->checked_during_failure = true;
+        }
+        /* a real lost connection, in the middle of the batch's transaction */
+        return saga_db_exec(db, "KILL CONNECTION_ID()", NULL, 0, NULL, NULL);
+    }
+    return SAGA_OK;
+}
+
+static const saga_handler handlers[] = {{"OrderCreated", apply_order_created}};
+static const char *const topics[] = {TOPIC};
+
+/* A valid OrderCreated for this run. Caller frees with cJSON_free. */
+static char *order_created(const char *run, const char *customer, char *id_out)
+{
+    char order_id[64];
+    static int seq;
+    cJSON *data = cJSON_CreateObject();
+    snprintf(order_id, sizeof(order_id), "%s-%d", run, seq++);
+    cJSON_AddStringToObject(data, "orderId", order_id);
+    cJSON_AddStringToObject(data, "customerId", customer);
+    cJSON *items = cJSON_AddArrayToObject(data, "items");
+    cJSON *item = cJSON_CreateObject();
+    cJSON_AddStringToObject(item, "sku", "SKU-1");
+    cJSON_AddNumberToObject(item, "quantity", 2);
+    cJSON_AddItemToArray(items, item);
+    cJSON_AddStringToObject(data, "currency", "EUR");
+    cJSON_AddStringToObject(data, "deadline", "2030-01-01T00:00:00.000Z");
+    saga_event *ev = saga_event_new("OrderCreated", "/test", order_id, order_id, NULL, data);
+    char *text = saga_event_print(ev);
+    if (id_out)
+        strcpy(id_out, ev->id);
+    saga_event_free(ev);
+    return text;
+}
+
+typedef struct running {
+    saga_consumer *consumer;
+    saga_relay *relay;
+    pthread_t thread;
+} running;
+
+static void *consumer_thread(void *arg)
+{
+    saga_consumer_run(arg);
+    return NULL;
+}
+
+static void start(running *r, test_ctx *ctx, const saga_schema_registry *schemas)
+{
+    char err[512];
+    r->relay = saga_relay_start(&ctx->cfg, err, sizeof(err));
+    ck_assert_msg(r->relay != NULL, "%s", err);
+    saga_consumer_opts opts = {
+        .cfg = &ctx->cfg, .topics = topics, .ntopics = 1, .handlers = handlers,
+        .nhandlers = 1, .ud = ctx, .schemas = schemas,
+        .commit_hook = saga_relay_wake, .commit_hook_ud = r->relay,
+    };
+    r->consumer = saga_consumer_new(&opts, err, sizeof(err));
+    ck_assert_msg(r->consumer != NULL, "%s", err);
+    ck_assert_int_eq(pthread_create(&r->thread, NULL, consumer_thread, r->consumer), 0);
+}
+
+static void stop(running *r)
+{
+    saga_consumer_stop(r->consumer);
+    pthread_join(r->thread, NULL);
+    saga_consumer_free(r->consumer);
+    saga_relay_stop(r->relay, 5000);
+}
+
+static saga_db *setup(test_ctx *ctx, const char *dbname)
+{
+    char err[512];
+    testenv_run_id(ctx->run);
+    testenv_config(&ctx->cfg, "test", dbname);
+    snprintf(ctx->cfg.kafka_group, sizeof(ctx->cfg.kafka_group), "test-consumer-%s", ctx->run);
+    snprintf(ctx->flaky_customer, sizeof(ctx->flaky_customer), "flaky-%s", ctx->run);
+    saga_db *db = saga_db_open(&ctx->cfg, err, sizeof(err));
+    ck_assert_msg(db != NULL, "%s", err);
+    ck_assert_int_eq(saga_db_exec_script(db, "CREATE TABLE applied (event_id VARCHAR(64) PRIMARY"
+                                             " KEY, order_id VARCHAR(64), n INT NOT NULL)"),
+                     SAGA_OK);
+    return db;
+}
+
+static long long applied_n(saga_db *db, const char *event_id)
+{
+    long long n = 0;
+    saga_param p[] = {SAGA_P_STR(event_id)};
+    saga_db_query_i64(db, "SELECT n FROM applied WHERE event_id = ?", p, 1, &n);
+    return n;
+}
+
+static void wait_applied(saga_db *db, const char *event_id)
+{
+    for (int i = 0; i < 600 && applied_n(db, event_id) == 0; i++)
+        testenv_sleep_ms(50);
+    ck_assert_msg(applied_n(db, event_id) > 0, "event %s was never applied", event_id);
+}
+
+START_TEST(test_duplicate_applied_once)
+{
+    test_ctx ctx = {0};
+    running r;
+    char id1[40], id2[40];
+    saga_schema_registry *schemas = testenv_schemas();
+    saga_db *db = setup(&ctx, "consumer_dup");
+    rd_kafka_t *producer = testenv_producer();
+
+    start(&r, &ctx, schemas);
+    char *e1 = order_created(ctx.run, "alice", id1);
+    char *e2 = order_created(ctx.run, "bob", id2);
+    testenv_produce(producer, TOPIC, ctx.run, e1, strlen(e1));
+    testenv_produce(producer, TOPIC, ctx.run, e1, strlen(e1)); /* the same event again */
+    testenv_produce(producer, TOPIC, ctx.run, e2, strlen(e2));
+    wait_applied(db, id2); /* same key: e2 comes after both copies of e1 */
+    ck_assert_int_eq(applied_n(db, id1), 1);
+    ck_assert_int_eq(applied_n(db, id2), 1);
+
+    stop(&r);
+    cJSON_free(e1);
+    cJSON_free(e2);
+    rd_kafka_destroy(producer);
+    saga_db_close(db);
+    saga_schema_registry_free(schemas);
+}
+END_TEST
+
+typedef struct dlq_seen {
+    int count;
+    char reasons[16][32];
+    char payloads[16][512];
+    long long offsets[16];
+    char topic[16][64], group[16][96], service[16][32], attempts[16][8];
+} dlq_seen;
+
+static void record_dlq(const rd_kafka_message_t *rkm, void *ud)
+{
+    dlq_seen *d = ud;
+    char buf[128];
+    int i = d->count++;
+    ck_assert_int_lt(i, 16);
+    snprintf(d->reasons[i], 32, "%s",
+             testenv_header(rkm, "kafka_dlt-exception-fqcn", buf, sizeof(buf)) ?: "");
+    snprintf(d->topic[i], 64, "%s",
+             testenv_header(rkm, "kafka_dlt-original-topic", buf, sizeof(buf)) ?: "");
+    snprintf(d->group[i], 96, "%s",
+             testenv_header(rkm, "kafka_dlt-original-consumer-group", buf, sizeof(buf)) ?: "");
+    snprintf(d->service[i], 32, "%s", testenv_header(rkm, "saga-service", buf, sizeof(buf)) ?: "");
+    snprintf(d->attempts[i], 8, "%s", testenv_header(rkm, "saga-attempts", buf, sizeof(buf)) ?: "");
+    const char *off = testenv_header(rkm, "kafka_dlt-original-offset", buf, sizeof(buf));
+    d->offsets[i] = off ? atoll(off) : -1;
+    ck_assert_ptr_nonnull(testenv_header(rkm, "kafka_dlt-original-partition", buf, sizeof(buf)));
+    ck_assert_ptr_nonnull(testenv_header(rkm, "kafka_dlt-original-timestamp", buf, sizeof(buf)));
+    ck_assert_ptr_nonnull(testenv_header(rkm, "kafka_dlt-exception-message", buf, sizeof(buf)));
+    snprintf(d->payloads[i], 512, "%.*s", (int)rkm->len, (const char *)rkm->payload);
+}
+
+static int find_reason(const dlq_seen *d, const char *reason)
+{
+    for (int i = 0; i < d->count; i++) {
+        if (strcmp(d->reasons[i], reason) == 0)
+            return i;
+    }
+    return -1;
+}
+
+START_TEST(test_poison_to_dlq_and_carry_on)
+{
+    test_ctx ctx = {0};
+    running r;
+    char id_first[40], id_last[40], always_fails[64], rejected[64];
+    dlq_seen *dlq = calloc(1, sizeof(*dlq));
+    saga_schema_registry *schemas = testenv_schemas();
+    saga_db *db = setup(&ctx, "consumer_poison");
+    rd_kafka_t *producer = testenv_producer();
+
+    snprintf(always_fails, sizeof(always_fails), "always-fails-%s", ctx.run);
+    snprintf(rejected, sizeof(rejected), "rejected-%s", ctx.run);
+    char *first = order_created(ctx.run, "alice", id_first);
+    char *bad_schema = order_created(ctx.run, "carol", NULL);
+    char *p = strstr(bad_schema, "\"quantity\":2");
+    ck_assert_ptr_nonnull(p);
+    p[11] = '0'; /* quantity 0: fails the schema's minimum */
+    char *unknown_type = order_created(ctx.run, "dave", NULL);
+    char *unknown_version = order_created(ctx.run, "erin", NULL);
+    char *t = strstr(unknown_type, "\"type\":\"OrderCreated\"");
+    ck_assert_ptr_nonnull(t);
+    memcpy(t + 8, "OrderDeleted", 12); /* no such type */
+    char *v = strstr(unknown_version, "OrderCreated:1");
+    ck_assert_ptr_nonnull(v);
+    v[13] = '9'; /* urn:saga:schema:OrderCreated:9 */
+    char *fails = order_created(ctx.run, always_fails, NULL);
+    char *rejects = order_created(ctx.run, rejected, NULL);
+    char *last = order_created(ctx.run, "frank", id_last);
+    const char *not_json = "{\"specversion\": \"1.0\", oops";
+
+    start(&r, &ctx, schemas);
+    testenv_produce(producer, TOPIC, ctx.run, first, strlen(first));
+    testenv_produce(producer, TOPIC, ctx.run, not_json, strlen(not_json));
+    testenv_produce(producer, TOPIC, ctx.run, bad_schema, strlen(bad_schema));
+    testenv_produce(producer, TOPIC, ctx.run, unknown_type, strlen(unknown_type));
+    testenv_produce(producer, TOPIC, ctx.run, unknown_version, strlen(unknown_version));
+    testenv_produce(producer, TOPIC, ctx.run, fails, strlen(fails));
+    testenv_produce(producer, TOPIC, ctx.run, rejects, strlen(rejects));
+    testenv_produce(producer, TOPIC, ctx.run, last, strlen(last));
+
+    wait_applied(db, id_last); /* the loop carried on past every poison message */
+    ck_assert_int_eq(applied_n(db, id_first), 1);
+    /* (the group reads the topic from the start: other runs' poison counts too) */
+    ck_assert_int_eq(
+        testenv_wait_i64(db, "SELECT COUNT(*) >= 6 FROM dead_letters", 1, 10000), 1);
+    ck_assert_int_eq(testenv_wait_i64(db, "SELECT COUNT(*) FROM outbox", 0, 10000), 0);
+
+    rd_kafka_t *reader = testenv_reader("saga-dlq");
+    testenv_read_key(reader, ctx.run, 6, 20000, record_dlq, dlq);
+    ck_assert_int_eq(dlq->count, 6);
+    const char *reasons[] = {"INVALID_JSON",    "SCHEMA_VIOLATION", "UNKNOWN_TYPE",
+                             "UNKNOWN_VERSION", "HANDLER_FAILED",   "HANDLER_REJECTED"};
+    const char *payloads[] = {not_json, bad_schema, unknown_type, unknown_version, fails, rejects};
+    for (int i = 0; i < 6; i++) {
+        int at = find_reason(dlq, reasons[i]);
+        ck_assert_msg(at >= 0, "no dead letter with reason %s", reasons[i]);
+        ck_assert_str_eq(dlq->payloads[at], payloads[i]);
+        ck_assert_str_eq(dlq->topic[at], TOPIC);
+        ck_assert_str_eq(dlq->group[at], ctx.cfg.kafka_group);
+        ck_assert_str_eq(dlq->service[at], "test");
+        if (i > 0) /* in the order they were produced, same partition */
+            ck_assert_int_gt(dlq->offsets[at], dlq->offsets[find_reason(dlq, reasons[i - 1])]);
+    }
+    ck_assert_str_eq(dlq->attempts[find_reason(dlq, "HANDLER_FAILED")], "3");
+
+    stop(&r);
+    rd_kafka_consumer_close(reader);
+    rd_kafka_destroy(reader);
+    cJSON_free(first);
+    cJSON_free(bad_schema);
+    cJSON_free(unknown_type);
+    cJSON_free(unknown_version);
+    cJSON_free(fails);
+    cJSON_free(rejects);
+    cJSON_free(last);
+    rd_kafka_destroy(producer);
+    saga_db_close(db);
+    saga_schema_registry_free(schemas);
+    free(dlq);
+}
+END_TEST
+
+START_TEST(test_offsets_wait_for_db_commit)
+{
+    test_ctx ctx = {0};
+    running r;
+    char id_before[40], id_flaky[40];
+    char why[256];
+    saga_schema_registry *schemas = testenv_schemas();
+    saga_db *db = setup(&ctx, "consumer_offsets");
+    rd_kafka_t *producer = testenv_producer();
+
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    rd_kafka_conf_set(conf, "bootstrap.servers", ctx.cfg.kafka_bootstrap, why, sizeof(why));
+    rd_kafka_conf_set(conf, "group.id", ctx.cfg.kafka_group, why, sizeof(why));
+    ctx.checker = rd_kafka_new(RD_KAFKA_CONSUMER, conf, why, sizeof(why));
+    ck_assert_ptr_nonnull(ctx.checker);
+
+    char *before = order_created(ctx.run, "alice", id_before);
+    char *flaky = order_created(ctx.run, ctx.flaky_customer, id_flaky);
+    start(&r, &ctx, schemas);
+    testenv_produce(producer, TOPIC, ctx.run, before, strlen(before));
+    wait_applied(db, id_before);
+    testenv_produce(producer, TOPIC, ctx.run, flaky, strlen(flaky));
+    wait_applied(db, id_flaky);
+
+    ck_assert_int_eq(ctx.flaky_calls, 2);
+    ck_assert(ctx.checked_during_failure);
+    /* while the batch holding the flaky event kept failing, its offset stayed
+     * uncommitted (the committed offset points at it, or before it) */
+    ck_assert_int_le(ctx.committed_during_failure, ctx.flaky_offset);
+    /* the rolled-back attempts left nothing: applied once */
+    ck_assert_int_eq(applied_n(db, id_flaky), 1);
+    ck_assert_int_eq(applied_n(db, id_before), 1);
+    long long inbox = 0;
+    saga_param p[] = {SAGA_P_STR(id_flaky)};
+    saga_db_query_i64(db, "SELECT COUNT(*) FROM inbox WHERE event_id = ?", p, 1, &inbox);
+    ck_assert_int_eq(inbox, 1);
+    /* and after the commit, the offset moves past it */
+    int64_t committed = -1;
+    for (int i = 0; i < 100; i++) {
+        committed = committed_offset(ctx.checker, ctx.flaky_partition);
+        if (committed == ctx.flaky_offset + 1)
+            break;
+        testenv_sleep_ms(50);
+    }
+    ck_assert_int_eq(committed, ctx.flaky_offset + 1);
+    long long dead = -1;
+    saga_db_query_i64(db, "SELECT COUNT(*) FROM dead_letters WHERE event_id = ?", p, 1, &dead);
+    ck_assert_int_eq(dead, 0); /* transient failures never dead-letter */
+
+    stop(&r);
+    rd_kafka_destroy(ctx.checker);
+    cJSON_free(before);
+    cJSON_free(flaky);
+    rd_kafka_destroy(producer);
+    saga_db_close(db);
+    saga_schema_registry_free(schemas);
+}
+END_TEST
+
+START_TEST(test_consumer_survives_broker_outage)
+{
+    test_ctx ctx = {0};
+    running r;
+    char id1[40], id2[40];
+    saga_schema_registry *schemas = testenv_schemas();
+    saga_db *db = setup(&ctx, "consumer_outage");
+    rd_kafka_t *producer = testenv_producer();
+
+    start(&r, &ctx, schemas);
+    char *e1 = order_created(ctx.run, "alice", id1);
+    char *e2 = order_created(ctx.run, "bob", id2);
+    testenv_produce(producer, TOPIC, ctx.run, e1, strlen(e1));
+    wait_applied(db, id1);
+    testenv_broker("all/down");
+    testenv_sleep_ms(3000);
+    testenv_broker("all/up");
+    testenv_produce(producer, TOPIC, ctx.run, e2, strlen(e2));
+    wait_applied(db, id2);
+    testenv_sleep_ms(500);
+    ck_assert_int_eq(applied_n(db, id1), 1);
+    ck_assert_int_eq(applied_n(db, id2), 1);
+
+    stop(&r);
+    cJSON_free(e1);
+    cJSON_free(e2);
+    rd_kafka_destroy(producer);
+    saga_db_close(db);
+    saga_schema_registry_free(schemas);
+}
+END_TEST
+
+static Suite *consumer_suite(void)
+{
+    Suite *s = suite_create("consumer");
+    TCase *tc = tcase_create("core");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, test_duplicate_applied_once);
+    tcase_add_test(tc, test_poison_to_dlq_and_carry_on);
+    tcase_add_test(tc, test_offsets_wait_for_db_commit);
+    tcase_add_test(tc, test_consumer_survives_broker_outage);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(consumer_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
