@@ -1,0 +1,73 @@
+/* check_backoff.c - exponential backoff with jitter stays within its bounds. */
+#include <check.h>
+#include <stdlib.h>
+
+#include "saga/backoff.h"
+
+START_TEST(test_grows_within_bounds)
+{
+    unsigned seed = 42;
+    for (unsigned attempt = 0; attempt < 10; attempt++) {
+        long ceiling = 50L << attempt;
+        if (ceiling > 5000)
+            ceiling = 5000;
+        for (int i = 0; i < 1000; i++) {
+            long ms = saga_backoff_ms(attempt, 50, 5000, &seed);
+            ck_assert_int_ge(ms, ceiling / 2);
+            ck_assert_int_le(ms, ceiling);
+        }
+    }
+}
+END_TEST
+
+START_TEST(test_jitter_spreads)
+{
+    unsigned seed = 7;
+    long lo = 1000000, hi = 0;
+    for (int i = 0; i < 1000; i++) {
+        long ms = saga_backoff_ms(3, 100, 10000, &seed); /* ceiling 800 */
+        lo = ms < lo ? ms : lo;
+        hi = ms > hi ? ms : hi;
+    }
+    /* a thousand draws from [400, 800] reach near both ends */
+    ck_assert_int_lt(lo, 450);
+    ck_assert_int_gt(hi, 750);
+}
+END_TEST
+
+START_TEST(test_limits)
+{
+    unsigned seed = 1;
+    /* huge attempt numbers neither overflow nor pass the cap */
+    for (unsigned attempt = 30; attempt < 5000; attempt += 97) {
+        long ms = saga_backoff_ms(attempt, 50, 5000, &seed);
+        ck_assert_int_ge(ms, 2500);
+        ck_assert_int_le(ms, 5000);
+    }
+    /* a cap below the base is raised to the base; base 0 is taken as 1 */
+    ck_assert_int_le(saga_backoff_ms(0, 100, 10, &seed), 100);
+    ck_assert_int_le(saga_backoff_ms(0, 0, 0, &seed), 1);
+}
+END_TEST
+
+static Suite *backoff_suite(void)
+{
+    Suite *s = suite_create("backoff");
+    TCase *core = tcase_create("core");
+    tcase_add_test(core, test_grows_within_bounds);
+    tcase_add_test(core, test_jitter_spreads);
+    suite_add_tcase(s, core);
+    TCase *limits = tcase_create("limits");
+    tcase_add_test(limits, test_limits);
+    suite_add_tcase(s, limits);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(backoff_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -1,0 +1,458 @@
+/* check_envelope.c - unit tests of the event envelope (envelope.c) and of ids.c.
+ *
+ * Every parse goes through parse_exact(), which copies the text into a buffer of exactly
+ * its length with no NUL after it, so AddressSanitizer catches any read past `len`. */
+#include <check.h>
+#include <regex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cjson/cJSON.h>
+
+#include "saga/envelope.h"
+#include "saga/err.h"
+
+static cJSON *base; /* a valid envelope as a tree, rebuilt for each limits test */
+
+static void limits_setup(void)
+{
+    static const char text[] =
+        "{\"specversion\":\"1.0\",\"id\":\"6f1c2a4e-8a51-4c57-9d1e-2b7f0c3d4e5f\","
+        "\"source\":\"/order-service\",\"type\":\"OrderCreated\","
+        "\"time\":\"2026-11-22T10:00:00.123Z\",\"subject\":\"order-1\","
+        "\"datacontenttype\":\"application/json\","
+        "\"dataschema\":\"urn:saga:schema:OrderCreated:1\",\"correlationid\":\"order-1\","
+        "\"causationid\":\"0b9a1d0c-3f6e-4d8e-8a7b-1c2d3e4f5a6b\",\"data\":{\"orderId\":\"order-"
+        "1\"}}";
+
+    base = cJSON_Parse(text);
+    ck_assert_ptr_nonnull(base);
+}
+
+static void limits_teardown(void)
+{
+    cJSON_Delete(base);
+    base = NULL;
+}
+
+/* Parses text from a heap copy that is not NUL-terminated. */
+static int parse_exact(const char *text, size_t len, saga_event **ev, char *err, size_t errlen)
+{
+    char *buf = malloc(len ? len : 1);
+    int rc;
+
+    ck_assert_ptr_nonnull(buf);
+    memcpy(buf, text, len);
+    rc = saga_event_parse(buf, len, ev, err, errlen);
+    free(buf);
+    return rc;
+}
+
+/* Prints tree and expects parsing it to fail with exactly `want`. */
+static void expect_rejected_tree(const cJSON *tree, const char *want)
+{
+    char err[256] = "";
+    saga_event *ev = (saga_event *)1;
+    char *text = cJSON_PrintUnformatted(tree);
+    int rc;
+
+    ck_assert_ptr_nonnull(text);
+    rc = parse_exact(text, strlen(text), &ev, err, sizeof(err));
+    ck_assert_msg(rc == SAGA_ERR_INVALID, "accepted %s", text);
+    ck_assert_ptr_null(ev);
+    ck_assert_str_eq(err, want);
+    cJSON_free(text);
+}
+
+static void expect_rejected_text(const char *text, const char *want_prefix)
+{
+    char err[256] = "";
+    saga_event *ev = (saga_event *)1;
+    int rc = parse_exact(text, strlen(text), &ev, err, sizeof(err));
+
+    ck_assert_msg(rc == SAGA_ERR_INVALID, "accepted %s", text);
+    ck_assert_ptr_null(ev);
+    ck_assert_msg(strncmp(err, want_prefix, strlen(want_prefix)) == 0, "%s: got \"%s\"", text, err);
+}
+
+/* ---- core ----------------------------------------------------------------------------- */
+
+START_TEST(test_round_trip)
+{
+    cJSON *data =
+        cJSON_Parse("{\"orderId\":\"order-1\",\"items\":[{\"sku\":\"A-1\",\"quantity\":2}],"
+                    "\"note\":\"caf\xc3\xa9 \\\"quoted\\\"\",\"amount\":1999}");
+    cJSON *expect = cJSON_Duplicate(data, 1);
+    saga_event *ev, *back = NULL;
+    char err[128] = "";
+    char *text;
+
+    ev = saga_event_new("OrderCreated", "/order-service", "order-1", "order-1",
+                        "0b9a1d0c-3f6e-4d8e-8a7b-1c2d3e4f5a6b", data);
+    ck_assert_ptr_nonnull(ev);
+    ck_assert_ptr_null(ev->doc);
+    ck_assert_str_eq(ev->dataschema, "urn:saga:schema:OrderCreated:1");
+    text = saga_event_print(ev);
+    ck_assert_ptr_nonnull(text);
+
+    ck_assert_int_eq(parse_exact(text, strlen(text), &back, err, sizeof(err)), SAGA_OK);
+    ck_assert_str_eq(back->id, ev->id);
+    ck_assert_str_eq(back->source, "/order-service");
+    ck_assert_str_eq(back->type, "OrderCreated");
+    ck_assert_str_eq(back->time, ev->time);
+    ck_assert_str_eq(back->subject, "order-1");
+    ck_assert_str_eq(back->dataschema, "urn:saga:schema:OrderCreated:1");
+    ck_assert_str_eq(back->correlationid, "order-1");
+    ck_assert_str_eq(back->causationid, "0b9a1d0c-3f6e-4d8e-8a7b-1c2d3e4f5a6b");
+    ck_assert(cJSON_Compare(back->data, expect, 1));
+    ck_assert_ptr_nonnull(back->doc);
+    ck_assert_str_eq(cJSON_GetObjectItemCaseSensitive(back->doc, "specversion")->valuestring,
+                     "1.0");
+    ck_assert_str_eq(cJSON_GetObjectItemCaseSensitive(back->doc, "datacontenttype")->valuestring,
+                     "application/json");
+    /* data is borrowed from doc */
+    ck_assert_ptr_eq(back->data, cJSON_GetObjectItemCaseSensitive(back->doc, "data"));
+
+    cJSON_free(text);
+    cJSON_Delete(expect);
+    saga_event_free(ev);
+    saga_event_free(back);
+}
+END_TEST
+
+START_TEST(test_new_optional_attributes)
+{
+    saga_event *ev =
+        saga_event_new("OrderConfirmed", "/order-service", "order-2", NULL, NULL, NULL);
+    saga_event *back = NULL;
+    char err[128] = "";
+    char *text;
+
+    ck_assert_ptr_nonnull(ev);
+    ck_assert(cJSON_IsObject(ev->data)); /* NULL data becomes {} */
+    ck_assert_ptr_null(ev->correlationid);
+    ck_assert_ptr_null(ev->causationid);
+    text = saga_event_print(ev);
+    ck_assert_ptr_nonnull(text);
+    ck_assert_ptr_null(strstr(text, "causationid"));
+    ck_assert_ptr_null(strstr(text, "correlationid"));
+    ck_assert_int_eq(parse_exact(text, strlen(text), &back, err, sizeof(err)), SAGA_OK);
+    ck_assert_ptr_null(back->causationid);
+    ck_assert_ptr_null(back->correlationid);
+    cJSON_free(text);
+    saga_event_free(ev);
+    saga_event_free(back);
+}
+END_TEST
+
+START_TEST(test_new_null_arguments)
+{
+    /* data is taken over even on failure: ASan reports a leak otherwise */
+    ck_assert_ptr_null(saga_event_new(NULL, "/s", "o", NULL, NULL, cJSON_CreateObject()));
+    ck_assert_ptr_null(saga_event_new("T", NULL, "o", NULL, NULL, cJSON_CreateObject()));
+    ck_assert_ptr_null(saga_event_new("T", "/s", NULL, NULL, NULL, cJSON_CreateObject()));
+    saga_event_free(NULL);
+    ck_assert_ptr_null(saga_event_print(NULL));
+}
+END_TEST
+
+START_TEST(test_parse_not_nul_terminated)
+{
+    static const char body[] =
+        "{\"specversion\":\"1.0\",\"id\":\"i\",\"source\":\"/s\",\"type\":\"T\","
+        "\"time\":\"t\",\"subject\":\"o\",\"data\":{\"n\":12}}";
+    char buf[sizeof(body) + 16];
+    saga_event *ev = NULL;
+    char err[128] = "";
+
+    /* garbage right after len, as in a Kafka payload or an HTTP body */
+    memcpy(buf, body, sizeof(body) - 1);
+    memcpy(buf + sizeof(body) - 1, "3}garbage\"[{xx", 15);
+    ck_assert_int_eq(saga_event_parse(buf, sizeof(body) - 1, &ev, err, sizeof(err)), SAGA_OK);
+    ck_assert_int_eq(cJSON_GetObjectItemCaseSensitive(ev->data, "n")->valueint, 12);
+    ck_assert_ptr_null(ev->dataschema);
+    saga_event_free(ev);
+
+    /* cut right after a number: the "}}" that follows in buf must not be read */
+    ck_assert_int_eq(saga_event_parse(buf, sizeof(body) - 1 - 2, &ev, err, sizeof(err)),
+                     SAGA_ERR_INVALID);
+    ck_assert_ptr_null(ev);
+}
+END_TEST
+
+START_TEST(test_parse_then_replace_data)
+{
+    static const char body[] =
+        "{\"specversion\":\"1.0\",\"id\":\"i\",\"source\":\"/s\",\"type\":\"T\","
+        "\"time\":\"t\",\"subject\":\"o\",\"data\":{\"n\":1}}";
+    saga_event *ev = NULL;
+    char err[128] = "";
+
+    /* a caller that swaps the data: free must release both trees exactly once */
+    ck_assert_int_eq(parse_exact(body, strlen(body), &ev, err, sizeof(err)), SAGA_OK);
+    ev->data = cJSON_CreateObject();
+    saga_event_free(ev);
+
+    /* a caller that detaches the data to keep it */
+    ck_assert_int_eq(parse_exact(body, strlen(body), &ev, err, sizeof(err)), SAGA_OK);
+    cJSON *kept = cJSON_DetachItemViaPointer(ev->doc, ev->data);
+    ev->data = NULL;
+    saga_event_free(ev);
+    ck_assert_int_eq(cJSON_GetObjectItemCaseSensitive(kept, "n")->valueint, 1);
+    cJSON_Delete(kept);
+}
+END_TEST
+
+START_TEST(test_extension_attributes_allowed)
+{
+    char err[128] = "";
+    saga_event *ev = NULL;
+    char *text;
+
+    cJSON_AddStringToObject(base, "traceparent",
+                            "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01");
+    text = cJSON_PrintUnformatted(base);
+    ck_assert_int_eq(parse_exact(text, strlen(text), &ev, err, sizeof(err)), SAGA_OK);
+    ck_assert_ptr_nonnull(cJSON_GetObjectItemCaseSensitive(ev->doc, "traceparent"));
+    cJSON_free(text);
+    saga_event_free(ev);
+}
+END_TEST
+
+START_TEST(test_uuid_v4)
+{
+    char a[SAGA_UUID_LEN + 1], b[SAGA_UUID_LEN + 1];
+    regex_t re;
+
+    ck_assert_int_eq(regcomp(&re,
+                             "^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-"
+                             "[0-9a-f]{12}$",
+                             REG_EXTENDED | REG_NOSUB),
+                     0);
+    for (int i = 0; i < 256; i++) {
+        saga_uuid_v4(a);
+        ck_assert_uint_eq(strlen(a), SAGA_UUID_LEN);
+        ck_assert_msg(regexec(&re, a, 0, NULL, 0) == 0, "not a v4 uuid: %s", a);
+        ck_assert_int_eq(a[14], '4');
+        ck_assert(strchr("89ab", a[19]) != NULL);
+    }
+    saga_uuid_v4(b);
+    ck_assert_str_ne(a, b);
+    regfree(&re);
+}
+END_TEST
+
+START_TEST(test_time_rfc3339)
+{
+    char t[SAGA_TIME_LEN + 1];
+    regex_t re;
+
+    ck_assert_int_eq(regcomp(&re,
+                             "^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])T"
+                             "([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]\\.[0-9]{3}Z$",
+                             REG_EXTENDED | REG_NOSUB),
+                     0);
+    saga_time_now(t);
+    ck_assert_uint_eq(strlen(t), SAGA_TIME_LEN);
+    ck_assert_msg(regexec(&re, t, 0, NULL, 0) == 0, "not rfc 3339: %s", t);
+    saga_time_format_ms(0, t);
+    ck_assert_str_eq(t, "1970-01-01T00:00:00.000Z");
+    saga_time_format_ms(1795860000123LL, t);
+    ck_assert_str_eq(t, "2026-11-28T10:00:00.123Z");
+    ck_assert(regexec(&re, t, 0, NULL, 0) == 0);
+    regfree(&re);
+}
+END_TEST
+
+/* ---- limits --------------------------------------------------------------------------- */
+
+START_TEST(test_reject_invalid_json)
+{
+    expect_rejected_text("{\"specversion\":", "invalid json at byte");
+    expect_rejected_text("{\"a\":1,}", "invalid json at byte");
+    expect_rejected_text("", "invalid json at byte 0");
+    expect_rejected_text("   ", "invalid json at byte");
+    expect_rejected_text("{\"a\":1} {\"b\":2}", "invalid json at byte 8: data after");
+    expect_rejected_text("{\"a\":\"unterminated", "invalid json at byte");
+    expect_rejected_text("nul", "invalid json at byte");
+}
+END_TEST
+
+START_TEST(test_reject_non_object)
+{
+    expect_rejected_text("[1,2]", "event must be a json object");
+    expect_rejected_text("\"event\"", "event must be a json object");
+    expect_rejected_text("42", "event must be a json object");
+    expect_rejected_text("null", "event must be a json object");
+}
+END_TEST
+
+START_TEST(test_reject_missing_attribute)
+{
+    static const char *const names[] = {"specversion", "id",      "source", "type",
+                                        "time",        "subject", "data"};
+    char want[64];
+
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        cJSON *tree = cJSON_Duplicate(base, 1);
+        cJSON_DeleteItemFromObjectCaseSensitive(tree, names[i]);
+        snprintf(want, sizeof(want), "missing attribute: %s", names[i]);
+        expect_rejected_tree(tree, want);
+        cJSON_Delete(tree);
+    }
+}
+END_TEST
+
+START_TEST(test_optional_attributes_absent)
+{
+    static const char *const names[] = {"dataschema", "correlationid", "causationid",
+                                        "datacontenttype"};
+    saga_event *ev = NULL;
+    char err[128] = "";
+
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        cJSON_DeleteItemFromObjectCaseSensitive(base, names[i]);
+    char *text = cJSON_PrintUnformatted(base);
+    ck_assert_int_eq(parse_exact(text, strlen(text), &ev, err, sizeof(err)), SAGA_OK);
+    ck_assert_ptr_null(ev->dataschema);
+    ck_assert_ptr_null(ev->correlationid);
+    ck_assert_ptr_null(ev->causationid);
+    cJSON_free(text);
+    saga_event_free(ev);
+}
+END_TEST
+
+START_TEST(test_reject_wrong_specversion)
+{
+    cJSON_ReplaceItemInObjectCaseSensitive(base, "specversion", cJSON_CreateString("0.3"));
+    expect_rejected_tree(base, "specversion must be 1.0");
+    cJSON_ReplaceItemInObjectCaseSensitive(base, "specversion", cJSON_CreateNumber(1.0));
+    expect_rejected_tree(base, "specversion must be 1.0");
+    cJSON_ReplaceItemInObjectCaseSensitive(base, "specversion", cJSON_CreateString("1.0 "));
+    expect_rejected_tree(base, "specversion must be 1.0");
+}
+END_TEST
+
+START_TEST(test_reject_non_string_attribute)
+{
+    static const char *const names[] = {"id",      "source",     "type",          "time",
+                                        "subject", "dataschema", "correlationid", "causationid"};
+    char want[64];
+
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        cJSON *tree = cJSON_Duplicate(base, 1);
+        cJSON_ReplaceItemInObjectCaseSensitive(tree, names[i], cJSON_CreateNumber(7));
+        snprintf(want, sizeof(want), "attribute %s must be a string", names[i]);
+        expect_rejected_tree(tree, want);
+        cJSON_ReplaceItemInObjectCaseSensitive(tree, names[i], cJSON_CreateNull());
+        expect_rejected_tree(tree, want);
+        cJSON_Delete(tree);
+    }
+    cJSON_ReplaceItemInObjectCaseSensitive(base, "subject", cJSON_CreateString(""));
+    expect_rejected_tree(base, "attribute subject must not be empty");
+}
+END_TEST
+
+START_TEST(test_reject_data_not_object)
+{
+    cJSON_ReplaceItemInObjectCaseSensitive(base, "data", cJSON_CreateArray());
+    expect_rejected_tree(base, "data must be an object");
+    cJSON_ReplaceItemInObjectCaseSensitive(base, "data", cJSON_CreateString("{}"));
+    expect_rejected_tree(base, "data must be an object");
+    cJSON_ReplaceItemInObjectCaseSensitive(base, "data", cJSON_CreateNull());
+    expect_rejected_tree(base, "data must be an object");
+}
+END_TEST
+
+START_TEST(test_reject_content_type)
+{
+    cJSON_ReplaceItemInObjectCaseSensitive(base, "datacontenttype",
+                                           cJSON_CreateString("application/xml"));
+    expect_rejected_tree(base, "datacontenttype must be application/json");
+}
+END_TEST
+
+START_TEST(test_reject_duplicate_key)
+{
+    cJSON_AddStringToObject(base, "type", "PaymentCompleted");
+    expect_rejected_tree(base, "duplicate key: type");
+    cJSON_DeleteItemFromObjectCaseSensitive(base, "type"); /* removes the first */
+    cJSON_AddNumberToObject(cJSON_GetObjectItemCaseSensitive(base, "data"), "orderId", 1);
+    expect_rejected_tree(base, "duplicate key: orderId");
+}
+END_TEST
+
+START_TEST(test_small_error_buffer)
+{
+    char err[8];
+    saga_event *ev = NULL;
+
+    memset(err, 'x', sizeof(err));
+    ck_assert_int_eq(parse_exact("[]", 2, &ev, err, sizeof(err)), SAGA_ERR_INVALID);
+    ck_assert_str_eq(err, "event m");
+    ck_assert_int_eq(parse_exact("[]", 2, &ev, NULL, 0), SAGA_ERR_INVALID);
+}
+END_TEST
+
+START_TEST(test_deep_nesting)
+{
+    size_t depth = 5000, i;
+    char *text = malloc(2 * depth + 16);
+    size_t n = 0;
+
+    ck_assert_ptr_nonnull(text);
+    n += (size_t)snprintf(text, 16, "{\"data\":");
+    for (i = 0; i < depth; i++)
+        text[n++] = '[';
+    for (i = 0; i < depth; i++)
+        text[n++] = ']';
+    text[n++] = '}';
+    text[n] = '\0';
+    expect_rejected_text(text, "invalid json at byte");
+    free(text);
+}
+END_TEST
+
+static Suite *envelope_suite(void)
+{
+    Suite *s = suite_create("envelope");
+    TCase *tc_core = tcase_create("core");
+    TCase *tc_limits = tcase_create("limits");
+
+    tcase_add_checked_fixture(tc_core, limits_setup, limits_teardown);
+    tcase_add_test(tc_core, test_round_trip);
+    tcase_add_test(tc_core, test_new_optional_attributes);
+    tcase_add_test(tc_core, test_new_null_arguments);
+    tcase_add_test(tc_core, test_parse_not_nul_terminated);
+    tcase_add_test(tc_core, test_parse_then_replace_data);
+    tcase_add_test(tc_core, test_extension_attributes_allowed);
+    tcase_add_test(tc_core, test_uuid_v4);
+    tcase_add_test(tc_core, test_time_rfc3339);
+    suite_add_tcase(s, tc_core);
+
+    tcase_add_checked_fixture(tc_limits, limits_setup, limits_teardown);
+    tcase_add_test(tc_limits, test_reject_invalid_json);
+    tcase_add_test(tc_limits, test_reject_non_object);
+    tcase_add_test(tc_limits, test_reject_missing_attribute);
+    tcase_add_test(tc_limits, test_optional_attributes_absent);
+    tcase_add_test(tc_limits, test_reject_wrong_specversion);
+    tcase_add_test(tc_limits, test_reject_non_string_attribute);
+    tcase_add_test(tc_limits, test_reject_data_not_object);
+    tcase_add_test(tc_limits, test_reject_content_type);
+    tcase_add_test(tc_limits, test_reject_duplicate_key);
+    tcase_add_test(tc_limits, test_small_error_buffer);
+    tcase_add_test(tc_limits, test_deep_nesting);
+    suite_add_tcase(s, tc_limits);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(envelope_suite());
+    int failed;
+
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
