@@ -7,6 +7,9 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include "saga/envelope.h"
 #include "saga/err.h"
@@ -238,4 +241,39 @@ long long testenv_wait_i64(saga_db *db, const char *sql, long long want, int tim
         testenv_sleep_ms(50);
     } while (now_ms() < deadline);
     return v;
+}
+
+int testenv_http_get(int port, const char *path, char *body, size_t bodylen)
+{
+    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    char req[512], resp[8192];
+    size_t got = 0;
+    int fd = socket(AF_INET, SOCK_STREAM, 0), status = -1;
+
+    inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&addr, sizeof(addr)) != 0)
+        goto out;
+    int n = snprintf(req, sizeof(req),
+                     "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", path);
+    if (write(fd, req, (size_t)n) != n)
+        goto out;
+    for (;;) {
+        ssize_t r = read(fd, resp + got, sizeof(resp) - 1 - got);
+        if (r <= 0)
+            break;
+        got += (size_t)r;
+        if (got == sizeof(resp) - 1)
+            break;
+    }
+    resp[got] = '\0';
+    if (sscanf(resp, "HTTP/1.%*d %d", &status) != 1)
+        status = -1;
+    if (body) {
+        const char *start = strstr(resp, "\r\n\r\n");
+        snprintf(body, bodylen, "%s", start ? start + 4 : "");
+    }
+out:
+    if (fd >= 0)
+        close(fd);
+    return status;
 }

@@ -51,6 +51,10 @@ void testenv_broker(const char *action);
  * Returns the last value. */
 long long testenv_wait_i64(saga_db *db, const char *sql, long long want, int timeout_ms);
 
+/* A blocking HTTP/1.1 GET on 127.0.0.1:port. Returns the status code, or -1 if
+ * nothing answered; the body (truncated) goes to body when not NULL. */
+int testenv_http_get(int port, const char *path, char *body, size_t bodylen);
+
 /* Milliseconds of sleep. */
 void testenv_sleep_ms(long ms);
 

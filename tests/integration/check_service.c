@@ -1,0 +1,141 @@
+/* check_service.c - the four service executables: each starts, applies its
+ * migrations, answers /health, /ready and /metrics, and stops cleanly on SIGTERM;
+ * an invalid setting stops start-up with a message naming the variable. */
+#include <check.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "saga/err.h"
+#include "testenv.h"
+
+static const char *const services[] = {"order", "payment", "inventory", "notification"};
+
+/* Starts build/services/<svc>/<svc>-service with stdout and stderr in log. */
+static pid_t spawn_service(const char *svc, const saga_config *cfg, int port, const char *log)
+{
+    char path[1024], port_s[16];
+    snprintf(path, sizeof(path), "%s/services/%s/%s-service", getenv("SAGA_BUILD_DIR"), svc, svc);
+    snprintf(port_s, sizeof(port_s), "%d", port);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        dup2(fd, 1);
+        dup2(fd, 2);
+        setenv("SAGA_HTTP_PORT", port_s, 1);
+        setenv("SAGA_MYSQL_DATABASE", cfg->mysql_database, 1);
+        setenv("SAGA_MIGRATIONS_DIR", cfg->migrations_dir, 1);
+        setenv("SAGA_SCHEMAS_DIR", cfg->schemas_dir, 1);
+        setenv("SAGA_LOG_LEVEL", "info", 1);
+        execl(path, path, (char *)NULL);
+        _exit(127);
+    }
+    return pid;
+}
+
+/* Waits up to timeout_ms for the child to exit; returns its wait status or -1. */
+static int wait_exit(pid_t pid, int timeout_ms)
+{
+    int status;
+    for (int waited = 0; waited < timeout_ms; waited += 50) {
+        if (waitpid(pid, &status, WNOHANG) == pid)
+            return status;
+        testenv_sleep_ms(50);
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, &status, 0);
+    return -1;
+}
+
+START_TEST(test_service_lifecycle)
+{
+    const char *svc = services[_i];
+    saga_config cfg;
+    char dbname[64], log[256], body[4096], err[512];
+    int port = 28081 + _i;
+
+    snprintf(dbname, sizeof(dbname), "svc_%s", svc);
+    testenv_config(&cfg, svc, dbname); /* fresh, migrated by the test itself... */
+    saga_db *db = saga_db_open(&cfg, err, sizeof(err));
+    ck_assert_msg(db != NULL, "%s", err);
+    /* ...so drop the tables: the service must create them itself */
+    ck_assert_int_eq(saga_db_exec_script(db, "DROP TABLE schema_migrations, outbox, inbox,"
+                                             " dead_letters"),
+                     SAGA_OK);
+
+    snprintf(log, sizeof(log), "%s/%s-service.log", getenv("SAGA_TEST_DIR"), svc);
+    pid_t pid = spawn_service(svc, &cfg, port, log);
+    int status = -1;
+    for (int i = 0; i < 300 && status != 200; i++) {
+        status = testenv_http_get(port, "/ready", body, sizeof(body));
+        if (status != 200)
+            testenv_sleep_ms(100);
+    }
+    ck_assert_msg(status == 200, "%s-service never became ready (log: %s)", svc, log);
+    ck_assert_ptr_nonnull(strstr(body, "READY"));
+    ck_assert_int_eq(testenv_http_get(port, "/health", body, sizeof(body)), 200);
+    ck_assert_int_eq(testenv_http_get(port, "/metrics", body, sizeof(body)), 200);
+    ck_assert_ptr_nonnull(strstr(body, "saga_up 1"));
+    ck_assert_int_eq(testenv_http_get(port, "/no/such/path", body, sizeof(body)), 404);
+    ck_assert_ptr_nonnull(strstr(body, "\"status\":404"));
+
+    long long applied = 0;
+    ck_assert_int_eq(saga_db_query_i64(db, "SELECT COUNT(*) FROM schema_migrations WHERE name ="
+                                           " 'common/001_outbox_inbox.sql'",
+                                       NULL, 0, &applied),
+                     SAGA_OK);
+    ck_assert_int_eq(applied, 1);
+
+    ck_assert_int_eq(kill(pid, SIGTERM), 0);
+    int ws = wait_exit(pid, 20000);
+    ck_assert_msg(ws != -1, "%s-service did not stop within 20 s of SIGTERM", svc);
+    ck_assert_msg(WIFEXITED(ws) && WEXITSTATUS(ws) == 0, "%s-service exit status %d", svc, ws);
+    saga_db_close(db);
+}
+END_TEST
+
+START_TEST(test_invalid_setting_stops_startup)
+{
+    saga_config cfg;
+    char log[256], text[2048] = "";
+
+    testenv_config(&cfg, "order", "svc_badconfig");
+    setenv("SAGA_BATCH_MAX", "lots", 1);
+    snprintf(log, sizeof(log), "%s/badconfig.log", getenv("SAGA_TEST_DIR"));
+    pid_t pid = spawn_service("order", &cfg, 28099, log);
+    int ws = wait_exit(pid, 20000);
+    unsetenv("SAGA_BATCH_MAX");
+    ck_assert_msg(WIFEXITED(ws) && WEXITSTATUS(ws) == 2, "exit status %d", ws);
+    FILE *f = fopen(log, "r");
+    ck_assert_ptr_nonnull(f);
+    size_t n = fread(text, 1, sizeof(text) - 1, f);
+    text[n] = '\0';
+    fclose(f);
+    ck_assert_msg(strstr(text, "SAGA_BATCH_MAX") != NULL, "message does not name it: %s", text);
+}
+END_TEST
+
+static Suite *service_suite(void)
+{
+    Suite *s = suite_create("service");
+    TCase *tc = tcase_create("core");
+    tcase_set_timeout(tc, 120);
+    tcase_add_loop_test(tc, test_service_lifecycle, 0, 4);
+    tcase_add_test(tc, test_invalid_setting_stops_startup);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(service_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
