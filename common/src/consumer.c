@@ -48,6 +48,7 @@ typedef struct batch_msg {
     dlq_reason dlq;
     int attempts;              /* failed attempts of this message alone */
     bool dead_lettered;        /* written to saga-dlq in the current attempt */
+    char traceparent[64];      /* from the message's headers, "" if none */
     char why[512];
 } batch_msg;
 
@@ -79,6 +80,23 @@ static saga_event_handler_fn handler_for(const saga_consumer *c, const char *typ
             return c->opts.handlers[i].fn;
     }
     return NULL;
+}
+
+/* Copies the W3C traceparent header (55 characters when well formed). */
+static void read_traceparent(batch_msg *m)
+{
+    rd_kafka_headers_t *hdrs = NULL;
+    const void *value = NULL;
+    size_t size = 0;
+
+    m->traceparent[0] = '\0';
+    if (rd_kafka_message_headers(m->rkm, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR &&
+        rd_kafka_header_get_last(hdrs, "traceparent", &value, &size) ==
+            RD_KAFKA_RESP_ERR_NO_ERROR &&
+        value && size < sizeof(m->traceparent)) {
+        memcpy(m->traceparent, value, size);
+        m->traceparent[size] = '\0';
+    }
 }
 
 /* Parses and validates one message; decides what the batch does with it. */
@@ -117,6 +135,7 @@ static void classify(saga_consumer *c, batch_msg *m)
         return;
     }
     m->fn = handler_for(c, m->ev->type);
+    read_traceparent(m);
 }
 
 static void add_header_i64(cJSON *headers, const char *name, long long v)
@@ -231,6 +250,7 @@ static int apply_batch(saga_consumer *c, long *failed)
             .partition = rkm->partition,
             .offset = rkm->offset,
             .timestamp = rd_kafka_message_timestamp(rkm, NULL),
+            .traceparent = m->traceparent[0] ? m->traceparent : NULL,
             .err = m->why,
             .errlen = sizeof(m->why),
         };

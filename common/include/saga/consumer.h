@@ -32,6 +32,8 @@ typedef struct saga_msg_meta {
     int32_t partition;
     int64_t offset;
     int64_t timestamp; /* ms since the epoch, -1 if unknown */
+    const char *traceparent; /* the message's W3C traceparent header, NULL if none:
+                                pass it on to the events this one causes */
     char *err;         /* handler's reason on failure (dead-letter message) */
     size_t errlen;
 } saga_msg_meta;

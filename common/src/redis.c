@@ -1,0 +1,203 @@
+/* redis.c - the optional Redis connection (see redis.h). */
+#include "saga/redis.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <hiredis/hiredis.h>
+
+#include "saga/err.h"
+#include "saga/log.h"
+#include "saga/metrics.h"
+
+#define REDIS_TIMEOUT_MS 50
+#define REDIS_RETRY_AFTER_S 1
+
+struct saga_redis {
+    char host[128];
+    int port;
+    redisContext *ctx;
+    time_t down_since; /* 0 while up or never tried */
+    bool up;
+};
+
+static saga_metric *unavailable_metric(void)
+{
+    /* the registry returns the same pointer for the same name: a race here is
+     * harmless */
+    static saga_metric *_Atomic m;
+    if (!m)
+        m = saga_metrics_counter("saga_redis_unavailable_total",
+                                 "Redis calls skipped or failed because Redis was down", "");
+    return m;
+}
+
+saga_redis *saga_redis_new(const saga_config *cfg)
+{
+    saga_redis *r = calloc(1, sizeof(*r));
+    if (!r)
+        return NULL;
+    snprintf(r->host, sizeof(r->host), "%s", cfg->redis_host);
+    r->port = cfg->redis_port;
+    return r;
+}
+
+void saga_redis_free(saga_redis *r)
+{
+    if (!r)
+        return;
+    if (r->ctx)
+        redisFree(r->ctx);
+    free(r);
+}
+
+static pthread_key_t thread_key;
+static pthread_once_t thread_key_once = PTHREAD_ONCE_INIT;
+
+static void thread_free(void *r)
+{
+    saga_redis_free(r);
+}
+
+static void thread_key_init(void)
+{
+    pthread_key_create(&thread_key, thread_free);
+}
+
+saga_redis *saga_redis_thread(const saga_config *cfg)
+{
+    pthread_once(&thread_key_once, thread_key_init);
+    saga_redis *r = pthread_getspecific(thread_key);
+    if (!r && (r = saga_redis_new(cfg)))
+        pthread_setspecific(thread_key, r);
+    return r;
+}
+
+bool saga_redis_up(const saga_redis *r)
+{
+    return r && r->up;
+}
+
+static void mark_down(saga_redis *r, const char *why)
+{
+    if (r->up || r->down_since == 0)
+        LOG_WARN("redis.down", "redis at %s:%d unavailable: %s; going on without it", r->host,
+                 r->port, why);
+    r->up = false;
+    r->down_since = time(NULL);
+    if (r->ctx) {
+        redisFree(r->ctx);
+        r->ctx = NULL;
+    }
+}
+
+/* A connected context, or NULL while Redis is down (retried once a second). */
+static redisContext *ensure(saga_redis *r)
+{
+    struct timeval tv = {.tv_sec = 0, .tv_usec = REDIS_TIMEOUT_MS * 1000};
+
+    if (r->ctx)
+        return r->ctx;
+    if (r->down_since && time(NULL) - r->down_since < REDIS_RETRY_AFTER_S)
+        return NULL;
+    r->ctx = redisConnectWithTimeout(r->host, r->port, tv);
+    if (!r->ctx || r->ctx->err) {
+        mark_down(r, r->ctx ? r->ctx->errstr : "out of memory");
+        return NULL;
+    }
+    redisSetTimeout(r->ctx, tv);
+    if (!r->up && r->down_since)
+        LOG_INFO("redis.up", "redis at %s:%d is back", r->host, r->port);
+    r->up = true;
+    r->down_since = 0;
+    return r->ctx;
+}
+
+/* Runs a command; NULL (and Redis marked down) on any failure. Free the reply. */
+static redisReply *command(saga_redis *r, int argc, const char **argv, const size_t *lens)
+{
+    redisContext *ctx = r ? ensure(r) : NULL;
+    redisReply *reply;
+
+    if (!ctx) {
+        saga_metric_add(unavailable_metric(), 1);
+        return NULL;
+    }
+    reply = redisCommandArgv(ctx, argc, argv, lens);
+    if (!reply) {
+        mark_down(r, ctx->errstr);
+        saga_metric_add(unavailable_metric(), 1);
+        return NULL;
+    }
+    if (reply->type == REDIS_REPLY_ERROR) {
+        LOG_WARN("redis.error", "%s: %s", argv[0], reply->str);
+        freeReplyObject(reply);
+        return NULL;
+    }
+    return reply;
+}
+
+int saga_redis_get(saga_redis *r, const char *key, char *out, size_t outlen)
+{
+    const char *argv[] = {"GET", key};
+    redisReply *reply = command(r, 2, argv, NULL);
+    int rc;
+
+    if (!reply)
+        return SAGA_ERR_UNAVAILABLE;
+    if (reply->type == REDIS_REPLY_STRING) {
+        snprintf(out, outlen, "%.*s", (int)reply->len, reply->str);
+        rc = SAGA_OK;
+    } else {
+        rc = SAGA_ERR_NOT_FOUND;
+    }
+    freeReplyObject(reply);
+    return rc;
+}
+
+int saga_redis_set(saga_redis *r, const char *key, const char *value, int ttl_s, bool nx)
+{
+    char ttl[16];
+    snprintf(ttl, sizeof(ttl), "%d", ttl_s);
+    const char *argv[] = {"SET", key, value, "EX", ttl, "NX"};
+    redisReply *reply = command(r, nx ? 6 : 5, argv, NULL);
+    int rc;
+
+    if (!reply)
+        return SAGA_ERR_UNAVAILABLE;
+    rc = reply->type == REDIS_REPLY_NIL ? SAGA_ERR_CONFLICT : SAGA_OK;
+    freeReplyObject(reply);
+    return rc;
+}
+
+int saga_redis_del(saga_redis *r, const char *key)
+{
+    const char *argv[] = {"DEL", key};
+    redisReply *reply = command(r, 2, argv, NULL);
+    if (!reply)
+        return SAGA_ERR_UNAVAILABLE;
+    freeReplyObject(reply);
+    return SAGA_OK;
+}
+
+long saga_redis_exists(saga_redis *r, const char *const *keys, size_t nkeys)
+{
+    const char *argv[65];
+    redisReply *reply;
+    long n;
+
+    if (nkeys == 0)
+        return 0;
+    if (nkeys > 64)
+        nkeys = 64;
+    argv[0] = "EXISTS";
+    memcpy(argv + 1, keys, nkeys * sizeof(*keys));
+    reply = command(r, (int)nkeys + 1, argv, NULL);
+    if (!reply)
+        return -1;
+    n = reply->type == REDIS_REPLY_INTEGER ? (long)reply->integer : -1;
+    freeReplyObject(reply);
+    return n;
+}
