@@ -1,0 +1,259 @@
+# shellcheck shell=bash
+# deploy/local/lib.sh - start/stop/wait helpers shared by deploy/local/up.sh,
+# deploy/local/down.sh and tests/harness/servers.sh. Source it; it only defines
+# functions (prefix saga_) and changes no shell options.
+#
+# Process model: every daemon runs in its own session (setsid), stdin from
+# /dev/null, stdout+stderr appended to its log file, and its pid in a pid file
+# written by the process itself just before it execs the daemon, so the pid is
+# exact. "Alive" means the pid exists, is not a zombie, and (when a name is
+# given) its command line mentions that name, so a recycled pid is never signalled.
+
+# Prints a progress line on stdout.
+saga_say() {
+    printf '==> %s\n' "$*"
+}
+
+# Prints an error on stderr.
+saga_err() {
+    printf 'error: %s\n' "$*" >&2
+}
+
+# saga_tail_log LOGFILE: the last 40 lines of a log on stderr, framed.
+saga_tail_log() {
+    local log=$1
+    if [[ -s $log ]]; then
+        printf -- '---- last lines of %s ----\n' "$log" >&2
+        tail -n 40 "$log" >&2
+        printf -- '---- end of %s ----\n' "$log" >&2
+    else
+        printf -- '(%s is empty or missing)\n' "$log" >&2
+    fi
+}
+
+# saga_pid_read PIDFILE: prints the pid in PIDFILE; fails if there is none.
+saga_pid_read() {
+    local pidfile=$1 pid
+    [[ -s $pidfile ]] || return 1
+    read -r pid <"$pidfile" || [[ -n ${pid:-} ]] || return 1
+    [[ $pid =~ ^[0-9]+$ ]] || return 1
+    printf '%s\n' "$pid"
+}
+
+# saga_pid_running PID [NAME]: true if PID is a live (non-zombie) process whose
+# command line contains NAME (when given).
+saga_pid_running() {
+    local pid=$1 name=${2:-} state cmdline
+    [[ -r /proc/$pid/stat ]] || return 1
+    # Field 3 of /proc/PID/stat, after the parenthesised command name.
+    state=$(sed -e 's/^.*) //' "/proc/$pid/stat" 2>/dev/null | cut -d' ' -f1) || return 1
+    [[ -n $state && $state != Z && $state != X ]] || return 1
+    if [[ -n $name ]]; then
+        cmdline=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || return 1
+        [[ $cmdline == *"$name"* ]] || return 1
+    fi
+    return 0
+}
+
+# saga_pid_alive PIDFILE [NAME]: true if PIDFILE names a live process (see above).
+saga_pid_alive() {
+    local pid
+    pid=$(saga_pid_read "$1") || return 1
+    saga_pid_running "$pid" "${2:-}"
+}
+
+# saga_port_in_use PORT: true if something accepts TCP connections on 127.0.0.1:PORT.
+saga_port_in_use() {
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+# saga_start PIDFILE LOGFILE CMD [ARGS...]: starts CMD in a new session in the
+# background with the current directory and environment, and waits (up to 5 s)
+# until its pid file exists. Any previous PIDFILE is replaced.
+saga_start() {
+    local pidfile=$1 log=$2 i
+    shift 2
+    rm -f "$pidfile" "$pidfile.tmp"
+    mkdir -p "$(dirname "$pidfile")" "$(dirname "$log")"
+    # The inner shell writes its own pid and then execs the daemon, so the pid
+    # file holds the daemon's pid whether or not setsid had to fork.
+    # shellcheck disable=SC2016
+    setsid bash -c 'echo "$$" >"$0.tmp" && mv -f "$0.tmp" "$0" && exec "$@"' \
+        "$pidfile" "$@" </dev/null >>"$log" 2>&1 &
+    for ((i = 0; i < 50; i++)); do
+        [[ -s $pidfile ]] && return 0
+        sleep 0.1
+    done
+    saga_err "could not start $1 (no pid file $pidfile after 5 s)"
+    saga_tail_log "$log"
+    return 1
+}
+
+# saga_wait_until WHAT TIMEOUT_S PIDFILE LOGFILE CMD [ARGS...]: runs CMD every
+# 0.2 s until it succeeds. Fails (with the log's tail) on timeout, or at once if
+# the process in PIDFILE dies meanwhile (PIDFILE may be "" to skip that check).
+saga_wait_until() {
+    local what=$1 timeout=$2 pidfile=$3 log=$4 deadline
+    shift 4
+    deadline=$((SECONDS + timeout))
+    while ! "$@" >/dev/null 2>&1; do
+        if [[ -n $pidfile ]] && ! saga_pid_alive "$pidfile"; then
+            saga_err "$what exited during start-up"
+            saga_tail_log "$log"
+            return 1
+        fi
+        if ((SECONDS >= deadline)); then
+            saga_err "$what not ready after ${timeout} s"
+            saga_tail_log "$log"
+            return 1
+        fi
+        sleep 0.2
+    done
+}
+
+# saga_wait_exit PID TIMEOUT_S: waits until PID is gone (or a zombie).
+saga_wait_exit() {
+    local pid=$1 deadline=$((SECONDS + $2))
+    while saga_pid_running "$pid"; do
+        ((SECONDS < deadline)) || return 1
+        sleep 0.1
+    done
+}
+
+# saga_stop WHAT PIDFILE [NAME] [TIMEOUT_S]: SIGTERM to the process in PIDFILE,
+# SIGKILL (to its whole session's process group) if it is still there after
+# TIMEOUT_S (default 15); removes PIDFILE. A stale or missing pid file is fine.
+saga_stop() {
+    local what=$1 pidfile=$2 name=${3:-} timeout=${4:-15} pid
+    if ! pid=$(saga_pid_read "$pidfile"); then
+        rm -f "$pidfile"
+        return 0
+    fi
+    if ! saga_pid_running "$pid" "$name"; then
+        saga_say "$what: not running (stale pid file removed)"
+        rm -f "$pidfile"
+        return 0
+    fi
+    kill -TERM "$pid" 2>/dev/null || true
+    if ! saga_wait_exit "$pid" "$timeout"; then
+        saga_say "$what: still running after ${timeout} s, sending SIGKILL"
+        kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
+        saga_wait_exit "$pid" 5 || saga_err "$what (pid $pid) survived SIGKILL"
+    fi
+    saga_say "$what: stopped (pid $pid)"
+    rm -f "$pidfile"
+}
+
+# saga_http_ok URL: true if GET URL answers 2xx within 2 s.
+saga_http_ok() {
+    curl -fsS -o /dev/null --max-time 2 "$1"
+}
+
+# ---- MariaDB ------------------------------------------------------------------
+
+# saga_mysql SOCKET [ARGS...]: the mariadb client as root over the socket.
+saga_mysql() {
+    local sock=$1
+    shift
+    mariadb --no-defaults --protocol=socket --socket="$sock" -uroot "$@"
+}
+
+# saga_mysql_ping SOCKET: true once the server answers over the socket.
+saga_mysql_ping() {
+    mariadb-admin --no-defaults --protocol=socket --socket="$1" -uroot \
+        --connect-timeout=2 ping
+}
+
+# saga_mysql_init DATADIR LOGFILE [MARIADBD_OPTIONS...]: creates the system tables
+# in DATADIR unless they exist (root@localhost without a password, no test
+# database). Options that shape the files (e.g. --innodb-log-file-size) must be
+# the same as at start.
+saga_mysql_init() {
+    local datadir=$1 log=$2
+    shift 2
+    [[ -d $datadir/mysql ]] && return 0
+    mkdir -p "$datadir" "$(dirname "$log")"
+    if ! mariadb-install-db --no-defaults --datadir="$datadir" --user=root \
+        --auth-root-authentication-method=normal --skip-test-db --skip-name-resolve \
+        "$@" >>"$log" 2>&1; then
+        saga_err "mariadb-install-db failed for $datadir"
+        saga_tail_log "$log"
+        rm -rf "$datadir"
+        return 1
+    fi
+}
+
+# saga_mysql_start PIDFILE LOGFILE DATADIR SOCKET PORT [MARIADBD_OPTIONS...]:
+# starts mariadbd on 127.0.0.1:PORT and SOCKET and waits (60 s) until it answers.
+saga_mysql_start() {
+    local pidfile=$1 log=$2 datadir=$3 sock=$4 port=$5
+    shift 5
+    if saga_port_in_use "$port"; then
+        saga_err "port $port is already in use: cannot start MariaDB there"
+        return 1
+    fi
+    saga_start "$pidfile" "$log" mariadbd --no-defaults --datadir="$datadir" \
+        --socket="$sock" --port="$port" --bind-address=127.0.0.1 --user=root \
+        --pid-file="$datadir/mariadbd.pid" --log-error="$log" --skip-name-resolve \
+        "$@" || return 1
+    saga_wait_until "MariaDB on port $port" 60 "$pidfile" "$log" saga_mysql_ping "$sock"
+}
+
+# saga_mysql_stop PIDFILE SOCKET [TIMEOUT_S]: a clean shutdown over the socket,
+# falling back to SIGTERM/SIGKILL; removes PIDFILE.
+saga_mysql_stop() {
+    local pidfile=$1 sock=$2 timeout=${3:-15} pid
+    if pid=$(saga_pid_read "$pidfile") && saga_pid_running "$pid" mariadbd &&
+        mariadb-admin --no-defaults --protocol=socket --socket="$sock" -uroot \
+            --connect-timeout=2 shutdown >/dev/null 2>&1 &&
+        saga_wait_exit "$pid" "$timeout"; then
+        saga_say "MariaDB: stopped (pid $pid)"
+        rm -f "$pidfile"
+        return 0
+    fi
+    # No answer over the socket, or still there: signals.
+    saga_stop MariaDB "$pidfile" mariadbd "$timeout"
+}
+
+# ---- Redis --------------------------------------------------------------------
+
+# saga_redis_ping PORT: true once Redis on 127.0.0.1:PORT answers PONG.
+saga_redis_ping() {
+    [[ $(redis-cli -h 127.0.0.1 -p "$1" ping 2>/dev/null) == PONG ]]
+}
+
+# saga_redis_start PIDFILE LOGFILE DIR PORT: an in-memory Redis (no RDB, no AOF)
+# on 127.0.0.1:PORT, working directory DIR; waits (30 s) until it answers.
+saga_redis_start() {
+    local pidfile=$1 log=$2 dir=$3 port=$4
+    if saga_port_in_use "$port"; then
+        saga_err "port $port is already in use: cannot start Redis there"
+        return 1
+    fi
+    mkdir -p "$dir"
+    saga_start "$pidfile" "$log" redis-server --port "$port" --bind 127.0.0.1 \
+        --dir "$dir" --daemonize no --save '' --appendonly no || return 1
+    saga_wait_until "Redis on port $port" 30 "$pidfile" "$log" saga_redis_ping "$port"
+}
+
+# ---- broker -------------------------------------------------------------------
+
+# saga_broker_start PIDFILE LOGFILE BINARY BOOTSTRAP_FILE CONTROL_PORT [ARGS...]:
+# starts saga-broker and waits (30 s) until it has written BOOTSTRAP_FILE (it does
+# so after its topics exist and its control API listens).
+saga_broker_start() {
+    local pidfile=$1 log=$2 bin=$3 bsfile=$4 port=$5
+    shift 5
+    if [[ ! -x $bin ]]; then
+        saga_err "broker binary $bin not found or not executable"
+        return 1
+    fi
+    if saga_port_in_use "$port"; then
+        saga_err "port $port is already in use: cannot start the broker's control API there"
+        return 1
+    fi
+    rm -f "$bsfile"
+    saga_start "$pidfile" "$log" "$bin" --bootstrap-file "$bsfile" \
+        --control-port "$port" "$@" || return 1
+    saga_wait_until "broker" 30 "$pidfile" "$log" test -s "$bsfile"
+}

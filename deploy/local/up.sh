@@ -1,0 +1,163 @@
+#!/usr/bin/env bash
+# deploy/local/up.sh - start the whole platform locally, without Docker.
+#
+# Installs missing Debian packages, builds Release into build-release/, then starts
+# MariaDB, Redis, the local Kafka-protocol broker (saga-broker) and the four
+# services, everything under .local/ in the checkout (data, pid files, logs in
+# .local/logs/<name>.log). Safe to run again: what is already running is left alone.
+# Stop with deploy/local/down.sh (add --purge to delete .local/ too).
+#
+# Environment (all optional):
+#   SAGA_LOCAL_MYSQL_PORT           MariaDB port on 127.0.0.1     (13306)
+#   SAGA_LOCAL_REDIS_PORT           Redis port on 127.0.0.1       (16379)
+#   SAGA_LOCAL_BROKER_CONTROL_PORT  broker control API port       (19092)
+#   SAGA_TOPIC_PARTITIONS           partitions per topic          (6)
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# shellcheck source=deploy/local/lib.sh
+source "$ROOT/deploy/local/lib.sh"
+cd "$ROOT"
+
+LOCAL=$ROOT/.local
+LOGS=$LOCAL/logs
+PIDS=$LOCAL/pids
+BUILD=$ROOT/build-release
+MYSQL_PORT=${SAGA_LOCAL_MYSQL_PORT:-13306}
+MYSQL_SOCK=$LOCAL/mysql.sock
+REDIS_PORT=${SAGA_LOCAL_REDIS_PORT:-16379}
+CONTROL_PORT=${SAGA_LOCAL_BROKER_CONTROL_PORT:-19092}
+BOOTSTRAP_FILE=$LOCAL/kafka.bootstrap
+SERVICES=(order payment inventory notification)
+declare -A HTTP_PORT=([order]=8081 [payment]=8082 [inventory]=8083 [notification]=8084)
+
+# ---- dependencies and build ----------------------------------------------------
+saga_say "checking Debian packages"
+"$ROOT/deploy/install-deps.sh"
+
+saga_say "building (Release) into $BUILD"
+cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build "$BUILD" -j2
+
+mkdir -p "$LOGS" "$PIDS" "$LOCAL/redis"
+
+# ---- MariaDB ------------------------------------------------------------------
+if saga_pid_alive "$PIDS/mariadb.pid" mariadbd; then
+    saga_say "MariaDB: already running (pid $(saga_pid_read "$PIDS/mariadb.pid"))"
+else
+    saga_say "MariaDB: starting on 127.0.0.1:$MYSQL_PORT (data in $LOCAL/mysql)"
+    saga_mysql_init "$LOCAL/mysql" "$LOGS/mariadb.log"
+    saga_mysql_start "$PIDS/mariadb.pid" "$LOGS/mariadb.log" "$LOCAL/mysql" "$MYSQL_SOCK" \
+        "$MYSQL_PORT" --innodb-flush-log-at-trx-commit=1 --innodb-buffer-pool-size=512M \
+        --max-connections=500
+fi
+
+# One database and one least-privilege user per service. Idempotent. The
+# underscore is escaped because it is a wildcard in a GRANT's database name.
+sql=""
+for svc in "${SERVICES[@]}"; do
+    db=saga_$svc
+    pw=saga_${svc}_local
+    sql+="CREATE DATABASE IF NOT EXISTS \`$db\`;"
+    for host in 127.0.0.1 localhost; do
+        sql+="CREATE USER IF NOT EXISTS '$db'@'$host' IDENTIFIED BY '$pw';"
+        sql+="GRANT ALL PRIVILEGES ON \`${db//_/\\_}\`.* TO '$db'@'$host';"
+    done
+done
+saga_mysql "$MYSQL_SOCK" -e "$sql"
+saga_say "MariaDB: databases and users saga_{order,payment,inventory,notification} ready"
+
+# ---- Redis --------------------------------------------------------------------
+if saga_pid_alive "$PIDS/redis.pid" redis-server; then
+    saga_say "Redis: already running (pid $(saga_pid_read "$PIDS/redis.pid"))"
+else
+    saga_say "Redis: starting on 127.0.0.1:$REDIS_PORT"
+    saga_redis_start "$PIDS/redis.pid" "$LOGS/redis.log" "$LOCAL/redis" "$REDIS_PORT"
+fi
+
+# ---- broker -------------------------------------------------------------------
+if saga_pid_alive "$PIDS/broker.pid" saga-broker && [[ -s $BOOTSTRAP_FILE ]]; then
+    saga_say "broker: already running (pid $(saga_pid_read "$PIDS/broker.pid"))"
+else
+    saga_stop broker "$PIDS/broker.pid" saga-broker
+    saga_say "broker: starting (control API on 127.0.0.1:$CONTROL_PORT)"
+    saga_broker_start "$PIDS/broker.pid" "$LOGS/broker.log" \
+        "$BUILD/deploy/local/saga-broker" "$BOOTSTRAP_FILE" "$CONTROL_PORT"
+fi
+BOOTSTRAP=$(<"$BOOTSTRAP_FILE")
+saga_say "broker: bootstrap servers $BOOTSTRAP"
+
+# ---- services -----------------------------------------------------------------
+up=()
+for svc in "${SERVICES[@]}"; do
+    bin=$BUILD/services/$svc/$svc-service
+    port=${HTTP_PORT[$svc]}
+    pidfile=$PIDS/$svc.pid
+    # The mock listens on new random ports at each start (and keeps nothing): a
+    # service still running with another broker's list is restarted.
+    if saga_pid_alive "$pidfile" "$svc-service" &&
+        ! tr '\0' '\n' <"/proc/$(saga_pid_read "$pidfile")/environ" |
+        grep -qxF "SAGA_KAFKA_BOOTSTRAP=$BOOTSTRAP"; then
+        saga_say "$svc: restarting (it runs against a broker that is gone)"
+        saga_stop "$svc" "$pidfile" "$svc-service"
+    fi
+    if saga_pid_alive "$pidfile" "$svc-service"; then
+        saga_say "$svc: already running (pid $(saga_pid_read "$pidfile"))"
+    elif [[ ! -x $bin ]]; then
+        saga_say "$svc: $bin is not built (yet), skipping"
+        continue
+    else
+        if saga_port_in_use "$port"; then
+            saga_err "port $port is already in use: cannot start the $svc service there"
+            exit 1
+        fi
+        saga_say "$svc: starting on 127.0.0.1:$port"
+        SAGA_HTTP_PORT=$port \
+            SAGA_MYSQL_HOST=127.0.0.1 SAGA_MYSQL_PORT=$MYSQL_PORT \
+            SAGA_MYSQL_USER=saga_$svc SAGA_MYSQL_PASSWORD=saga_${svc}_local \
+            SAGA_MYSQL_DATABASE=saga_$svc \
+            SAGA_KAFKA_BOOTSTRAP=$BOOTSTRAP \
+            SAGA_REDIS_HOST=127.0.0.1 SAGA_REDIS_PORT=$REDIS_PORT \
+            saga_start "$pidfile" "$LOGS/$svc.log" "$bin"
+    fi
+    saga_wait_until "$svc service (http://127.0.0.1:$port/ready)" 60 "$pidfile" \
+        "$LOGS/$svc.log" saga_http_ok "http://127.0.0.1:$port/ready"
+    up+=("$svc")
+done
+
+# ---- demo data ----------------------------------------------------------------
+if [[ -f $ROOT/deploy/local/demo-data.sh ]]; then
+    if ((${#up[@]} == ${#SERVICES[@]})); then
+        saga_say "loading demo data (deploy/local/demo-data.sh)"
+        SAGA_LOCAL_DIR=$LOCAL SAGA_LOCAL_MYSQL_PORT=$MYSQL_PORT \
+            SAGA_LOCAL_MYSQL_SOCKET=$MYSQL_SOCK SAGA_LOCAL_REDIS_PORT=$REDIS_PORT \
+            SAGA_KAFKA_BOOTSTRAP=$BOOTSTRAP \
+            SAGA_ORDER_URL=http://127.0.0.1:${HTTP_PORT[order]} \
+            SAGA_PAYMENT_URL=http://127.0.0.1:${HTTP_PORT[payment]} \
+            SAGA_INVENTORY_URL=http://127.0.0.1:${HTTP_PORT[inventory]} \
+            SAGA_NOTIFICATION_URL=http://127.0.0.1:${HTTP_PORT[notification]} \
+            bash "$ROOT/deploy/local/demo-data.sh"
+    else
+        saga_say "demo data: skipped (not all four services are running)"
+    fi
+fi
+
+# ---- summary ------------------------------------------------------------------
+echo
+echo "The local stack is up."
+for svc in "${SERVICES[@]}"; do
+    state="not built"
+    [[ " ${up[*]} " == *" $svc "* ]] && state="ready"
+    printf '  %-13s http://127.0.0.1:%s   (%s)\n' "$svc" "${HTTP_PORT[$svc]}" "$state"
+done
+echo "  MariaDB       127.0.0.1:$MYSQL_PORT  (socket $MYSQL_SOCK; user saga_<svc>, password saga_<svc>_local)"
+echo "  Redis         127.0.0.1:$REDIS_PORT"
+echo "  Kafka         $BOOTSTRAP"
+echo "  broker ctl    http://127.0.0.1:$CONTROL_PORT  (GET /health, /bootstrap; POST /brokers/{all|1..3}/{down|up})"
+echo "  logs          $LOGS/"
+echo
+echo "Watch every topic (kcat 1.7 takes one -t in -C mode, so this is a group consumer;"
+echo "use -o beginning to replay what the broker still retains):"
+printf '  %s\n' "kcat -b $BOOTSTRAP -G saga-watch-\$\$ -q -o end -f '%t [%p] %k %s\\n'\
+ order-events inventory-events payment-events notification-events saga-dlq"
+echo "Stop: $ROOT/deploy/local/down.sh   (add --purge to delete $LOCAL)"
