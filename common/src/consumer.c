@@ -45,6 +45,8 @@ typedef struct batch_msg {
     rd_kafka_message_t *rkm;
     saga_event *ev;            /* NULL if it could not be parsed */
     saga_event_handler_fn fn;  /* NULL: nothing to do here */
+    size_t handler;            /* index of fn in opts.handlers */
+    bool applied;              /* applied (not a duplicate) in the current attempt */
     dlq_reason dlq;
     int attempts;              /* failed attempts of this message alone */
     bool dead_lettered;        /* written to saga-dlq in the current attempt */
@@ -64,6 +66,8 @@ struct saga_consumer {
     size_t nbatch;
     saga_metric *batch_size, *tx_seconds, *retries;
     saga_metric *dead_letters[DLQ_REASON_COUNT];
+    saga_metric **consumed;     /* per handler: events applied */
+    saga_metric *duplicates;
 };
 
 static double now_seconds(void)
@@ -73,11 +77,14 @@ static double now_seconds(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static saga_event_handler_fn handler_for(const saga_consumer *c, const char *type)
+/* The handler for an event type, and its index; NULL if this service has none. */
+static saga_event_handler_fn handler_for(const saga_consumer *c, const char *type, size_t *index)
 {
     for (size_t i = 0; i < c->opts.nhandlers; i++) {
-        if (strcmp(c->opts.handlers[i].event_type, type) == 0)
+        if (strcmp(c->opts.handlers[i].event_type, type) == 0) {
+            *index = i;
             return c->opts.handlers[i].fn;
+        }
     }
     return NULL;
 }
@@ -134,7 +141,7 @@ static void classify(saga_consumer *c, batch_msg *m)
         m->dlq = DLQ_SCHEMA_VIOLATION;
         return;
     }
-    m->fn = handler_for(c, m->ev->type);
+    m->fn = handler_for(c, m->ev->type, &m->handler);
     read_traceparent(m);
 }
 
@@ -200,11 +207,13 @@ static int dead_letter(saga_consumer *c, batch_msg *m)
     return rc;
 }
 
-/* After the commit: count and log what this batch dead-lettered. */
-static void report_dead_letters(saga_consumer *c)
+/* After the commit: count what was applied, count and log what was dead-lettered. */
+static void report_batch(saga_consumer *c)
 {
     for (size_t i = 0; i < c->nbatch; i++) {
         batch_msg *m = &c->batch[i];
+        if (m->applied)
+            saga_metric_add(c->consumed[m->handler], 1);
         if (!m->dead_lettered)
             continue;
         saga_metric_add(c->dead_letters[m->dlq], 1);
@@ -228,6 +237,7 @@ static int apply_batch(saga_consumer *c, long *failed)
     for (size_t i = 0; i < c->nbatch; i++) {
         batch_msg *m = &c->batch[i];
         m->dead_lettered = false;
+        m->applied = false;
         if (m->dlq) {
             if ((rc = dead_letter(c, m)))
                 goto fail;
@@ -237,6 +247,7 @@ static int apply_batch(saga_consumer *c, long *failed)
             continue;
         rc = saga_inbox_claim(c->db, m->ev->id, m->ev->type);
         if (rc == SAGA_ERR_DUPLICATE) {
+            saga_metric_add(c->duplicates, 1);
             saga_log_ids ids = {.event_id = m->ev->id, .order_id = m->ev->subject};
             saga_log_ids(SAGA_LOG_DEBUG, "consumer.duplicate", &ids, "%s seen before: skipped",
                          m->ev->type);
@@ -262,6 +273,7 @@ static int apply_batch(saga_consumer *c, long *failed)
                 snprintf(m->why, sizeof(m->why), "handler failed: %s", saga_rc_str(rc));
             goto fail;
         }
+        m->applied = true;
     }
     if ((rc = saga_db_commit(c->db)) == SAGA_OK)
         return SAGA_OK;
@@ -319,7 +331,7 @@ static bool process_batch(saga_consumer *c)
         int rc = apply_batch(c, &failed);
         if (rc == SAGA_OK) {
             saga_metric_observe(c->tx_seconds, now_seconds() - started);
-            report_dead_letters(c);
+            report_batch(c);
             return true;
         }
         saga_metric_add(c->retries, 1);
@@ -435,6 +447,7 @@ void saga_consumer_free(saga_consumer *c)
         rd_kafka_destroy(c->rk);
     }
     saga_db_close(c->db);
+    free(c->consumed);
     free(c->batch);
     free(c);
 }
@@ -472,6 +485,18 @@ saga_consumer *saga_consumer_new(const saga_consumer_opts *opts, char *err, size
         saga_metrics_latency_bounds, saga_metrics_latency_nbounds);
     c->retries = saga_metrics_counter("saga_consumer_batch_retries_total",
                                       "Batches rolled back and retried", "");
+    c->duplicates = saga_metrics_counter("saga_events_duplicate_total",
+                                         "Redelivered events skipped by the inbox", "");
+    if (!(c->consumed = calloc(opts->nhandlers ? opts->nhandlers : 1, sizeof(*c->consumed)))) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
+    for (size_t i = 0; i < opts->nhandlers; i++) {
+        char labels[96];
+        snprintf(labels, sizeof(labels), "type=\"%s\"", opts->handlers[i].event_type);
+        c->consumed[i] = saga_metrics_counter("saga_events_consumed_total",
+                                              "Events applied, by type", labels);
+    }
     for (int r = DLQ_NONE + 1; r < DLQ_REASON_COUNT; r++) {
         char labels[64];
         snprintf(labels, sizeof(labels), "reason=\"%s\"", dlq_reason_names[r]);

@@ -62,6 +62,7 @@ typedef enum row_state { ROW_PENDING = 0, ROW_DELIVERED, ROW_FAILED } row_state;
 typedef struct relay_row {
     unsigned long long id;
     char *topic;
+    char type[64];        /* the ce_type header, "" if none (dead letters) */
     void *key;
     size_t key_len;
     void *payload;
@@ -144,8 +145,9 @@ static int collect_row(const saga_row *dbrow, void *ud)
     return 0;
 }
 
-/* Kafka headers from the row's JSON object; NULL when there are none. */
-static rd_kafka_headers_t *headers_from_json(const char *text)
+/* Kafka headers from the row's JSON object; NULL when there are none. The
+ * ce_type header, when present, is copied into type. */
+static rd_kafka_headers_t *headers_from_json(const char *text, char type[64])
 {
     cJSON *obj = text ? cJSON_Parse(text) : NULL;
     rd_kafka_headers_t *hdrs = NULL;
@@ -156,8 +158,11 @@ static rd_kafka_headers_t *headers_from_json(const char *text)
     hdrs = rd_kafka_headers_new((size_t)cJSON_GetArraySize(obj));
     cJSON_ArrayForEach(h, obj)
     {
-        if (cJSON_IsString(h))
-            rd_kafka_header_add(hdrs, h->string, -1, h->valuestring, -1);
+        if (!cJSON_IsString(h))
+            continue;
+        rd_kafka_header_add(hdrs, h->string, -1, h->valuestring, -1);
+        if (strcmp(h->string, "ce_type") == 0)
+            snprintf(type, 64, "%s", h->valuestring);
     }
 out:
     cJSON_Delete(obj);
@@ -181,6 +186,37 @@ static bool relay_hold_lock(saga_relay *r)
     r->lock_conn_id = saga_db_connection_id(r->db);
     LOG_INFO("relay.leader", "this instance now relays the outbox of %s", r->cfg.mysql_database);
     return true;
+}
+
+/* Counts a published row by topic and event type. Lookups take the registry's
+ * mutex; a small cache keeps the common case lock-free. */
+static void count_published(const relay_row *row)
+{
+    enum { CACHE = 32 };
+    static _Thread_local struct {
+        char topic[64], type[64];
+        saga_metric *m;
+    } cache[CACHE];
+    static _Thread_local size_t used;
+    char labels[192];
+
+    for (size_t i = 0; i < used; i++) {
+        if (strcmp(cache[i].type, row->type) == 0 && strcmp(cache[i].topic, row->topic) == 0) {
+            saga_metric_add(cache[i].m, 1);
+            return;
+        }
+    }
+    snprintf(labels, sizeof(labels), "topic=\"%.63s\",type=\"%.63s\"", row->topic,
+             row->type[0] ? row->type : "none");
+    saga_metric *m = saga_metrics_counter("saga_events_published_total",
+                                          "Events published from the outbox, by topic and type",
+                                          labels);
+    if (used < CACHE) {
+        snprintf(cache[used].topic, sizeof(cache[used].topic), "%s", row->topic);
+        snprintf(cache[used].type, sizeof(cache[used].type), "%s", row->type);
+        cache[used++].m = m;
+    }
+    saga_metric_add(m, 1);
 }
 
 /* Deletes the rows [0, n) in chunks of DELETE_CHUNK ids (one cached statement). */
@@ -212,7 +248,7 @@ static size_t relay_produce(saga_relay *r)
         relay_row *row = &r->rows[i];
         rd_kafka_resp_err_t kerr;
         for (;;) {
-            rd_kafka_headers_t *hdrs = headers_from_json(row->headers);
+            rd_kafka_headers_t *hdrs = headers_from_json(row->headers, row->type);
             kerr = rd_kafka_producev(r->rk, RD_KAFKA_V_TOPIC(row->topic),
                                      RD_KAFKA_V_KEY(row->key, row->key_len),
                                      RD_KAFKA_V_VALUE(row->payload, row->len),
@@ -305,6 +341,8 @@ static int relay_pass(saga_relay *r)
         delivered = 0;
     }
     saga_metric_add(r->published, (double)delivered);
+    for (size_t i = 0; i < delivered; i++)
+        count_published(&r->rows[i]);
     int nread = (int)r->nrows;
     if (delivered < r->nrows && rc == SAGA_OK) {
         relay_row *failed = &r->rows[delivered];

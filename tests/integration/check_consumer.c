@@ -11,6 +11,7 @@
 
 #include "saga/consumer.h"
 #include "saga/err.h"
+#include "saga/metrics.h"
 #include "saga/outbox.h"
 #include "testenv.h"
 
@@ -188,6 +189,17 @@ START_TEST(test_duplicate_applied_once)
     wait_applied(db, id2); /* same key: e2 comes after both copies of e1 */
     ck_assert_int_eq(applied_n(db, id1), 1);
     ck_assert_int_eq(applied_n(db, id2), 1);
+
+    /* and /metrics tells: applied by type, the duplicate skipped */
+    size_t len = 0;
+    char *text = saga_metrics_render(&len);
+    const char *dup = strstr(text, "\nsaga_events_duplicate_total ");
+    ck_assert_ptr_nonnull(dup);
+    ck_assert_int_ge(atof(dup + strlen("\nsaga_events_duplicate_total ")), 1);
+    const char *applied = strstr(text, "saga_events_consumed_total{type=\"OrderCreated\"} ");
+    ck_assert_ptr_nonnull(applied);
+    ck_assert_int_ge(atof(strchr(applied, ' ') + 1), 2);
+    free(text);
 
     stop(&r);
     cJSON_free(e1);

@@ -1,0 +1,480 @@
+"""A whole SAGA stack for end-to-end tests, on the servers the harness started.
+
+Each Stack has its own Kafka-protocol broker (deploy/local's saga-broker) and Redis,
+its own four databases (saga_test_<name>_<service>) on the harness's MariaDB, and
+the four service executables on free ports: stacks with different settings cannot
+disturb each other. Every API answer is
+validated against the service's OpenAPI description, every event on the topics
+against its JSON Schema (python3-jsonschema: a validator independent of ours), and
+the invariant audit (saga-audit) closes every test class.
+"""
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import threading
+import time
+import urllib.error
+import urllib.request
+import uuid
+
+import jsonschema
+from confluent_kafka import Consumer, Producer, TopicPartition
+
+SOURCE = os.environ.get("SAGA_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "..", ".."))
+BUILD = os.environ.get("SAGA_BUILD_DIR", os.path.join(SOURCE, "build"))
+SERVICES = ("order", "payment", "inventory", "notification")
+EVENT_TOPICS = ("order-events", "inventory-events", "payment-events", "notification-events")
+
+
+def load_state():
+    """The harness's state file (tests/harness/servers.sh) as a dict."""
+    state = {}
+    with open(os.environ["SAGA_TEST_STATE"]) as f:
+        for line in f:
+            if "=" in line and not line.startswith("#"):
+                k, v = line.rstrip("\n").split("=", 1)
+                state[k] = v
+    return state
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class OpenApi:
+    """Validates API answers against a service's OpenAPI 3.1 description."""
+
+    def __init__(self, path):
+        with open(path) as f:
+            self.doc = json.load(f)
+        self.routes = []
+        for template, ops in self.doc.get("paths", {}).items():
+            pattern = "^" + re.sub(r"\{[^/]+\}", "[^/]+", template) + "$"
+            self.routes.append((re.compile(pattern), template, ops))
+        self.resolver = jsonschema.RefResolver(base_uri="", referrer=self.doc)
+
+    def check(self, method, path, status, content_type, body):
+        """Raises AssertionError when the answer does not match the description."""
+        path = path.split("?", 1)[0]
+        for pattern, template, ops in self.routes:
+            if pattern.match(path):
+                break
+        else:
+            raise AssertionError(f"{method} {path}: no such path in the OpenAPI description")
+        op = ops.get(method.lower())
+        if op is None:
+            if status == 405:
+                return
+            raise AssertionError(f"{method} {template}: method not described")
+        responses = op.get("responses", {})
+        desc = (responses.get(str(status)) or responses.get(f"{str(status)[0]}XX")
+                or responses.get("default"))
+        if desc is None:
+            raise AssertionError(f"{method} {template}: status {status} not described")
+        desc = self._deref(desc)
+        content = desc.get("content")
+        if not content:
+            return
+        ctype = (content_type or "").split(";")[0].strip()
+        media = content.get(ctype)
+        if media is None:
+            raise AssertionError(f"{method} {template} {status}: content type {ctype!r} not "
+                                 f"described (have {list(content)})")
+        schema = media.get("schema")
+        if schema is None or body is None:
+            return
+        validator = jsonschema.Draft202012Validator(schema, resolver=self.resolver)
+        errors = sorted(validator.iter_errors(body), key=lambda e: list(e.path))
+        if errors:
+            e = errors[0]
+            raise AssertionError(f"{method} {path} {status}: answer does not match the OpenAPI "
+                                 f"description at /{'/'.join(map(str, e.path))}: {e.message}")
+
+    def _deref(self, obj):
+        while isinstance(obj, dict) and "$ref" in obj:
+            _, resolved = self.resolver.resolve(obj["$ref"])
+            obj = resolved
+        return obj
+
+
+class EventSchemas:
+    """The event JSON Schemas in schemas/, by $id."""
+
+    def __init__(self):
+        self.store = {}
+        folder = os.path.join(SOURCE, "schemas")
+        for name in os.listdir(folder):
+            if name.endswith(".json"):
+                with open(os.path.join(folder, name)) as f:
+                    schema = json.load(f)
+                self.store[schema["$id"]] = schema
+
+    def check(self, event):
+        schema = self.store.get(event.get("dataschema"))
+        if schema is None:
+            raise AssertionError(f"event {event.get('id')} of type {event.get('type')}: unknown "
+                                 f"dataschema {event.get('dataschema')}")
+        resolver = jsonschema.RefResolver.from_schema(schema, store=self.store)
+        jsonschema.Draft202012Validator(schema, resolver=resolver,
+                                        format_checker=jsonschema.FormatChecker()).validate(event)
+
+
+class Answer:
+    def __init__(self, status, headers, text):
+        self.status = status
+        self.headers = headers
+        self.text = text
+        self.content_type = headers.get("Content-Type", "")
+        try:
+            self.json = json.loads(text) if text else None
+        except ValueError:
+            self.json = None
+
+    def __repr__(self):
+        return f"<{self.status} {self.text[:300]}>"
+
+
+class Stack:
+    def __init__(self, name, env=None):
+        self.name = name
+        self.state = load_state()
+        self.dir = self.state["SAGA_TEST_DIR"]
+        self.env_overrides = env or {}
+        self.procs = {}
+        self.ports = {}
+        self.broker = None
+        self.bootstrap = None
+        self.openapi = {}
+        self.schemas = EventSchemas()
+        self.run = uuid.uuid4().hex[:8]
+
+    # --- lifecycle ---
+    def start(self):
+        try:
+            self._start_broker()
+            self.redis_port = free_port()
+            self.start_redis()
+            for svc in SERVICES:
+                self._reset_db(svc)
+            for svc in SERVICES:
+                self._start_service(svc)
+            for svc in SERVICES:
+                self._wait_ready(svc)
+                self.openapi[svc] = OpenApi(os.path.join(SOURCE, "services", svc, "openapi.json"))
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self):
+        for svc, proc in self.procs.items():
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for svc, proc in self.procs.items():
+            try:
+                code = proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                code = proc.wait()
+            if code != 0:
+                print(f"{self.name}: {svc}-service exited with {code}; log: {self.log(svc)}")
+        self.procs = {}
+        if self.broker and self.broker.poll() is None:
+            self.broker.send_signal(signal.SIGTERM)
+            try:
+                self.broker.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.broker.kill()
+        self.broker = None
+        self.stop_redis()
+
+    def start_redis(self):
+        """This stack's own Redis (a test may stop and restart it)."""
+        self.redis = subprocess.Popen(
+            ["redis-server", "--port", str(self.redis_port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--daemonize", "no"],
+            stdout=open(self.log("redis"), "a"), stderr=subprocess.STDOUT)
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.redis_port), timeout=1).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError(f"redis did not start; see {self.log('redis')}")
+
+    def stop_redis(self):
+        if getattr(self, "redis", None) and self.redis.poll() is None:
+            self.redis.kill()
+            self.redis.wait()
+        self.redis = None
+
+    def log(self, name):
+        return os.path.join(self.dir, f"{self.name}-{name}.log")
+
+    def _start_broker(self):
+        bootstrap_file = os.path.join(self.dir, f"{self.name}.bootstrap")
+        if os.path.exists(bootstrap_file):
+            os.unlink(bootstrap_file)
+        self.control_port = free_port()
+        self.broker = subprocess.Popen(
+            [os.path.join(BUILD, "deploy", "local", "saga-broker"), "--bootstrap-file",
+             bootstrap_file, "--control-port", str(self.control_port)],
+            stdout=open(self.log("broker"), "w"), stderr=subprocess.STDOUT)
+        deadline = time.time() + 20
+        while not os.path.exists(bootstrap_file):
+            if time.time() > deadline or self.broker.poll() is not None:
+                raise RuntimeError(f"broker did not start; see {self.log('broker')}")
+            time.sleep(0.05)
+        with open(bootstrap_file) as f:
+            self.bootstrap = f.read().strip()
+
+    def db(self, svc):
+        return f"saga_test_{self.name}_{svc}"
+
+    def sql(self, svc, query):
+        """Runs SQL on a service's database; returns rows as lists of strings."""
+        out = subprocess.run(
+            ["mysql", "-h", "127.0.0.1", "-P", self.state["SAGA_MYSQL_PORT"], "-u",
+             self.state["SAGA_MYSQL_USER"], f"-p{self.state['SAGA_MYSQL_PASSWORD']}", "-N", "-B",
+             "-e", query, self.db(svc) if svc else ""],
+            check=True, capture_output=True, text=True).stdout
+        return [line.split("\t") for line in out.splitlines()]
+
+    def scalar(self, svc, query):
+        rows = self.sql(svc, query)
+        return rows[0][0] if rows else None
+
+    def _reset_db(self, svc):
+        self.sql(None, f"DROP DATABASE IF EXISTS {self.db(svc)}; CREATE DATABASE {self.db(svc)}")
+
+    def service_env(self, svc):
+        env = dict(os.environ)
+        env.update({
+            "SAGA_HTTP_PORT": str(self.ports.setdefault(svc, free_port())),
+            "SAGA_MYSQL_HOST": "127.0.0.1",
+            "SAGA_MYSQL_PORT": self.state["SAGA_MYSQL_PORT"],
+            "SAGA_MYSQL_USER": self.state["SAGA_MYSQL_USER"],
+            "SAGA_MYSQL_PASSWORD": self.state["SAGA_MYSQL_PASSWORD"],
+            "SAGA_MYSQL_DATABASE": self.db(svc),
+            "SAGA_KAFKA_BOOTSTRAP": self.bootstrap,
+            "SAGA_REDIS_HOST": "127.0.0.1",
+            "SAGA_REDIS_PORT": str(self.redis_port),
+            "SAGA_LOG_LEVEL": "info",
+        })
+        env.update(self.env_overrides.get(svc, {}))
+        return env
+
+    def _start_service(self, svc):
+        binary = os.path.join(BUILD, "services", svc, f"{svc}-service")
+        self.procs[svc] = subprocess.Popen([binary], cwd=SOURCE, env=self.service_env(svc),
+                                           stdout=open(self.log(svc), "w"),
+                                           stderr=subprocess.STDOUT)
+
+    def _wait_ready(self, svc, timeout=60):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.procs[svc].poll() is not None:
+                raise RuntimeError(f"{svc}-service exited; see {self.log(svc)}")
+            try:
+                if self.call(svc, "GET", "/ready", check=False).status == 200:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"{svc}-service not ready after {timeout} s; see {self.log(svc)}")
+
+    # --- HTTP ---
+    def call(self, svc, method, path, body=None, headers=None, raw=None,
+             content_type="application/json", check=True, timeout=40):
+        """One request; the answer is checked against the OpenAPI description."""
+        data = raw if raw is not None else (json.dumps(body).encode() if body is not None
+                                            else None)
+        req = urllib.request.Request(f"http://127.0.0.1:{self.ports[svc]}{path}", data=data,
+                                     method=method)
+        if data is not None and content_type:
+            req.add_header("Content-Type", content_type)
+        for k, v in (headers or {}).items():
+            req.add_header(k, v)
+        try:
+            with urllib.request.urlopen(req, timeout=timeout) as resp:
+                answer = Answer(resp.status, dict(resp.headers), resp.read().decode())
+        except urllib.error.HTTPError as e:
+            answer = Answer(e.code, dict(e.headers), e.read().decode())
+        if check and svc in self.openapi:
+            self.openapi[svc].check(method, path, answer.status, answer.content_type,
+                                    answer.json)
+        if answer.status >= 400 and answer.json is not None and check:
+            assert answer.content_type.startswith("application/problem+json"), answer
+        return answer
+
+    # --- the shop ---
+    def sku(self, label):
+        return f"{label}-{self.run}"
+
+    def customer(self, label):
+        return f"{label}-{self.run}"
+
+    def product(self, sku, price, stock, name=None):
+        a = self.call("inventory", "PUT", f"/api/products/{sku}",
+                      {"name": name or sku, "price": price, "stock": stock})
+        assert a.status in (200, 201), a
+        return a.json
+
+    def wallet(self, customer, balance, blocked=False):
+        body = {"balance": balance}
+        if blocked:
+            body["blocked"] = True
+        a = self.call("payment", "PUT", f"/api/wallets/{customer}", body)
+        assert a.status in (200, 201), a
+        return a.json
+
+    def order(self, customer, items, headers=None):
+        return self.call("order", "POST", "/api/orders",
+                         {"customerId": customer,
+                          "items": [{"sku": s, "quantity": q} for s, q in items]},
+                         headers=headers)
+
+    def wait_order(self, order_id, until=("CONFIRMED", "CANCELLED"), timeout=30):
+        deadline = time.time() + timeout
+        while True:
+            a = self.call("order", "GET", f"/api/orders/{order_id}?wait=5")
+            assert a.status == 200, a
+            if a.json["status"] in until or time.time() > deadline:
+                return a.json
+            time.sleep(0.05)
+
+    def stock(self, sku):
+        a = self.call("inventory", "GET", f"/api/inventory/{sku}")
+        assert a.status == 200, a
+        return a.json
+
+    def balance(self, customer):
+        a = self.call("payment", "GET", f"/api/wallets/{customer}")
+        assert a.status == 200, a
+        return a.json["balance"]
+
+    # --- Kafka ---
+    def produce(self, topic, key, value):
+        p = Producer({"bootstrap.servers": self.bootstrap})
+        p.produce(topic, key=key.encode(), value=value.encode() if isinstance(value, str)
+                  else value)
+        assert p.flush(10) == 0
+
+    def read_topic(self, topic):
+        """Every message on the topic, from the start to the current end."""
+        c = Consumer({"bootstrap.servers": self.bootstrap, "group.id": "e2e-reader",
+                      "enable.partition.eof": True, "enable.auto.commit": False})
+        try:
+            md = c.list_topics(topic, timeout=10)
+            parts = [TopicPartition(topic, p, 0) for p in md.topics[topic].partitions]
+            c.assign(parts)
+            ended, messages = set(), []
+            deadline = time.time() + 30
+            while len(ended) < len(parts) and time.time() < deadline:
+                m = c.poll(0.5)
+                if m is None:
+                    continue
+                if m.error():
+                    ended.add(m.partition())
+                    continue
+                messages.append(m)
+            return messages
+        finally:
+            c.close()
+
+    def events(self, topic, key=None):
+        out = []
+        for m in self.read_topic(topic):
+            if key is None or (m.key() or b"").decode() == key:
+                out.append(json.loads(m.value()))
+        return out
+
+    def check_all_events_valid(self):
+        """Every message on the four event topics validates against its schema."""
+        count = 0
+        for topic in EVENT_TOPICS:
+            for m in self.read_topic(topic):
+                event = json.loads(m.value())
+                self.schemas.check(event)
+                count += 1
+        return count
+
+    # --- draining and the audit ---
+    def drain(self, timeout=60):
+        """Waits until no order is in flight, every outbox is empty and no
+        notification is pending."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            busy = int(self.scalar("order", "SELECT COUNT(*) FROM orders WHERE status IN "
+                                            "('PENDING','AWAITING_PAYMENT')"))
+            busy += sum(int(self.scalar(s, "SELECT COUNT(*) FROM outbox")) for s in SERVICES)
+            busy += int(self.scalar("notification", "SELECT COUNT(*) FROM notifications "
+                                                    "WHERE status = 'PENDING'"))
+            if busy == 0:
+                time.sleep(0.5)  # events still on the wire reach their consumers
+                busy = sum(int(self.scalar(s, "SELECT COUNT(*) FROM outbox")) for s in SERVICES)
+                if busy == 0:
+                    return
+            time.sleep(0.2)
+        raise AssertionError(f"{self.name}: the system did not drain in {timeout} s")
+
+    def audit(self):
+        env = dict(os.environ)
+        env.update({
+            "SAGA_AUDIT_MYSQL_HOST": "127.0.0.1",
+            "SAGA_AUDIT_MYSQL_PORT": self.state["SAGA_MYSQL_PORT"],
+            "SAGA_AUDIT_MYSQL_USER": self.state["SAGA_MYSQL_USER"],
+            "SAGA_AUDIT_MYSQL_PASSWORD": self.state["SAGA_MYSQL_PASSWORD"],
+            "SAGA_AUDIT_ORDER_DB": self.db("order"),
+            "SAGA_AUDIT_PAYMENT_DB": self.db("payment"),
+            "SAGA_AUDIT_INVENTORY_DB": self.db("inventory"),
+            "SAGA_AUDIT_NOTIFICATION_DB": self.db("notification"),
+            "SAGA_KAFKA_BOOTSTRAP": self.bootstrap,
+        })
+        out = subprocess.run([os.path.join(BUILD, "tools", "saga-audit")], env=env,
+                             capture_output=True, text=True)
+        return out.returncode, out.stdout + out.stderr
+
+
+class WebhookReceiver:
+    """A local webhook endpoint that fails the first delivery of each
+    notification id with a 500 and accepts the next."""
+
+    def __init__(self):
+        import http.server
+
+        receiver = self
+        self.posts = []
+        self.lock = threading.Lock()
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                try:
+                    doc = json.loads(body)
+                except ValueError:
+                    doc = None
+                with receiver.lock:
+                    key = (doc or {}).get("id")
+                    first = not any(p.get("id") == key for p in receiver.posts if p)
+                    receiver.posts.append(doc or {})
+                self.send_response(500 if first else 200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self):
+        self.server.shutdown()

@@ -1,0 +1,406 @@
+"""End-to-end tests of the choreographed saga on a local stack (stack.py): each
+scenario asserts outcomes (states, balances, stock, messages on topics), and each
+test class ends with every event validated against its schema and a clean audit."""
+import concurrent.futures
+import json
+import os
+import sys
+import time
+import unittest
+import uuid
+
+sys.path.insert(0, os.path.dirname(__file__))
+from stack import Stack, WebhookReceiver  # noqa: E402
+
+
+def event_types(events):
+    return [e["type"] for e in events]
+
+
+class SagaTestCase(unittest.TestCase):
+    stack = None
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            if cls.stack and cls.stack.procs:
+                cls.closing_checks()
+        finally:
+            if cls.stack:
+                cls.stack.stop()
+            cls.stop_extras()
+
+    @classmethod
+    def stop_extras(cls):
+        pass
+
+    @classmethod
+    def closing_checks(cls):
+        """After the scenarios: drained, every event schema-valid, the audit clean."""
+        s = cls.stack
+        s.drain()
+        checked = s.check_all_events_valid()
+        assert checked > 0, "no events on the topics"
+        code, out = s.audit()
+        print(f"\n{s.name}: {checked} events schema-valid; audit:\n{out}")
+        assert code == 0, f"the audit found violations:\n{out}"
+
+
+class SagaE2E(SagaTestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.webhook = WebhookReceiver()
+        cls.stack = Stack("e2e", env={
+            "notification": {"SAGA_NOTIFY_CHANNELS": "log,webhook",
+                             "SAGA_WEBHOOK_URL": cls.webhook.url,
+                             "SAGA_NOTIFY_RETRY_BASE_MS": "100"},
+        }).start()
+
+    @classmethod
+    def stop_extras(cls):
+        cls.webhook.stop()
+
+    def setUp(self):
+        self.s = self.stack
+
+    def test_happy_path(self):
+        s = self.s
+        sku, customer = s.sku("happy"), s.customer("happy")
+        s.product(sku, price=1250, stock=10)
+        s.wallet(customer, balance=100000)
+        a = s.order(customer, [(sku, 2)])
+        self.assertEqual(a.status, 202, a)
+        self.assertEqual(a.json["status"], "PENDING")
+        self.assertEqual(a.headers["Location"], f"/api/orders/{a.json['id']}")
+        order = s.wait_order(a.json["id"])
+        self.assertEqual(order["status"], "CONFIRMED")
+        self.assertEqual(order["amount"], 2500)
+        self.assertEqual(s.stock(sku), {"sku": sku, "available": 8, "reserved": 0, "sold": 2})
+        self.assertEqual(s.balance(customer), 100000 - 2500)
+        p = s.call("payment", "GET", f"/api/payments/{order['id']}")
+        self.assertEqual(p.status, 200, p)
+        self.assertEqual((p.json["status"], p.json["amount"]), ("CAPTURED", 2500))
+        history = s.call("order", "GET", f"/api/orders/{order['id']}/events").json["events"]
+        types = event_types(history)
+        for t in ("OrderCreated", "InventoryReserved", "PaymentCompleted", "OrderConfirmed"):
+            self.assertIn(t, types)
+        self.assertLess(types.index("OrderCreated"), types.index("OrderConfirmed"))
+        # one notification per channel, delivered (the webhook after one retry)
+        notes = self.wait_notifications(order["id"], 2)
+        self.assertEqual(sorted(n["channel"] for n in notes), ["log", "webhook"])
+        for n in notes:
+            self.assertEqual((n["trigger"], n["status"]), ("OrderConfirmed", "SENT"))
+        # the saga on the wire, in order, all about this order
+        on_wire = event_types(s.events("order-events", order["id"]))
+        self.assertEqual(on_wire, ["OrderCreated", "OrderConfirmed"])
+
+    def wait_notifications(self, order_id, count, timeout=30):
+        deadline = time.time() + timeout
+        while True:
+            a = self.s.call("notification", "GET", f"/api/notifications?orderId={order_id}")
+            self.assertEqual(a.status, 200, a)
+            items = a.json["items"]
+            if (len(items) >= count and all(n["status"] != "PENDING" for n in items)) \
+                    or time.time() > deadline:
+                return items
+            time.sleep(0.1)
+
+    def test_webhook_retried_after_failure(self):
+        s = self.s
+        sku, customer = s.sku("hook"), s.customer("hook")
+        s.product(sku, price=500, stock=5)
+        s.wallet(customer, balance=10000)
+        order = s.wait_order(s.order(customer, [(sku, 1)]).json["id"])
+        self.assertEqual(order["status"], "CONFIRMED")
+        notes = self.wait_notifications(order["id"], 2)
+        hook = [n for n in notes if n["channel"] == "webhook"]
+        self.assertEqual(len(hook), 1)
+        self.assertEqual(hook[0]["status"], "SENT")
+        self.assertEqual(hook[0]["attempts"], 2)  # the receiver refuses the first
+        posts = [p for p in self.webhook.posts if p.get("orderId") == order["id"]]
+        self.assertEqual(len(posts), 2)
+        self.assertEqual(posts[0]["id"], posts[1]["id"])
+        sent = [e for e in s.events("notification-events", order["id"])
+                if e["data"]["channel"] == "webhook"]
+        self.assertEqual(len(sent), 1)
+
+    def test_out_of_stock(self):
+        s = self.s
+        sku, customer = s.sku("scarce"), s.customer("scarce")
+        s.product(sku, price=999, stock=1)
+        s.wallet(customer, balance=10000)
+        order = s.wait_order(s.order(customer, [(sku, 2)]).json["id"])
+        self.assertEqual((order["status"], order["cancelReason"]), ("CANCELLED", "OUT_OF_STOCK"))
+        self.assertEqual(s.stock(sku), {"sku": sku, "available": 1, "reserved": 0, "sold": 0})
+        self.assertEqual(s.balance(customer), 10000)
+        self.assertEqual(s.call("payment", "GET", f"/api/payments/{order['id']}").status, 404)
+
+    def test_payment_declined(self):
+        s = self.s
+        sku, customer = s.sku("pricey"), s.customer("poor")
+        s.product(sku, price=5000, stock=3)
+        s.wallet(customer, balance=100)
+        order = s.wait_order(s.order(customer, [(sku, 1)]).json["id"])
+        self.assertEqual((order["status"], order["cancelReason"]),
+                         ("CANCELLED", "PAYMENT_DECLINED"))
+        s.drain()
+        self.assertEqual(s.stock(sku), {"sku": sku, "available": 3, "reserved": 0, "sold": 0})
+        self.assertEqual(s.balance(customer), 100)
+        released = [e for e in s.events("inventory-events", order["id"])
+                    if e["type"] == "InventoryReleased"]
+        self.assertEqual(len(released), 1)
+        self.assertFalse(released[0]["data"]["restocked"])
+        p = s.call("payment", "GET", f"/api/payments/{order['id']}")
+        self.assertEqual((p.json["status"], p.json["declineReason"]),
+                         ("DECLINED", "INSUFFICIENT_FUNDS"))
+
+    def test_blocked_customer_and_limit_declined(self):
+        s = self.s
+        sku = s.sku("rules")
+        s.product(sku, price=600000, stock=10)
+        blocked, rich = s.customer("blocked"), s.customer("rich")
+        s.wallet(blocked, balance=10 ** 9, blocked=True)
+        s.wallet(rich, balance=10 ** 9)
+        o1 = s.wait_order(s.order(blocked, [(sku, 1)]).json["id"])
+        o2 = s.wait_order(s.order(rich, [(sku, 2)]).json["id"])  # 1,200,000 > the limit
+        for o, reason in ((o1, "CUSTOMER_BLOCKED"), (o2, "LIMIT_EXCEEDED")):
+            self.assertEqual(o["cancelReason"], "PAYMENT_DECLINED")
+            p = s.call("payment", "GET", f"/api/payments/{o['id']}")
+            self.assertEqual(p.json["declineReason"], reason)
+
+    def test_cancel_after_confirmation_twice(self):
+        s = self.s
+        sku, customer = s.sku("regret"), s.customer("regret")
+        s.product(sku, price=700, stock=4)
+        s.wallet(customer, balance=5000)
+        order = s.wait_order(s.order(customer, [(sku, 3)]).json["id"])
+        self.assertEqual(order["status"], "CONFIRMED")
+        self.assertEqual(s.balance(customer), 5000 - 2100)
+        with concurrent.futures.ThreadPoolExecutor(2) as pool:
+            answers = list(pool.map(
+                lambda _: s.call("order", "POST", f"/api/orders/{order['id']}/cancel"), range(2)))
+        self.assertEqual(sorted(a.status for a in answers), [200, 409])
+        self.assertEqual(s.call("order", "POST", f"/api/orders/{order['id']}/cancel").status, 409)
+        s.drain()
+        order = s.call("order", "GET", f"/api/orders/{order['id']}").json
+        self.assertEqual((order["status"], order["cancelReason"]),
+                         ("CANCELLED", "CUSTOMER_REQUEST"))
+        self.assertEqual(s.balance(customer), 5000)  # refunded once
+        self.assertEqual(s.stock(sku), {"sku": sku, "available": 4, "reserved": 0, "sold": 0})
+        self.assertEqual(s.call("payment", "GET", f"/api/payments/{order['id']}").json["status"],
+                         "REFUNDED")
+        refunds = [e for e in s.events("payment-events", order["id"])
+                   if e["type"] == "PaymentRefunded"]
+        self.assertEqual(len(refunds), 1)
+        restocks = [e for e in s.events("inventory-events", order["id"])
+                    if e["type"] == "InventoryReleased"]
+        self.assertEqual(len(restocks), 1)
+        self.assertTrue(restocks[0]["data"]["restocked"])
+
+    def test_cancel_seen_by_payment_before_reservation(self):
+        """OrderCancelled reaches payment before InventoryReserved: no charge."""
+        s = self.s
+        customer = s.customer("race")
+        s.wallet(customer, balance=9000)
+        order_id = str(uuid.uuid4())
+
+        def event(etype, data):
+            return json.dumps({
+                "specversion": "1.0", "id": str(uuid.uuid4()), "source": "/e2e-test",
+                "type": etype, "time": "2026-11-22T10:00:00.000Z", "subject": order_id,
+                "datacontenttype": "application/json",
+                "dataschema": f"urn:saga:schema:{etype}:1", "correlationid": order_id,
+                "data": data})
+
+        s.produce("order-events", order_id, event("OrderCancelled", {
+            "orderId": order_id, "customerId": customer, "reason": "TIMEOUT",
+            "previousStatus": "PENDING"}))
+        time.sleep(1)
+        s.produce("inventory-events", order_id, event("InventoryReserved", {
+            "orderId": order_id, "customerId": customer, "amount": 3000, "currency": "EUR",
+            "items": [{"sku": "ghost-1", "quantity": 1, "unitPrice": 3000}]}))
+        time.sleep(2)
+        s.drain()
+        self.assertEqual(s.balance(customer), 9000)
+        self.assertEqual(s.call("payment", "GET", f"/api/payments/{order_id}").status, 404)
+        self.assertEqual(s.events("payment-events", order_id), [])
+
+    def test_concurrent_orders_never_oversell(self):
+        """200 concurrent orders for 50 units: exactly 50 confirmed, the rest refused
+        by the sold-out hint (409) or cancelled OUT_OF_STOCK."""
+        s = self.s
+        sku = s.sku("flash")
+        s.product(sku, price=100, stock=50)
+        customers = [s.customer(f"fan{i}") for i in range(20)]
+        for c in customers:
+            s.wallet(c, balance=100000)
+
+        def place(i):
+            return s.order(customers[i % 20], [(sku, 1)])
+
+        with concurrent.futures.ThreadPoolExecutor(16) as pool:
+            answers = list(pool.map(place, range(200)))
+        accepted = [a.json["id"] for a in answers if a.status == 202]
+        refused = [a for a in answers if a.status == 409]
+        self.assertEqual(len(accepted) + len(refused), 200, [a for a in answers
+                                                             if a.status not in (202, 409)])
+        for a in refused:
+            self.assertIn(sku, a.json["skus"])
+        final = [s.wait_order(i) for i in accepted]
+        confirmed = [o for o in final if o["status"] == "CONFIRMED"]
+        out_of_stock = [o for o in final if o.get("cancelReason") == "OUT_OF_STOCK"]
+        self.assertEqual(len(confirmed), 50)
+        self.assertEqual(len(out_of_stock) + len(refused), 150)
+        self.assertEqual(s.stock(sku), {"sku": sku, "available": 0, "reserved": 0, "sold": 50})
+
+    def test_idempotency_key(self):
+        s = self.s
+        sku, customer = s.sku("idem"), s.customer("idem")
+        s.product(sku, price=300, stock=10)
+        s.wallet(customer, balance=10000)
+        key = {"Idempotency-Key": f"k-{uuid.uuid4()}"}
+        first = s.order(customer, [(sku, 1)], headers=key)
+        again = s.order(customer, [(sku, 1)], headers=key)
+        self.assertEqual(first.status, 202, first)
+        self.assertIn(again.status, (200, 202))
+        self.assertEqual(first.json["id"], again.json["id"])
+        other = s.order(customer, [(sku, 2)], headers=key)
+        self.assertEqual(other.status, 422, other)
+        s.wait_order(first.json["id"])
+        self.assertEqual(s.stock(sku)["sold"], 1)
+
+    def test_bad_input(self):
+        s = self.s
+        customer = s.customer("bad")
+        cases = [
+            ("malformed JSON", {"raw": b'{"customerId": "x", "items": ['}, 400, None),
+            ("not an object", {"body": [1, 2]}, 400, None),
+            ("missing items", {"body": {"customerId": customer}}, 400, "items"),
+            ("empty items", {"body": {"customerId": customer, "items": []}}, 400, "items"),
+            ("missing customer", {"body": {"items": [{"sku": "a", "quantity": 1}]}}, 400,
+             "customerId"),
+            ("zero quantity", {"body": {"customerId": customer,
+                                        "items": [{"sku": "a", "quantity": 0}]}}, 400, "quantity"),
+            ("fractional quantity", {"body": {"customerId": customer,
+                                              "items": [{"sku": "a", "quantity": 1.5}]}}, 400,
+             "quantity"),
+            ("string quantity", {"body": {"customerId": customer,
+                                          "items": [{"sku": "a", "quantity": "2"}]}}, 400,
+             "quantity"),
+            ("huge quantity", {"body": {"customerId": customer,
+                                        "items": [{"sku": "a", "quantity": 10 ** 9}]}}, 400,
+             "quantity"),
+            ("too many lines", {"body": {"customerId": customer, "items": [
+                {"sku": f"s{i}", "quantity": 1} for i in range(51)]}}, 400, "items"),
+            ("duplicate skus", {"body": {"customerId": customer, "items": [
+                {"sku": "a", "quantity": 1}, {"sku": "a", "quantity": 2}]}}, 400, "sku"),
+            ("bad sku", {"body": {"customerId": customer,
+                                  "items": [{"sku": "no spaces", "quantity": 1}]}}, 400, "sku"),
+            ("wrong currency", {"body": {"customerId": customer, "currency": "XXX",
+                                         "items": [{"sku": "a", "quantity": 1}]}}, 400,
+             "currency"),
+            ("wrong content type", {"raw": b"customerId=x", "content_type":
+                                    "application/x-www-form-urlencoded"}, 415, None),
+            ("body over the limit", {"raw": b'{"customerId":"' + b"x" * 70000 + b'"}'}, 413,
+             None),
+        ]
+        for label, kw, status, field in cases:
+            with self.subTest(label):
+                a = s.call("order", "POST", "/api/orders", body=kw.get("body"), raw=kw.get("raw"),
+                           content_type=kw.get("content_type", "application/json"))
+                self.assertEqual(a.status, status, f"{label}: {a}")
+                self.assertTrue(a.content_type.startswith("application/problem+json"), label)
+                self.assertEqual(a.json["status"], status)
+                if field:
+                    self.assertIn(field, a.json.get("field", "") + a.json.get("detail", ""),
+                                  label)
+        for svc, path in (("order", "/api/orders/not-a-known-id"),
+                          ("inventory", "/api/inventory/no-such-sku"),
+                          ("payment", "/api/wallets/nobody-at-all")):
+            self.assertEqual(s.call(svc, "GET", path).status, 404)
+        self.assertEqual(s.call("inventory", "PUT", f"/api/products/{s.sku('x')}",
+                                {"name": "x", "price": -1}).status, 400)
+        self.assertEqual(s.call("payment", "POST", f"/api/wallets/{customer}/topup",
+                                {"amount": 0}).status, 400)
+        # and everything still serves
+        for svc in ("order", "payment", "inventory", "notification"):
+            self.assertEqual(s.call(svc, "GET", "/health").status, 200)
+        self.assertEqual(s.call("order", "GET", "/api/orders?limit=5").status, 200)
+
+    def test_redis_down_orders_still_flow(self):
+        """Without Redis: no idempotency fast path, no sold-out hint; orders still
+        flow, and a retried request still returns the same order."""
+        s = self.s
+        sku, customer = s.sku("noredis"), s.customer("noredis")
+        s.product(sku, price=250, stock=5)
+        s.wallet(customer, balance=10000)
+        s.stop_redis()
+        try:
+            key = {"Idempotency-Key": f"k-{uuid.uuid4()}"}
+            first = s.order(customer, [(sku, 2)], headers=key)
+            again = s.order(customer, [(sku, 2)], headers=key)
+            self.assertEqual(first.status, 202, first)
+            self.assertEqual(again.json["id"], first.json["id"])
+            other = s.wait_order(s.order(customer, [(sku, 1)]).json["id"])
+            self.assertEqual(s.wait_order(first.json["id"])["status"], "CONFIRMED")
+            self.assertEqual(other["status"], "CONFIRMED")
+            self.assertEqual(s.stock(sku)["sold"], 3)
+            self.assertEqual(s.balance(customer), 10000 - 750)
+        finally:
+            s.start_redis()
+
+    def test_order_listing_and_openapi(self):
+        s = self.s
+        sku, customer = s.sku("list"), s.customer("list")
+        s.product(sku, price=100, stock=10)
+        s.wallet(customer, balance=10000)
+        ids = [s.order(customer, [(sku, 1)]).json["id"] for _ in range(3)]
+        for i in ids:
+            s.wait_order(i)
+        page1 = s.call("order", "GET", f"/api/orders?customerId={customer}&limit=2").json
+        self.assertEqual(len(page1["items"]), 2)
+        page2 = s.call("order", "GET",
+                       f"/api/orders?customerId={customer}&limit=2&after={page1['next']}").json
+        self.assertEqual(len(page2["items"]), 1)
+        self.assertEqual(sorted(o["id"] for o in page1["items"] + page2["items"]), sorted(ids))
+        for svc in ("order", "payment", "inventory", "notification"):
+            a = s.call(svc, "GET", "/openapi.json")
+            self.assertEqual(a.status, 200)
+            self.assertTrue(a.json["openapi"].startswith("3."))
+
+
+class TimeoutE2E(SagaTestCase):
+    """A short deadline and a slow payment gateway: the order times out, and the
+    late charge is refunded (or never made)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.stack = Stack("e2etimeout", env={
+            "order": {"SAGA_TIMEOUT_MS": "1500", "SAGA_SWEEP_INTERVAL_MS": "100"},
+            "payment": {"PAYMENT_LATENCY_MS": "3000"},
+        }).start()
+
+    def test_timeout_then_late_charge_refunded(self):
+        s = self.stack
+        sku, customer = s.sku("slow"), s.customer("slow")
+        s.product(sku, price=800, stock=5)
+        s.wallet(customer, balance=10000)
+        order = s.wait_order(s.order(customer, [(sku, 1)]).json["id"], until=("CANCELLED",))
+        self.assertEqual((order["status"], order["cancelReason"]), ("CANCELLED", "TIMEOUT"))
+        time.sleep(4)  # the slow gateway finishes its work
+        s.drain()
+        order = s.call("order", "GET", f"/api/orders/{order['id']}").json
+        self.assertEqual(order["status"], "CANCELLED")  # a late PaymentCompleted changes nothing
+        self.assertEqual(s.balance(customer), 10000)
+        self.assertEqual(s.stock(sku), {"sku": sku, "available": 5, "reserved": 0, "sold": 0})
+        p = s.call("payment", "GET", f"/api/payments/{order['id']}")
+        if p.status == 200:  # charged late, then refunded
+            self.assertEqual(p.json["status"], "REFUNDED")
+            types = event_types(s.events("payment-events", order["id"]))
+            self.assertEqual(types, ["PaymentCompleted", "PaymentRefunded"])
+        else:
+            self.assertEqual(p.status, 404)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
