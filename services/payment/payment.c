@@ -1,0 +1,208 @@
+/* payment.c - payment-service's domain rules (see payment.h). */
+#include "payment.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "saga/err.h"
+
+static const char *const status_names[] = {"CAPTURED", "REFUNDED", "DECLINED"};
+
+static const char *const decline_names[] = {
+    NULL,
+    "WALLET_NOT_FOUND",
+    "CUSTOMER_BLOCKED",
+    "LIMIT_EXCEEDED",
+    "INSUFFICIENT_FUNDS",
+    "GATEWAY_ERROR",
+};
+
+#define NELEMS(a) (sizeof(a) / sizeof((a)[0]))
+
+const char *payment_status_str(payment_status s)
+{
+    if ((size_t)s < NELEMS(status_names))
+        return status_names[s];
+    return "UNKNOWN";
+}
+
+int payment_status_parse(const char *s, payment_status *out)
+{
+    for (size_t i = 0; s && i < NELEMS(status_names); i++) {
+        if (strcmp(s, status_names[i]) == 0) {
+            *out = (payment_status)i;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+const char *payment_decline_str(payment_decline d)
+{
+    if ((size_t)d < NELEMS(decline_names))
+        return decline_names[d];
+    return NULL;
+}
+
+int payment_decline_parse(const char *s, payment_decline *out)
+{
+    for (size_t i = 1; s && i < NELEMS(decline_names); i++) {
+        if (strcmp(s, decline_names[i]) == 0) {
+            *out = (payment_decline)i;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+payment_decline payment_decide(const payment_wallet *wallet, long long amount,
+                               const payment_rules *rules, double draw)
+{
+    if (!wallet)
+        return PAYMENT_DECLINE_WALLET_NOT_FOUND;
+    if (wallet->blocked)
+        return PAYMENT_DECLINE_CUSTOMER_BLOCKED;
+    if (amount > rules->limit)
+        return PAYMENT_DECLINE_LIMIT_EXCEEDED;
+    if (wallet->balance < amount)
+        return PAYMENT_DECLINE_INSUFFICIENT_FUNDS;
+    if (rules->failure_rate > 0.0 && draw < rules->failure_rate)
+        return PAYMENT_DECLINE_GATEWAY_ERROR;
+    return PAYMENT_DECLINE_NONE;
+}
+
+bool payment_refund_due(payment_status s)
+{
+    return s == PAYMENT_CAPTURED;
+}
+
+int payment_put_decide(const payment_wallet *existing, const payment_put *put,
+                       payment_put_action *action)
+{
+    if (!existing) {
+        *action = PAYMENT_PUT_CREATE;
+        return SAGA_OK;
+    }
+    if (put->has_balance && put->balance != existing->balance)
+        return SAGA_ERR_CONFLICT;
+    if (put->has_blocked && put->blocked != existing->blocked)
+        *action = PAYMENT_PUT_UPDATE;
+    else
+        *action = PAYMENT_PUT_UNCHANGED;
+    return SAGA_OK;
+}
+
+int payment_topup_check(const payment_wallet *wallet, long long amount)
+{
+    if (amount < 1 || amount > PAYMENT_TOPUP_MAX)
+        return SAGA_ERR_INVALID;
+    /* balance <= initial_balance + topped_up (captured money is out); a refund brings
+     * it back up to that sum, so the sum is what must stay representable */
+    if (wallet->balance > PAYMENT_MONEY_MAX - amount ||
+        wallet->initial_balance + wallet->topped_up > PAYMENT_MONEY_MAX - amount)
+        return SAGA_ERR_CONFLICT;
+    return SAGA_OK;
+}
+
+/* Length of the UTF-8 sequence at s (1..4), or 0 if it is not a valid one
+ * (overlong forms, surrogates and code points past U+10FFFF are invalid). */
+static size_t utf8_seq_len(const unsigned char *s)
+{
+    unsigned char c = s[0];
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xc2 && c <= 0xdf)
+        return (s[1] & 0xc0) == 0x80 ? 2 : 0;
+    if (c >= 0xe0 && c <= 0xef) {
+        if ((s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80)
+            return 0;
+        if (c == 0xe0 && s[1] < 0xa0)
+            return 0; /* overlong */
+        if (c == 0xed && s[1] >= 0xa0)
+            return 0; /* surrogate */
+        return 3;
+    }
+    if (c >= 0xf0 && c <= 0xf4) {
+        if ((s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80 || (s[3] & 0xc0) != 0x80)
+            return 0;
+        if (c == 0xf0 && s[1] < 0x90)
+            return 0; /* overlong */
+        if (c == 0xf4 && s[1] >= 0x90)
+            return 0; /* past U+10FFFF */
+        return 4;
+    }
+    return 0;
+}
+
+bool payment_customer_id_valid(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t chars = 0;
+
+    if (!s || !*s)
+        return false;
+    while (*p) {
+        size_t n = utf8_seq_len(p);
+        if (n == 0)
+            return false;
+        if (n == 1 && (*p < 0x20 || *p == 0x7f))
+            return false;
+        if (n == 2 && p[0] == 0xc2 && p[1] < 0xa0)
+            return false; /* C1 controls */
+        p += n;
+        if (++chars > PAYMENT_CUSTOMER_ID_MAX)
+            return false;
+    }
+    return true;
+}
+
+bool payment_uuid_valid(const char *s)
+{
+    if (!s || strlen(s) != PAYMENT_ID_LEN)
+        return false;
+    for (size_t i = 0; i < PAYMENT_ID_LEN; i++) {
+        bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+        if (dash ? s[i] != '-' : !isxdigit((unsigned char)s[i]))
+            return false;
+    }
+    return true;
+}
+
+bool payment_amount_from_double(double d, long long *out)
+{
+    if (!isfinite(d) || d != floor(d) || d < 0.0 || d > (double)PAYMENT_MONEY_MAX)
+        return false;
+    *out = (long long)d;
+    return true;
+}
+
+int payment_rate_parse(const char *s, double *out)
+{
+    char *end = NULL;
+    double v;
+
+    if (!s || !*s) {
+        *out = 0.0;
+        return 0;
+    }
+    if ((!isdigit((unsigned char)s[0]) && s[0] != '.') || strpbrk(s, "xX"))
+        return -1; /* no sign, no leading space, no "nan"/"inf", no hexadecimal */
+    errno = 0;
+    v = strtod(s, &end);
+    if (errno || end == s || *end != '\0' || !isfinite(v) || v < 0.0 || v > 1.0)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+double payment_draw(uint64_t *state)
+{
+    uint64_t z = (*state += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    z ^= z >> 31;
+    return (double)(z >> 11) * 0x1.0p-53; /* 53 random bits: [0, 1) */
+}

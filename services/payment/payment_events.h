@@ -1,0 +1,47 @@
+/* payment_events.h - what payment-service consumes and emits.
+ *
+ * Consumes InventoryReserved (inventory-events) and OrderCancelled (order-events);
+ * emits PaymentCompleted, PaymentFailed and PaymentRefunded on payment-events
+ * through the outbox, in the consumer's batch transaction. The handlers follow
+ * consumer.h: SAGA_OK, SAGA_ERR_INVALID (with meta->err) for an event that can
+ * never be applied, database errors as they are. */
+#ifndef PAYMENT_EVENTS_H
+#define PAYMENT_EVENTS_H
+
+#include <stddef.h>
+#include <cjson/cJSON.h>
+
+#include "saga/consumer.h"
+#include "payment.h"
+
+#define PAYMENT_TOPIC "payment-events"
+#define PAYMENT_SOURCE "/payment-service"
+
+/* The service's own state: the handlers' and the routes' userdata. */
+typedef struct payment_ctx {
+    payment_rules rules;    /* SAGA_PAYMENT_LIMIT, PAYMENT_FAILURE_RATE */
+    long latency_ms;        /* PAYMENT_LATENCY_MS: sleep before each charge decision */
+    char openapi_path[512]; /* SAGA_OPENAPI_FILE */
+    char *openapi;          /* the file's text, NULL if unread; owned (free) */
+    size_t openapi_len;
+} payment_ctx;
+
+/* The handler table for saga_service_def (ud: a payment_ctx). */
+extern const saga_handler payment_handlers[];
+extern const size_t payment_nhandlers;
+
+/* InventoryReserved: unless the order was seen cancelled or already has a payment,
+ * apply the decline rules under the wallet's row lock; a DECLINED row and
+ * PaymentFailed, or balance -= amount, a CAPTURED row and PaymentCompleted.
+ * PAYMENT_LATENCY_MS is slept first: it slows the whole consumer, on purpose. */
+int payment_on_inventory_reserved(saga_db *db, const saga_event *ev, saga_msg_meta *meta, void *ud);
+
+/* OrderCancelled: record the cancellation (once); refund a CAPTURED payment
+ * (balance += amount, REFUNDED, PaymentRefunded), exactly once. */
+int payment_on_order_cancelled(saga_db *db, const saga_event *ev, saga_msg_meta *meta, void *ud);
+
+/* Adds an integer member printed exactly (never in exponent form), for money.
+ * Returns SAGA_OK or SAGA_ERR_NOMEM. */
+int payment_json_add_i64(cJSON *obj, const char *name, long long v);
+
+#endif

@@ -1,0 +1,191 @@
+/* payment_store.c - payment-service's SQL (see payment_store.h). */
+#include "payment_store.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "saga/err.h"
+
+/* DATETIME(3) as "YYYY-MM-DDTHH:MM:SS.ffffff"; copy_time cuts it to milliseconds. */
+#define TIME_COL(c) "DATE_FORMAT(" c ", '%Y-%m-%dT%H:%i:%s.%f')"
+
+#define WALLET_SELECT                                                                              \
+    "SELECT customer_id, balance, initial_balance, topped_up, blocked FROM wallets"                \
+    " WHERE customer_id = ?"
+
+#define PAYMENT_SELECT                                                                             \
+    "SELECT id, order_id, customer_id, amount, currency, status, decline_reason, " TIME_COL(       \
+        "created_at") ", " TIME_COL("updated_at") " FROM payments WHERE order_id = ?"
+
+/* Copies a column into a fixed buffer, truncating; NULL becomes "". */
+static void copy_col(const saga_row *row, size_t col, char *out, size_t outlen)
+{
+    const char *s = saga_row_str(row, col);
+    snprintf(out, outlen, "%s", s ? s : "");
+}
+
+/* "2026-11-22T10:00:00.123456" -> "2026-11-22T10:00:00.123Z". */
+static void copy_time(const saga_row *row, size_t col, char out[SAGA_TIME_LEN + 1])
+{
+    const char *s = saga_row_str(row, col);
+    if (!s || strlen(s) < SAGA_TIME_LEN - 1) {
+        out[0] = '\0';
+        return;
+    }
+    memcpy(out, s, SAGA_TIME_LEN - 1);
+    out[SAGA_TIME_LEN - 1] = 'Z';
+    out[SAGA_TIME_LEN] = '\0';
+}
+
+static int wallet_row(const saga_row *row, void *ud)
+{
+    payment_wallet *w = ud;
+    copy_col(row, 0, w->customer_id, sizeof(w->customer_id));
+    w->balance = saga_row_i64(row, 1);
+    w->initial_balance = saga_row_i64(row, 2);
+    w->topped_up = saga_row_i64(row, 3);
+    w->blocked = saga_row_i64(row, 4) != 0;
+    return -1; /* one row */
+}
+
+int payment_store_wallet_get(saga_db *db, const char *customer_id, bool for_update,
+                             payment_wallet *out)
+{
+    saga_param p[] = {SAGA_P_STR(customer_id)};
+    int rc = saga_db_query(db, for_update ? WALLET_SELECT " FOR UPDATE" : WALLET_SELECT, p, 1,
+                           wallet_row, out);
+    if (rc == -1)
+        return SAGA_OK;
+    return rc == SAGA_OK ? SAGA_ERR_NOT_FOUND : rc;
+}
+
+int payment_store_wallet_create(saga_db *db, const char *customer_id, long long balance,
+                                bool blocked)
+{
+    saga_param p[] = {SAGA_P_STR(customer_id), SAGA_P_I64(balance), SAGA_P_I64(balance),
+                      SAGA_P_I64(blocked ? 1 : 0)};
+    return saga_db_exec(db,
+                        "INSERT INTO wallets (customer_id, balance, initial_balance, topped_up,"
+                        " blocked) VALUES (?, ?, ?, 0, ?)",
+                        p, 4, NULL, NULL);
+}
+
+/* Runs an UPDATE of one wallet: SAGA_ERR_NOT_FOUND if no row matched. */
+static int wallet_update(saga_db *db, const char *sql, const saga_param *p, size_t np)
+{
+    uint64_t affected = 0;
+    int rc = saga_db_exec(db, sql, p, np, &affected, NULL);
+    if (rc == SAGA_OK && affected == 0)
+        return SAGA_ERR_NOT_FOUND;
+    return rc;
+}
+
+int payment_store_wallet_set_blocked(saga_db *db, const char *customer_id, bool blocked)
+{
+    saga_param p[] = {SAGA_P_I64(blocked ? 1 : 0), SAGA_P_STR(customer_id)};
+    return wallet_update(db,
+                         "UPDATE wallets SET blocked = ?, updated_at = CURRENT_TIMESTAMP(3)"
+                         " WHERE customer_id = ?",
+                         p, 2);
+}
+
+int payment_store_wallet_move(saga_db *db, const char *customer_id, long long delta)
+{
+    saga_param p[] = {SAGA_P_I64(delta), SAGA_P_STR(customer_id)};
+    /* no row count check: a zero delta in the same millisecond changes nothing, and
+     * the caller holds the row's lock, so it exists */
+    return saga_db_exec(db,
+                        "UPDATE wallets SET balance = balance + ?,"
+                        " updated_at = CURRENT_TIMESTAMP(3) WHERE customer_id = ?",
+                        p, 2, NULL, NULL);
+}
+
+int payment_store_wallet_topup(saga_db *db, const char *customer_id, long long amount)
+{
+    saga_param p[] = {SAGA_P_I64(amount), SAGA_P_I64(amount), SAGA_P_STR(customer_id)};
+    return wallet_update(db,
+                         "UPDATE wallets SET balance = balance + ?, topped_up = topped_up + ?,"
+                         " updated_at = CURRENT_TIMESTAMP(3) WHERE customer_id = ?",
+                         p, 3);
+}
+
+static int payment_row(const saga_row *row, void *ud)
+{
+    payment_record *r = ud;
+    copy_col(row, 0, r->id, sizeof(r->id));
+    copy_col(row, 1, r->order_id, sizeof(r->order_id));
+    copy_col(row, 2, r->customer_id, sizeof(r->customer_id));
+    r->amount = saga_row_i64(row, 3);
+    copy_col(row, 4, r->currency, sizeof(r->currency));
+    if (payment_status_parse(saga_row_str(row, 5), &r->status) != 0)
+        return SAGA_ERR_INTERNAL; /* a row this code did not write */
+    r->decline = PAYMENT_DECLINE_NONE;
+    if (!saga_row_is_null(row, 6) && payment_decline_parse(saga_row_str(row, 6), &r->decline))
+        return SAGA_ERR_INTERNAL;
+    copy_time(row, 7, r->created_at);
+    copy_time(row, 8, r->updated_at);
+    return -1; /* one row */
+}
+
+int payment_store_payment_get(saga_db *db, const char *order_id, bool for_update,
+                              payment_record *out)
+{
+    saga_param p[] = {SAGA_P_STR(order_id)};
+    int rc = saga_db_query(db, for_update ? PAYMENT_SELECT " FOR UPDATE" : PAYMENT_SELECT, p, 1,
+                           payment_row, out);
+    if (rc == -1)
+        return SAGA_OK;
+    return rc == SAGA_OK ? SAGA_ERR_NOT_FOUND : rc;
+}
+
+int payment_store_payment_insert(saga_db *db, const payment_record *r)
+{
+    saga_param p[] = {SAGA_P_STR(r->id),
+                      SAGA_P_STR(r->order_id),
+                      SAGA_P_STR(r->customer_id),
+                      SAGA_P_I64(r->amount),
+                      SAGA_P_STR(r->currency),
+                      SAGA_P_STR(payment_status_str(r->status)),
+                      SAGA_P_STR(payment_decline_str(r->decline))};
+    return saga_db_exec(db,
+                        "INSERT INTO payments (id, order_id, customer_id, amount, currency,"
+                        " status, decline_reason) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        p, 7, NULL, NULL);
+}
+
+int payment_store_payment_set_status(saga_db *db, const char *id, payment_status status)
+{
+    saga_param p[] = {SAGA_P_STR(payment_status_str(status)), SAGA_P_STR(id)};
+    uint64_t affected = 0;
+    int rc = saga_db_exec(db,
+                          "UPDATE payments SET status = ?, updated_at = CURRENT_TIMESTAMP(3)"
+                          " WHERE id = ?",
+                          p, 2, &affected, NULL);
+    if (rc == SAGA_OK && affected == 0)
+        return SAGA_ERR_NOT_FOUND;
+    return rc;
+}
+
+int payment_store_cancelled_find(saga_db *db, const char *order_id, bool for_update)
+{
+    saga_param p[] = {SAGA_P_STR(order_id)};
+    long long one = 0;
+    return saga_db_query_i64(db,
+                             for_update
+                                 ? "SELECT 1 FROM cancelled_orders WHERE order_id = ? FOR UPDATE"
+                                 : "SELECT 1 FROM cancelled_orders WHERE order_id = ?",
+                             p, 1, &one);
+}
+
+int payment_store_cancelled_add(saga_db *db, const char *order_id, const char *customer_id,
+                                const char *reason, bool *added)
+{
+    saga_param p[] = {SAGA_P_STR(order_id), SAGA_P_STR(customer_id), SAGA_P_STR(reason)};
+    uint64_t affected = 0;
+    int rc = saga_db_exec(db,
+                          "INSERT IGNORE INTO cancelled_orders (order_id, customer_id, reason)"
+                          " VALUES (?, ?, ?)",
+                          p, 3, &affected, NULL);
+    *added = rc == SAGA_OK && affected > 0;
+    return rc;
+}

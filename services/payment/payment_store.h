@@ -1,0 +1,70 @@
+/* payment_store.h - payment-service's SQL: wallets, payments, cancelled_orders.
+ *
+ * Every function runs prepared statements on the caller's connection, inside
+ * whatever transaction the caller has open (the consumer's batch, or an HTTP
+ * handler's own). Strings passed in are borrowed for the call; results are copied
+ * into the caller's structs. Results: SAGA_OK, SAGA_ERR_NOT_FOUND, SAGA_ERR_CONFLICT
+ * (a unique key), or a database error as saga_db returns it (SAGA_ERR_TRANSIENT:
+ * roll back and retry the transaction). */
+#ifndef PAYMENT_STORE_H
+#define PAYMENT_STORE_H
+
+#include <stdbool.h>
+
+#include "saga/db.h"
+#include "saga/envelope.h"
+#include "payment.h"
+
+/* A row of `payments`. Times are RFC 3339 UTC with milliseconds. */
+typedef struct payment_record {
+    char id[PAYMENT_ID_LEN + 1];
+    char order_id[PAYMENT_ID_LEN + 1];
+    char customer_id[PAYMENT_CUSTOMER_ID_BYTES];
+    long long amount;
+    char currency[4];
+    payment_status status;
+    payment_decline decline; /* PAYMENT_DECLINE_NONE unless DECLINED */
+    char created_at[SAGA_TIME_LEN + 1];
+    char updated_at[SAGA_TIME_LEN + 1];
+} payment_record;
+
+/* Reads a wallet; with for_update, locks its row (SELECT ... FOR UPDATE) until the
+ * transaction ends. SAGA_ERR_NOT_FOUND if the customer has none. */
+int payment_store_wallet_get(saga_db *db, const char *customer_id, bool for_update,
+                             payment_wallet *out);
+
+/* Creates a wallet with balance = initial_balance, topped_up 0. SAGA_ERR_CONFLICT
+ * if it exists. */
+int payment_store_wallet_create(saga_db *db, const char *customer_id, long long balance,
+                                bool blocked);
+
+int payment_store_wallet_set_blocked(saga_db *db, const char *customer_id, bool blocked);
+
+/* balance += delta (a charge is negative, a refund positive). The caller holds the
+ * row's lock and has checked the result stays within 0..PAYMENT_MONEY_MAX. */
+int payment_store_wallet_move(saga_db *db, const char *customer_id, long long delta);
+
+/* balance += amount and topped_up += amount. */
+int payment_store_wallet_topup(saga_db *db, const char *customer_id, long long amount);
+
+/* The payment of an order; with for_update, locks its row. SAGA_ERR_NOT_FOUND if
+ * there is none. */
+int payment_store_payment_get(saga_db *db, const char *order_id, bool for_update,
+                              payment_record *out);
+
+/* Inserts p (id, order_id, customer_id, amount, currency, status, decline; the
+ * times are set by the database). SAGA_ERR_CONFLICT if the order has a payment. */
+int payment_store_payment_insert(saga_db *db, const payment_record *p);
+
+int payment_store_payment_set_status(saga_db *db, const char *id, payment_status status);
+
+/* SAGA_OK if the order is recorded as cancelled, SAGA_ERR_NOT_FOUND if not. With
+ * for_update the read is a locking one: it waits for a transaction that has just
+ * inserted the order and not yet committed. */
+int payment_store_cancelled_find(saga_db *db, const char *order_id, bool for_update);
+
+/* Records the cancellation once; *added tells whether this call added it. */
+int payment_store_cancelled_add(saga_db *db, const char *order_id, const char *customer_id,
+                                const char *reason, bool *added);
+
+#endif
