@@ -1,0 +1,569 @@
+/* inventory_events.c - the order-events inventory-service reacts to, the
+ * inventory-events it emits, and the sold-out hint (see inventory_events.h).
+ *
+ * The sold-out hint is set or deleted from inside the handler, in the consumer
+ * thread, right after the stock change (before the batch commits): a hint written
+ * for a batch that then rolls back is harmless, because it is only a hint with a
+ * 60 s TTL, the batch is retried and writes it again from the same state, and
+ * order-service treats a missing hint as "try" (inventory decides). */
+#include "inventory_events.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "saga/err.h"
+#include "saga/log.h"
+#include "saga/metrics.h"
+#include "saga/outbox.h"
+#include "saga/redis.h"
+#include "inventory.h"
+#include "inventory_store.h"
+
+static saga_metric *m_reserved, *m_shortage, *m_committed, *m_released, *m_restocked, *m_ignored;
+static pthread_once_t metrics_once = PTHREAD_ONCE_INIT;
+
+static void metrics_init(void)
+{
+    static const char orders_help[] = "Orders inventory decided on, by outcome";
+    static const char lines_help[] = "Reservation lines moved, by new status";
+    m_reserved =
+        saga_metrics_counter("saga_inventory_orders_total", orders_help, "outcome=\"reserved\"");
+    m_shortage =
+        saga_metrics_counter("saga_inventory_orders_total", orders_help, "outcome=\"shortage\"");
+    m_committed = saga_metrics_counter("saga_inventory_reservation_lines_total", lines_help,
+                                       "status=\"COMMITTED\"");
+    m_released = saga_metrics_counter("saga_inventory_reservation_lines_total", lines_help,
+                                      "status=\"RELEASED\"");
+    m_restocked = saga_metrics_counter("saga_inventory_reservation_lines_total", lines_help,
+                                       "status=\"RESTOCKED\"");
+    m_ignored = saga_metrics_counter("saga_inventory_events_ignored_total",
+                                     "Events with nothing left to do (decided or done before)", "");
+}
+
+/* The reason an event is rejected, for its dead letter; returns SAGA_ERR_INVALID. */
+static int reject(saga_msg_meta *meta, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static int reject(saga_msg_meta *meta, const char *fmt, ...)
+{
+    va_list ap;
+    if (meta->err && meta->errlen) {
+        va_start(ap, fmt);
+        vsnprintf(meta->err, meta->errlen, fmt, ap);
+        va_end(ap);
+    }
+    return SAGA_ERR_INVALID;
+}
+
+/* Records why a handler failed (a database error) for the consumer's log. */
+static int failed(saga_db *db, saga_msg_meta *meta, int rc, const char *what)
+{
+    if (meta->err && meta->errlen)
+        snprintf(meta->err, meta->errlen, "%s: %s (%s)", what, saga_rc_str(rc), saga_db_error(db));
+    return rc;
+}
+
+static const char *json_str(const cJSON *obj, const char *name)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, name);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+/* An integer member in [min, max]; false if missing or not one. */
+static bool json_int(const cJSON *obj, const char *name, long long min, long long max,
+                     long long *out)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, name);
+    if (!cJSON_IsNumber(v) || v->valuedouble != floor(v->valuedouble) ||
+        v->valuedouble < (double)min || v->valuedouble > (double)max)
+        return false;
+    *out = (long long)v->valuedouble;
+    return true;
+}
+
+/* The ids every order event carries: orderId (a UUID, equal to the subject) and
+ * customerId (1..64 characters). */
+static int order_ids(const saga_event *ev, saga_msg_meta *meta, const char **order_id,
+                     const char **customer_id)
+{
+    *order_id = json_str(ev->data, "orderId");
+    *customer_id = json_str(ev->data, "customerId");
+    if (!inventory_order_id_valid(*order_id))
+        return reject(meta, "%s: orderId is not an order id (a UUID)", ev->type);
+    if (strcmp(*order_id, ev->subject) != 0)
+        return reject(meta, "%s: orderId %s differs from the subject %s", ev->type, *order_id,
+                      ev->subject);
+    if (!*customer_id || !(*customer_id)[0] || strlen(*customer_id) > 4 * INVENTORY_CUSTOMER_MAX)
+        return reject(meta, "%s: customerId is missing or too long", ev->type);
+    return SAGA_OK;
+}
+
+/* Builds the event caused by `cause` and adds it to the outbox. Takes over data. */
+static int emit(saga_db *db, const saga_event *cause, const saga_msg_meta *meta, const char *type,
+                const char *order_id, cJSON *data)
+{
+    const char *correlation = cause->correlationid ? cause->correlationid : order_id;
+    saga_event *out =
+        saga_event_new(type, INVENTORY_SOURCE, order_id, correlation, cause->id, data);
+    int rc;
+
+    if (!out)
+        return SAGA_ERR_NOMEM;
+    rc = saga_outbox_add_event(db, INVENTORY_TOPIC, out, meta->traceparent);
+    saga_event_free(out);
+    return rc;
+}
+
+void inventory_hint_update(const inventory_ctx *ctx, const char *sku, long long available)
+{
+    char key[sizeof(INVENTORY_SOLDOUT_PREFIX) + INVENTORY_SKU_MAX];
+    saga_redis *r;
+    int rc;
+
+    if (inventory_soldout_key(sku, key, sizeof(key)) != SAGA_OK)
+        return;
+    if (!(r = saga_redis_thread(&ctx->cfg)))
+        return;
+    if (inventory_hint_for(available) == INVENTORY_HINT_SET)
+        rc = saga_redis_set(r, key, "1", INVENTORY_SOLDOUT_TTL_S, false);
+    else
+        rc = saga_redis_del(r, key);
+    if (rc != SAGA_OK)
+        LOG_DEBUG("inventory.hint_skipped", "sold-out hint of %s not %s: %s", sku,
+                  available <= 0 ? "set" : "deleted", saga_rc_str(rc));
+}
+
+/* Reads the order's lines from the event into a calloc'd array (free with free). */
+static int lines_read(const saga_event *ev, saga_msg_meta *meta, inventory_line **out, size_t *n)
+{
+    const cJSON *items = cJSON_GetObjectItemCaseSensitive(ev->data, "items");
+    const cJSON *item;
+    inventory_line *lines = NULL;
+    size_t i = 0, count;
+    char why[256];
+
+    *out = NULL;
+    *n = 0;
+    if (!cJSON_IsArray(items))
+        return reject(meta, "OrderCreated: items is not an array");
+    count = (size_t)cJSON_GetArraySize(items);
+    if (count < 1 || count > INVENTORY_LINES_MAX)
+        return reject(meta, "OrderCreated: an order has 1 to %d lines, not %zu",
+                      INVENTORY_LINES_MAX, count);
+    if (!(lines = calloc(count, sizeof(*lines))))
+        return SAGA_ERR_NOMEM;
+    cJSON_ArrayForEach(item, items)
+    {
+        lines[i].sku = json_str(item, "sku");
+        if (!json_int(item, "quantity", 1, INVENTORY_QUANTITY_MAX, &lines[i].quantity)) {
+            free(lines);
+            return reject(meta, "OrderCreated: items[%zu].quantity is not 1..%d", i,
+                          INVENTORY_QUANTITY_MAX);
+        }
+        i++;
+    }
+    if (inventory_lines_prepare(lines, count, why, sizeof(why)) != SAGA_OK) {
+        free(lines);
+        return reject(meta, "OrderCreated: %s", why);
+    }
+    *out = lines;
+    *n = count;
+    return SAGA_OK;
+}
+
+static cJSON *reserved_data(const char *order_id, const char *customer_id, long long amount,
+                            const char *currency, const inventory_line *lines, size_t n)
+{
+    cJSON *data = cJSON_CreateObject();
+    cJSON *items = NULL;
+
+    if (!data || !cJSON_AddStringToObject(data, "orderId", order_id) ||
+        !cJSON_AddStringToObject(data, "customerId", customer_id) ||
+        !inventory_json_add_int(data, "amount", amount) ||
+        !cJSON_AddStringToObject(data, "currency", currency) ||
+        !(items = cJSON_AddArrayToObject(data, "items")))
+        goto fail;
+    for (size_t i = 0; i < n; i++) {
+        cJSON *it = cJSON_CreateObject();
+        if (!it || !cJSON_AddItemToArray(items, it) ||
+            !cJSON_AddStringToObject(it, "sku", lines[i].sku) ||
+            !inventory_json_add_int(it, "quantity", lines[i].quantity) ||
+            !inventory_json_add_int(it, "unitPrice", lines[i].price))
+            goto fail;
+    }
+    return data;
+fail:
+    cJSON_Delete(data);
+    return NULL;
+}
+
+static cJSON *shortage_data(const char *order_id, const char *customer_id,
+                            const inventory_line *lines, size_t n)
+{
+    cJSON *data = cJSON_CreateObject();
+    cJSON *shortages = NULL;
+
+    if (!data || !cJSON_AddStringToObject(data, "orderId", order_id) ||
+        !cJSON_AddStringToObject(data, "customerId", customer_id) ||
+        !(shortages = cJSON_AddArrayToObject(data, "shortages")))
+        goto fail;
+    for (size_t i = 0; i < n; i++) {
+        if (!inventory_line_short(&lines[i]))
+            continue;
+        cJSON *it = cJSON_CreateObject();
+        if (!it || !cJSON_AddItemToArray(shortages, it) ||
+            !cJSON_AddStringToObject(it, "sku", lines[i].sku) ||
+            !inventory_json_add_int(it, "requested", lines[i].quantity) ||
+            !inventory_json_add_int(it, "available", (lines[i].found ? lines[i].available : 0)))
+            goto fail;
+    }
+    return data;
+fail:
+    cJSON_Delete(data);
+    return NULL;
+}
+
+/* OrderCreated: hold every line or none, priced; InventoryReserved | InventoryShortage. */
+static int on_order_created(saga_db *db, const saga_event *ev, saga_msg_meta *meta, void *ud)
+{
+    const inventory_ctx *ctx = ud;
+    const char *order_id, *customer_id, *currency;
+    inventory_line *lines = NULL;
+    size_t n = 0, i;
+    inventory_decision decision = INVENTORY_SHORTAGE;
+    long long amount = 0;
+    cJSON *data = NULL;
+    saga_log_ids ids = {.event_id = ev->id, .correlation_id = ev->correlationid};
+    int rc;
+
+    pthread_once(&metrics_once, metrics_init);
+    if ((rc = order_ids(ev, meta, &order_id, &customer_id)))
+        goto out;
+    ids.order_id = order_id;
+    currency = json_str(ev->data, "currency");
+    if (!currency || strcmp(currency, ctx->currency) != 0) {
+        rc = reject(meta, "OrderCreated: currency %s is not the shop currency %s",
+                    currency ? currency : "(none)", ctx->currency);
+        goto out;
+    }
+    if ((rc = lines_read(ev, meta, &lines, &n)))
+        goto out;
+
+    /* lock the products in sku order, so that two orders never deadlock on each
+     * other's products (batches holding several orders still can: InnoDB picks a
+     * victim and the consumer retries its batch) */
+    for (i = 0; i < n; i++) {
+        if ((rc = inventory_store_stock_lock(db, &lines[i]))) {
+            rc = failed(db, meta, rc, "locking the stock");
+            goto out;
+        }
+    }
+    rc = inventory_decide(lines, n, &decision, &amount);
+    if (rc == SAGA_ERR_TOO_LARGE) {
+        rc = reject(meta, "OrderCreated: the order's total is over %lld minor units",
+                    INVENTORY_AMOUNT_MAX);
+        goto out;
+    }
+    if (rc)
+        goto out;
+
+    /* the order's aggregate row: a second OrderCreated for it (another event id)
+     * or one after its cancellation finds it and changes nothing */
+    rc = inventory_store_outcome_insert(db, order_id, customer_id,
+                                        decision == INVENTORY_RESERVE ? "RESERVED" : "SHORTAGE",
+                                        decision == INVENTORY_RESERVE ? amount : -1);
+    if (rc == SAGA_ERR_CONFLICT) {
+        saga_metric_add(m_ignored, 1);
+        saga_log_ids(SAGA_LOG_WARN, "inventory.order_seen", &ids,
+                     "order %s was decided on (or cancelled) before: OrderCreated ignored",
+                     order_id);
+        rc = SAGA_OK;
+        goto out;
+    }
+    if (rc) {
+        rc = failed(db, meta, rc, "recording the outcome");
+        goto out;
+    }
+
+    if (decision == INVENTORY_RESERVE) {
+        for (i = 0; i < n; i++) {
+            inventory_delta d = {.available = -lines[i].quantity, .reserved = lines[i].quantity};
+            rc = inventory_store_stock_move(db, lines[i].sku, &d);
+            if (rc == SAGA_ERR_CONFLICT) { /* the row is locked: cannot happen */
+                rc = reject(meta, "OrderCreated: stock of %s changed under its lock", lines[i].sku);
+                goto out;
+            }
+            if (rc) {
+                rc = failed(db, meta, rc, "holding stock");
+                goto out;
+            }
+        }
+        if ((rc = inventory_store_reservations_insert(db, order_id, customer_id, lines, n))) {
+            rc = failed(db, meta, rc, "inserting reservations");
+            goto out;
+        }
+        data = reserved_data(order_id, customer_id, amount, currency, lines, n);
+    } else {
+        data = shortage_data(order_id, customer_id, lines, n);
+    }
+    if (!data) {
+        rc = SAGA_ERR_NOMEM;
+        goto out;
+    }
+    rc = emit(db, ev, meta,
+              decision == INVENTORY_RESERVE ? "InventoryReserved" : "InventoryShortage", order_id,
+              data);
+    data = NULL; /* taken over by emit */
+    if (rc) {
+        rc = failed(db, meta, rc, "writing the outbox");
+        goto out;
+    }
+
+    /* the hint: every known sku this order leaves (or found) at 0 */
+    for (i = 0; i < n; i++) {
+        long long left =
+            lines[i].available - (decision == INVENTORY_RESERVE ? lines[i].quantity : 0);
+        if (lines[i].found && left <= 0)
+            inventory_hint_update(ctx, lines[i].sku, left);
+    }
+    if (decision == INVENTORY_RESERVE) {
+        saga_metric_add(m_reserved, 1);
+        saga_log_ids(SAGA_LOG_INFO, "inventory.reserved", &ids,
+                     "held %zu line(s) of order %s, amount %lld %s", n, order_id, amount, currency);
+    } else {
+        saga_metric_add(m_shortage, 1);
+        saga_log_ids(SAGA_LOG_INFO, "inventory.shortage", &ids,
+                     "order %s cannot be held: nothing reserved", order_id);
+    }
+out:
+    cJSON_Delete(data);
+    free(lines);
+    return rc;
+}
+
+/* Locks the order's outcome row and checks that the event is about that order:
+ * an unknown order or another customer is rejected (dead letter). */
+static int outcome_check(saga_db *db, const saga_event *ev, saga_msg_meta *meta,
+                         const char *order_id, const char *customer_id, inventory_outcome *o)
+{
+    int rc = inventory_store_outcome_lock(db, order_id, o);
+    if (rc == SAGA_ERR_NOT_FOUND)
+        return rc;
+    if (rc)
+        return failed(db, meta, rc, "locking the order");
+    if (strcmp(o->customer_id, customer_id) != 0)
+        return reject(meta, "%s: order %s belongs to another customer", ev->type, order_id);
+    return SAGA_OK;
+}
+
+/* Applies `action` to every reservation of the order the status guard lets through.
+ * For each line moved, calls moved (if not NULL) with the old status. */
+typedef int (*moved_fn)(const inventory_reservation *r, const char *old_status, void *arg);
+
+static int reservations_apply(saga_db *db, saga_msg_meta *meta, const char *order_id,
+                              inventory_action action, moved_fn moved, void *arg, size_t *nmoved)
+{
+    inventory_reservation *res = NULL;
+    size_t n = 0, i;
+    int rc;
+
+    *nmoved = 0;
+    if ((rc = inventory_store_reservations_lock(db, order_id, &res, &n))) {
+        rc = failed(db, meta, rc, "locking reservations");
+        goto out;
+    }
+    /* in sku order, as OrderCreated locks them */
+    for (i = 0; i < n; i++) {
+        inventory_delta d;
+        const char *next = inventory_reservation_next(res[i].status, action, res[i].quantity, &d);
+        if (!next)
+            continue;
+        rc = inventory_store_stock_move(db, res[i].sku, &d);
+        if (rc == SAGA_ERR_CONFLICT)
+            rc = reject(meta, "order %s: product %s cannot take back %lld (counters out of step)",
+                        order_id, res[i].sku, res[i].quantity);
+        if (rc) {
+            if (rc != SAGA_ERR_INVALID)
+                rc = failed(db, meta, rc, "moving stock");
+            goto out;
+        }
+        if ((rc = inventory_store_reservation_set_status(db, order_id, res[i].sku, res[i].status,
+                                                         next))) {
+            rc = failed(db, meta, rc, "updating a reservation");
+            goto out;
+        }
+        if (moved && (rc = moved(&res[i], res[i].status, arg)))
+            goto out;
+        (*nmoved)++;
+    }
+out:
+    free(res);
+    return rc;
+}
+
+/* OrderConfirmed: the held stock is sold (HELD -> COMMITTED). No event. */
+static int on_order_confirmed(saga_db *db, const saga_event *ev, saga_msg_meta *meta, void *ud)
+{
+    const char *order_id, *customer_id;
+    inventory_outcome o;
+    long long amount = -1;
+    size_t moved = 0;
+    int rc;
+
+    (void)ud;
+    pthread_once(&metrics_once, metrics_init);
+    if ((rc = order_ids(ev, meta, &order_id, &customer_id)))
+        return rc;
+    saga_log_ids ids = {
+        .order_id = order_id, .event_id = ev->id, .correlation_id = ev->correlationid};
+    json_int(ev->data, "amount", 0, INVENTORY_AMOUNT_MAX, &amount);
+    rc = outcome_check(db, ev, meta, order_id, customer_id, &o);
+    if (rc == SAGA_ERR_NOT_FOUND)
+        return reject(meta, "OrderConfirmed: order %s is unknown to inventory", order_id);
+    if (rc)
+        return rc;
+    if (strcmp(o.outcome, "RESERVED") != 0)
+        return reject(meta, "OrderConfirmed: order %s was never reserved (%s)", order_id,
+                      o.outcome);
+    if (!o.has_amount || o.amount != amount)
+        return reject(meta, "OrderConfirmed: amount %lld is not the reserved amount %lld", amount,
+                      o.amount);
+    if ((rc = reservations_apply(db, meta, order_id, INVENTORY_CONFIRM, NULL, NULL, &moved)))
+        return rc;
+    if (moved == 0) {
+        saga_metric_add(m_ignored, 1);
+        saga_log_ids(SAGA_LOG_INFO, "inventory.nothing_held", &ids,
+                     "order %s holds nothing: OrderConfirmed changes nothing", order_id);
+        return SAGA_OK;
+    }
+    saga_metric_add(m_committed, (double)moved);
+    saga_log_ids(SAGA_LOG_INFO, "inventory.committed", &ids, "sold %zu line(s) of order %s", moved,
+                 order_id);
+    return SAGA_OK;
+}
+
+/* What OrderCancelled gave back: the InventoryReleased items, skus for the hint. */
+typedef struct release_acc {
+    cJSON *items;
+    bool restocked;
+    size_t released, restocked_lines;
+    char (*skus)[INVENTORY_SKU_MAX + 1];
+    long long *quantities;
+    size_t n, cap;
+} release_acc;
+
+static int release_moved(const inventory_reservation *r, const char *old_status, void *arg)
+{
+    release_acc *acc = arg;
+    cJSON *it = cJSON_CreateObject();
+
+    if (!it || !cJSON_AddItemToArray(acc->items, it) ||
+        !cJSON_AddStringToObject(it, "sku", r->sku) ||
+        !inventory_json_add_int(it, "quantity", r->quantity))
+        return SAGA_ERR_NOMEM;
+    if (strcmp(old_status, "COMMITTED") == 0) {
+        acc->restocked = true;
+        acc->restocked_lines++;
+    } else {
+        acc->released++;
+    }
+    if (acc->n == acc->cap) {
+        size_t cap = acc->cap ? acc->cap * 2 : 8;
+        void *skus = realloc(acc->skus, cap * sizeof(*acc->skus));
+        if (!skus)
+            return SAGA_ERR_NOMEM;
+        acc->skus = skus;
+        void *q = realloc(acc->quantities, cap * sizeof(*acc->quantities));
+        if (!q)
+            return SAGA_ERR_NOMEM;
+        acc->quantities = q;
+        acc->cap = cap;
+    }
+    snprintf(acc->skus[acc->n], sizeof(acc->skus[acc->n]), "%s", r->sku);
+    acc->quantities[acc->n] = r->quantity;
+    acc->n++;
+    return SAGA_OK;
+}
+
+/* OrderCancelled: HELD -> RELEASED, COMMITTED -> RESTOCKED; InventoryReleased. */
+static int on_order_cancelled(saga_db *db, const saga_event *ev, saga_msg_meta *meta, void *ud)
+{
+    const inventory_ctx *ctx = ud;
+    const char *order_id, *customer_id;
+    inventory_outcome o;
+    release_acc acc = {0};
+    cJSON *data = NULL;
+    size_t moved = 0;
+    saga_log_ids ids = {.event_id = ev->id, .correlation_id = ev->correlationid};
+    int rc;
+
+    pthread_once(&metrics_once, metrics_init);
+    if ((rc = order_ids(ev, meta, &order_id, &customer_id)))
+        goto out;
+    ids.order_id = order_id;
+    rc = outcome_check(db, ev, meta, order_id, customer_id, &o);
+    if (rc == SAGA_ERR_NOT_FOUND) {
+        /* cancelled before inventory decided (its OrderCreated is not here): remember,
+         * so that a late OrderCreated holds nothing for a dead order */
+        rc = inventory_store_outcome_insert(db, order_id, customer_id, "CANCELLED", -1);
+        if (rc == SAGA_ERR_CONFLICT)
+            rc = SAGA_ERR_TRANSIENT; /* decided meanwhile by another instance: retry */
+        if (rc) {
+            rc = failed(db, meta, rc, "recording the cancellation");
+            goto out;
+        }
+        saga_metric_add(m_ignored, 1);
+        saga_log_ids(SAGA_LOG_INFO, "inventory.cancelled_unseen", &ids,
+                     "order %s cancelled before inventory saw it: nothing held", order_id);
+        goto out;
+    }
+    if (rc)
+        goto out;
+    if (!(data = cJSON_CreateObject()) || !cJSON_AddStringToObject(data, "orderId", order_id) ||
+        !(acc.items = cJSON_AddArrayToObject(data, "items"))) {
+        rc = SAGA_ERR_NOMEM;
+        goto out;
+    }
+    if ((rc =
+             reservations_apply(db, meta, order_id, INVENTORY_CANCEL, release_moved, &acc, &moved)))
+        goto out;
+    if (moved == 0) {
+        saga_metric_add(m_ignored, 1);
+        saga_log_ids(SAGA_LOG_INFO, "inventory.nothing_held", &ids,
+                     "order %s holds nothing (%s): no InventoryReleased", order_id, o.outcome);
+        goto out;
+    }
+    if (!cJSON_AddBoolToObject(data, "restocked", acc.restocked)) {
+        rc = SAGA_ERR_NOMEM;
+        goto out;
+    }
+    rc = emit(db, ev, meta, "InventoryReleased", order_id, data);
+    data = NULL; /* taken over by emit */
+    if (rc) {
+        rc = failed(db, meta, rc, "writing the outbox");
+        goto out;
+    }
+    /* stock is back: each of these skus has at least the quantity returned */
+    for (size_t i = 0; i < acc.n; i++)
+        inventory_hint_update(ctx, acc.skus[i], acc.quantities[i]);
+    saga_metric_add(m_released, (double)acc.released);
+    saga_metric_add(m_restocked, (double)acc.restocked_lines);
+    saga_log_ids(SAGA_LOG_INFO, "inventory.released", &ids,
+                 "order %s: %zu line(s) released, %zu restocked", order_id, acc.released,
+                 acc.restocked_lines);
+out:
+    cJSON_Delete(data);
+    free(acc.skus);
+    free(acc.quantities);
+    return rc;
+}
+
+const saga_handler inventory_handlers[] = {
+    {"OrderCreated", on_order_created},
+    {"OrderConfirmed", on_order_confirmed},
+    {"OrderCancelled", on_order_cancelled},
+};
+const size_t inventory_nhandlers = sizeof(inventory_handlers) / sizeof(inventory_handlers[0]);

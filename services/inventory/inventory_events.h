@@ -1,0 +1,28 @@
+/* inventory_events.h - what inventory-service consumes (order-events) and emits
+ * (inventory-events), and the sold-out hint it keeps in Redis.
+ *
+ * - OrderCreated: lock the lines' products in sku order; hold every line or none;
+ *   InventoryReserved (priced) or InventoryShortage.
+ * - OrderConfirmed: HELD -> COMMITTED (reserved -> sold); no event.
+ * - OrderCancelled: HELD -> RELEASED, COMMITTED -> RESTOCKED; InventoryReleased if
+ *   anything moved.
+ * Each runs in the consumer's batch transaction (ud: the inventory_ctx) and locks
+ * the order's outcome row or its products first; status guards and the inbox make
+ * every effect happen once. */
+#ifndef INVENTORY_EVENTS_H
+#define INVENTORY_EVENTS_H
+
+#include <stddef.h>
+
+#include "saga/consumer.h"
+#include "inventory_service.h"
+
+extern const saga_handler inventory_handlers[];
+extern const size_t inventory_nhandlers;
+
+/* Sets (available 0: SET saga:soldout:<sku> EX 60) or deletes (available > 0) the
+ * sold-out hint of sku, through the calling thread's own Redis handle. Never fails:
+ * Redis being down is logged at debug level and counted by the Redis module. */
+void inventory_hint_update(const inventory_ctx *ctx, const char *sku, long long available);
+
+#endif
