@@ -1,0 +1,621 @@
+/* order.c - order-service's pure domain rules (see order.h). */
+#include "order.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "saga/envelope.h"
+#include "saga/err.h"
+
+static const char *const status_names[ORDER_STATUS_COUNT] = {
+    "PENDING",
+    "AWAITING_PAYMENT",
+    "CONFIRMED",
+    "CANCELLED",
+};
+
+static const char *const reason_names[ORDER_REASON_COUNT] = {
+    NULL, "OUT_OF_STOCK", "PAYMENT_DECLINED", "TIMEOUT", "CUSTOMER_REQUEST",
+};
+
+static const char *const input_types[] = {
+    [ORDER_IN_INVENTORY_RESERVED] = "InventoryReserved",
+    [ORDER_IN_INVENTORY_SHORTAGE] = "InventoryShortage",
+    [ORDER_IN_INVENTORY_RELEASED] = "InventoryReleased",
+    [ORDER_IN_PAYMENT_COMPLETED] = "PaymentCompleted",
+    [ORDER_IN_PAYMENT_FAILED] = "PaymentFailed",
+    [ORDER_IN_PAYMENT_REFUNDED] = "PaymentRefunded",
+};
+
+const char *order_status_str(order_status s)
+{
+    return (unsigned)s < ORDER_STATUS_COUNT ? status_names[s] : "?";
+}
+
+int order_status_parse(const char *s, order_status *out)
+{
+    for (int i = 0; s && i < ORDER_STATUS_COUNT; i++) {
+        if (strcmp(s, status_names[i]) == 0) {
+            *out = (order_status)i;
+            return SAGA_OK;
+        }
+    }
+    return SAGA_ERR_INVALID;
+}
+
+const char *order_reason_str(order_reason r)
+{
+    return (unsigned)r < ORDER_REASON_COUNT ? reason_names[r] : NULL;
+}
+
+int order_reason_parse(const char *s, order_reason *out)
+{
+    for (int i = 1; s && i < ORDER_REASON_COUNT; i++) {
+        if (strcmp(s, reason_names[i]) == 0) {
+            *out = (order_reason)i;
+            return SAGA_OK;
+        }
+    }
+    return SAGA_ERR_INVALID;
+}
+
+bool order_status_settled(order_status s)
+{
+    return s == ORDER_CONFIRMED || s == ORDER_CANCELLED;
+}
+
+int order_input_from_type(const char *event_type, order_input *out)
+{
+    for (size_t i = 0; event_type && i < sizeof(input_types) / sizeof(input_types[0]); i++) {
+        if (input_types[i] && strcmp(event_type, input_types[i]) == 0) {
+            *out = (order_input)i;
+            return SAGA_OK;
+        }
+    }
+    return SAGA_ERR_NOT_FOUND;
+}
+
+/* --- the state machine --- */
+
+static void step_cancel(order_step *st, order_reason reason)
+{
+    st->next = ORDER_CANCELLED;
+    st->emit = ORDER_EMIT_CANCELLED;
+    st->reason = reason;
+}
+
+int order_step_decide(order_status cur, order_input in, order_step *out)
+{
+    order_step st = {.next = cur};
+    bool open = cur == ORDER_PENDING || cur == ORDER_AWAITING_PAYMENT;
+
+    if ((unsigned)cur >= ORDER_STATUS_COUNT || (unsigned)in >= ORDER_INPUT_COUNT)
+        return SAGA_ERR_INVALID;
+    switch (in) {
+    case ORDER_IN_INVENTORY_RESERVED:
+        if (cur == ORDER_PENDING) {
+            st.next = ORDER_AWAITING_PAYMENT;
+            st.record_amount = true;
+            st.record_prices = true;
+        } else if (cur == ORDER_CONFIRMED) {
+            st.record_prices = true; /* the payment came first and set the amount */
+        }
+        break;
+    case ORDER_IN_PAYMENT_COMPLETED:
+        if (open) {
+            st.next = ORDER_CONFIRMED;
+            st.record_payment = true;
+            st.emit = ORDER_EMIT_CONFIRMED;
+        }
+        break;
+    case ORDER_IN_INVENTORY_SHORTAGE:
+        if (open)
+            step_cancel(&st, ORDER_REASON_OUT_OF_STOCK);
+        break;
+    case ORDER_IN_PAYMENT_FAILED:
+        if (open)
+            step_cancel(&st, ORDER_REASON_PAYMENT_DECLINED);
+        break;
+    case ORDER_IN_TIMEOUT:
+        if (open)
+            step_cancel(&st, ORDER_REASON_TIMEOUT);
+        break;
+    case ORDER_IN_CUSTOMER_CANCEL:
+        if (cur == ORDER_CANCELLED)
+            return SAGA_ERR_CONFLICT;
+        step_cancel(&st, ORDER_REASON_CUSTOMER_REQUEST);
+        break;
+    case ORDER_IN_INVENTORY_RELEASED:
+    case ORDER_IN_PAYMENT_REFUNDED:
+    default:
+        break;
+    }
+    st.changed = st.next != cur;
+    *out = st;
+    return SAGA_OK;
+}
+
+/* --- the order JSON --- */
+
+static cJSON *add_string_or_null(cJSON *o, const char *name, const char *s)
+{
+    return s ? cJSON_AddStringToObject(o, name, s) : cJSON_AddNullToObject(o, name);
+}
+
+/* An integer member printed exactly: cJSON prints numbers with 15 significant
+ * digits when that reads back "equal", which rounds amounts of 10^15 and more. */
+static cJSON *add_i64(cJSON *o, const char *name, long long v)
+{
+    char buf[32];
+    snprintf(buf, sizeof(buf), "%lld", v);
+    return cJSON_AddRawToObject(o, name, buf);
+}
+
+cJSON *order_to_json(const order *o)
+{
+    cJSON *j = cJSON_CreateObject();
+    cJSON *items = NULL;
+    bool ok = j != NULL;
+
+    ok = ok && cJSON_AddStringToObject(j, "id", o->id);
+    ok = ok && cJSON_AddStringToObject(j, "customerId", o->customer_id);
+    ok = ok && cJSON_AddStringToObject(j, "status", order_status_str(o->status));
+    ok =
+        ok && add_string_or_null(j, "cancelReason",
+                                 o->status == ORDER_CANCELLED ? order_reason_str(o->reason) : NULL);
+    ok = ok && cJSON_AddStringToObject(j, "currency", o->currency);
+    ok = ok &&
+         (o->has_amount ? add_i64(j, "amount", o->amount) : cJSON_AddNullToObject(j, "amount"));
+    ok = ok && (items = cJSON_AddArrayToObject(j, "items"));
+    for (size_t i = 0; ok && i < o->nlines; i++) {
+        const order_line *l = &o->lines[i];
+        cJSON *item = cJSON_CreateObject();
+        ok = item && cJSON_AddItemToArray(items, item);
+        if (!ok) {
+            cJSON_Delete(item);
+            break;
+        }
+        ok = cJSON_AddStringToObject(item, "sku", l->sku) &&
+             cJSON_AddNumberToObject(item, "quantity", l->quantity) &&
+             (l->has_price ? add_i64(item, "unitPrice", l->unit_price)
+                           : cJSON_AddNullToObject(item, "unitPrice"));
+    }
+    ok = ok && cJSON_AddStringToObject(j, "deadline", o->deadline);
+    ok = ok && cJSON_AddStringToObject(j, "createdAt", o->created_at);
+    ok = ok && cJSON_AddStringToObject(j, "updatedAt", o->updated_at);
+    if (!ok) {
+        cJSON_Delete(j);
+        return NULL;
+    }
+    return j;
+}
+
+/* --- request validation --- */
+
+long order_utf8_len(const char *s, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    long chars = 0;
+    size_t i = 0;
+
+    while (i < n) {
+        unsigned c = p[i];
+        size_t more;
+        unsigned cp, min;
+        if (c == 0)
+            return -1;
+        if (c < 0x80) {
+            i++;
+            chars++;
+            continue;
+        }
+        if ((c & 0xe0) == 0xc0) {
+            more = 1, cp = c & 0x1f, min = 0x80;
+        } else if ((c & 0xf0) == 0xe0) {
+            more = 2, cp = c & 0x0f, min = 0x800;
+        } else if ((c & 0xf8) == 0xf0) {
+            more = 3, cp = c & 0x07, min = 0x10000;
+        } else {
+            return -1;
+        }
+        if (n - i <= more)
+            return -1;
+        for (size_t k = 1; k <= more; k++) {
+            if ((p[i + k] & 0xc0) != 0x80)
+                return -1;
+            cp = (cp << 6) | (p[i + k] & 0x3f);
+        }
+        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+            return -1; /* overlong, out of range, or a surrogate */
+        i += more + 1;
+        chars++;
+    }
+    return chars;
+}
+
+static bool sku_char(char c, bool first)
+{
+    if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))
+        return true;
+    return !first && (c == '.' || c == '_' || c == '-');
+}
+
+bool order_sku_valid(const char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+    if (n < 1 || n > ORDER_SKU_MAX)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!sku_char(s[i], i == 0))
+            return false;
+    return true;
+}
+
+bool order_idem_key_valid(const char *key)
+{
+    size_t n = key ? strlen(key) : 0;
+    if (n < 1 || n > ORDER_IDEM_KEY_MAX)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)key[i] < 0x20 || (unsigned char)key[i] > 0x7e)
+            return false;
+    return true;
+}
+
+static int fail(order_error *err, const char *field, const char *fmt, const char *arg)
+{
+    snprintf(err->field, sizeof(err->field), "%s", field ? field : "");
+    snprintf(err->detail, sizeof(err->detail), fmt, arg ? arg : "");
+    return SAGA_ERR_INVALID;
+}
+
+static bool member_allowed(const char *name, const char *const *allowed)
+{
+    for (size_t i = 0; allowed[i]; i++)
+        if (strcmp(name, allowed[i]) == 0)
+            return true;
+    return false;
+}
+
+static int parse_line(const cJSON *item, size_t idx, order_request *req, order_error *err)
+{
+    static const char *const allowed[] = {"sku", "quantity", NULL};
+    char field[48], detail[200];
+    const cJSON *m;
+
+    if (!cJSON_IsObject(item)) {
+        snprintf(field, sizeof(field), "items[%zu]", idx);
+        return fail(err, field, "%s must be an object with sku and quantity", field);
+    }
+    cJSON_ArrayForEach(m, item)
+    {
+        if (!member_allowed(m->string, allowed)) {
+            snprintf(field, sizeof(field), "items[%zu].%.20s", idx, m->string);
+            return fail(err, field, "unknown field %s", field);
+        }
+    }
+    const cJSON *sku = cJSON_GetObjectItemCaseSensitive(item, "sku");
+    snprintf(field, sizeof(field), "items[%zu].sku", idx);
+    if (!sku || cJSON_IsNull(sku))
+        return fail(err, field, "%s is required", field);
+    if (!cJSON_IsString(sku))
+        return fail(err, field, "%s must be a string", field);
+    if (!order_sku_valid(sku->valuestring)) {
+        snprintf(detail, sizeof(detail), "%s must match ^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$", field);
+        return fail(err, field, "%s", detail);
+    }
+    for (size_t j = 0; j < idx; j++) {
+        if (strcmp(req->lines[j].sku, sku->valuestring) == 0) {
+            snprintf(detail, sizeof(detail), "%s: duplicate sku %s (also items[%zu].sku)", field,
+                     sku->valuestring, j);
+            return fail(err, field, "%s", detail);
+        }
+    }
+    const cJSON *q = cJSON_GetObjectItemCaseSensitive(item, "quantity");
+    snprintf(field, sizeof(field), "items[%zu].quantity", idx);
+    if (!q || cJSON_IsNull(q))
+        return fail(err, field, "%s is required", field);
+    double d = cJSON_IsNumber(q) ? q->valuedouble : NAN;
+    if (!cJSON_IsNumber(q) || d != floor(d) || d < 1 || d > ORDER_QUANTITY_MAX) {
+        snprintf(detail, sizeof(detail), "%s must be an integer from 1 to %d", field,
+                 ORDER_QUANTITY_MAX);
+        return fail(err, field, "%s", detail);
+    }
+    req->lines[idx].sku = sku->valuestring;
+    req->lines[idx].quantity = (int)d;
+    return SAGA_OK;
+}
+
+int order_request_parse(const cJSON *body, const char *shop_currency, order_request *req,
+                        order_error *err)
+{
+    static const char *const allowed[] = {"customerId", "items", "currency", NULL};
+    char detail[200];
+    const cJSON *m;
+    int rc;
+
+    memset(req, 0, sizeof(*req));
+    if (!cJSON_IsObject(body))
+        return fail(err, NULL, "the request body must be a JSON object", NULL);
+    cJSON_ArrayForEach(m, body)
+    {
+        if (!member_allowed(m->string, allowed))
+            return fail(err, m->string, "unknown field %.40s", m->string);
+    }
+
+    const cJSON *cust = cJSON_GetObjectItemCaseSensitive(body, "customerId");
+    if (!cust || cJSON_IsNull(cust))
+        return fail(err, "customerId", "customerId is required", NULL);
+    if (!cJSON_IsString(cust))
+        return fail(err, "customerId", "customerId must be a string", NULL);
+    long chars = order_utf8_len(cust->valuestring, strlen(cust->valuestring));
+    if (chars < 0)
+        return fail(err, "customerId", "customerId must be valid UTF-8", NULL);
+    if (chars < 1 || chars > ORDER_CUSTOMER_CHARS)
+        return fail(err, "customerId", "customerId must be 1 to 64 characters long", NULL);
+    req->customer_id = cust->valuestring;
+
+    const cJSON *items = cJSON_GetObjectItemCaseSensitive(body, "items");
+    if (!items || cJSON_IsNull(items))
+        return fail(err, "items", "items is required", NULL);
+    if (!cJSON_IsArray(items))
+        return fail(err, "items", "items must be an array", NULL);
+    int n = cJSON_GetArraySize(items);
+    if (n < 1)
+        return fail(err, "items", "items must not be empty", NULL);
+    if (n > ORDER_LINES_MAX) {
+        snprintf(detail, sizeof(detail), "items must have at most %d lines, not %d",
+                 ORDER_LINES_MAX, n);
+        return fail(err, "items", "%s", detail);
+    }
+    size_t idx = 0;
+    cJSON_ArrayForEach(m, items)
+    {
+        if ((rc = parse_line(m, idx, req, err)))
+            return rc;
+        idx++;
+    }
+    req->nlines = idx;
+
+    const cJSON *cur = cJSON_GetObjectItemCaseSensitive(body, "currency");
+    if (cur && !cJSON_IsNull(cur)) {
+        if (!cJSON_IsString(cur))
+            return fail(err, "currency", "currency must be a string", NULL);
+        if (strcmp(cur->valuestring, shop_currency) != 0) {
+            snprintf(detail, sizeof(detail), "currency must be %s (the shop's only currency)",
+                     shop_currency);
+            return fail(err, "currency", "%s", detail);
+        }
+    }
+    snprintf(req->currency, sizeof(req->currency), "%s", shop_currency);
+    return SAGA_OK;
+}
+
+uint64_t order_fnv1a(uint64_t h, const void *p, size_t n)
+{
+    const unsigned char *b = p;
+    for (size_t i = 0; i < n; i++) {
+        h ^= b[i];
+        h *= 0x100000001b3ULL;
+    }
+    return h;
+}
+
+static int line_cmp(const void *a, const void *b)
+{
+    const char *const *x = a;
+    const char *const *y = b;
+    return strcmp(*x, *y);
+}
+
+void order_request_hash(const order_request *req, char out[ORDER_HASH_LEN + 1])
+{
+    /* sort pointers to the lines' skus; each sku is followed by its index */
+    const char *skus[ORDER_LINES_MAX];
+    size_t n = req->nlines < ORDER_LINES_MAX ? req->nlines : ORDER_LINES_MAX;
+    char buf[64];
+    uint64_t h = ORDER_FNV_OFFSET;
+
+    for (size_t i = 0; i < n; i++)
+        skus[i] = req->lines[i].sku;
+    qsort(skus, n, sizeof(skus[0]), line_cmp);
+
+    static const char head[] = "order-request/1\n";
+    h = order_fnv1a(h, head, sizeof(head) - 1);
+    int len = snprintf(buf, sizeof(buf), "%zu:", strlen(req->customer_id));
+    h = order_fnv1a(h, buf, (size_t)len);
+    h = order_fnv1a(h, req->customer_id, strlen(req->customer_id));
+    len = snprintf(buf, sizeof(buf), "\n%s\n", req->currency);
+    h = order_fnv1a(h, buf, (size_t)len);
+    for (size_t i = 0; i < n; i++) {
+        int q = 0;
+        for (size_t k = 0; k < n; k++)
+            if (req->lines[k].sku == skus[i])
+                q = req->lines[k].quantity;
+        h = order_fnv1a(h, skus[i], strlen(skus[i]));
+        len = snprintf(buf, sizeof(buf), "=%d\n", q);
+        h = order_fnv1a(h, buf, (size_t)len);
+    }
+    snprintf(out, ORDER_HASH_LEN + 1, "%016llx", (unsigned long long)h);
+}
+
+/* --- query parameters --- */
+
+int order_parse_int(const char *s, long min, long max, long *out)
+{
+    long v = 0;
+    if (!s || !*s || strlen(s) > 18)
+        return SAGA_ERR_INVALID;
+    for (const char *p = s; *p; p++) {
+        if (*p < '0' || *p > '9')
+            return SAGA_ERR_INVALID;
+        v = v * 10 + (*p - '0');
+    }
+    if (v < min || v > max)
+        return SAGA_ERR_INVALID;
+    *out = v;
+    return SAGA_OK;
+}
+
+/* --- tracing --- */
+
+static bool lower_hex(const char *s, size_t n, bool *all_zero)
+{
+    *all_zero = true;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
+            return false;
+        if (c != '0')
+            *all_zero = false;
+    }
+    return true;
+}
+
+bool order_traceparent_valid(const char *tp)
+{
+    bool zero;
+    if (!tp || strlen(tp) != ORDER_TRACEPARENT_LEN)
+        return false;
+    if (tp[0] != '0' || tp[1] != '0' || tp[2] != '-' || tp[35] != '-' || tp[52] != '-')
+        return false;
+    if (!lower_hex(tp + 3, 32, &zero) || zero)
+        return false;
+    if (!lower_hex(tp + 36, 16, &zero) || zero)
+        return false;
+    return lower_hex(tp + 53, 2, &zero);
+}
+
+void order_traceparent_format(const uint8_t rnd[24], char out[ORDER_TRACEPARENT_LEN + 1])
+{
+    uint8_t b[24];
+    char *o = out;
+    bool zero = true;
+
+    memcpy(b, rnd, sizeof(b));
+    for (size_t i = 0; i < 16; i++)
+        zero = zero && b[i] == 0;
+    if (zero)
+        b[15] = 1;
+    zero = true;
+    for (size_t i = 16; i < 24; i++)
+        zero = zero && b[i] == 0;
+    if (zero)
+        b[23] = 1;
+    o += sprintf(o, "00-");
+    for (size_t i = 0; i < 16; i++)
+        o += sprintf(o, "%02x", b[i]);
+    *o++ = '-';
+    for (size_t i = 16; i < 24; i++)
+        o += sprintf(o, "%02x", b[i]);
+    sprintf(o, "-01");
+}
+
+/* --- times --- */
+
+void order_time_db(long long epoch_ms, char out[ORDER_DB_TIME_LEN + 1])
+{
+    char rfc[SAGA_TIME_LEN + 1];
+    saga_time_format_ms(epoch_ms, rfc); /* "2026-11-22T10:00:00.123Z" */
+    memcpy(out, rfc, ORDER_DB_TIME_LEN);
+    out[10] = ' ';
+    out[ORDER_DB_TIME_LEN] = '\0';
+}
+
+static bool digits(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (s[i] < '0' || s[i] > '9')
+            return false;
+    return true;
+}
+
+int order_time_from_db(const char *db, char out[ORDER_TIME_LEN + 1])
+{
+    size_t n = db ? strlen(db) : 0;
+    char ms[4] = "000";
+
+    /* "YYYY-MM-DD HH:MM:SS" */
+    if (n < 19 || !digits(db, 4) || db[4] != '-' || !digits(db + 5, 2) || db[7] != '-' ||
+        !digits(db + 8, 2) || (db[10] != ' ' && db[10] != 'T') || !digits(db + 11, 2) ||
+        db[13] != ':' || !digits(db + 14, 2) || db[16] != ':' || !digits(db + 17, 2))
+        return SAGA_ERR_INVALID;
+    if (n > 19) {
+        size_t frac = n - 20;
+        if (db[19] != '.' || frac < 1 || frac > 6 || !digits(db + 20, frac))
+            return SAGA_ERR_INVALID;
+        for (size_t i = 0; i < 3 && i < frac; i++)
+            ms[i] = db[20 + i];
+    }
+    memcpy(out, db, 10);
+    out[10] = 'T';
+    memcpy(out + 11, db + 11, 8);
+    out[19] = '.';
+    memcpy(out + 20, ms, 3);
+    out[23] = 'Z';
+    out[24] = '\0';
+    return SAGA_OK;
+}
+
+/* --- event data --- */
+
+cJSON *order_created_data(const order *o)
+{
+    cJSON *d = cJSON_CreateObject();
+    cJSON *items = NULL;
+    bool ok = d != NULL;
+
+    ok = ok && cJSON_AddStringToObject(d, "orderId", o->id);
+    ok = ok && cJSON_AddStringToObject(d, "customerId", o->customer_id);
+    ok = ok && (items = cJSON_AddArrayToObject(d, "items"));
+    for (size_t i = 0; ok && i < o->nlines; i++) {
+        cJSON *item = cJSON_CreateObject();
+        ok = item && cJSON_AddItemToArray(items, item);
+        if (!ok) {
+            cJSON_Delete(item);
+            break;
+        }
+        ok = cJSON_AddStringToObject(item, "sku", o->lines[i].sku) &&
+             cJSON_AddNumberToObject(item, "quantity", o->lines[i].quantity);
+    }
+    ok = ok && cJSON_AddStringToObject(d, "currency", o->currency);
+    ok = ok && cJSON_AddStringToObject(d, "deadline", o->deadline);
+    if (!ok) {
+        cJSON_Delete(d);
+        return NULL;
+    }
+    return d;
+}
+
+cJSON *order_confirmed_data(const order *o)
+{
+    cJSON *d = cJSON_CreateObject();
+    bool ok = d && cJSON_AddStringToObject(d, "orderId", o->id) &&
+              cJSON_AddStringToObject(d, "customerId", o->customer_id) &&
+              add_i64(d, "amount", o->has_amount ? o->amount : 0) &&
+              cJSON_AddStringToObject(d, "currency", o->currency);
+    if (!ok) {
+        cJSON_Delete(d);
+        return NULL;
+    }
+    return d;
+}
+
+cJSON *order_cancelled_data(const order *o, order_reason reason, order_status previous)
+{
+    const char *r = order_reason_str(reason);
+    cJSON *d = cJSON_CreateObject();
+    bool ok = d && r && previous != ORDER_CANCELLED &&
+              cJSON_AddStringToObject(d, "orderId", o->id) &&
+              cJSON_AddStringToObject(d, "customerId", o->customer_id) &&
+              cJSON_AddStringToObject(d, "reason", r) &&
+              cJSON_AddStringToObject(d, "previousStatus", order_status_str(previous));
+    if (!ok) {
+        cJSON_Delete(d);
+        return NULL;
+    }
+    return d;
+}

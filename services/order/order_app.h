@@ -1,0 +1,32 @@
+/* order_app.h - order-service's own state, shared by its routes, its event handlers
+ * and its deadline sweeper (saga_service_def.ud). Filled in by main.c from the
+ * environment before the service starts; read-only afterwards except for the
+ * members with their own locks. */
+#ifndef ORDER_APP_H
+#define ORDER_APP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "order_events.h"
+#include "saga/metrics.h"
+
+typedef struct order_sweeper order_sweeper;
+
+typedef struct order_app {
+    char currency[4];       /* SAGA_CURRENCY, default EUR */
+    long timeout_ms;        /* SAGA_TIMEOUT_MS, default 30000 */
+    long sweep_interval_ms; /* SAGA_SWEEP_INTERVAL_MS, default 500 */
+    long sweep_batch;       /* SAGA_SWEEP_BATCH, default 50 */
+    bool soldout_hint;      /* SAGA_SOLDOUT_HINT, default true */
+    char openapi_file[512]; /* SAGA_OPENAPI_FILE, default services/order/openapi.json */
+    char *openapi;          /* its text (malloc'd), NULL if it could not be read */
+    size_t openapi_len;
+    order_watch watch;      /* GET ?wait= sleeps on it */
+    order_sweeper *sweeper; /* started by the service's start hook */
+    saga_metric *created;   /* saga_orders_created_total */
+    saga_metric *replayed;  /* saga_orders_idempotent_replays_total */
+    saga_metric *soldout;   /* saga_orders_soldout_refused_total */
+} order_app;
+
+#endif

@@ -1,0 +1,189 @@
+/* order_sweeper.c - the deadline sweeper thread (see order_sweeper.h). */
+#include "order_sweeper.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "order_store.h"
+#include "saga/err.h"
+#include "saga/log.h"
+#include "saga/metrics.h"
+
+#define SWEEP_BATCH_MAX 1000
+#define SWEEP_TX_ATTEMPTS 3
+
+struct order_sweeper {
+    saga_service *svc;
+    order_app *app;
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv; /* on CLOCK_MONOTONIC */
+    bool stop;
+    unsigned long lock_conn_id; /* the connection holding the sweeper lock, 0 if none */
+    saga_metric *past_deadline, *timeouts, *failures;
+};
+
+static bool sweeper_stopping(order_sweeper *s)
+{
+    pthread_mutex_lock(&s->mu);
+    bool stop = s->stop;
+    pthread_mutex_unlock(&s->mu);
+    return stop || !saga_service_running(s->svc);
+}
+
+/* Sleeps one interval, or less if stopped. */
+static void sweeper_nap(order_sweeper *s)
+{
+    long long until = order_watch_now_ms() + s->app->sweep_interval_ms;
+    struct timespec ts = {.tv_sec = (time_t)(until / 1000),
+                          .tv_nsec = (long)(until % 1000) * 1000000L};
+    pthread_mutex_lock(&s->mu);
+    while (!s->stop && pthread_cond_timedwait(&s->cv, &s->mu, &ts) == 0)
+        ;
+    pthread_mutex_unlock(&s->mu);
+}
+
+/* Holds the sweeper lock on db's current connection, taking it if needed (as the
+ * outbox relay does). True if this instance sweeps. */
+static bool sweeper_hold_lock(order_sweeper *s, saga_db *db)
+{
+    long long got = 0;
+    unsigned long conn = saga_db_connection_id(db);
+
+    if (conn != 0 && conn == s->lock_conn_id)
+        return true;
+    s->lock_conn_id = 0; /* a new connection: the lock went with the old one */
+    if (saga_db_query_i64(db, "SELECT GET_LOCK(CONCAT(DATABASE(), '.sweeper'), 0)", NULL, 0,
+                          &got) != SAGA_OK ||
+        got != 1)
+        return false;
+    s->lock_conn_id = saga_db_connection_id(db);
+    LOG_INFO("sweeper.leader", "this instance now cancels orders past their deadline");
+    return true;
+}
+
+/* Cancels one due order in its own transaction; true if it was cancelled. */
+static bool sweeper_cancel(order_sweeper *s, saga_db *db, const char *id)
+{
+    order o;
+    bool changed = false;
+    int rc = SAGA_OK;
+
+    for (int attempt = 0; attempt < SWEEP_TX_ATTEMPTS; attempt++) {
+        changed = false;
+        if ((rc = saga_db_begin(db)) == SAGA_OK &&
+            (rc = order_events_cancel(db, id, ORDER_IN_TIMEOUT, NULL, &o, &changed)) == SAGA_OK &&
+            (rc = saga_db_commit(db)) == SAGA_OK)
+            break;
+        saga_db_rollback(db);
+        if (rc != SAGA_ERR_TRANSIENT)
+            break;
+    }
+    if (rc != SAGA_OK) {
+        saga_log_ids ids = {.order_id = id, .correlation_id = id};
+        saga_log_ids(SAGA_LOG_WARN, "sweeper.cancel_failed", &ids,
+                     "cannot cancel order past its deadline (%s: %s); next pass retries",
+                     saga_rc_str(rc), saga_db_error(db));
+        saga_metric_add(s->failures, 1);
+        return false;
+    }
+    if (!changed)
+        return false; /* settled meanwhile */
+    saga_metric_add(s->timeouts, 1);
+    order_watch_notify(&s->app->watch, id);
+    saga_log_ids ids = {.order_id = id, .correlation_id = id};
+    saga_log_ids(SAGA_LOG_INFO, "sweeper.timeout", &ids, "order cancelled: past its deadline");
+    return true;
+}
+
+static void sweeper_pass(order_sweeper *s, saga_db *db)
+{
+    size_t max = (size_t)s->app->sweep_batch;
+    char(*ids)[ORDER_ID_MAX + 1] = calloc(max, sizeof(*ids));
+    size_t n = 0, cancelled;
+
+    if (!ids)
+        return;
+    do {
+        cancelled = 0;
+        if (order_store_due(db, order_store_now_ms(), max, ids, &n) != SAGA_OK) {
+            LOG_WARN("sweeper.scan_failed", "cannot read due orders: %s", saga_db_error(db));
+            break;
+        }
+        for (size_t i = 0; i < n && !sweeper_stopping(s); i++)
+            cancelled += sweeper_cancel(s, db, ids[i]);
+        /* a full batch: more may be due, unless none of it could be cancelled */
+    } while (n == max && cancelled > 0 && !sweeper_stopping(s));
+    free(ids);
+}
+
+static void *sweeper_main(void *arg)
+{
+    order_sweeper *s = arg;
+
+    while (!sweeper_stopping(s)) {
+        sweeper_nap(s);
+        if (sweeper_stopping(s))
+            break;
+        saga_db *db = saga_service_thread_db(s->svc);
+        if (!db)
+            continue; /* MySQL down: try again next interval */
+        if (sweeper_hold_lock(s, db))
+            sweeper_pass(s, db);
+        long long due = 0;
+        if (order_store_count_due(db, order_store_now_ms(), &due) == SAGA_OK)
+            saga_metric_set(s->past_deadline, (double)due);
+    }
+    /* the thread's connection, and with it the lock, closes when the thread exits */
+    return NULL;
+}
+
+order_sweeper *order_sweeper_start(saga_service *svc, order_app *app)
+{
+    order_sweeper *s = calloc(1, sizeof(*s));
+    pthread_condattr_t attr;
+
+    if (!s)
+        return NULL;
+    s->svc = svc;
+    s->app = app;
+    if (app->sweep_batch < 1 || app->sweep_batch > SWEEP_BATCH_MAX)
+        app->sweep_batch = 50;
+    s->past_deadline = saga_metrics_gauge(
+        "saga_orders_past_deadline",
+        "Orders PENDING or AWAITING_PAYMENT at or past their deadline after the last sweep", "");
+    s->timeouts = saga_metrics_counter("saga_orders_timed_out_total",
+                                       "Orders the sweeper cancelled with reason TIMEOUT", "");
+    s->failures =
+        saga_metrics_counter("saga_sweeper_failures_total",
+                             "Timeout cancellations that failed and wait for the next pass", "");
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&s->cv, &attr);
+    pthread_condattr_destroy(&attr);
+    if (pthread_create(&s->thread, NULL, sweeper_main, s) != 0) {
+        pthread_cond_destroy(&s->cv);
+        pthread_mutex_destroy(&s->mu);
+        free(s);
+        return NULL;
+    }
+    LOG_INFO("sweeper.started", "cancelling orders past their deadline every %ld ms",
+             app->sweep_interval_ms);
+    return s;
+}
+
+void order_sweeper_stop(order_sweeper *s)
+{
+    if (!s)
+        return;
+    pthread_mutex_lock(&s->mu);
+    s->stop = true;
+    pthread_cond_broadcast(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+    pthread_join(s->thread, NULL);
+    pthread_cond_destroy(&s->cv);
+    pthread_mutex_destroy(&s->mu);
+    free(s);
+}

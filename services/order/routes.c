@@ -1,0 +1,646 @@
+/* routes.c - order-service's HTTP API (see routes.h). */
+#include "routes.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "order.h"
+#include "order_app.h"
+#include "order_events.h"
+#include "order_store.h"
+#include "saga/err.h"
+#include "saga/fields.h"
+#include "saga/log.h"
+#include "saga/redis.h"
+#include "saga/service.h"
+
+#define TX_ATTEMPTS 3
+#define IDEM_TTL_S (24 * 60 * 60)
+#define REDIS_KEY_MAX (32 + ORDER_CUSTOMER_BYTES + ORDER_IDEM_KEY_MAX)
+#define WAIT_SLICE_MS 250 /* a waiter re-reads (and checks for shutdown) this often */
+#define WAIT_POLL_MS 10   /* first re-read interval while a settle may be committing */
+#define WAIT_POLL_MAX_MS 100
+#define OUT_OF_STOCK_TYPE "https://saga.example/problems/out-of-stock"
+
+static order_app *route_app(saga_http_req *req)
+{
+    return saga_service_userdata(saga_service_from_request(req));
+}
+
+/* The calling thread's connection, or a 503 answer and NULL. */
+static saga_db *route_db(saga_http_req *req, saga_http_resp *resp)
+{
+    saga_db *db = saga_service_thread_db(saga_service_from_request(req));
+    if (!db)
+        saga_http_reply_problem(resp, 503, "the database is not reachable");
+    return db;
+}
+
+/* Answers a database failure: 503 for transient ones, else 500; logs it. */
+static void reply_db_error(saga_http_resp *resp, saga_db *db, int rc, const char *what)
+{
+    LOG_WARN("http.db_error", "%s: %s: %s", what, saga_rc_str(rc), db ? saga_db_error(db) : "");
+    if (rc == SAGA_ERR_NOMEM)
+        saga_http_reply_rc(resp, rc, "out of memory");
+    else if (rc == SAGA_ERR_TRANSIENT || rc == SAGA_ERR_UNAVAILABLE)
+        saga_http_reply_problem(resp, 503, "the database is busy or unavailable; retry");
+    else
+        saga_http_reply_problem(resp, 500, "database error while %s", what);
+}
+
+/* The request's traceparent if well formed, else a new one; also the answer's. */
+static void route_traceparent(saga_http_req *req, saga_http_resp *resp,
+                              char tp[ORDER_TRACEPARENT_LEN + 1])
+{
+    const char *in = saga_http_header(req, "traceparent");
+    if (in && order_traceparent_valid(in)) {
+        snprintf(tp, ORDER_TRACEPARENT_LEN + 1, "%s", in);
+    } else {
+        uint8_t rnd[24];
+        size_t got = 0;
+        while (got < sizeof(rnd)) {
+            ssize_t n = getrandom(rnd + got, sizeof(rnd) - got, 0);
+            if (n > 0)
+                got += (size_t)n;
+        }
+        order_traceparent_format(rnd, tp);
+    }
+    saga_http_add_header(resp, "traceparent", tp);
+}
+
+/* 200/202 with the order JSON; Location when asked. */
+static void reply_order(saga_http_resp *resp, int status, const order *o, bool location)
+{
+    cJSON *j = order_to_json(o);
+    if (!j) {
+        saga_http_reply_rc(resp, SAGA_ERR_NOMEM, "out of memory");
+        return;
+    }
+    if (location) {
+        char loc[64];
+        snprintf(loc, sizeof(loc), "/api/orders/%s", o->id);
+        saga_http_add_header(resp, "Location", loc);
+    }
+    saga_http_reply_json(resp, status, j);
+}
+
+/* --- POST /api/orders --- */
+
+/* Sorts the lines by sku (the order the database returns them in). */
+static int line_cmp(const void *a, const void *b)
+{
+    return strcmp(((const order_line *)a)->sku, ((const order_line *)b)->sku);
+}
+
+static void order_build(order *o, const order_request *r, long timeout_ms, long long now_ms)
+{
+    memset(o, 0, sizeof(*o));
+    saga_uuid_v4(o->id);
+    snprintf(o->customer_id, sizeof(o->customer_id), "%s", r->customer_id);
+    o->status = ORDER_PENDING;
+    snprintf(o->currency, sizeof(o->currency), "%s", r->currency);
+    saga_time_format_ms(now_ms, o->created_at);
+    saga_time_format_ms(now_ms, o->updated_at);
+    saga_time_format_ms(now_ms + timeout_ms, o->deadline);
+    o->nlines = r->nlines;
+    for (size_t i = 0; i < r->nlines; i++) {
+        snprintf(o->lines[i].sku, sizeof(o->lines[i].sku), "%s", r->lines[i].sku);
+        o->lines[i].quantity = r->lines[i].quantity;
+    }
+    qsort(o->lines, o->nlines, sizeof(o->lines[0]), line_cmp);
+}
+
+static void idem_redis_key(char *out, size_t outlen, const char *customer, const char *key)
+{
+    snprintf(out, outlen, "saga:idem:%s:%s", customer, key);
+}
+
+/* Answers a replay of an Idempotency-Key whose row says (stored_hash, order_id). */
+static void reply_replay(saga_http_req *req, saga_http_resp *resp, saga_db *db, const char *key,
+                         const char *hash, const char *stored_hash, const char *order_id)
+{
+    order_app *app = route_app(req);
+    order *o = NULL;
+    int rc;
+
+    if (strcmp(hash, stored_hash) != 0) {
+        saga_http_reply_problem(resp, 422,
+                                "Idempotency-Key %s was used before with a different request", key);
+        return;
+    }
+    if (!(o = malloc(sizeof(*o)))) {
+        saga_http_reply_rc(resp, SAGA_ERR_NOMEM, "out of memory");
+        return;
+    }
+    if ((rc = order_store_get(db, order_id, o)) == SAGA_OK) {
+        saga_metric_add(app->replayed, 1);
+        reply_order(resp, 200, o, true);
+    } else {
+        reply_db_error(resp, db, rc == SAGA_ERR_NOT_FOUND ? SAGA_ERR_INTERNAL : rc,
+                       "reading the order of an idempotency key");
+    }
+    free(o);
+}
+
+/* Redis fast path: true if it answered (a replay with the same request). A
+ * different hash falls through to MySQL, the authority, which answers 422. */
+static bool idem_fast_path(saga_http_req *req, saga_http_resp *resp, saga_db *db, saga_redis *redis,
+                           const order_request *r, const char *key, const char *hash)
+{
+    char rkey[REDIS_KEY_MAX], val[128];
+    order *o = NULL;
+    bool answered = false;
+
+    idem_redis_key(rkey, sizeof(rkey), r->customer_id, key);
+    if (saga_redis_get(redis, rkey, val, sizeof(val)) != SAGA_OK)
+        return false;
+    char *sp = strchr(val, ' ');
+    if (!sp || (size_t)(sp - val) != ORDER_HASH_LEN || strncmp(val, hash, ORDER_HASH_LEN) != 0)
+        return false;
+    if (!(o = malloc(sizeof(*o))))
+        return false;
+    if (order_store_get(db, sp + 1, o) == SAGA_OK && strcmp(o->customer_id, r->customer_id) == 0) {
+        saga_metric_add(route_app(req)->replayed, 1);
+        reply_order(resp, 200, o, true);
+        answered = true;
+    }
+    free(o);
+    return answered;
+}
+
+/* The sold-out hint: 409 with the sold-out skus if Redis flags any of them. One
+ * EXISTS for all lines; only when some exist, one more per line to name them (and a
+ * replay of an Idempotency-Key used before the sku sold out is still answered as a
+ * replay). Returns true if it answered. Redis down: no hint. */
+static bool soldout_refuse(saga_http_req *req, saga_http_resp *resp, saga_db *db, saga_redis *redis,
+                           const order_request *r, const char *key, const char *hash)
+{
+    char stored_hash[ORDER_HASH_LEN + 1], stored_id[ORDER_ID_MAX + 1];
+    char keys[ORDER_LINES_MAX][16 + ORDER_SKU_MAX];
+    const char *kp[ORDER_LINES_MAX];
+    cJSON *problem = NULL, *skus = NULL;
+    char detail[256] = "out of stock:";
+    char *text = NULL;
+    size_t dlen = strlen(detail), nsold = 0;
+
+    for (size_t i = 0; i < r->nlines; i++) {
+        snprintf(keys[i], sizeof(keys[i]), "saga:soldout:%s", r->lines[i].sku);
+        kp[i] = keys[i];
+    }
+    if (saga_redis_exists(redis, kp, r->nlines) <= 0)
+        return false;
+    int rc = key ? order_store_idem_get(db, r->customer_id, key, stored_hash, stored_id)
+                 : SAGA_ERR_NOT_FOUND;
+    if (rc == SAGA_OK) {
+        reply_replay(req, resp, db, key, hash, stored_hash, stored_id);
+        return true;
+    }
+    if (rc != SAGA_ERR_NOT_FOUND) {
+        reply_db_error(resp, db, rc, "looking up an idempotency key");
+        return true;
+    }
+    if (!(problem = cJSON_CreateObject()) || !(skus = cJSON_CreateArray()))
+        goto nomem;
+    for (size_t i = 0; i < r->nlines; i++) {
+        if (saga_redis_exists(redis, &kp[i], 1) != 1)
+            continue;
+        if (!cJSON_AddItemToArray(skus, cJSON_CreateString(r->lines[i].sku)))
+            goto nomem;
+        if (dlen < sizeof(detail))
+            dlen += (size_t)snprintf(detail + dlen, sizeof(detail) - dlen, "%s %s",
+                                     nsold ? "," : "", r->lines[i].sku);
+        nsold++;
+    }
+    if (nsold == 0) { /* the hints expired meanwhile */
+        cJSON_Delete(skus);
+        cJSON_Delete(problem);
+        return false;
+    }
+    if (!cJSON_AddStringToObject(problem, "type", OUT_OF_STOCK_TYPE) ||
+        !cJSON_AddStringToObject(problem, "title", "Out of stock") ||
+        !cJSON_AddNumberToObject(problem, "status", 409) ||
+        !cJSON_AddStringToObject(problem, "detail", detail) ||
+        !cJSON_AddStringToObject(problem, "instance", saga_http_path(req)))
+        goto nomem;
+    cJSON_AddItemToObject(problem, "skus", skus);
+    skus = NULL; /* now owned by problem */
+    if (!(text = cJSON_PrintUnformatted(problem)))
+        goto nomem;
+    saga_http_reply_raw(resp, 409, "application/problem+json", text, strlen(text));
+    saga_metric_add(route_app(req)->soldout, 1);
+    cJSON_free(text);
+    cJSON_Delete(problem);
+    return true;
+nomem:
+    cJSON_Delete(skus);
+    cJSON_Delete(problem);
+    saga_http_reply_rc(resp, SAGA_ERR_NOMEM, "out of memory");
+    return true;
+}
+
+/* One attempt at the creating transaction. SAGA_ERR_CONFLICT: the key exists. */
+static int create_tx(saga_db *db, const order *o, const order_request *r, const char *key,
+                     const char *hash, const char *tp)
+{
+    int rc;
+    if ((rc = saga_db_begin(db)))
+        return rc;
+    /* the key first: a concurrent request with the same key waits here for us */
+    if (key &&
+        (rc = order_store_idem_insert(db, r->customer_id, key, hash, o->id, order_store_now_ms())))
+        goto fail;
+    if ((rc = order_events_create(db, o, key, tp)))
+        goto fail;
+    if ((rc = saga_db_commit(db)) == SAGA_OK)
+        return SAGA_OK;
+fail:
+    saga_db_rollback(db);
+    return rc;
+}
+
+static void route_create(saga_http_req *req, saga_http_resp *resp)
+{
+    saga_service *svc = saga_service_from_request(req);
+    order_app *app = saga_service_userdata(svc);
+    const char *key = saga_http_header(req, "Idempotency-Key");
+    char tp[ORDER_TRACEPARENT_LEN + 1], hash[ORDER_HASH_LEN + 1];
+    char stored_hash[ORDER_HASH_LEN + 1], stored_id[ORDER_ID_MAX + 1];
+    order_request r;
+    order_error e;
+    order *o = NULL;
+    saga_db *db;
+    saga_redis *redis;
+    int rc = SAGA_OK;
+
+    route_traceparent(req, resp, tp);
+    if (order_request_parse(saga_http_json(req), app->currency, &r, &e) != SAGA_OK) {
+        saga_field_reply(resp, 400, e.field[0] ? e.field : NULL, "%s", e.detail);
+        return;
+    }
+    if (key && !order_idem_key_valid(key)) {
+        saga_field_reply(resp, 400, "Idempotency-Key",
+                         "Idempotency-Key must be 1 to 128 printable ASCII characters");
+        return;
+    }
+    if (!(db = route_db(req, resp)))
+        return;
+    order_request_hash(&r, hash);
+    redis = saga_redis_thread(saga_service_config(svc));
+
+    if (key && idem_fast_path(req, resp, db, redis, &r, key, hash))
+        return;
+    if (app->soldout_hint && soldout_refuse(req, resp, db, redis, &r, key, hash))
+        return;
+
+    if (!(o = malloc(sizeof(*o)))) {
+        saga_http_reply_rc(resp, SAGA_ERR_NOMEM, "out of memory");
+        return;
+    }
+    order_build(o, &r, app->timeout_ms, order_store_now_ms());
+    for (int attempt = 0; attempt < TX_ATTEMPTS; attempt++) {
+        rc = create_tx(db, o, &r, key, hash, tp);
+        if (rc == SAGA_ERR_CONFLICT && key) {
+            /* the key exists (perhaps committed by a concurrent request just now) */
+            rc = order_store_idem_get(db, r.customer_id, key, stored_hash, stored_id);
+            if (rc == SAGA_OK) {
+                reply_replay(req, resp, db, key, hash, stored_hash, stored_id);
+                goto redis;
+            }
+            if (rc == SAGA_ERR_NOT_FOUND)
+                rc = SAGA_ERR_TRANSIENT; /* rolled back meanwhile: try again */
+        }
+        if (rc != SAGA_ERR_TRANSIENT)
+            break;
+        usleep((useconds_t)(10000 << attempt));
+    }
+    if (rc != SAGA_OK) {
+        reply_db_error(resp, db, rc, "creating an order");
+        goto out;
+    }
+    saga_metric_add(app->created, 1);
+    snprintf(stored_hash, sizeof(stored_hash), "%s", hash);
+    snprintf(stored_id, sizeof(stored_id), "%s", o->id);
+    saga_log_ids ids = {.order_id = o->id, .correlation_id = o->id};
+    saga_log_ids(SAGA_LOG_DEBUG, "order.created", &ids, "order of %zu lines for %s", o->nlines,
+                 o->customer_id);
+    reply_order(resp, 202, o, true);
+redis:
+    if (key && strcmp(stored_hash, hash) == 0) {
+        char rkey[REDIS_KEY_MAX], val[ORDER_HASH_LEN + ORDER_ID_MAX + 2];
+        idem_redis_key(rkey, sizeof(rkey), r.customer_id, key);
+        snprintf(val, sizeof(val), "%s %s", stored_hash, stored_id);
+        saga_redis_set(redis, rkey, val, IDEM_TTL_S, false);
+    }
+out:
+    free(o);
+}
+
+/* --- GET /api/orders/{id} --- */
+
+/* Re-reads o until it is settled, wait_s pass, or the service stops. It sleeps on
+ * the order watch between reads. A notify about this order (or one seen just
+ * before the first read: `recent`) may come before its commit (the consumer
+ * notifies inside its batch), so from then on it re-reads every WAIT_POLL_MS,
+ * doubling up to WAIT_POLL_MAX_MS, until the commit shows. Without a notify it
+ * re-reads every WAIT_SLICE_MS, which also bounds the delay of a notify missed in
+ * the moment between its snapshot and its first read. */
+static int wait_settled(saga_http_req *req, saga_db *db, order *o, unsigned long long seen,
+                        bool recent, long wait_s)
+{
+    saga_service *svc = saga_service_from_request(req);
+    order_watch *w = &route_app(req)->watch;
+    long long until = order_watch_now_ms() + wait_s * 1000;
+    long poll_ms = recent ? WAIT_POLL_MS : 0; /* 0: not polling */
+    char id[ORDER_ID_MAX + 1];
+    int rc;
+
+    snprintf(id, sizeof(id), "%s", o->id);
+    for (;;) {
+        long long now = order_watch_now_ms();
+        if (order_status_settled(o->status) || !saga_service_running(svc) || now >= until)
+            return SAGA_OK;
+        long long slice = now + (poll_ms ? poll_ms : WAIT_SLICE_MS);
+        if (order_watch_wait(w, id, &seen, slice < until ? slice : until))
+            poll_ms = WAIT_POLL_MS;
+        else if (poll_ms)
+            poll_ms = poll_ms * 2 > WAIT_POLL_MAX_MS ? WAIT_POLL_MAX_MS : poll_ms * 2;
+        if ((rc = order_store_get(db, id, o)))
+            return rc;
+    }
+}
+
+static void route_get(saga_http_req *req, saga_http_resp *resp)
+{
+    const char *id = saga_http_param(req, "id");
+    const char *wait = saga_http_query(req, "wait");
+    long wait_s = 0;
+    order *o = NULL;
+    saga_db *db;
+    int rc;
+
+    if (wait && order_parse_int(wait, 0, ORDER_WAIT_MAX_S, &wait_s) != SAGA_OK) {
+        saga_field_reply(resp, 400, "wait", "wait must be an integer from 0 to %d (seconds)",
+                         ORDER_WAIT_MAX_S);
+        return;
+    }
+    if (!(db = route_db(req, resp)))
+        return;
+    if (!(o = malloc(sizeof(*o)))) {
+        saga_http_reply_rc(resp, SAGA_ERR_NOMEM, "out of memory");
+        return;
+    }
+    /* the generation before the read: a notify after it wakes the wait */
+    unsigned long long seen = 0;
+    bool recent = order_watch_snapshot(&route_app(req)->watch, id, &seen);
+    rc = order_store_get(db, id, o);
+    if (rc == SAGA_OK && wait_s > 0 && !order_status_settled(o->status))
+        rc = wait_settled(req, db, o, seen, recent, wait_s);
+    if (rc == SAGA_ERR_NOT_FOUND)
+        saga_http_reply_problem(resp, 404, "no order %s", id);
+    else if (rc)
+        reply_db_error(resp, db, rc, "reading an order");
+    else
+        reply_order(resp, 200, o, false);
+    free(o);
+}
+
+/* --- GET /api/orders --- */
+
+typedef struct list_page {
+    cJSON *items;
+    long limit;
+    long n;
+    char last[ORDER_ID_MAX + 1];
+    bool more;
+} list_page;
+
+static int list_add(const order *o, void *ud)
+{
+    list_page *p = ud;
+    if (p->n >= p->limit) {
+        p->more = true; /* the one extra row asked for */
+        return 0;
+    }
+    cJSON *j = order_to_json(o);
+    if (!j || !cJSON_AddItemToArray(p->items, j)) {
+        cJSON_Delete(j);
+        return SAGA_ERR_NOMEM;
+    }
+    snprintf(p->last, sizeof(p->last), "%s", o->id);
+    p->n++;
+    return 0;
+}
+
+static void route_list(saga_http_req *req, saga_http_resp *resp)
+{
+    const char *customer = saga_http_query(req, "customerId");
+    const char *status = saga_http_query(req, "status");
+    const char *limit = saga_http_query(req, "limit");
+    const char *after = saga_http_query(req, "after");
+    order_filter f = {.limit = ORDER_LIST_LIMIT_DEFAULT};
+    list_page page = {0};
+    cJSON *body = NULL;
+    saga_db *db;
+    int rc;
+
+    if (customer) {
+        long chars = order_utf8_len(customer, strlen(customer));
+        if (chars < 1 || chars > ORDER_CUSTOMER_CHARS) {
+            saga_field_reply(resp, 400, "customerId",
+                             "customerId must be 1 to 64 characters of UTF-8");
+            return;
+        }
+        f.customer_id = customer;
+    }
+    if (status) {
+        if (order_status_parse(status, &f.status) != SAGA_OK) {
+            saga_field_reply(resp, 400, "status",
+                             "status must be PENDING, AWAITING_PAYMENT, CONFIRMED or CANCELLED");
+            return;
+        }
+        f.has_status = true;
+    }
+    if (limit && order_parse_int(limit, 1, ORDER_LIST_LIMIT_MAX, &f.limit) != SAGA_OK) {
+        saga_field_reply(resp, 400, "limit", "limit must be an integer from 1 to %d",
+                         ORDER_LIST_LIMIT_MAX);
+        return;
+    }
+    if (after && (strlen(after) < 1 || strlen(after) > ORDER_ID_MAX)) {
+        saga_field_reply(resp, 400, "after",
+                         "after must be an order id (the previous page's next)");
+        return;
+    }
+    f.after = after;
+    if (!(db = route_db(req, resp)))
+        return;
+
+    page.limit = f.limit;
+    f.limit++; /* one more tells whether there is a next page */
+    if (!(body = cJSON_CreateObject()) || !(page.items = cJSON_AddArrayToObject(body, "items"))) {
+        rc = SAGA_ERR_NOMEM;
+        goto fail;
+    }
+    if ((rc = order_store_list(db, &f, list_add, &page)))
+        goto fail;
+    if (!(page.more ? cJSON_AddStringToObject(body, "next", page.last)
+                    : cJSON_AddNullToObject(body, "next"))) {
+        rc = SAGA_ERR_NOMEM;
+        goto fail;
+    }
+    saga_http_reply_json(resp, 200, body);
+    return;
+fail:
+    cJSON_Delete(body);
+    reply_db_error(resp, db, rc, "listing orders");
+}
+
+/* --- GET /api/orders/{id}/events --- */
+
+static int events_add(const order_history_row *row, void *ud)
+{
+    cJSON *events = ud;
+    cJSON *e = cJSON_CreateObject();
+    cJSON *detail = row->detail ? cJSON_Parse(row->detail) : NULL;
+    bool ok = e && cJSON_AddItemToArray(events, e);
+
+    if (!ok) {
+        cJSON_Delete(e);
+        cJSON_Delete(detail);
+        return SAGA_ERR_NOMEM;
+    }
+    if (detail && !cJSON_IsObject(detail)) {
+        cJSON_Delete(detail);
+        detail = NULL;
+    }
+    ok = (row->event_id ? cJSON_AddStringToObject(e, "eventId", row->event_id)
+                        : cJSON_AddNullToObject(e, "eventId")) &&
+         cJSON_AddStringToObject(e, "type", row->event_type) &&
+         cJSON_AddStringToObject(e, "kind", row->kind) &&
+         cJSON_AddStringToObject(e, "status", row->status) &&
+         cJSON_AddStringToObject(e, "at", row->at);
+    if (ok && detail) {
+        cJSON_AddItemToObject(e, "detail", detail);
+        detail = NULL; /* now owned by e */
+    } else if (ok) {
+        ok = cJSON_AddNullToObject(e, "detail") != NULL;
+    }
+    cJSON_Delete(detail);
+    return ok ? 0 : SAGA_ERR_NOMEM;
+}
+
+static void route_events(saga_http_req *req, saga_http_resp *resp)
+{
+    const char *id = saga_http_param(req, "id");
+    cJSON *body = NULL, *events = NULL;
+    order *o = NULL;
+    saga_db *db;
+    int rc;
+
+    if (!(db = route_db(req, resp)))
+        return;
+    if (!(o = malloc(sizeof(*o))) || !(body = cJSON_CreateObject())) {
+        rc = SAGA_ERR_NOMEM;
+        goto fail;
+    }
+    if ((rc = order_store_get(db, id, o)) == SAGA_ERR_NOT_FOUND) {
+        saga_http_reply_problem(resp, 404, "no order %s", id);
+        goto out;
+    }
+    if (rc)
+        goto fail;
+    if (!cJSON_AddStringToObject(body, "orderId", o->id) ||
+        !(events = cJSON_AddArrayToObject(body, "events"))) {
+        rc = SAGA_ERR_NOMEM;
+        goto fail;
+    }
+    if ((rc = order_store_history(db, o->id, events_add, events)))
+        goto fail;
+    saga_http_reply_json(resp, 200, body);
+    body = NULL; /* now owned by the answer */
+    goto out;
+fail:
+    reply_db_error(resp, db, rc, "reading the saga history");
+out:
+    cJSON_Delete(body);
+    free(o);
+}
+
+/* --- POST /api/orders/{id}/cancel --- */
+
+static void route_cancel(saga_http_req *req, saga_http_resp *resp)
+{
+    const char *id = saga_http_param(req, "id");
+    char tp[ORDER_TRACEPARENT_LEN + 1];
+    order *o = NULL;
+    bool changed = false;
+    saga_db *db;
+    int rc = SAGA_OK;
+
+    route_traceparent(req, resp, tp);
+    if (!(db = route_db(req, resp)))
+        return;
+    if (!(o = malloc(sizeof(*o)))) {
+        saga_http_reply_rc(resp, SAGA_ERR_NOMEM, "out of memory");
+        return;
+    }
+    for (int attempt = 0; attempt < TX_ATTEMPTS; attempt++) {
+        if ((rc = saga_db_begin(db)) == SAGA_OK &&
+            (rc = order_events_cancel(db, id, ORDER_IN_CUSTOMER_CANCEL, tp, o, &changed)) ==
+                SAGA_OK &&
+            (rc = saga_db_commit(db)) == SAGA_OK)
+            break;
+        saga_db_rollback(db);
+        if (rc != SAGA_ERR_TRANSIENT)
+            break;
+        usleep((useconds_t)(10000 << attempt));
+    }
+    if (rc == SAGA_ERR_NOT_FOUND) {
+        saga_http_reply_problem(resp, 404, "no order %s", id);
+        goto out;
+    }
+    if (rc == SAGA_ERR_CONFLICT) {
+        saga_http_reply_problem(resp, 409, "order %s is already cancelled", id);
+        goto out;
+    }
+    if (rc) {
+        reply_db_error(resp, db, rc, "cancelling an order");
+        goto out;
+    }
+    if (changed)
+        order_watch_notify(&route_app(req)->watch, o->id);
+    saga_log_ids ids = {.order_id = o->id, .correlation_id = o->id};
+    saga_log_ids(SAGA_LOG_INFO, "order.cancelled", &ids, "cancelled at the customer's request");
+    if ((rc = order_store_get(db, o->id, o)))
+        reply_db_error(resp, db, rc, "reading the cancelled order");
+    else
+        reply_order(resp, 200, o, false);
+out:
+    free(o);
+}
+
+/* --- GET /openapi.json --- */
+
+static void route_openapi(saga_http_req *req, saga_http_resp *resp)
+{
+    order_app *app = route_app(req);
+    if (!app->openapi) {
+        saga_http_reply_problem(resp, 503, "the OpenAPI description %s could not be read",
+                                app->openapi_file);
+        return;
+    }
+    saga_http_reply_raw(resp, 200, "application/json", app->openapi, app->openapi_len);
+}
+
+const saga_http_route order_routes[] = {
+    {"POST", "/api/orders", route_create, SAGA_ROUTE_JSON},
+    {"GET", "/api/orders", route_list, 0},
+    {"GET", "/api/orders/{id}", route_get, 0},
+    {"GET", "/api/orders/{id}/events", route_events, 0},
+    {"POST", "/api/orders/{id}/cancel", route_cancel, 0},
+    {"GET", "/openapi.json", route_openapi, 0},
+};
+const size_t order_nroutes = sizeof(order_routes) / sizeof(order_routes[0]);
