@@ -1,0 +1,128 @@
+/* notification_events.c - OrderConfirmed / OrderCancelled in, NotificationSent out (see
+ * notification_events.h). */
+#include "notification_events.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <cjson/cJSON.h>
+
+#include "saga/err.h"
+#include "saga/log.h"
+#include "saga/outbox.h"
+#include "notification.h"
+#include "notification_delivery.h"
+
+#define NOTIFICATION_TOPIC "notification-events"
+#define NOTIFICATION_SOURCE "/notification-service"
+
+static long long now_epoch_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* OrderConfirmed, OrderCancelled: one PENDING notification per configured channel. The
+ * inbox has already skipped a redelivered event id; the unique (order, trigger, channel)
+ * key makes a replay under a new id add nothing either. */
+static int on_order_terminal(saga_db *db, const saga_event *ev, saga_msg_meta *meta, void *ud)
+{
+    notification_delivery *d = ud;
+    unsigned mask = notification_delivery_channels(d);
+    notification_msg m;
+    notification_new rows[NOTIFY_CH_COUNT];
+    char ids[NOTIFY_CH_COUNT][SAGA_UUID_LEN + 1];
+    char *payloads[NOTIFY_CH_COUNT] = {0};
+    char created_sql[NOTIFY_SQL_TIME_LEN + 1];
+    saga_log_ids log_ids = {.event_id = ev->id, .correlation_id = ev->correlationid};
+    long long now_ms = now_epoch_ms();
+    uint64_t added = 0;
+    size_t n = 0;
+    int rc;
+
+    if (notification_msg_from_event(ev->type, ev->data, &m, meta->err, meta->errlen) != SAGA_OK)
+        return SAGA_ERR_INVALID;
+    if (strcmp(ev->subject, m.order_id) != 0) {
+        snprintf(meta->err, meta->errlen, "subject %.64s is not data.orderId %s", ev->subject,
+                 m.order_id);
+        return SAGA_ERR_INVALID;
+    }
+    if (strlen(ev->id) > NOTIFY_EVENT_ID_MAX) {
+        snprintf(meta->err, meta->errlen, "event id longer than %d characters",
+                 NOTIFY_EVENT_ID_MAX);
+        return SAGA_ERR_INVALID;
+    }
+    log_ids.order_id = m.order_id;
+    saga_time_format_ms(now_ms, m.created_at);
+    notification_time_to_sql(now_ms, created_sql);
+    for (int ch = 0; ch < NOTIFY_CH_COUNT; ch++) {
+        if (!(mask & NOTIFY_CH_BIT(ch)))
+            continue;
+        saga_uuid_v4(ids[n]);
+        memcpy(m.id, ids[n], sizeof(m.id));
+        if (!(payloads[n] = notification_payload_print(&m))) {
+            rc = SAGA_ERR_NOMEM;
+            goto out;
+        }
+        rows[n] = (notification_new){
+            .id = ids[n],
+            .order_id = m.order_id,
+            .customer_id = m.customer_id,
+            .trigger = m.trigger,
+            .trigger_event_id = ev->id,
+            .channel = (notification_channel)ch,
+            .payload = payloads[n],
+            .traceparent = meta->traceparent && *meta->traceparent ? meta->traceparent : NULL,
+            .created_at = created_sql,
+        };
+        n++;
+    }
+    rc = notification_store_add(db, rows, n, &added);
+    if (rc != SAGA_OK)
+        goto out;
+    if (added > 0) {
+        notification_delivery_wake(d, m.order_id, m.trigger);
+        saga_log_ids(SAGA_LOG_DEBUG, "notification.created", &log_ids,
+                     "%llu notification(s) for %s", (unsigned long long)added, ev->type);
+    } else {
+        saga_log_ids(SAGA_LOG_INFO, "notification.duplicate", &log_ids,
+                     "notifications for this order's %s exist already: nothing added", ev->type);
+    }
+out:
+    for (size_t i = 0; i < NOTIFY_CH_COUNT; i++)
+        cJSON_free(payloads[i]);
+    return rc;
+}
+
+const saga_handler notification_handlers[] = {
+    {"OrderConfirmed", on_order_terminal},
+    {"OrderCancelled", on_order_terminal},
+};
+const size_t notification_nhandlers =
+    sizeof(notification_handlers) / sizeof(notification_handlers[0]);
+
+int notification_events_add_sent(saga_db *db, const notification_row *row)
+{
+    cJSON *data = cJSON_CreateObject();
+    saga_event *ev = NULL;
+    int rc = SAGA_ERR_NOMEM;
+
+    if (!data || !cJSON_AddStringToObject(data, "orderId", row->order_id) ||
+        !cJSON_AddStringToObject(data, "notificationId", row->id) ||
+        !cJSON_AddStringToObject(data, "channel", notification_channel_name(row->channel)) ||
+        !cJSON_AddStringToObject(data, "trigger", notification_trigger_name(row->trigger))) {
+        cJSON_Delete(data);
+        goto out;
+    }
+    /* data is the event's from here on, also when saga_event_new fails */
+    ev = saga_event_new("NotificationSent", NOTIFICATION_SOURCE, row->order_id, row->order_id,
+                        row->trigger_event_id[0] ? row->trigger_event_id : NULL, data);
+    if (!ev)
+        goto out;
+    rc = saga_outbox_add_event(db, NOTIFICATION_TOPIC, ev,
+                               row->traceparent[0] ? row->traceparent : NULL);
+out:
+    saga_event_free(ev);
+    return rc;
+}

@@ -1,0 +1,247 @@
+/* notification_store.c - the notifications table's SQL (see notification_store.h). */
+#include "notification_store.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "saga/err.h"
+
+#define ADD_PARAMS_PER_ROW 9
+
+int notification_store_add(saga_db *db, const notification_new *rows, size_t n, uint64_t *added)
+{
+    saga_param params[NOTIFY_CH_COUNT * ADD_PARAMS_PER_ROW];
+    char sql[1024];
+    size_t len, k = 0;
+
+    *added = 0;
+    if (n == 0)
+        return SAGA_OK;
+    if (n > NOTIFY_CH_COUNT)
+        return SAGA_ERR_INVALID;
+    len = (size_t)snprintf(sql, sizeof(sql),
+                           "INSERT INTO notifications (id, order_id, customer_id, trigger_type,"
+                           " trigger_event_id, channel, status, attempts, next_attempt_at,"
+                           " payload, traceparent, created_at) VALUES ");
+    for (size_t i = 0; i < n; i++) {
+        const notification_new *r = &rows[i];
+        len += (size_t)snprintf(sql + len, sizeof(sql) - len,
+                                "%s(?, ?, ?, ?, ?, ?, 'PENDING', 0, UTC_TIMESTAMP(3), ?, ?, ?)",
+                                i ? ", " : "");
+        params[k++] = SAGA_P_STR(r->id);
+        params[k++] = SAGA_P_STR(r->order_id);
+        params[k++] = SAGA_P_STR(r->customer_id);
+        params[k++] = SAGA_P_STR(notification_trigger_name(r->trigger));
+        params[k++] = SAGA_P_STR(r->trigger_event_id);
+        params[k++] = SAGA_P_STR(notification_channel_name(r->channel));
+        params[k++] = SAGA_P_STR(r->payload);
+        params[k++] = SAGA_P_STR(r->traceparent);
+        params[k++] = SAGA_P_STR(r->created_at);
+    }
+    /* an existing (order, trigger, channel) row stays as it is: affected counts 0 */
+    snprintf(sql + len, sizeof(sql) - len, " ON DUPLICATE KEY UPDATE id = id");
+    return saga_db_exec(db, sql, params, k, added, NULL);
+}
+
+static int row_ignore(const saga_row *row, void *ud)
+{
+    (void)row;
+    (void)ud;
+    return 0;
+}
+
+int notification_store_await(saga_db *db, const char *order_id, notification_trigger trigger)
+{
+    saga_param params[] = {SAGA_P_STR(order_id), SAGA_P_STR(notification_trigger_name(trigger))};
+    /* a locking read waits for the inserting transaction's row locks */
+    return saga_db_query(db,
+                         "SELECT id FROM notifications WHERE order_id = ? AND trigger_type = ?"
+                         " LOCK IN SHARE MODE",
+                         params, 2, row_ignore, NULL);
+}
+
+int notification_store_claim(saga_db *db, notification_channel channel, const char *token,
+                             long lease_ms, long batch, uint64_t *claimed)
+{
+    saga_param params[] = {SAGA_P_STR(token), SAGA_P_I64((long long)lease_ms * 1000),
+                           SAGA_P_STR(notification_channel_name(channel)), SAGA_P_I64(batch)};
+    return saga_db_exec(db,
+                        "UPDATE notifications SET claim_token = ?,"
+                        " claimed_until = UTC_TIMESTAMP(3) + INTERVAL ? MICROSECOND"
+                        " WHERE status = 'PENDING' AND channel = ?"
+                        " AND next_attempt_at <= UTC_TIMESTAMP(3)"
+                        " AND (claimed_until IS NULL OR claimed_until < UTC_TIMESTAMP(3))"
+                        " ORDER BY next_attempt_at LIMIT ?",
+                        params, 4, claimed, NULL);
+}
+
+typedef struct claimed_rows {
+    notification_row *rows;
+    size_t n, cap;
+} claimed_rows;
+
+static void copy_col(const saga_row *row, size_t col, char *out, size_t outlen)
+{
+    const char *s = saga_row_str(row, col);
+    snprintf(out, outlen, "%s", s ? s : "");
+}
+
+static int claimed_row(const saga_row *row, void *ud)
+{
+    claimed_rows *cr = ud;
+    notification_row *r;
+    const char *trigger = saga_row_str(row, 2), *channel = saga_row_str(row, 4);
+    const char *payload = saga_row_str(row, 6);
+
+    if (cr->n == cr->cap) {
+        size_t cap = cr->cap ? cr->cap * 2 : 8;
+        notification_row *p = realloc(cr->rows, cap * sizeof(*p));
+        if (!p)
+            return SAGA_ERR_NOMEM;
+        cr->rows = p;
+        cr->cap = cap;
+    }
+    r = &cr->rows[cr->n];
+    memset(r, 0, sizeof(*r));
+    copy_col(row, 0, r->id, sizeof(r->id));
+    copy_col(row, 1, r->order_id, sizeof(r->order_id));
+    copy_col(row, 3, r->trigger_event_id, sizeof(r->trigger_event_id));
+    copy_col(row, 7, r->traceparent, sizeof(r->traceparent));
+    /* an unknown value (a newer version's row) is delivered as a permanent failure */
+    if (notification_trigger_parse(trigger, &r->trigger) != SAGA_OK)
+        r->trigger = NOTIFY_TRIGGER_COUNT;
+    if (!channel || notification_channel_parse(channel, strlen(channel), &r->channel) != SAGA_OK)
+        r->channel = NOTIFY_CH_COUNT;
+    r->attempts = (int)saga_row_i64(row, 5);
+    r->payload = strdup(payload ? payload : "");
+    if (!r->payload)
+        return SAGA_ERR_NOMEM;
+    cr->n++;
+    return 0;
+}
+
+int notification_store_claimed(saga_db *db, const char *token, notification_row **rows, size_t *n)
+{
+    saga_param params[] = {SAGA_P_STR(token)};
+    claimed_rows cr = {0};
+    int rc = saga_db_query(db,
+                           "SELECT id, order_id, trigger_type, trigger_event_id, channel,"
+                           " attempts, payload, traceparent FROM notifications"
+                           " WHERE claim_token = ? AND status = 'PENDING'"
+                           " ORDER BY next_attempt_at, id",
+                           params, 1, claimed_row, &cr);
+    if (rc) {
+        notification_rows_free(cr.rows, cr.n);
+        *rows = NULL;
+        *n = 0;
+        return rc;
+    }
+    *rows = cr.rows;
+    *n = cr.n;
+    return SAGA_OK;
+}
+
+void notification_rows_free(notification_row *rows, size_t n)
+{
+    for (size_t i = 0; rows && i < n; i++)
+        free(rows[i].payload);
+    free(rows);
+}
+
+int notification_store_mark_sent(saga_db *db, const char *id, const char *token, bool *applied)
+{
+    saga_param params[] = {SAGA_P_STR(id), SAGA_P_STR(token)};
+    uint64_t affected = 0;
+    int rc = saga_db_exec(db,
+                          "UPDATE notifications SET status = 'SENT', attempts = attempts + 1,"
+                          " sent_at = UTC_TIMESTAMP(3), claim_token = NULL, claimed_until = NULL"
+                          " WHERE id = ? AND claim_token = ? AND status = 'PENDING'",
+                          params, 2, &affected, NULL);
+    *applied = rc == SAGA_OK && affected == 1;
+    return rc;
+}
+
+int notification_store_mark_failed(saga_db *db, const char *id, const char *token,
+                                   const char *error, long delay_ms, bool *applied)
+{
+    uint64_t affected = 0;
+    int rc;
+
+    if (delay_ms >= 0) {
+        saga_param params[] = {SAGA_P_STR(error), SAGA_P_I64((long long)delay_ms * 1000),
+                               SAGA_P_STR(id), SAGA_P_STR(token)};
+        rc = saga_db_exec(db,
+                          "UPDATE notifications SET attempts = attempts + 1, last_error = ?,"
+                          " next_attempt_at = UTC_TIMESTAMP(3) + INTERVAL ? MICROSECOND,"
+                          " claim_token = NULL, claimed_until = NULL"
+                          " WHERE id = ? AND claim_token = ? AND status = 'PENDING'",
+                          params, 4, &affected, NULL);
+    } else {
+        saga_param params[] = {SAGA_P_STR(error), SAGA_P_STR(id), SAGA_P_STR(token)};
+        rc = saga_db_exec(db,
+                          "UPDATE notifications SET status = 'FAILED', attempts = attempts + 1,"
+                          " last_error = ?, claim_token = NULL, claimed_until = NULL"
+                          " WHERE id = ? AND claim_token = ? AND status = 'PENDING'",
+                          params, 3, &affected, NULL);
+    }
+    *applied = rc == SAGA_OK && affected == 1;
+    return rc;
+}
+
+int notification_store_release(saga_db *db, const char *token)
+{
+    saga_param params[] = {SAGA_P_STR(token)};
+    return saga_db_exec(db,
+                        "UPDATE notifications SET claim_token = NULL, claimed_until = NULL"
+                        " WHERE claim_token = ? AND status = 'PENDING'",
+                        params, 1, NULL, NULL);
+}
+
+/* Adds a time column as RFC 3339, or null. */
+static bool add_time(cJSON *o, const char *name, const char *sql_time)
+{
+    char t[SAGA_TIME_LEN + 1];
+    if (!sql_time || notification_time_from_sql(sql_time, t) != SAGA_OK)
+        return cJSON_AddNullToObject(o, name) != NULL;
+    return cJSON_AddStringToObject(o, name, t) != NULL;
+}
+
+static bool add_str_or_null(cJSON *o, const char *name, const char *s)
+{
+    return (s ? cJSON_AddStringToObject(o, name, s) : cJSON_AddNullToObject(o, name)) != NULL;
+}
+
+static int list_row(const saga_row *row, void *ud)
+{
+    cJSON *items = ud;
+    cJSON *o = cJSON_CreateObject();
+    const char *s;
+
+    if (!o)
+        return SAGA_ERR_NOMEM;
+    cJSON_AddItemToArray(items, o); /* owned by items from here on */
+    s = saga_row_str(row, 0);
+    if (!cJSON_AddStringToObject(o, "id", s ? s : "") ||
+        !cJSON_AddStringToObject(o, "orderId", (s = saga_row_str(row, 1)) ? s : "") ||
+        !cJSON_AddStringToObject(o, "customerId", (s = saga_row_str(row, 2)) ? s : "") ||
+        !cJSON_AddStringToObject(o, "trigger", (s = saga_row_str(row, 3)) ? s : "") ||
+        !cJSON_AddStringToObject(o, "channel", (s = saga_row_str(row, 4)) ? s : "") ||
+        !cJSON_AddStringToObject(o, "status", (s = saga_row_str(row, 5)) ? s : "") ||
+        !cJSON_AddNumberToObject(o, "attempts", (double)saga_row_i64(row, 6)) ||
+        !add_str_or_null(o, "lastError", saga_row_str(row, 7)) ||
+        !add_time(o, "createdAt", saga_row_str(row, 8)) ||
+        !add_time(o, "sentAt", saga_row_str(row, 9)))
+        return SAGA_ERR_NOMEM;
+    return 0;
+}
+
+int notification_store_list(saga_db *db, const char *order_id, cJSON *items)
+{
+    saga_param params[] = {SAGA_P_STR(order_id)};
+    return saga_db_query(db,
+                         "SELECT id, order_id, customer_id, trigger_type, channel, status,"
+                         " attempts, last_error, created_at, sent_at FROM notifications"
+                         " WHERE order_id = ? ORDER BY created_at, trigger_type DESC, channel",
+                         params, 1, list_row, items);
+}

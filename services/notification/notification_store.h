@@ -1,0 +1,91 @@
+/* notification_store.h - the notifications table (deploy/mysql/notification).
+ *
+ * Claiming: a delivery pass takes a random token and runs one autocommit
+ *
+ *     UPDATE notifications SET claim_token = <token>, claimed_until = now + lease
+ *      WHERE status = 'PENDING' AND channel = <channel> AND next_attempt_at <= now
+ *        AND (claimed_until IS NULL OR claimed_until < now)
+ *      ORDER BY next_attempt_at LIMIT <batch>
+ *
+ * InnoDB locks every row it changes, and a concurrent UPDATE re-reads a locked row
+ * after the lock is released and re-checks the WHERE clause, so two instances never
+ * hold the same row: the second one sees claimed_until in the future and skips it.
+ * Every later change of a claimed row is guarded by `claim_token = <token> AND status =
+ * 'PENDING'`, so a pass whose lease lapsed (it hung) cannot mark a row another pass has
+ * since claimed. The claim is not a transaction held open during delivery; a crashed
+ * instance's rows become claimable again when their lease ends. */
+#ifndef NOTIFICATION_STORE_H
+#define NOTIFICATION_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <cjson/cJSON.h>
+
+#include "saga/db.h"
+#include "notification.h"
+
+/* A new row (notification_store_add). Strings are borrowed. */
+typedef struct notification_new {
+    const char *id;
+    const char *order_id;
+    const char *customer_id;
+    notification_trigger trigger;
+    const char *trigger_event_id;
+    notification_channel channel;
+    const char *payload;
+    const char *traceparent; /* NULL if none */
+    const char *created_at;  /* "2026-11-22 10:00:00.123", also the first next_attempt_at */
+} notification_new;
+
+/* A claimed row (notification_store_claimed). */
+typedef struct notification_row {
+    char id[SAGA_UUID_LEN + 1];
+    char order_id[NOTIFY_ORDER_ID_MAX + 1];
+    char trigger_event_id[NOTIFY_EVENT_ID_MAX + 1];
+    notification_trigger trigger;
+    notification_channel channel;
+    int attempts;         /* made before this one */
+    char *payload;        /* owned: freed by notification_rows_free */
+    char traceparent[64]; /* "" if none */
+} notification_row;
+
+/* Inserts rows[0..n) (n <= NOTIFY_CH_COUNT) as PENDING, due now, in db's open
+ * transaction; a row whose (order, trigger, channel) exists already is left alone (a
+ * redelivered or replayed trigger adds nothing). *added: rows actually inserted. */
+int notification_store_add(saga_db *db, const notification_new *rows, size_t n, uint64_t *added);
+
+/* Waits until the transaction that inserted the rows of (order_id, trigger) has ended
+ * (a locking read of those rows), so that a pass started afterwards sees them. Outside
+ * a transaction. Returns SAGA_OK or a database error (a lock wait timeout is
+ * SAGA_ERR_TRANSIENT). */
+int notification_store_await(saga_db *db, const char *order_id, notification_trigger trigger);
+
+/* Claims up to `batch` due rows of channel for lease_ms under token (see above).
+ * Autocommit. *claimed: how many. */
+int notification_store_claim(saga_db *db, notification_channel channel, const char *token,
+                             long lease_ms, long batch, uint64_t *claimed);
+
+/* The PENDING rows claimed under token. *rows is an array of *n rows (NULL when none)
+ * that the caller frees with notification_rows_free. */
+int notification_store_claimed(saga_db *db, const char *token, notification_row **rows, size_t *n);
+void notification_rows_free(notification_row *rows, size_t n); /* NULL is fine */
+
+/* Marks the row SENT (attempts + 1, sent_at now, claim cleared) in db's open
+ * transaction, if token still holds it: *applied tells. */
+int notification_store_mark_sent(saga_db *db, const char *id, const char *token, bool *applied);
+
+/* A failed attempt (attempts + 1, last_error = error): with delay_ms >= 0 the row stays
+ * PENDING and is due again in delay_ms; with delay_ms < 0 it becomes FAILED. Claim
+ * cleared. Autocommit; *applied false if token no longer holds the row. */
+int notification_store_mark_failed(saga_db *db, const char *id, const char *token,
+                                   const char *error, long delay_ms, bool *applied);
+
+/* Gives back the rows still claimed under token (shutdown). Autocommit. */
+int notification_store_release(saga_db *db, const char *token);
+
+/* Appends the notifications of order_id to the JSON array items, oldest first:
+ * {"id","orderId","customerId","trigger","channel","status","attempts","lastError",
+ * "createdAt","sentAt"}. */
+int notification_store_list(saga_db *db, const char *order_id, cJSON *items);
+
+#endif
