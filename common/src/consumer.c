@@ -68,7 +68,20 @@ struct saga_consumer {
     saga_metric *dead_letters[DLQ_REASON_COUNT];
     saga_metric **consumed;     /* per handler: events applied */
     saga_metric *duplicates;
+    saga_metric *assigned;
 };
+
+/* Before each /metrics render: how many partitions this consumer holds (0 until it
+ * has joined its group; rd_kafka_assignment is thread-safe). */
+static void collect_assignment(void *ud)
+{
+    saga_consumer *c = ud;
+    rd_kafka_topic_partition_list_t *parts = NULL;
+    if (rd_kafka_assignment(c->rk, &parts) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        saga_metric_set(c->assigned, parts->cnt);
+        rd_kafka_topic_partition_list_destroy(parts);
+    }
+}
 
 static double now_seconds(void)
 {
@@ -485,6 +498,9 @@ saga_consumer *saga_consumer_new(const saga_consumer_opts *opts, char *err, size
         saga_metrics_latency_bounds, saga_metrics_latency_nbounds);
     c->retries = saga_metrics_counter("saga_consumer_batch_retries_total",
                                       "Batches rolled back and retried", "");
+    c->assigned = saga_metrics_gauge("saga_consumer_assigned_partitions",
+                                     "Partitions assigned to this instance's consumer", "");
+    saga_metrics_on_render(collect_assignment, c);
     c->duplicates = saga_metrics_counter("saga_events_duplicate_total",
                                          "Redelivered events skipped by the inbox", "");
     if (!(c->consumed = calloc(opts->nhandlers ? opts->nhandlers : 1, sizeof(*c->consumed)))) {

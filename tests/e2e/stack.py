@@ -166,6 +166,8 @@ class Stack:
             for svc in SERVICES:
                 self._wait_ready(svc)
                 self.openapi[svc] = OpenApi(os.path.join(SOURCE, "services", svc, "openapi.json"))
+            for svc in SERVICES:
+                self._wait_assigned(svc)
         except BaseException:
             self.stop()
             raise
@@ -195,10 +197,11 @@ class Stack:
 
     def start_redis(self):
         """This stack's own Redis (a test may stop and restart it)."""
-        self.redis = subprocess.Popen(
-            ["redis-server", "--port", str(self.redis_port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--daemonize", "no"],
-            stdout=open(self.log("redis"), "a"), stderr=subprocess.STDOUT)
+        with open(self.log("redis"), "a") as log:
+            self.redis = subprocess.Popen(
+                ["redis-server", "--port", str(self.redis_port), "--bind", "127.0.0.1", "--save",
+                 "", "--appendonly", "no", "--daemonize", "no"],
+                stdout=log, stderr=subprocess.STDOUT)
         deadline = time.time() + 10
         while time.time() < deadline:
             try:
@@ -222,10 +225,11 @@ class Stack:
         if os.path.exists(bootstrap_file):
             os.unlink(bootstrap_file)
         self.control_port = free_port()
-        self.broker = subprocess.Popen(
-            [os.path.join(BUILD, "deploy", "local", "saga-broker"), "--bootstrap-file",
-             bootstrap_file, "--control-port", str(self.control_port)],
-            stdout=open(self.log("broker"), "w"), stderr=subprocess.STDOUT)
+        with open(self.log("broker"), "w") as log:
+            self.broker = subprocess.Popen(
+                [os.path.join(BUILD, "deploy", "local", "saga-broker"), "--bootstrap-file",
+                 bootstrap_file, "--control-port", str(self.control_port)],
+                stdout=log, stderr=subprocess.STDOUT)
         deadline = time.time() + 20
         while not os.path.exists(bootstrap_file):
             if time.time() > deadline or self.broker.poll() is not None:
@@ -272,9 +276,9 @@ class Stack:
 
     def _start_service(self, svc):
         binary = os.path.join(BUILD, "services", svc, f"{svc}-service")
-        self.procs[svc] = subprocess.Popen([binary], cwd=SOURCE, env=self.service_env(svc),
-                                           stdout=open(self.log(svc), "w"),
-                                           stderr=subprocess.STDOUT)
+        with open(self.log(svc), "w") as log:
+            self.procs[svc] = subprocess.Popen([binary], cwd=SOURCE, env=self.service_env(svc),
+                                               stdout=log, stderr=subprocess.STDOUT)
 
     def _wait_ready(self, svc, timeout=60):
         deadline = time.time() + timeout
@@ -288,6 +292,18 @@ class Stack:
                 pass
             time.sleep(0.1)
         raise RuntimeError(f"{svc}-service not ready after {timeout} s; see {self.log(svc)}")
+
+    def _wait_assigned(self, svc, timeout=60):
+        """Ready is not enough for a test: a consumer that has not joined its group
+        yet reads its first events seconds late."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            text = self.call(svc, "GET", "/metrics", check=False).text
+            m = re.search(r"^saga_consumer_assigned_partitions (\S+)", text, re.M)
+            if m and float(m.group(1)) > 0:
+                return
+            time.sleep(0.1)
+        raise RuntimeError(f"{svc}-service's consumer got no partitions in {timeout} s")
 
     # --- HTTP ---
     def call(self, svc, method, path, body=None, headers=None, raw=None,
@@ -353,6 +369,24 @@ class Stack:
         a = self.call("inventory", "GET", f"/api/inventory/{sku}")
         assert a.status == 200, a
         return a.json
+
+    def wait_stock(self, sku, expected, timeout=20):
+        """Stock levels change asynchronously (OrderConfirmed, OrderCancelled):
+        waits until they are as expected, and returns the last seen."""
+        deadline = time.time() + timeout
+        while True:
+            seen = self.stock(sku)
+            if seen == expected or time.time() > deadline:
+                return seen
+            time.sleep(0.05)
+
+    def wait_balance(self, customer, expected, timeout=20):
+        deadline = time.time() + timeout
+        while True:
+            seen = self.balance(customer)
+            if seen == expected or time.time() > deadline:
+                return seen
+            time.sleep(0.05)
 
     def balance(self, customer):
         a = self.call("payment", "GET", f"/api/wallets/{customer}")

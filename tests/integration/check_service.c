@@ -56,7 +56,7 @@ START_TEST(test_service_lifecycle)
 {
     const char *svc = services[_i];
     saga_config cfg;
-    char dbname[64], log[256], body[4096], err[512];
+    char dbname[64], log[256], body[65536], err[512];
     int port = 28081 + _i;
 
     snprintf(dbname, sizeof(dbname), "svc_%s", svc);

@@ -246,7 +246,9 @@ long long testenv_wait_i64(saga_db *db, const char *sql, long long want, int tim
 int testenv_http_get(int port, const char *path, char *body, size_t bodylen)
 {
     struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    char req[512], resp[8192];
+    enum { RESP_MAX = 1 << 20 };
+    char req[512];
+    char *resp = malloc(RESP_MAX);
     size_t got = 0;
     int fd = socket(AF_INET, SOCK_STREAM, 0), status = -1;
 
@@ -258,11 +260,11 @@ int testenv_http_get(int port, const char *path, char *body, size_t bodylen)
     if (write(fd, req, (size_t)n) != n)
         goto out;
     for (;;) {
-        ssize_t r = read(fd, resp + got, sizeof(resp) - 1 - got);
+        ssize_t r = read(fd, resp + got, RESP_MAX - 1 - got);
         if (r <= 0)
             break;
         got += (size_t)r;
-        if (got == sizeof(resp) - 1)
+        if (got == RESP_MAX - 1)
             break;
     }
     resp[got] = '\0';
@@ -275,5 +277,6 @@ int testenv_http_get(int port, const char *path, char *body, size_t bodylen)
 out:
     if (fd >= 0)
         close(fd);
+    free(resp);
     return status;
 }
