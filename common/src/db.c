@@ -11,6 +11,7 @@
 #include <errmsg.h>
 
 #include "saga/err.h"
+#include "saga/file.h"
 #include "saga/log.h"
 
 #define STMT_CACHE_SIZE 64
@@ -585,30 +586,6 @@ static bool is_migration_name(const char *name)
            strcmp(name + n - 4, ".sql") == 0;
 }
 
-static char *read_file(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    char *buf = NULL;
-    long size;
-
-    if (!f)
-        return NULL;
-    if (fseek(f, 0, SEEK_END) != 0 || (size = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0)
-        goto out;
-    buf = malloc((size_t)size + 1);
-    if (!buf)
-        goto out;
-    if (fread(buf, 1, (size_t)size, f) != (size_t)size) {
-        free(buf);
-        buf = NULL;
-        goto out;
-    }
-    buf[size] = '\0';
-out:
-    fclose(f);
-    return buf;
-}
-
 /* Applies the pending migrations of one directory. A missing directory is fine. */
 static int migrate_dir(saga_db *db, const char *dir, const char *sub, char *err, size_t errlen)
 {
@@ -656,8 +633,9 @@ static int migrate_dir(saga_db *db, const char *dir, const char *sub, char *err,
         if (seen)
             continue;
         snprintf(path, sizeof(path), "%s/%s/%s", dir, sub, names[i]);
-        char *sql = read_file(path);
-        if (!sql) {
+        char *sql = NULL;
+        size_t sql_len;
+        if (saga_file_read(path, 16 * 1024 * 1024, &sql, &sql_len) != SAGA_OK) {
             snprintf(err, errlen, "cannot read migration %s: %s", path, strerror(errno));
             rc = SAGA_ERR_INVALID;
             goto out;

@@ -103,11 +103,13 @@ struct saga_http_server {
 static void http_builtin_health(saga_http_req *req, saga_http_resp *resp);
 static void http_builtin_ready(saga_http_req *req, saga_http_resp *resp);
 static void http_builtin_metrics(saga_http_req *req, saga_http_resp *resp);
+static void http_builtin_openapi(saga_http_req *req, saga_http_resp *resp);
 
 static const saga_http_route http_builtins[] = {
     {"GET", "/health", http_builtin_health, 0},
     {"GET", "/ready", http_builtin_ready, 0},
     {"GET", "/metrics", http_builtin_metrics, 0},
+    {"GET", "/openapi.json", http_builtin_openapi, 0},
 };
 #define HTTP_NBUILTINS (sizeof(http_builtins) / sizeof(http_builtins[0]))
 
@@ -419,6 +421,17 @@ static void http_builtin_metrics(saga_http_req *req, saga_http_resp *resp)
         return;
     }
     http_resp_set(resp, 200, "text/plain; version=0.0.4; charset=utf-8", text, len, free);
+}
+
+static void http_builtin_openapi(saga_http_req *req, saga_http_resp *resp)
+{
+    const saga_http_server *srv = req->srv;
+    if (!srv->opts.openapi) {
+        saga_http_reply_problem(resp, 404, "this service has no OpenAPI description loaded");
+        return;
+    }
+    http_resp_set(resp, 200, "application/json", (char *)srv->opts.openapi,
+                  srv->opts.openapi_len, http_free_none);
 }
 
 /* --- metrics per request --- */

@@ -23,6 +23,7 @@
  * is "uuid" or "date-time" and is asserted; numbers are doubles (integers are exact up
  * to 2^53). A string holding \u0000 is seen only up to it (cJSON strings are C strings). */
 #include "saga/schema.h"
+#include "saga/file.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -710,45 +711,15 @@ static int schema_cmp_regex(const void *a, const void *b)
 /* Reads a whole file. *buf is freed by the caller with free(). */
 static int schema_read_file(const char *path, char **buf, size_t *len, char *err, size_t errlen)
 {
-    FILE *f = NULL;
-    struct stat st;
-    char *data = NULL;
-    int rc = SAGA_ERR_INVALID;
-
-    f = fopen(path, "rb");
-    if (!f) {
+    int rc = saga_file_read(path, SCHEMA_FILE_MAX, buf, len);
+    if (rc == SAGA_ERR_NOT_FOUND)
         schema_set_err(err, errlen, "%s: %s", path, strerror(errno));
-        goto out;
-    }
-    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
-        schema_set_err(err, errlen, "%s: not a regular file", path);
-        goto out;
-    }
-    if (st.st_size > SCHEMA_FILE_MAX) {
+    else if (rc == SAGA_ERR_TOO_LARGE)
         schema_set_err(err, errlen, "%s: larger than %d bytes", path, SCHEMA_FILE_MAX);
-        goto out;
-    }
-    data = malloc((size_t)st.st_size + 1);
-    if (!data) {
-        rc = SAGA_ERR_NOMEM;
-        schema_set_err(err, errlen, "out of memory");
-        goto out;
-    }
-    if (fread(data, 1, (size_t)st.st_size, f) != (size_t)st.st_size) {
-        schema_set_err(err, errlen, "%s: read failed", path);
-        goto out;
-    }
-    data[st.st_size] = '\0';
-    *buf = data;
-    *len = (size_t)st.st_size;
-    data = NULL;
-    rc = SAGA_OK;
-
-out:
-    free(data);
-    if (f)
-        fclose(f);
-    return rc;
+    else if (rc != SAGA_OK)
+        schema_set_err(err, errlen, "%s: %s", path,
+                       rc == SAGA_ERR_NOMEM ? "out of memory" : "not a readable regular file");
+    return rc == SAGA_ERR_NOMEM ? rc : rc ? SAGA_ERR_INVALID : SAGA_OK;
 }
 
 /* Lists the names of the non-hidden *.json files of dir, sorted. Caller frees each name

@@ -10,6 +10,7 @@
 
 #include "saga/backoff.h"
 #include "saga/err.h"
+#include "saga/file.h"
 #include "saga/kafka.h"
 #include "saga/log.h"
 #include "saga/metrics.h"
@@ -17,6 +18,7 @@
 
 #define STARTUP_DB_WAIT_S 60
 #define RELAY_STOP_TIMEOUT_MS 10000
+#define OPENAPI_MAX_BYTES (4 * 1024 * 1024)
 
 struct saga_service {
     const saga_service_def *def;
@@ -29,6 +31,8 @@ struct saga_service {
     saga_http_server *http;
     pthread_key_t thread_db_key;
     saga_metric *up;
+    char *openapi; /* the OpenAPI description served at /openapi.json, NULL if none */
+    size_t openapi_len;
 };
 
 /* The one thing the signal handler does. */
@@ -141,6 +145,36 @@ static int connect_and_migrate(saga_service *svc)
     return rc;
 }
 
+/* Loads the OpenAPI description: SAGA_OPENAPI_FILE, else
+ * services/<name>/openapi.json from the working directory or, for a run from
+ * elsewhere (a build tree), beside the schemas directory. A configured file that
+ * cannot be read stops start-up; a missing default only makes /openapi.json 404. */
+static int load_openapi(saga_service *svc)
+{
+    const char *set = getenv("SAGA_OPENAPI_FILE");
+    char path[1100];
+    int rc;
+
+    if (set && *set) {
+        rc = saga_file_read(set, OPENAPI_MAX_BYTES, &svc->openapi, &svc->openapi_len);
+        if (rc)
+            LOG_ERROR("service.start_failed", "SAGA_OPENAPI_FILE: cannot read %s: %s", set,
+                      saga_rc_str(rc));
+        return rc;
+    }
+    snprintf(path, sizeof(path), "services/%s/openapi.json", svc->cfg.service);
+    if (saga_file_read(path, OPENAPI_MAX_BYTES, &svc->openapi, &svc->openapi_len) == SAGA_OK)
+        return SAGA_OK;
+    snprintf(path, sizeof(path), "%s/../services/%s/openapi.json", svc->cfg.schemas_dir,
+             svc->cfg.service);
+    if (saga_file_read(path, OPENAPI_MAX_BYTES, &svc->openapi, &svc->openapi_len) == SAGA_OK)
+        return SAGA_OK;
+    LOG_WARN("service.openapi_missing",
+             "no services/%s/openapi.json here or beside %s: GET /openapi.json answers 404",
+             svc->cfg.service, svc->cfg.schemas_dir);
+    return SAGA_OK;
+}
+
 static int service_start(saga_service *svc)
 {
     const saga_service_def *def = svc->def;
@@ -151,6 +185,8 @@ static int service_start(saga_service *svc)
                   svc->cfg.schemas_dir, err);
         return SAGA_ERR_INVALID;
     }
+    if (load_openapi(svc))
+        return SAGA_ERR_INVALID;
     if (connect_and_migrate(svc))
         return SAGA_ERR_UNAVAILABLE;
     if (!(svc->relay = saga_relay_start(&svc->cfg, err, sizeof(err)))) {
@@ -192,6 +228,8 @@ static int service_start(saga_service *svc)
         .nroutes = def->nroutes,
         .ready = service_ready,
         .ud = svc,
+        .openapi = svc->openapi,
+        .openapi_len = svc->openapi_len,
     };
     if (!(svc->http = saga_http_start(&http, err, sizeof(err)))) {
         LOG_ERROR("service.start_failed", "http: %s", err);
@@ -218,6 +256,8 @@ static void service_stop(saga_service *svc)
     svc->relay = NULL;
     saga_schema_registry_free(svc->schemas);
     svc->schemas = NULL;
+    free(svc->openapi);
+    svc->openapi = NULL;
 }
 
 int saga_service_main(const saga_service_def *def)

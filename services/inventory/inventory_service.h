@@ -16,8 +16,6 @@
 typedef struct inventory_ctx {
     saga_config cfg;  /* the runtime's settings, loaded again here for Redis */
     char currency[4]; /* SAGA_CURRENCY: the shop currency prices are in */
-    char *openapi;    /* services/inventory/openapi.json, malloc'd; NULL if unreadable */
-    size_t openapi_len;
 } inventory_ctx;
 
 /* Routes besides /health, /ready, /metrics; the server's ud is the saga_service. */

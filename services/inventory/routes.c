@@ -5,7 +5,6 @@
  *   PUT  /api/products/{sku}             {"name","price","stock"?}: 201 created, 200 updated
  *   POST /api/products/{sku}/restock     {"quantity": 1..1000000}
  *   GET  /api/inventory/{sku}            {"sku","available","reserved","sold"}
- *   GET  /openapi.json
  *
  * Each handler uses the thread's own MySQL connection and its own transaction,
  * retried on a deadlock; the sold-out hint is updated after the commit. */
@@ -384,25 +383,11 @@ static void product_restock(saga_http_req *req, saga_http_resp *resp)
     reply_product(resp, 200, &a.p, request_ctx(req)->currency);
 }
 
-/* GET /openapi.json */
-static void openapi_get(saga_http_req *req, saga_http_resp *resp)
-{
-    const inventory_ctx *ctx = request_ctx(req);
-    if (!ctx->openapi) {
-        saga_http_reply_problem(resp, 404,
-                                "the OpenAPI description could not be read at start "
-                                "(SAGA_OPENAPI_FILE)");
-        return;
-    }
-    saga_http_reply_raw(resp, 200, "application/json", ctx->openapi, ctx->openapi_len);
-}
-
 const saga_http_route inventory_routes[] = {
     {"GET", "/api/products", products_list, 0},
     {"GET", "/api/products/{sku}", product_get, 0},
     {"PUT", "/api/products/{sku}", product_put, SAGA_ROUTE_JSON},
     {"POST", "/api/products/{sku}/restock", product_restock, SAGA_ROUTE_JSON},
     {"GET", "/api/inventory/{sku}", inventory_get, 0},
-    {"GET", "/openapi.json", openapi_get, 0},
 };
 const size_t inventory_nroutes = sizeof(inventory_routes) / sizeof(inventory_routes[0]);

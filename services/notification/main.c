@@ -15,7 +15,6 @@ static const char *const notification_topics[] = {"order-events"};
 
 static int notification_start(saga_service *svc)
 {
-    notification_routes_init();
     return notification_delivery_start(saga_service_userdata(svc), svc);
 }
 
@@ -60,7 +59,6 @@ int main(void)
     };
     rc = saga_service_main(&def);
     notification_delivery_free(delivery);
-    notification_routes_free();
     curl_global_cleanup();
     return rc;
 }

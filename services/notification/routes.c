@@ -14,65 +14,6 @@
 #include "notification.h"
 #include "notification_store.h"
 
-#define OPENAPI_DEFAULT "services/notification/openapi.json"
-#define OPENAPI_MAX (4L * 1024 * 1024)
-
-/* Read once at start, before the HTTP server runs; read-only afterwards. */
-static char *openapi_text;
-static size_t openapi_len;
-
-void notification_routes_init(void)
-{
-    char path[1024], err[512];
-    FILE *f = NULL;
-    char *text = NULL;
-    long size;
-    cJSON *doc = NULL;
-
-    if (saga_config_str("SAGA_OPENAPI_FILE", OPENAPI_DEFAULT, path, sizeof(path), err,
-                        sizeof(err)) != SAGA_OK) {
-        LOG_WARN("openapi.unavailable", "%s", err);
-        return;
-    }
-    if (!(f = fopen(path, "rb")) || fseek(f, 0, SEEK_END) != 0 || (size = ftell(f)) < 0 ||
-        size > OPENAPI_MAX || fseek(f, 0, SEEK_SET) != 0) {
-        LOG_WARN("openapi.unavailable", "cannot read %s: GET /openapi.json answers 404", path);
-        goto out;
-    }
-    if (!(text = malloc((size_t)size + 1)) || fread(text, 1, (size_t)size, f) != (size_t)size) {
-        LOG_WARN("openapi.unavailable", "cannot read %s: GET /openapi.json answers 404", path);
-        goto out;
-    }
-    text[size] = '\0';
-    if (!(doc = cJSON_ParseWithOpts(text, NULL, true)))
-        LOG_WARN("openapi.invalid", "%s is not valid JSON; serving it anyway", path);
-    openapi_text = text;
-    openapi_len = (size_t)size;
-    text = NULL;
-out:
-    cJSON_Delete(doc);
-    free(text);
-    if (f)
-        fclose(f);
-}
-
-void notification_routes_free(void)
-{
-    free(openapi_text);
-    openapi_text = NULL;
-    openapi_len = 0;
-}
-
-static void openapi_get(saga_http_req *req, saga_http_resp *resp)
-{
-    (void)req;
-    if (!openapi_text) {
-        saga_http_reply_problem(resp, 404, "no OpenAPI description was loaded");
-        return;
-    }
-    saga_http_reply_raw(resp, 200, "application/json", openapi_text, openapi_len);
-}
-
 static void notifications_list(saga_http_req *req, saga_http_resp *resp)
 {
     saga_service *svc = saga_service_from_request(req);
@@ -111,6 +52,5 @@ out:
 
 const saga_http_route notification_routes[] = {
     {"GET", "/api/notifications", notifications_list, 0},
-    {"GET", "/openapi.json", openapi_get, 0},
 };
 const size_t notification_nroutes = sizeof(notification_routes) / sizeof(notification_routes[0]);

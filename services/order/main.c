@@ -6,7 +6,6 @@
  *   SAGA_SWEEP_INTERVAL_MS  how often the deadline sweeper runs, default 500
  *   SAGA_SWEEP_BATCH        orders per sweeper query, default 50
  *   SAGA_SOLDOUT_HINT       refuse orders for skus Redis flags sold out, default true
- *   SAGA_OPENAPI_FILE       default services/order/openapi.json (relative to the cwd)
  * and SAGA_HTTP_THREADS defaults to 16 here (not 2): GET /api/orders/{id}?wait=
  * holds an HTTP thread while it waits. */
 #include <stdio.h>
@@ -22,8 +21,6 @@
 #include "saga/service.h"
 
 #define ORDER_HTTP_THREADS_DEFAULT "16"
-#define ORDER_OPENAPI_DEFAULT "services/order/openapi.json"
-#define ORDER_OPENAPI_MAX (4L * 1024 * 1024)
 
 static const char *const order_topics[] = {"inventory-events", "payment-events"};
 
@@ -53,49 +50,15 @@ static int order_app_load(order_app *app, char *err, size_t errlen)
         (rc = saga_config_int("SAGA_SWEEP_INTERVAL_MS", 500, 10, 3600L * 1000,
                               &app->sweep_interval_ms, err, errlen)) ||
         (rc = saga_config_int("SAGA_SWEEP_BATCH", 50, 1, 1000, &app->sweep_batch, err, errlen)) ||
-        (rc = saga_config_bool("SAGA_SOLDOUT_HINT", true, &app->soldout_hint, err, errlen)) ||
-        (rc = saga_config_str("SAGA_OPENAPI_FILE", ORDER_OPENAPI_DEFAULT, app->openapi_file,
-                              sizeof(app->openapi_file), err, errlen)))
+        (rc = saga_config_bool("SAGA_SOLDOUT_HINT", true, &app->soldout_hint, err, errlen)))
         return rc;
     return SAGA_OK;
-}
-
-/* Reads the OpenAPI description. A missing file is an error only when
- * SAGA_OPENAPI_FILE names it; otherwise GET /openapi.json answers 503. */
-static int order_openapi_load(order_app *app, char *err, size_t errlen)
-{
-    const char *set = getenv("SAGA_OPENAPI_FILE");
-    FILE *f = fopen(app->openapi_file, "rb");
-    long size = -1;
-
-    if (f && fseek(f, 0, SEEK_END) == 0 && (size = ftell(f)) >= 0 && size <= ORDER_OPENAPI_MAX &&
-        fseek(f, 0, SEEK_SET) == 0 && (app->openapi = malloc((size_t)size + 1))) {
-        if (fread(app->openapi, 1, (size_t)size, f) == (size_t)size) {
-            app->openapi[size] = '\0';
-            app->openapi_len = (size_t)size;
-        } else {
-            free(app->openapi);
-            app->openapi = NULL;
-        }
-    }
-    if (f)
-        fclose(f);
-    if (app->openapi)
-        return SAGA_OK;
-    if (set && *set) {
-        snprintf(err, errlen, "SAGA_OPENAPI_FILE: cannot read %s", app->openapi_file);
-        return SAGA_ERR_INVALID;
-    }
-    return SAGA_OK; /* logged once the log is set up, in order_start */
 }
 
 static int order_start(saga_service *svc)
 {
     order_app *app = saga_service_userdata(svc);
 
-    if (!app->openapi)
-        LOG_WARN("order.openapi_missing", "cannot read %s: GET /openapi.json answers 503",
-                 app->openapi_file);
     app->created = saga_metrics_counter("saga_orders_created_total", "Orders created", "");
     app->replayed = saga_metrics_counter("saga_orders_idempotent_replays_total",
                                          "POST /api/orders answered from an Idempotency-Key", "");
@@ -123,13 +86,12 @@ int main(void)
 
     /* ?wait= holds an HTTP thread: more of them than the library's default 2 */
     setenv("SAGA_HTTP_THREADS", ORDER_HTTP_THREADS_DEFAULT, 0);
-    if (order_app_load(&app, err, sizeof(err)) || order_openapi_load(&app, err, sizeof(err))) {
+    if (order_app_load(&app, err, sizeof(err))) {
         fprintf(stderr, "order-service: invalid configuration: %s\n", err);
         return 2;
     }
     if (order_watch_init(&app.watch) != 0) {
         fprintf(stderr, "order-service: cannot initialise the order watch\n");
-        free(app.openapi);
         return 1;
     }
     saga_service_def def = {
@@ -148,6 +110,5 @@ int main(void)
     rc = saga_service_main(&def);
     order_sweeper_stop(app.sweeper); /* start-up failed after the sweeper started */
     order_watch_destroy(&app.watch);
-    free(app.openapi);
     return rc;
 }

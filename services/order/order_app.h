@@ -19,9 +19,6 @@ typedef struct order_app {
     long sweep_interval_ms; /* SAGA_SWEEP_INTERVAL_MS, default 500 */
     long sweep_batch;       /* SAGA_SWEEP_BATCH, default 50 */
     bool soldout_hint;      /* SAGA_SOLDOUT_HINT, default true */
-    char openapi_file[512]; /* SAGA_OPENAPI_FILE, default services/order/openapi.json */
-    char *openapi;          /* its text (malloc'd), NULL if it could not be read */
-    size_t openapi_len;
     order_watch watch;      /* GET ?wait= sleeps on it */
     order_sweeper *sweeper; /* started by the service's start hook */
     saga_metric *created;   /* saga_orders_created_total */

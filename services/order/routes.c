@@ -622,25 +622,11 @@ out:
     free(o);
 }
 
-/* --- GET /openapi.json --- */
-
-static void route_openapi(saga_http_req *req, saga_http_resp *resp)
-{
-    order_app *app = route_app(req);
-    if (!app->openapi) {
-        saga_http_reply_problem(resp, 503, "the OpenAPI description %s could not be read",
-                                app->openapi_file);
-        return;
-    }
-    saga_http_reply_raw(resp, 200, "application/json", app->openapi, app->openapi_len);
-}
-
 const saga_http_route order_routes[] = {
     {"POST", "/api/orders", route_create, SAGA_ROUTE_JSON},
     {"GET", "/api/orders", route_list, 0},
     {"GET", "/api/orders/{id}", route_get, 0},
     {"GET", "/api/orders/{id}/events", route_events, 0},
     {"POST", "/api/orders/{id}/cancel", route_cancel, 0},
-    {"GET", "/openapi.json", route_openapi, 0},
 };
 const size_t order_nroutes = sizeof(order_routes) / sizeof(order_routes[0]);

@@ -5,7 +5,6 @@
  *   GET  /api/orders/{id}            one order; ?wait=0..30 s for its outcome
  *   GET  /api/orders/{id}/events     its saga history
  *   POST /api/orders/{id}/cancel     the customer's cancel
- *   GET  /openapi.json               the OpenAPI description
  *
  * The handlers find the service with saga_service_from_request and their state
  * (order_app) with saga_service_userdata. */

@@ -6,8 +6,7 @@
  *   PAYMENT_FAILURE_RATE  share of charges failing with GATEWAY_ERROR, 0.0..1.0
  *                         (default 0)
  *   PAYMENT_LATENCY_MS    sleep before each charge decision, 0..60000 (default 0);
- *                         it runs in the consumer, so it slows the whole consumer
- *   SAGA_OPENAPI_FILE     served at /openapi.json (default services/payment/openapi.json) */
+ *                         it runs in the consumer, so it slows the whole consumer */
 #include <stdio.h>
 
 #include "saga/config.h"
@@ -32,9 +31,7 @@ static int ctx_load(payment_ctx *c, char *err, size_t errlen)
     if ((rc = saga_config_int("SAGA_PAYMENT_LIMIT", PAYMENT_LIMIT_DEFAULT, 0, PAYMENT_MONEY_MAX,
                               &limit, err, errlen)) ||
         (rc = saga_config_int("PAYMENT_LATENCY_MS", 0, 0, 60000, &c->latency_ms, err, errlen)) ||
-        (rc = saga_config_str("PAYMENT_FAILURE_RATE", "0", rate, sizeof(rate), err, errlen)) ||
-        (rc = saga_config_str("SAGA_OPENAPI_FILE", "services/payment/openapi.json", c->openapi_path,
-                              sizeof(c->openapi_path), err, errlen)))
+        (rc = saga_config_str("PAYMENT_FAILURE_RATE", "0", rate, sizeof(rate), err, errlen)))
         return rc;
     c->rules.limit = limit;
     if (payment_rate_parse(rate, &c->rules.failure_rate) != 0) {
@@ -47,15 +44,9 @@ static int ctx_load(payment_ctx *c, char *err, size_t errlen)
 static int payment_start(saga_service *svc)
 {
     payment_ctx *c = saga_service_userdata(svc);
-    payment_openapi_load(c); /* a missing file is logged, not fatal: /openapi.json 404s */
     LOG_INFO("payment.config", "limit %lld, failure rate %g, latency %ld ms", c->rules.limit,
              c->rules.failure_rate, c->latency_ms);
     return 0;
-}
-
-static void payment_stop(saga_service *svc)
-{
-    payment_openapi_free(saga_service_userdata(svc));
 }
 
 int main(void)
@@ -76,7 +67,6 @@ int main(void)
         .routes = payment_routes,
         .nroutes = payment_nroutes,
         .start = payment_start,
-        .stop = payment_stop,
         .ud = &ctx,
     };
     return saga_service_main(&def);

@@ -21,9 +21,6 @@
 typedef struct payment_ctx {
     payment_rules rules;    /* SAGA_PAYMENT_LIMIT, PAYMENT_FAILURE_RATE */
     long latency_ms;        /* PAYMENT_LATENCY_MS: sleep before each charge decision */
-    char openapi_path[512]; /* SAGA_OPENAPI_FILE */
-    char *openapi;          /* the file's text, NULL if unread; owned (free) */
-    size_t openapi_len;
 } payment_ctx;
 
 /* The handler table for saga_service_def (ud: a payment_ctx). */

@@ -292,63 +292,10 @@ static void route_payment_get(saga_http_req *req, saga_http_resp *resp)
     saga_http_reply_json(resp, 200, o);
 }
 
-static void route_openapi(saga_http_req *req, saga_http_resp *resp)
-{
-    const payment_ctx *ctx = saga_service_userdata(saga_service_from_request(req));
-    if (!ctx->openapi) {
-        saga_http_reply_problem(resp, 404, "the OpenAPI description (%s) could not be read",
-                                ctx->openapi_path);
-        return;
-    }
-    saga_http_reply_raw(resp, 200, "application/json", ctx->openapi, ctx->openapi_len);
-}
-
-int payment_openapi_load(payment_ctx *ctx)
-{
-    FILE *f = fopen(ctx->openapi_path, "rb");
-    char *text = NULL;
-    long size;
-    int rc = SAGA_ERR_NOT_FOUND;
-
-    if (!f)
-        goto out;
-    rc = SAGA_ERR_INVALID;
-    if (fseek(f, 0, SEEK_END) != 0 || (size = ftell(f)) <= 0 || size > OPENAPI_MAX_BYTES ||
-        fseek(f, 0, SEEK_SET) != 0)
-        goto out;
-    rc = SAGA_ERR_NOMEM;
-    if (!(text = malloc((size_t)size + 1)))
-        goto out;
-    rc = SAGA_ERR_INVALID;
-    if (fread(text, 1, (size_t)size, f) != (size_t)size)
-        goto out;
-    text[size] = '\0';
-    ctx->openapi = text;
-    ctx->openapi_len = (size_t)size;
-    text = NULL;
-    rc = SAGA_OK;
-out:
-    if (rc)
-        LOG_WARN("openapi.unavailable", "cannot read the OpenAPI description %s: %s",
-                 ctx->openapi_path, f ? saga_rc_str(rc) : strerror(errno));
-    if (f)
-        fclose(f);
-    free(text);
-    return rc;
-}
-
-void payment_openapi_free(payment_ctx *ctx)
-{
-    free(ctx->openapi);
-    ctx->openapi = NULL;
-    ctx->openapi_len = 0;
-}
-
 const saga_http_route payment_routes[] = {
     {"GET", "/api/wallets/{customerId}", route_wallet_get, 0},
     {"PUT", "/api/wallets/{customerId}", route_wallet_put, SAGA_ROUTE_JSON},
     {"POST", "/api/wallets/{customerId}/topup", route_wallet_topup, SAGA_ROUTE_JSON},
     {"GET", "/api/payments/{orderId}", route_payment_get, 0},
-    {"GET", "/openapi.json", route_openapi, 0},
 };
 const size_t payment_nroutes = sizeof(payment_routes) / sizeof(payment_routes[0]);

@@ -1,5 +1,5 @@
 /* check_service.c - the four service executables: each starts, applies its
- * migrations, answers /health, /ready and /metrics, and stops cleanly on SIGTERM;
+ * migrations, answers /health, /ready, /metrics and /openapi.json, and stops cleanly on SIGTERM;
  * an invalid setting stops start-up with a message naming the variable. */
 #include <check.h>
 #include <fcntl.h>
@@ -81,6 +81,9 @@ START_TEST(test_service_lifecycle)
     ck_assert_int_eq(testenv_http_get(port, "/health", body, sizeof(body)), 200);
     ck_assert_int_eq(testenv_http_get(port, "/metrics", body, sizeof(body)), 200);
     ck_assert_ptr_nonnull(strstr(body, "saga_up 1"));
+    /* the runtime serves the service's OpenAPI description (found beside schemas/) */
+    ck_assert_int_eq(testenv_http_get(port, "/openapi.json", body, sizeof(body)), 200);
+    ck_assert_ptr_nonnull(strstr(body, "\"openapi\""));
     ck_assert_int_eq(testenv_http_get(port, "/no/such/path", body, sizeof(body)), 404);
     ck_assert_ptr_nonnull(strstr(body, "\"status\":404"));
 

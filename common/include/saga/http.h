@@ -3,7 +3,7 @@
  * A route table with path parameters ("/api/orders/{id}"), request bodies up to a
  * limit (413), JSON bodies parsed for routes that take them (415 on another
  * content type, 400 on bad JSON), application/problem+json errors (RFC 9457), and
- * the built-in /health, /ready and /metrics.
+ * the built-in /health, /ready, /metrics and /openapi.json.
  *
  * The response is queued on a later call of the access handler, never on the
  * first: with libmicrohttpd 0.9.75 a response queued on the first call costs the
@@ -95,6 +95,8 @@ typedef struct saga_http_opts {
     size_t nroutes;
     saga_http_ready_fn ready;
     void *ud;              /* passed to handlers (saga_http_userdata) and to ready */
+    const char *openapi;   /* served at GET /openapi.json (borrowed); NULL: 404 */
+    size_t openapi_len;
 } saga_http_opts;
 
 /* Starts the server; routes are borrowed and must outlive it. Returns NULL with a

@@ -1,7 +1,8 @@
 /* service.h - the runtime every service's main() hands itself to.
  *
  * saga_service_main reads the configuration, connects to MySQL (waiting for it
- * at start), applies the migrations, loads the event schemas, starts the outbox
+ * at start), applies the migrations, loads the event schemas and the service's
+ * OpenAPI description (served at /openapi.json), starts the outbox
  * relay, the consumer loop (its own thread) and the HTTP server, runs until
  * SIGTERM or SIGINT, then stops in order: HTTP server, consumer (finishing its
  * batch), the service's own stop, relay (flushing the producer), MySQL. */
