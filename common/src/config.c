@@ -134,6 +134,8 @@ int saga_config_load(saga_config *cfg, const char *service, int default_port, ch
     INT("SAGA_RETRY_MAX_MS", 5000, 1, 600000, retry_max_ms);
     INT("SAGA_RELAY_BATCH_MAX", 1000, 1, 100000, relay_batch_max);
     INT("SAGA_RELAY_POLL_MS", 500, 10, 600000, relay_poll_ms);
+    INT("SAGA_INBOX_RETENTION_HOURS", 168, 1, 87600, inbox_retention_hours);
+    INT("SAGA_INBOX_PRUNE_INTERVAL_S", 300, 1, 86400, inbox_prune_interval_s);
 #undef STR
 #undef INT
 

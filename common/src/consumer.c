@@ -1,6 +1,7 @@
 /* consumer.c - the batching consumer loop (see consumer.h). */
 #include "saga/consumer.h"
 
+#include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -40,6 +41,16 @@ static const char *const dlq_reason_names[DLQ_REASON_COUNT] = {
     "UNKNOWN_VERSION", "TOO_LARGE", "HANDLER_REJECTED", "HANDLER_FAILED",
 };
 
+/* The offset committed last on one partition, for the lag metric. */
+typedef struct partition_progress {
+    char topic[128];
+    int32_t partition;
+    int64_t committed; /* next offset to process */
+    saga_metric *lag;
+} partition_progress;
+
+#define MAX_TRACKED_PARTITIONS 512
+
 /* One message of the batch in hand. */
 typedef struct batch_msg {
     rd_kafka_message_t *rkm;
@@ -69,16 +80,74 @@ struct saga_consumer {
     saga_metric **consumed;     /* per handler: events applied */
     saga_metric *duplicates;
     saga_metric *assigned;
+    saga_metric *lag_total;
+    pthread_mutex_t progress_mu; /* the consumer thread writes, /metrics reads */
+    partition_progress progress[MAX_TRACKED_PARTITIONS];
+    size_t nprogress;
 };
 
+/* The progress slot of a partition, created if new; NULL when the table is full.
+ * Call with progress_mu held. */
+static partition_progress *progress_slot(saga_consumer *c, const char *topic, int32_t partition)
+{
+    for (size_t i = 0; i < c->nprogress; i++) {
+        if (c->progress[i].partition == partition && strcmp(c->progress[i].topic, topic) == 0)
+            return &c->progress[i];
+    }
+    if (c->nprogress == MAX_TRACKED_PARTITIONS)
+        return NULL;
+    partition_progress *p = &c->progress[c->nprogress++];
+    char labels[192];
+    snprintf(p->topic, sizeof(p->topic), "%s", topic);
+    p->partition = partition;
+    p->committed = -1;
+    snprintf(labels, sizeof(labels), "topic=\"%s\",partition=\"%d\"", p->topic,
+             (int)partition);
+    p->lag = saga_metrics_gauge("saga_consumer_lag",
+                                "Messages on the partition not yet processed and committed",
+                                labels);
+    return p;
+}
+
+/* Lag of each assigned partition: the high watermark (as of the last fetch) minus
+ * the offset committed last, or, before this instance's first commit there, minus
+ * its consume position (where the group's committed offset put it). */
+static void collect_lag(saga_consumer *c, rd_kafka_topic_partition_list_t *assigned)
+{
+    double total = 0;
+
+    rd_kafka_position(c->rk, assigned);
+    pthread_mutex_lock(&c->progress_mu);
+    for (size_t i = 0; i < c->nprogress; i++)
+        saga_metric_set(c->progress[i].lag, 0); /* partitions no longer ours */
+    for (int i = 0; i < assigned->cnt; i++) {
+        rd_kafka_topic_partition_t *tp = &assigned->elems[i];
+        int64_t low = 0, high = 0;
+        if (rd_kafka_get_watermark_offsets(c->rk, tp->topic, tp->partition, &low, &high) != 0)
+            continue;
+        partition_progress *p = progress_slot(c, tp->topic, tp->partition);
+        int64_t done = p && p->committed >= 0 ? p->committed : tp->offset;
+        if (done < 0)
+            done = low; /* nothing consumed yet */
+        double lag = high > done ? (double)(high - done) : 0;
+        if (p)
+            saga_metric_set(p->lag, lag);
+        total += lag;
+    }
+    pthread_mutex_unlock(&c->progress_mu);
+    saga_metric_set(c->lag_total, total);
+}
+
 /* Before each /metrics render: how many partitions this consumer holds (0 until it
- * has joined its group; rd_kafka_assignment is thread-safe). */
+ * has joined its group) and how far behind it is on each (librdkafka's assignment,
+ * position and cached watermarks are safe to read from another thread). */
 static void collect_assignment(void *ud)
 {
     saga_consumer *c = ud;
     rd_kafka_topic_partition_list_t *parts = NULL;
     if (rd_kafka_assignment(c->rk, &parts) == RD_KAFKA_RESP_ERR_NO_ERROR) {
         saga_metric_set(c->assigned, parts->cnt);
+        collect_lag(c, parts);
         rd_kafka_topic_partition_list_destroy(parts);
     }
 }
@@ -311,6 +380,14 @@ static void commit_offsets(saga_consumer *c)
         if (rkm->offset + 1 > tp->offset)
             tp->offset = rkm->offset + 1;
     }
+    pthread_mutex_lock(&c->progress_mu);
+    for (int i = 0; i < offsets->cnt; i++) {
+        partition_progress *p =
+            progress_slot(c, offsets->elems[i].topic, offsets->elems[i].partition);
+        if (p)
+            p->committed = offsets->elems[i].offset;
+    }
+    pthread_mutex_unlock(&c->progress_mu);
     rd_kafka_offsets_store(c->rk, offsets);
     /* async: a commit lost in a crash means a redelivery, which the inbox absorbs */
     kerr = rd_kafka_commit(c->rk, offsets, 1);
@@ -452,6 +529,7 @@ void saga_consumer_free(saga_consumer *c)
 {
     if (!c)
         return;
+    saga_metrics_off_render(collect_assignment, c);
     batch_release(c);
     if (c->queue)
         rd_kafka_queue_destroy(c->queue);
@@ -460,6 +538,7 @@ void saga_consumer_free(saga_consumer *c)
         rd_kafka_destroy(c->rk);
     }
     saga_db_close(c->db);
+    pthread_mutex_destroy(&c->progress_mu);
     free(c->consumed);
     free(c->batch);
     free(c);
@@ -478,6 +557,7 @@ saga_consumer *saga_consumer_new(const saga_consumer_opts *opts, char *err, size
     c->cfg = opts->cfg;
     c->seed = (unsigned)time(NULL) ^ (unsigned)getpid();
     atomic_init(&c->running, true);
+    pthread_mutex_init(&c->progress_mu, NULL);
     if (!(c->batch = calloc((size_t)c->cfg->batch_max, sizeof(*c->batch)))) {
         snprintf(err, errlen, "out of memory");
         goto fail;
@@ -500,6 +580,8 @@ saga_consumer *saga_consumer_new(const saga_consumer_opts *opts, char *err, size
                                       "Batches rolled back and retried", "");
     c->assigned = saga_metrics_gauge("saga_consumer_assigned_partitions",
                                      "Partitions assigned to this instance's consumer", "");
+    c->lag_total = saga_metrics_gauge("saga_consumer_lag_total",
+                                      "Messages on all assigned partitions not yet processed", "");
     saga_metrics_on_render(collect_assignment, c);
     c->duplicates = saga_metrics_counter("saga_events_duplicate_total",
                                          "Redelivered events skipped by the inbox", "");

@@ -323,6 +323,24 @@ void saga_metrics_on_render(saga_metrics_collect_fn fn, void *ud)
                   METRICS_MAX_COLLECTORS);
 }
 
+/* Held for reading while a render runs collectors, for writing while one is
+ * removed: after saga_metrics_off_render returns, no render still runs it. */
+static pthread_rwlock_t collectors_running = PTHREAD_RWLOCK_INITIALIZER;
+
+void saga_metrics_off_render(saga_metrics_collect_fn fn, void *ud)
+{
+    pthread_rwlock_wrlock(&collectors_running);
+    pthread_mutex_lock(&metrics_reg.mu);
+    for (size_t i = 0; i < metrics_reg.ncollectors; i++) {
+        if (metrics_reg.collectors[i].fn == fn && metrics_reg.collectors[i].ud == ud) {
+            metrics_reg.collectors[i] = metrics_reg.collectors[--metrics_reg.ncollectors];
+            break;
+        }
+    }
+    pthread_mutex_unlock(&metrics_reg.mu);
+    pthread_rwlock_unlock(&collectors_running);
+}
+
 /* --- rendering --- */
 
 typedef struct metrics_buf {
@@ -444,13 +462,15 @@ char *saga_metrics_render(size_t *len)
     size_t ncollectors;
     metrics_buf b = {0};
 
-    /* collectors run without the lock: they may create or look up metrics */
+    /* collectors run without the registry lock: they may create or look up metrics */
+    pthread_rwlock_rdlock(&collectors_running);
     pthread_mutex_lock(&metrics_reg.mu);
     ncollectors = metrics_reg.ncollectors;
     memcpy(collectors, metrics_reg.collectors, ncollectors * sizeof(collectors[0]));
     pthread_mutex_unlock(&metrics_reg.mu);
     for (size_t i = 0; i < ncollectors; i++)
         collectors[i].fn(collectors[i].ud);
+    pthread_rwlock_unlock(&collectors_running);
 
     pthread_mutex_lock(&metrics_reg.mu);
     for (size_t i = 0; i < metrics_reg.n; i++) {

@@ -11,6 +11,7 @@
 #include "saga/backoff.h"
 #include "saga/err.h"
 #include "saga/file.h"
+#include "saga/inbox.h"
 #include "saga/kafka.h"
 #include "saga/log.h"
 #include "saga/metrics.h"
@@ -28,6 +29,8 @@ struct saga_service {
     saga_consumer *consumer;
     pthread_t consumer_thread;
     bool consumer_started;
+    pthread_t maintenance_thread;
+    bool maintenance_started;
     saga_http_server *http;
     pthread_key_t thread_db_key;
     saga_metric *up;
@@ -107,6 +110,33 @@ static bool service_ready(void *ud, char *why, size_t whylen)
         return false;
     }
     return true;
+}
+
+/* Housekeeping: forgets inbox ids older than the retention window, every
+ * SAGA_INBOX_PRUNE_INTERVAL_S (and once at start). */
+static void *maintenance_main(void *arg)
+{
+    saga_service *svc = arg;
+    saga_metric *pruned = saga_metrics_counter("saga_inbox_pruned_total",
+                                               "Inbox ids forgotten after the retention window", "");
+    long waited_ms = (long)svc->cfg.inbox_prune_interval_s * 1000;
+
+    while (!stop_requested) {
+        if (waited_ms >= (long)svc->cfg.inbox_prune_interval_s * 1000) {
+            saga_db *db = saga_service_thread_db(svc);
+            uint64_t deleted = 0;
+            if (db && saga_inbox_prune(db, (long)svc->cfg.inbox_retention_hours * 3600, 5000,
+                                       &deleted) == SAGA_OK && deleted > 0) {
+                saga_metric_add(pruned, (double)deleted);
+                LOG_INFO("inbox.pruned", "forgot %llu event ids older than %d h",
+                         (unsigned long long)deleted, svc->cfg.inbox_retention_hours);
+            }
+            waited_ms = 0;
+        }
+        usleep(100 * 1000);
+        waited_ms += 100;
+    }
+    return NULL;
 }
 
 static void *consumer_main(void *arg)
@@ -215,6 +245,11 @@ static int service_start(saga_service *svc)
         }
         svc->consumer_started = true;
     }
+    if (pthread_create(&svc->maintenance_thread, NULL, maintenance_main, svc) != 0) {
+        LOG_ERROR("service.start_failed", "cannot start the maintenance thread");
+        return SAGA_ERR_INTERNAL;
+    }
+    svc->maintenance_started = true;
     if (def->start && def->start(svc) != 0) {
         LOG_ERROR("service.start_failed", "%s-service start-up failed", def->name);
         return SAGA_ERR_INTERNAL;
@@ -252,6 +287,9 @@ static void service_stop(saga_service *svc)
     }
     if (svc->def->stop)
         svc->def->stop(svc);
+    if (svc->maintenance_started)
+        pthread_join(svc->maintenance_thread, NULL);
+    svc->maintenance_started = false;
     saga_relay_stop(svc->relay, RELAY_STOP_TIMEOUT_MS);
     svc->relay = NULL;
     saga_schema_registry_free(svc->schemas);

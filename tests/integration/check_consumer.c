@@ -23,6 +23,7 @@ typedef struct test_ctx {
     int flaky_calls;
     bool checked_during_failure;
     int64_t committed_during_failure;
+    double lag_during_failure;
     int64_t flaky_offset;
     int32_t flaky_partition;
     rd_kafka_t *checker; /* same group as the consumer, never subscribes */
@@ -72,6 +73,12 @@ static int apply_order_created(saga_db *db, const saga_event *ev, saga_msg_meta 
             /* the batch failed once already: its offset must not be committed */
             ctx->committed_during_failure = committed_offset(ctx->checker, meta->partition);
             ctx->checked_during_failure = true;
+            /* and /metrics shows the consumer behind by at least this message */
+            size_t len = 0;
+            char *text = saga_metrics_render(&len);
+            const char *total = strstr(text, "\nsaga_consumer_lag_total ");
+            ctx->lag_during_failure = total ? atof(total + strlen("\nsaga_consumer_lag_total ")) : -1;
+            free(text);
         }
         /* a real lost connection, in the middle of the batch's transaction */
         return saga_db_exec(db, "KILL CONNECTION_ID()", NULL, 0, NULL, NULL);
@@ -200,6 +207,21 @@ START_TEST(test_duplicate_applied_once)
     ck_assert_ptr_nonnull(applied);
     ck_assert_int_ge(atof(strchr(applied, ' ') + 1), 2);
     free(text);
+
+    /* once everything is processed and committed, the consumer's lag is zero, and
+     * it is reported per partition */
+    double lag = -1;
+    for (int i = 0; i < 100 && lag != 0; i++) {
+        text = saga_metrics_render(&len);
+        const char *total = strstr(text, "\nsaga_consumer_lag_total ");
+        ck_assert_ptr_nonnull(total);
+        lag = atof(total + strlen("\nsaga_consumer_lag_total "));
+        ck_assert_ptr_nonnull(strstr(text, "saga_consumer_lag{topic=\"order-events\",partition=\""));
+        free(text);
+        if (lag != 0)
+            testenv_sleep_ms(50);
+    }
+    ck_assert(lag == 0);
 
     stop(&r);
     cJSON_free(e1);
@@ -360,6 +382,7 @@ START_TEST(test_offsets_wait_for_db_commit)
     /* while the batch holding the flaky event kept failing, its offset stayed
      * uncommitted (the committed offset points at it, or before it) */
     ck_assert_int_le(ctx.committed_during_failure, ctx.flaky_offset);
+    ck_assert_msg(ctx.lag_during_failure >= 1, "lag while failing: %g", ctx.lag_during_failure);
     /* the rolled-back attempts left nothing: applied once */
     ck_assert_int_eq(applied_n(db, id_flaky), 1);
     ck_assert_int_eq(applied_n(db, id_before), 1);

@@ -35,6 +35,8 @@ typedef struct saga_config {
     int retry_max_ms;        /* SAGA_RETRY_MAX_MS, default 5000 */
     int relay_batch_max;     /* SAGA_RELAY_BATCH_MAX, default 1000 */
     int relay_poll_ms;       /* SAGA_RELAY_POLL_MS: scan interval when not woken, default 500 */
+    int inbox_retention_hours; /* SAGA_INBOX_RETENTION_HOURS: ids kept for dedup, default 168 */
+    int inbox_prune_interval_s;/* SAGA_INBOX_PRUNE_INTERVAL_S, default 300 */
     saga_log_level log_level;/* SAGA_LOG_LEVEL, default info */
 } saga_config;
 

@@ -9,4 +9,13 @@
  * (skip it), or a database error. */
 int saga_inbox_claim(saga_db *db, const char *event_id, const char *event_type);
 
+/* Forgets consumed event ids older than retention_s seconds, deleting at most
+ * `chunk` rows per statement (each its own short transaction, so pruning never
+ * holds many locks) until none are left. *deleted (may be NULL) gets the count.
+ * Ids inside the window are untouched, so deduplication there is unchanged; an
+ * event redelivered after its id was forgotten would be applied again, so keep
+ * the window longer than anything can be redelivered (topic retention, replays
+ * of dead letters). Call outside a transaction. */
+int saga_inbox_prune(saga_db *db, long retention_s, long chunk, uint64_t *deleted);
+
 #endif

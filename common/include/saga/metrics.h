@@ -29,6 +29,8 @@ extern const size_t saga_metrics_latency_nbounds;
  * elsewhere (consumer lag, outbox backlog). At most 8. */
 typedef void (*saga_metrics_collect_fn)(void *ud);
 void saga_metrics_on_render(saga_metrics_collect_fn fn, void *ud);
+/* Removes a collector (before freeing what ud points to). */
+void saga_metrics_off_render(saga_metrics_collect_fn fn, void *ud);
 
 /* Renders every metric in the Prometheus text format 0.0.4, one HELP and TYPE
  * line per name. Returns a malloc'd string (caller frees with free), *len set;
