@@ -17,6 +17,7 @@
 #include "saga/log.h"
 #include "saga/metrics.h"
 #include "saga/outbox.h"
+#include "saga/text.h"
 
 #define DLQ_TOPIC "saga-dlq"
 /* Larger events are refused; a dead letter keeps at most this much of the payload. */
@@ -61,6 +62,8 @@ typedef struct batch_msg {
     dlq_reason dlq;
     int attempts;              /* failed attempts of this message alone */
     bool dead_lettered;        /* written to saga-dlq in the current attempt */
+    bool dlq_plain;            /* writing the dead letter with its details failed: write
+                                  it without them */
     char traceparent[64];      /* from the message's headers, "" if none */
     char why[512];
 } batch_msg;
@@ -246,6 +249,11 @@ static int dead_letter(saga_consumer *c, batch_msg *m)
     uint64_t affected = 0;
     int rc;
 
+    /* the reason quotes the message, which may hold any bytes */
+    saga_text_clean(m->why);
+    if (m->dlq_plain)
+        snprintf(m->why, sizeof(m->why), "%s (details could not be stored)", reason);
+
     saga_param p[] = {SAGA_P_STR(topic),
                       SAGA_P_I64(rkm->partition),
                       SAGA_P_I64(rkm->offset),
@@ -321,8 +329,11 @@ static int apply_batch(saga_consumer *c, long *failed)
         m->dead_lettered = false;
         m->applied = false;
         if (m->dlq) {
-            if ((rc = dead_letter(c, m)))
+            if ((rc = dead_letter(c, m))) {
+                if (rc != SAGA_ERR_TRANSIENT)
+                    *failed = (long)i; /* this dead letter, not the database */
                 goto fail;
+            }
             continue;
         }
         if (!m->fn)
@@ -396,8 +407,10 @@ static void commit_offsets(saga_consumer *c)
     rd_kafka_topic_partition_list_destroy(offsets);
 }
 
-/* Sleeps ms, waking early if the consumer is stopped; keeps the group membership
- * alive meanwhile (the loop is the only thread that polls). */
+/* Sleeps ms, waking early if the consumer is stopped. It does not poll Kafka: a
+ * retry that outlasts max.poll.interval.ms (5 minutes) makes the consumer leave
+ * its group, and it rejoins on the next poll (the uncommitted batch is then
+ * delivered again, to this or another instance; the inbox absorbs it). */
 static void backoff_sleep(saga_consumer *c, long ms)
 {
     while (ms > 0 && atomic_load(&c->running)) {
@@ -425,7 +438,18 @@ static bool process_batch(saga_consumer *c)
             return true;
         }
         saga_metric_add(c->retries, 1);
-        if (failed >= 0) {
+        if (failed >= 0 && c->batch[failed].dlq) {
+            /* the dead letter itself could not be written: write it plainly; if
+             * even that fails, keep retrying (loudly) rather than lose it */
+            batch_msg *m = &c->batch[failed];
+            LOG_ERROR("consumer.dead_letter_failed", "cannot store the dead letter of %s [%d] @%lld: %s",
+                      rd_kafka_topic_name(m->rkm->rkt), (int)m->rkm->partition,
+                      (long long)m->rkm->offset, saga_db_error(c->db));
+            if (m->dlq_plain)
+                backoff_sleep(c, saga_backoff_ms(transient_failures++, c->cfg->retry_base_ms,
+                                                 c->cfg->retry_max_ms, &c->seed));
+            m->dlq_plain = true;
+        } else if (failed >= 0) {
             batch_msg *m = &c->batch[failed];
             m->attempts++;
             saga_log_ids ids = {.event_id = m->ev->id, .order_id = m->ev->subject,

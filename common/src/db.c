@@ -244,6 +244,12 @@ int saga_db_commit(saga_db *db)
     rc = simple_query(db, "COMMIT");
     db->in_tx = false;
     db->outbox_dirty = false;
+    /* The connection dropped while COMMIT was on its way: the server may or may not
+     * have committed. Not SAGA_ERR_TRANSIENT, so that no caller re-runs the
+     * transaction blindly (a top-up applied twice); the consumer retries its batch
+     * anyway, which the inbox makes safe. */
+    if (rc == SAGA_ERR_TRANSIENT && errno_is_connection_loss(db->last_errno))
+        rc = SAGA_ERR_UNAVAILABLE;
     if (rc == SAGA_OK && wake && db->commit_hook)
         db->commit_hook(db->commit_hook_ud);
     return rc;

@@ -195,6 +195,7 @@ saga_mysql_start() {
     saga_start "$pidfile" "$log" mariadbd --no-defaults --datadir="$datadir" \
         --socket="$sock" --port="$port" --bind-address=127.0.0.1 --user=root \
         --pid-file="$datadir/mariadbd.pid" --log-error="$log" --skip-name-resolve \
+        --character-set-server=utf8mb4 --collation-server=utf8mb4_bin \
         "$@" || return 1
     saga_wait_until "MariaDB on port $port" 60 "$pidfile" "$log" saga_mysql_ping "$sock"
 }

@@ -58,7 +58,7 @@ sql=""
 for svc in "${SERVICES[@]}"; do
     db=saga_$svc
     pw=saga_${svc}_local
-    sql+="CREATE DATABASE IF NOT EXISTS \`$db\`;"
+    sql+="CREATE DATABASE IF NOT EXISTS \`$db\` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;"
     for host in 127.0.0.1 localhost; do
         sql+="CREATE USER IF NOT EXISTS '$db'@'$host' IDENTIFIED BY '$pw';"
         sql+="GRANT ALL PRIVILEGES ON \`${db//_/\\_}\`.* TO '$db'@'$host';"

@@ -63,7 +63,7 @@ void testenv_config(saga_config *cfg, const char *service, const char *dbname)
     db = saga_db_open(&admin, err, sizeof(err));
     ck_assert_msg(db != NULL, "%s", err);
     char sql[256];
-    snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s; CREATE DATABASE %s",
+    snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s; CREATE DATABASE %s CHARACTER SET utf8mb4 COLLATE utf8mb4_bin",
              cfg->mysql_database, cfg->mysql_database);
     ck_assert_msg(saga_db_exec_script(db, sql) == SAGA_OK, "%s", saga_db_error(db));
     saga_db_close(db);

@@ -67,7 +67,7 @@ static int payment_row(const saga_row *row, void *ud)
     if (p->status == AUDIT_PAY_OTHER)
         audit_violation(ctx->r, AUDIT_INV4, "order", order_id, "payment", p->id,
                         "payment in unknown status '%s'", status ? status : "NULL");
-    if (p->status == AUDIT_PAY_CAPTURED && p->amount <= 0)
+    if (p->status == AUDIT_PAY_CAPTURED && p->amount < 0)
         audit_violation(ctx->r, AUDIT_INV4, "order", order_id, "payment", p->id,
                         "CAPTURED payment of %lld (not positive)", p->amount);
     return 0;

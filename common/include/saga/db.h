@@ -65,7 +65,9 @@ void saga_db_library_end(void);
 saga_db *saga_db_open(const saga_config *cfg, char *err, size_t errlen);
 void saga_db_close(saga_db *db); /* NULL is fine */
 
-/* Transactions. begin reconnects first if the connection was lost. rollback
+/* Transactions. begin reconnects first if the connection was lost. commit
+ * returns SAGA_ERR_UNAVAILABLE when the connection was lost during the COMMIT
+ * (the outcome is unknown: do not simply run the transaction again). rollback
  * never fails: on a dead connection the server has already rolled back. */
 int saga_db_begin(saga_db *db);
 int saga_db_commit(saga_db *db);

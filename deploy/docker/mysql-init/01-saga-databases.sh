@@ -34,7 +34,7 @@ for svc in order payment inventory notification; do
     need "$var"
     pw=$(sql_string "${!var}")
     statements+="
-CREATE DATABASE IF NOT EXISTS \`saga_$svc\` CHARACTER SET utf8mb4;
+CREATE DATABASE IF NOT EXISTS \`saga_$svc\` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;
 CREATE USER IF NOT EXISTS 'saga_$svc'@'%' IDENTIFIED WITH mysql_native_password BY $pw;
 GRANT ALL PRIVILEGES ON \`saga_$svc\`.* TO 'saga_$svc'@'%';"
 done

@@ -33,13 +33,14 @@ CREATE TABLE IF NOT EXISTS reservations (
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
 
 -- One row per order inventory has decided on: the order's aggregate row, locked
--- first by the handlers of its events. CANCELLED: the order was cancelled before
--- inventory reserved anything; a later OrderCreated for it (a replayed dead
--- letter) is ignored rather than holding stock for a dead order.
+-- first by the handlers of its events, and the record of every OrderCreated seen: an
+-- OrderConfirmed or OrderCancelled for an order without a row is about an order
+-- nobody created and is dead-lettered. (Older versions also wrote CANCELLED rows,
+-- for a cancellation seen before the order; such rows are still read as "decided".)
 CREATE TABLE IF NOT EXISTS order_outcomes (
     order_id    CHAR(36) CHARACTER SET ascii NOT NULL PRIMARY KEY,
     customer_id VARCHAR(64) CHARACTER SET utf8mb4 NOT NULL,
-    outcome     VARCHAR(12) CHARACTER SET ascii NOT NULL COMMENT 'RESERVED|SHORTAGE|CANCELLED',
+    outcome     VARCHAR(12) CHARACTER SET ascii NOT NULL COMMENT 'RESERVED|SHORTAGE',
     amount      BIGINT NULL COMMENT 'order total in minor units when RESERVED',
     created_at  DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;

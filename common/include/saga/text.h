@@ -1,0 +1,11 @@
+/* text.h - making untrusted text safe to store and log. */
+#ifndef SAGA_TEXT_H
+#define SAGA_TEXT_H
+
+/* Replaces, in place, every byte that is not part of a valid UTF-8 sequence, and
+ * every ASCII control character, with '?'. Text from a message (an event type, a
+ * customer id cut at a byte limit) can then go into a utf8mb4 column or a JSON
+ * log line without failing or corrupting it. NULL is fine. */
+void saga_text_clean(char *s);
+
+#endif
