@@ -237,6 +237,29 @@ static void add_header_i64(cJSON *headers, const char *name, long long v)
     cJSON_AddStringToObject(headers, name, buf);
 }
 
+/* Keeps the original message's tracing headers on its dead letter, so a replay
+ * carries the trace on. */
+static void copy_trace_headers(const rd_kafka_message_t *rkm, cJSON *headers)
+{
+    static const char *const names[] = {"traceparent", "ce_id", "ce_type", "correlationid"};
+    rd_kafka_headers_t *hdrs = NULL;
+
+    if (rd_kafka_message_headers(rkm, &hdrs) != RD_KAFKA_RESP_ERR_NO_ERROR)
+        return;
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        const void *value = NULL;
+        size_t size = 0;
+        char text[256];
+        if (rd_kafka_header_get_last(hdrs, names[i], &value, &size) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+            !value || size >= sizeof(text))
+            continue;
+        memcpy(text, value, size);
+        text[size] = '\0';
+        saga_text_clean(text);
+        cJSON_AddStringToObject(headers, names[i], text);
+    }
+}
+
 /* Records the dead letter and queues it for saga-dlq, in the open transaction.
  * A message dead-lettered before (redelivered after a crash) is not sent twice. */
 static int dead_letter(saga_consumer *c, batch_msg *m)
@@ -285,6 +308,7 @@ static int dead_letter(saga_consumer *c, batch_msg *m)
     add_header_i64(headers, "saga-attempts", m->attempts);
     if (rkm->len > EVENT_MAX_BYTES)
         cJSON_AddStringToObject(headers, "saga-payload-truncated", "true");
+    copy_trace_headers(rkm, headers);
     if (rkm->key && rkm->key_len > 0 && rkm->key_len < 256 && (key = malloc(rkm->key_len + 1))) {
         memcpy(key, rkm->key, rkm->key_len);
         key[rkm->key_len] = '\0';

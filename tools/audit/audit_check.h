@@ -9,6 +9,8 @@
 #ifndef SAGA_AUDIT_CHECK_H
 #define SAGA_AUDIT_CHECK_H
 
+#include <stdint.h>
+
 #include "audit.h"
 #include "audit_data.h"
 
@@ -26,8 +28,8 @@ typedef struct audit_ctx {
     /* saga-dlq, read before the databases: what is below these offsets was published
      * before the snapshots were taken (dlq_npart < 0: topic not read) */
     int dlq_npart;
-    long long dlq_low[AUDIT_MAX_DLQ_PARTITIONS];
-    long long dlq_high[AUDIT_MAX_DLQ_PARTITIONS];
+    int64_t dlq_low[AUDIT_MAX_DLQ_PARTITIONS];
+    int64_t dlq_high[AUDIT_MAX_DLQ_PARTITIONS];
     void *dlq_rk;  /* rd_kafka_t *, owned; see audit_dlq.c */
     char err[768]; /* why the audit could not run */
 } audit_ctx;

@@ -12,11 +12,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <cjson/cJSON.h>
 #include <librdkafka/rdkafka.h>
 
+#include "dlq_reader.h"
 #include "saga/err.h"
 
 #define HDR_SERVICE "saga-service"
@@ -41,13 +41,6 @@ typedef struct dlq_state {
     audit_map *rows; /* key() -> dead_letter */
     size_t nrows;
 } dlq_state;
-
-static long long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void key_make(char *buf, size_t len, const char *svc, const char *topic, long long partition,
                      long long offset)
@@ -80,13 +73,8 @@ static int svc_lookup(const char *name, audit_svc *out)
 int audit_dlq_begin(audit_ctx *ctx)
 {
     const audit_opts *o = ctx->opts;
-    rd_kafka_conf_t *conf = NULL;
     rd_kafka_t *rk = NULL;
-    rd_kafka_topic_t *rkt = NULL;
-    const rd_kafka_metadata_t *md = NULL;
-    char errstr[512], group[64];
-    int timeout = (int)o->kafka_timeout_ms;
-    int rc = SAGA_ERR_UNAVAILABLE;
+    int rc;
 
     ctx->dlq_npart = -1;
     if (!o->kafka_bootstrap[0]) {
@@ -96,98 +84,35 @@ int audit_dlq_begin(audit_ctx *ctx)
                    o->dlq_topic);
         return SAGA_OK;
     }
-    snprintf(group, sizeof(group), "saga-audit-%ld", (long)time(NULL));
-    conf = rd_kafka_conf_new();
-    if (rd_kafka_conf_set(conf, "bootstrap.servers", o->kafka_bootstrap, errstr, sizeof(errstr)) !=
-            RD_KAFKA_CONF_OK ||
-        rd_kafka_conf_set(conf, "group.id", group, errstr, sizeof(errstr)) ||
-        rd_kafka_conf_set(conf, "enable.auto.commit", "false", errstr, sizeof(errstr)) ||
-        rd_kafka_conf_set(conf, "enable.auto.offset.store", "false", errstr, sizeof(errstr)) ||
-        rd_kafka_conf_set(conf, "enable.partition.eof", "true", errstr, sizeof(errstr)) ||
-        rd_kafka_conf_set(conf, "auto.offset.reset", "earliest", errstr, sizeof(errstr)) ||
-        rd_kafka_conf_set(conf, "allow.auto.create.topics", "false", errstr, sizeof(errstr)) ||
-        rd_kafka_conf_set(conf, "fetch.wait.max.ms", "10", errstr, sizeof(errstr)) ||
-        rd_kafka_conf_set(conf, "log_level", "3", errstr, sizeof(errstr))) {
-        snprintf(ctx->err, sizeof(ctx->err), "kafka configuration: %s", errstr);
-        goto out;
-    }
-    if (!(rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr)))) {
-        snprintf(ctx->err, sizeof(ctx->err), "kafka client: %s", errstr);
-        goto out;
-    }
-    conf = NULL; /* now owned by rk */
-    rd_kafka_poll_set_consumer(rk);
-    ctx->dlq_rk = rk;
-
-    if (!(rkt = rd_kafka_topic_new(rk, o->dlq_topic, NULL))) {
-        snprintf(ctx->err, sizeof(ctx->err), "kafka topic %s: %s", o->dlq_topic,
-                 rd_kafka_err2str(rd_kafka_last_error()));
-        goto out;
-    }
-    rd_kafka_resp_err_t err = rd_kafka_metadata(rk, 0, rkt, &md, timeout);
-    if (err) {
-        snprintf(ctx->err, sizeof(ctx->err),
-                 "cannot read the metadata of %s from kafka at %.300s: %s", o->dlq_topic,
-                 o->kafka_bootstrap, rd_kafka_err2str(err));
-        goto out;
-    }
-    if (md->topic_cnt < 1 || md->topics[0].err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) {
+    if (!(rk = dlq_reader_new(o->kafka_bootstrap, "saga-audit", ctx->err, sizeof(ctx->err))))
+        return SAGA_ERR_UNAVAILABLE;
+    ctx->dlq_rk = rk; /* freed by audit_dlq_end */
+    rc = dlq_reader_watermarks(rk, o->dlq_topic, (int)o->kafka_timeout_ms, AUDIT_MAX_DLQ_PARTITIONS,
+                               &ctx->dlq_npart, ctx->dlq_low, ctx->dlq_high, ctx->err,
+                               sizeof(ctx->err));
+    if (rc == SAGA_ERR_NOT_FOUND) {
         audit_note(ctx->r, "topic %s does not exist", o->dlq_topic);
+        ctx->err[0] = '\0';
         ctx->dlq_npart = 0;
-        rc = SAGA_OK;
-        goto out;
+        return SAGA_OK;
     }
-    if (md->topics[0].err) {
-        snprintf(ctx->err, sizeof(ctx->err), "kafka metadata of %s: %s", o->dlq_topic,
-                 rd_kafka_err2str(md->topics[0].err));
-        goto out;
-    }
-    if (md->topics[0].partition_cnt > AUDIT_MAX_DLQ_PARTITIONS) {
-        snprintf(ctx->err, sizeof(ctx->err), "%s has %d partitions, more than the %d supported",
-                 o->dlq_topic, md->topics[0].partition_cnt, AUDIT_MAX_DLQ_PARTITIONS);
-        goto out;
-    }
-    for (int i = 0; i < md->topics[0].partition_cnt; i++) {
-        int32_t p = md->topics[0].partitions[i].id;
-        int64_t low = 0, high = 0;
-        if (p < 0 || p >= AUDIT_MAX_DLQ_PARTITIONS)
-            continue;
-        err = rd_kafka_query_watermark_offsets(rk, o->dlq_topic, p, &low, &high, timeout);
-        if (err) {
-            snprintf(ctx->err, sizeof(ctx->err),
-                     "cannot read the offsets of %s [%d] from %.300s: %s", o->dlq_topic, (int)p,
-                     o->kafka_bootstrap, rd_kafka_err2str(err));
-            goto out;
-        }
-        if (p >= ctx->dlq_npart)
-            ctx->dlq_npart = p + 1;
-        ctx->dlq_low[p] = low;
-        ctx->dlq_high[p] = high;
-        if (low > 0)
+    if (rc)
+        return SAGA_ERR_UNAVAILABLE;
+    for (int p = 0; p < ctx->dlq_npart; p++) {
+        if (ctx->dlq_low[p] > 0)
             audit_note(ctx->r,
                        "%s [%d] starts at offset %lld: older messages were deleted by "
                        "retention, so dead letters missing from it may be among them",
-                       o->dlq_topic, (int)p, (long long)low);
+                       o->dlq_topic, p, (long long)ctx->dlq_low[p]);
     }
-    rc = SAGA_OK;
-out:
-    if (md)
-        rd_kafka_metadata_destroy(md);
-    if (rkt)
-        rd_kafka_topic_destroy(rkt);
-    if (conf)
-        rd_kafka_conf_destroy(conf);
-    return rc;
+    return SAGA_OK;
 }
 
 void audit_dlq_end(audit_ctx *ctx)
 {
     rd_kafka_t *rk = ctx->dlq_rk;
-    if (!rk)
-        return;
     ctx->dlq_rk = NULL;
-    rd_kafka_consumer_close(rk);
-    rd_kafka_destroy(rk);
+    dlq_reader_free(rk);
 }
 
 /* ---- the databases ---- */
@@ -323,88 +248,49 @@ static void dlq_message(dlq_state *st, const rd_kafka_message_t *rkm, bool judge
                     ctx->opts->db[s].mysql_database);
 }
 
+/* dlq_reader_fn: one message, judged if it was on the topic before the snapshots. */
+static void dlq_read_one(const rd_kafka_message_t *rkm, void *ud)
+{
+    dlq_state *st = ud;
+    dlq_message(st, rkm, rkm->offset < st->ctx->dlq_high[rkm->partition]);
+}
+
 /* Reads the topic from each partition's start to its end now. Messages below the
  * end offsets taken before the snapshots are judged; newer ones (published between
  * those offsets and the snapshots, on a live system) only account for rows. */
 static int dlq_read(dlq_state *st)
 {
     audit_ctx *ctx = st->ctx;
-    rd_kafka_t *rk = ctx->dlq_rk;
-    rd_kafka_topic_partition_list_t *parts = NULL;
-    long long deadline = now_ms() + ctx->opts->kafka_timeout_ms;
-    long long expected = 0, seen = 0;
-    long long *end = NULL;
-    bool *done = NULL;
-    int remaining = 0, rc = SAGA_OK, timeout = (int)ctx->opts->kafka_timeout_ms;
-    char last_err[256] = "no error";
-    rd_kafka_resp_err_t err;
+    const audit_opts *o = ctx->opts;
+    int64_t *low = NULL, *end = NULL;
+    int npart = 0, rc;
+    char err[512];
 
     if (ctx->dlq_npart <= 0)
         return SAGA_OK;
-    end = calloc((size_t)ctx->dlq_npart, sizeof(*end));
-    done = calloc((size_t)ctx->dlq_npart, sizeof(*done));
-    parts = rd_kafka_topic_partition_list_new(ctx->dlq_npart);
-    if (!end || !done) {
+    low = calloc(AUDIT_MAX_DLQ_PARTITIONS, sizeof(*low));
+    end = calloc(AUDIT_MAX_DLQ_PARTITIONS, sizeof(*end));
+    if (!low || !end) {
         snprintf(ctx->err, sizeof(ctx->err), "out of memory");
         rc = SAGA_ERR_NOMEM;
         goto out;
     }
+    /* the ends now; where they cannot be read, the ends taken before the snapshots */
+    if (dlq_reader_watermarks(ctx->dlq_rk, o->dlq_topic, (int)o->kafka_timeout_ms,
+                              AUDIT_MAX_DLQ_PARTITIONS, &npart, low, end, err, sizeof(err)))
+        npart = 0;
     for (int p = 0; p < ctx->dlq_npart; p++) {
-        int64_t low = 0, high = 0;
-        err = rd_kafka_query_watermark_offsets(rk, ctx->opts->dlq_topic, p, &low, &high, timeout);
-        end[p] = err ? ctx->dlq_high[p] : high;
-        if (end[p] <= ctx->dlq_low[p]) {
-            done[p] = true;
-            continue;
-        }
-        rd_kafka_topic_partition_list_add(parts, ctx->opts->dlq_topic, p)->offset = ctx->dlq_low[p];
-        expected += end[p] - ctx->dlq_low[p];
-        remaining++;
+        if (p >= npart || end[p] < ctx->dlq_high[p])
+            end[p] = ctx->dlq_high[p];
     }
-    if (remaining == 0)
-        goto out;
-    if ((err = rd_kafka_assign(rk, parts))) {
-        snprintf(ctx->err, sizeof(ctx->err), "cannot assign %s: %s", ctx->opts->dlq_topic,
-                 rd_kafka_err2str(err));
-        rc = SAGA_ERR_UNAVAILABLE;
-        goto out;
-    }
-    while (remaining > 0) {
-        if (now_ms() > deadline) {
-            snprintf(ctx->err, sizeof(ctx->err),
-                     "%s: read %lld of about %lld messages in %ld ms (last error: %s); raise "
-                     "SAGA_AUDIT_KAFKA_TIMEOUT_MS",
-                     ctx->opts->dlq_topic, seen, expected, ctx->opts->kafka_timeout_ms, last_err);
-            rc = SAGA_ERR_UNAVAILABLE;
-            break;
-        }
-        rd_kafka_message_t *rkm = rd_kafka_consumer_poll(rk, 100);
-        if (!rkm)
-            continue;
-        int p = rkm->partition;
-        bool ours = p >= 0 && p < ctx->dlq_npart && !done[p];
-        if (rkm->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-            if (ours) {
-                done[p] = true;
-                remaining--;
-            }
-        } else if (rkm->err) {
-            snprintf(last_err, sizeof(last_err), "%s", rd_kafka_message_errstr(rkm));
-        } else if (ours) {
-            seen++;
-            dlq_message(st, rkm, rkm->offset < ctx->dlq_high[p]);
-            if (rkm->offset + 1 >= end[p]) {
-                done[p] = true;
-                remaining--;
-            }
-        }
-        rd_kafka_message_destroy(rkm);
-    }
-    rd_kafka_assign(rk, NULL);
+    rc = dlq_reader_read(ctx->dlq_rk, o->dlq_topic, ctx->dlq_npart, ctx->dlq_low, end,
+                         o->kafka_timeout_ms, dlq_read_one, st, ctx->err, sizeof(ctx->err));
+    if (rc == SAGA_ERR_UNAVAILABLE && ctx->err[0])
+        snprintf(ctx->err + strlen(ctx->err), sizeof(ctx->err) - strlen(ctx->err),
+                 "; raise SAGA_AUDIT_KAFKA_TIMEOUT_MS");
 out:
-    rd_kafka_topic_partition_list_destroy(parts);
+    free(low);
     free(end);
-    free(done);
     return rc;
 }
 

@@ -1,0 +1,338 @@
+"""End-to-end test of dead letters you can act on (tools/sagactl): an event
+dead-lettered for a cause that is then fixed is replayed with `sagactl dlq replay`
+and completes its order; replaying it again changes nothing (the consumers' inboxes
+skip it); a payload that is not an event is selected by its saga-dlq position; the
+class ends with every event schema-valid and a clean audit, replays included.
+
+The fixable cause: payment-service starts with a schemas directory that lacks
+InventoryReserved.v1.json, so it dead-letters every InventoryReserved as
+UNKNOWN_TYPE (order-service, with the full schemas, moves the order to
+AWAITING_PAYMENT); the fix is a restart with the full schemas.
+"""
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+import uuid
+
+sys.path.insert(0, os.path.dirname(__file__))
+from stack import BUILD, EVENT_TOPICS, SOURCE, Stack  # noqa: E402
+
+SAGACTL = os.path.join(BUILD, "tools", "sagactl")
+
+
+def message_headers(m):
+    return {k: (v or b"").decode(errors="replace") for k, v in (m.headers() or [])}
+
+
+class ReplayStack(Stack):
+    """A Stack whose services can be restarted with other settings."""
+
+    def restart_service(self, svc, env):
+        """Stops svc (SIGTERM), then starts it again with env as its overrides."""
+        proc = self.procs[svc]
+        proc.send_signal(signal.SIGTERM)
+        code = proc.wait(timeout=20)
+        assert code == 0, f"{svc}-service exited with {code}; log: {self.log(svc)}"
+        self.env_overrides[svc] = env
+        binary = os.path.join(BUILD, "services", svc, f"{svc}-service")
+        with open(self.log(svc), "a") as log:
+            log.write(f"--- restarted with {env}\n")
+            log.flush()
+            self.procs[svc] = subprocess.Popen([binary], cwd=SOURCE, env=self.service_env(svc),
+                                               stdout=log, stderr=subprocess.STDOUT)
+        self._wait_ready(svc)
+        self._wait_assigned(svc)
+
+    def sagactl(self, *args, bootstrap=True):
+        """Runs sagactl against this stack's broker: (exit status, stdout, stderr)."""
+        env = dict(os.environ)
+        env.pop("SAGA_KAFKA_BOOTSTRAP", None)
+        if bootstrap:
+            env["SAGA_KAFKA_BOOTSTRAP"] = self.bootstrap
+        out = subprocess.run([SAGACTL, *args], env=env, capture_output=True, text=True,
+                             timeout=120)
+        return out.returncode, out.stdout, out.stderr
+
+    def dlq_entries(self, *args):
+        code, out, err = self.sagactl("dlq", "list", "--json", *args)
+        assert code == 0, f"sagactl dlq list: {code} {err}"
+        return json.loads(out)
+
+    def metric(self, svc, name):
+        """The sum of a metric's samples on svc's /metrics (0 if absent)."""
+        text = self.call(svc, "GET", "/metrics").text
+        return sum(float(v) for v in re.findall(rf"^{name}(?:{{[^}}]*}})? (\S+)$", text, re.M))
+
+
+class DlqReplayE2E(unittest.TestCase):
+    stack = None
+    schemas_dir = None
+    poison_keys = set()  # keys of messages on event topics that are not events, on purpose
+
+    @classmethod
+    def setUpClass(cls):
+        cls.schemas_dir = tempfile.mkdtemp(prefix="saga-schemas-")
+        for name in os.listdir(os.path.join(SOURCE, "schemas")):
+            if name.endswith(".json") and name != "InventoryReserved.v1.json":
+                shutil.copy(os.path.join(SOURCE, "schemas", name), cls.schemas_dir)
+        cls.stack = ReplayStack("dlqreplay", env={
+            # generous: the order waits for the fix and the replay
+            "order": {"SAGA_TIMEOUT_MS": "600000"},
+            "payment": {"SAGA_SCHEMAS_DIR": cls.schemas_dir},
+        }).start()
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            if cls.stack and cls.stack.procs:
+                cls.closing_checks()
+        finally:
+            if cls.stack:
+                cls.stack.stop()
+            shutil.rmtree(cls.schemas_dir, ignore_errors=True)
+
+    @classmethod
+    def closing_checks(cls):
+        """Drained, every event schema-valid (but the poison on purpose), the audit clean."""
+        s = cls.stack
+        s.drain()
+        checked = 0
+        for topic in EVENT_TOPICS:
+            for m in s.read_topic(topic):
+                if (m.key() or b"").decode(errors="replace") in cls.poison_keys:
+                    continue
+                s.schemas.check(json.loads(m.value()))
+                checked += 1
+        assert checked > 0, "no events on the topics"
+        code, out = s.audit()
+        print(f"\n{s.name}: {checked} events schema-valid; audit:\n{out}")
+        assert code == 0, f"the audit found violations:\n{out}"
+
+    def setUp(self):
+        self.s = self.stack
+
+    def wait_for(self, what, fn, timeout=30):
+        deadline = time.time() + timeout
+        while True:
+            value = fn()
+            if value:
+                return value
+            self.assertLess(time.time(), deadline, f"timed out waiting for {what}")
+            time.sleep(0.2)
+
+    def message_at(self, topic, partition, offset):
+        for m in self.s.read_topic(topic):
+            if m.partition() == partition and m.offset() == offset:
+                return m
+        self.fail(f"no message at {topic}/{partition}/{offset}")
+
+    def test_1_fixed_cause_replayed_completes_the_order_once(self):
+        s = self.s
+        sku, customer = s.sku("replay"), s.customer("replay")
+        s.product(sku, price=1500, stock=5)
+        s.wallet(customer, balance=10000)
+        a = s.order(customer, [(sku, 2)])
+        self.assertEqual(a.status, 202, a)
+        order_id = a.json["id"]
+        order = s.wait_order(order_id, until=("AWAITING_PAYMENT", "CONFIRMED", "CANCELLED"))
+        self.assertEqual(order["status"], "AWAITING_PAYMENT")
+
+        # payment could not read InventoryReserved: dead-lettered, nothing charged
+        def entry():
+            found = [e for e in s.dlq_entries("--service", "payment", "--reason", "UNKNOWN_TYPE")
+                     if e["orderId"] == order_id]
+            return found[0] if found else None
+        dead = self.wait_for("payment's dead letter", entry)
+        self.assertEqual((dead["eventType"], dead["original"]["topic"], dead["validEnvelope"]),
+                         ("InventoryReserved", "inventory-events", True))
+        self.assertEqual(dead["key"], order_id)
+        self.assertIn("InventoryReserved", dead["message"])
+        event_id = dead["eventId"]
+        # the text listing shows it too, one line with its saga-dlq position
+        code, out, err = s.sagactl("dlq", "list", "--service", "payment")
+        self.assertEqual(code, 0, err)
+        line = [x for x in out.splitlines() if event_id in x]
+        self.assertEqual(len(line), 1, out)
+        position = f"{dead['dlq']['partition']}:{dead['dlq']['offset']}"
+        for field in (position, "payment", "UNKNOWN_TYPE", "InventoryReserved", order_id,
+                      f"inventory-events/{dead['original']['partition']}/"
+                      f"{dead['original']['offset']}"):
+            self.assertIn(field, line[0])
+        self.assertEqual(s.balance(customer), 10000)
+        self.assertEqual(s.call("payment", "GET", f"/api/payments/{order_id}").status, 404)
+        self.assertEqual(s.scalar("payment", "SELECT COUNT(*) FROM dead_letters WHERE "
+                                             f"event_id = '{event_id}'"), "1")
+
+        # the fix: payment knows InventoryReserved again; the order still waits
+        s.restart_service("payment", {})
+        time.sleep(1)
+        self.assertEqual(s.call("order", "GET", f"/api/orders/{order_id}").json["status"],
+                         "AWAITING_PAYMENT")
+
+        # a dry run publishes nothing
+        before = len(s.read_topic("inventory-events"))
+        code, out, err = s.sagactl("dlq", "replay", "--service", "payment", "--reason",
+                                   "UNKNOWN_TYPE", "--dry-run")
+        self.assertEqual(code, 0, err)
+        self.assertIn("would replay 1 of 1", out)
+        self.assertEqual(len(s.read_topic("inventory-events")), before)
+
+        # the replay completes the order, charging once
+        code, out, err = s.sagactl("dlq", "replay", "--service", "payment", "--reason",
+                                   "UNKNOWN_TYPE")
+        self.assertEqual(code, 0, f"{out}\n{err}")
+        self.assertIn("replayed 1 of 1", out)
+        m = re.search(r"-> inventory-events/(\d+)/(\d+) InventoryReserved event (\S+)", out)
+        self.assertIsNotNone(m, out)
+        self.assertEqual(m.group(3), event_id)
+        self.assertEqual(int(m.group(1)), dead["original"]["partition"])  # its order's partition
+        order = s.wait_order(order_id)
+        self.assertEqual((order["status"], order["amount"]), ("CONFIRMED", 3000))
+        self.assertEqual(s.wait_balance(customer, 7000), 7000)
+        p = s.call("payment", "GET", f"/api/payments/{order_id}")
+        self.assertEqual((p.json["status"], p.json["amount"]), ("CAPTURED", 3000))
+        expected_stock = {"sku": sku, "available": 3, "reserved": 0, "sold": 2}
+        self.assertEqual(s.wait_stock(sku, expected_stock), expected_stock)
+
+        # the replayed message: the same bytes and key, the replay headers
+        replayed = self.message_at("inventory-events", int(m.group(1)), int(m.group(2)))
+        original = self.message_at("inventory-events", dead["original"]["partition"],
+                                   dead["original"]["offset"])
+        self.assertEqual(replayed.value(), original.value())
+        self.assertEqual(replayed.key(), original.key())
+        h = message_headers(replayed)
+        self.assertEqual(h.get("saga-replayed-from"),
+                         f"saga-dlq/{dead['dlq']['partition']}/{dead['dlq']['offset']}")
+        self.assertEqual((h.get("ce_id"), h.get("ce_type")), (event_id, "InventoryReserved"))
+        self.assertFalse([k for k in h if k.startswith("kafka_dlt-")], h)
+
+        # the same replay again: a duplicate for payment (and order), nothing moves
+        s.drain()
+        history = s.call("order", "GET", f"/api/orders/{order_id}/events").json["events"]
+        dup_payment = s.metric("payment", "saga_events_duplicate_total")
+        dup_order = s.metric("order", "saga_events_duplicate_total")
+        code, out, err = s.sagactl("dlq", "replay", "--service", "payment", "--reason",
+                                   "UNKNOWN_TYPE")
+        self.assertEqual(code, 0, f"{out}\n{err}")
+        self.assertIn("replayed 1 of 1", out)
+        self.wait_for("payment to skip the replayed event",
+                      lambda: s.metric("payment", "saga_events_duplicate_total") > dup_payment)
+        self.wait_for("order to skip the replayed event",
+                      lambda: s.metric("order", "saga_events_duplicate_total") > dup_order)
+        s.drain()
+        self.assertEqual(s.call("order", "GET", f"/api/orders/{order_id}").json, order)
+        self.assertEqual(s.call("order", "GET", f"/api/orders/{order_id}/events")
+                         .json["events"], history)
+        self.assertEqual(s.balance(customer), 7000)
+        self.assertEqual(s.scalar("payment", "SELECT COUNT(*) FROM payments WHERE "
+                                             f"order_id = '{order_id}'"), "1")
+        self.assertEqual(s.scalar("payment", "SELECT COUNT(*) FROM inbox WHERE "
+                                             f"event_id = '{event_id}'"), "1")
+        self.assertEqual(s.scalar("payment", "SELECT COUNT(*) FROM dead_letters WHERE "
+                                             f"event_id = '{event_id}'"), "1")
+        self.assertEqual(s.stock(sku), expected_stock)
+        payment_events = [e["type"] for e in s.events("payment-events", order_id)]
+        self.assertEqual(payment_events, ["PaymentCompleted"])
+        # replaying by event id selects the same entry
+        code, out, err = s.sagactl("dlq", "replay", "--event-id", event_id, "--dry-run")
+        self.assertEqual((code, out.splitlines()[-1]),
+                         (0, "would replay 1 of 1 selected dead letters (0 skipped, 0 failed)"),
+                         err)
+
+    def test_2_not_an_event_selected_by_offset(self):
+        """A payload that is not an event has no event id: --offset picks it; replayed
+        byte for byte, it is dead-lettered again, as new entries."""
+        s = self.s
+        key = f"poison-{uuid.uuid4()}"
+        self.poison_keys.add(key)
+        payload = b'{"not": "an event", "bytes": "\xff\x01"'
+        s.produce("inventory-events", key, payload)
+
+        def entries():
+            found = [e for e in s.dlq_entries("--reason", "INVALID_JSON") if e["key"] == key]
+            return found if len(found) == 2 else None
+        first = self.wait_for("order's and payment's dead letters", entries)
+        self.assertEqual(sorted(e["service"] for e in first), ["order", "payment"])
+        for e in first:
+            self.assertEqual((e["eventId"], e["validEnvelope"]), (None, False))
+        source = (first[0]["original"]["partition"], first[0]["original"]["offset"])
+        pay = [e for e in first if e["service"] == "payment"][0]
+
+        # in bulk, it is skipped: it would only be dead-lettered again
+        before = len(s.read_topic("inventory-events"))
+        code, out, err = s.sagactl("dlq", "replay", "--service", "payment", "--reason",
+                                   "INVALID_JSON")
+        self.assertEqual(code, 0, err)
+        self.assertIn(f"skipped saga-dlq/{pay['dlq']['partition']}/{pay['dlq']['offset']}: "
+                      "not a valid event; to replay it anyway: --offset "
+                      f"{pay['dlq']['partition']}:{pay['dlq']['offset']}", out)
+        self.assertIn("replayed 0 of 1 selected dead letters (1 skipped, 0 failed)", out)
+        self.assertEqual(len(s.read_topic("inventory-events")), before)
+
+        # no event id to select it by
+        code, out, err = s.sagactl("dlq", "replay", "--event-id", str(uuid.uuid4()))
+        self.assertEqual(code, 1)
+        self.assertIn("no dead letter on saga-dlq has event id", err)
+
+        code, out, err = s.sagactl("dlq", "replay", "--offset",
+                                   f"{pay['dlq']['partition']}:{pay['dlq']['offset']}")
+        self.assertEqual(code, 0, f"{out}\n{err}")
+        self.assertIn("replayed 1 of 1", out)
+        m = re.search(r"-> inventory-events/(\d+)/(\d+) ", out)
+        self.assertIsNotNone(m, out)
+        new = (int(m.group(1)), int(m.group(2)))
+        self.assertEqual(new[0], source[0])
+        replayed = self.message_at("inventory-events", *new)
+        self.assertEqual((replayed.value(), replayed.key().decode()), (payload, key))
+
+        # both services dead-letter it again at its new offset: two new entries
+        def again():
+            found = [e for e in s.dlq_entries("--reason", "INVALID_JSON") if e["key"] == key]
+            return found if len(found) == 4 else None
+        found = self.wait_for("the replayed poison's dead letters", again)
+        renewed = [e for e in found
+                   if (e["original"]["partition"], e["original"]["offset"]) == new]
+        self.assertEqual(sorted(e["service"] for e in renewed), ["order", "payment"])
+        for svc in ("order", "payment"):
+            self.assertEqual(s.scalar(svc, "SELECT COUNT(*) FROM dead_letters WHERE "
+                                           "src_topic = 'inventory-events' AND "
+                                           f"src_partition = {new[0]} AND "
+                                           f"src_offset = {new[1]}"), "1")
+
+    def test_3_command_line(self):
+        s = self.s
+        code, out, err = s.sagactl("--help")
+        self.assertEqual(code, 0)
+        self.assertIn("usage: sagactl", out)
+        for args, message in [
+            (("dlq", "replay"), "dlq replay needs a selection"),
+            (("dlq", "replay", "--all", "--service", "order"), "does not go with --service"),
+            (("dlq", "replay", "--offset", "x"), "--offset: 'x' is not PARTITION:OFFSET"),
+            (("dlq", "list", "--service", "shipping"), "unknown service 'shipping'"),
+            (("dlq", "list", "--reason", "nope"), "unknown reason 'nope'"),
+            (("dlq", "purge"), "unknown action 'purge'"),
+            (("dlq", "list", "--frobnicate"), "unknown option '--frobnicate'"),
+        ]:
+            with self.subTest(args=args):
+                code, out, err = s.sagactl(*args)
+                self.assertEqual(code, 2, err)
+                self.assertIn(message, err)
+                self.assertRegex(err, r"^sagactl: [a-z-]")  # lowercase, naming what is wrong
+        code, out, err = s.sagactl("dlq", "list", bootstrap=False)
+        self.assertEqual(code, 2)
+        self.assertIn("no kafka bootstrap servers", err)
+        # -b wins over the environment; an unreachable broker is a failure, not a usage error
+        code, out, err = s.sagactl("-b", "127.0.0.1:1", "--timeout-ms", "1000", "dlq", "list")
+        self.assertEqual(code, 1)
+        self.assertIn("cannot read the metadata of saga-dlq", err)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
