@@ -254,6 +254,15 @@ bool inventory_delta_fits(long long available, long long reserved, long long sol
            s <= INVENTORY_COUNTER_MAX;
 }
 
+int inventory_order_check(const char *known_customer, const char *customer)
+{
+    if (!known_customer)
+        return SAGA_ERR_NOT_FOUND;
+    if (!customer || strcmp(known_customer, customer) != 0)
+        return SAGA_ERR_CONFLICT;
+    return SAGA_OK;
+}
+
 int inventory_stock_set(long long available, long long reserved, long long sold, long long stock,
                         long long *restocked_delta)
 {

@@ -118,6 +118,14 @@ const char *inventory_reservation_next(const char *status, inventory_action acti
 bool inventory_delta_fits(long long available, long long reserved, long long sold,
                           const inventory_delta *d);
 
+/* --- the order an event is about --- */
+
+/* Whether an OrderConfirmed / OrderCancelled of `customer` may touch the order whose
+ * order_outcomes row records known_customer (NULL: no row, inventory never saw the
+ * order created). Returns SAGA_OK, SAGA_ERR_NOT_FOUND (an order nobody created: dead
+ * letter) or SAGA_ERR_CONFLICT (another customer's order: dead letter). */
+int inventory_order_check(const char *known_customer, const char *customer);
+
 /* --- stock changes by the API --- */
 
 /* PUT with a stock on an existing product: available becomes stock, and the

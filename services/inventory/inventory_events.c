@@ -271,15 +271,14 @@ static int on_order_created(saga_db *db, const saga_event *ev, saga_msg_meta *me
         goto out;
 
     /* the order's aggregate row: a second OrderCreated for it (another event id)
-     * or one after its cancellation finds it and changes nothing */
+     * finds it and changes nothing */
     rc = inventory_store_outcome_insert(db, order_id, customer_id,
                                         decision == INVENTORY_RESERVE ? "RESERVED" : "SHORTAGE",
                                         decision == INVENTORY_RESERVE ? amount : -1);
     if (rc == SAGA_ERR_CONFLICT) {
         saga_metric_add(m_ignored, 1);
         saga_log_ids(SAGA_LOG_WARN, "inventory.order_seen", &ids,
-                     "order %s was decided on (or cancelled) before: OrderCreated ignored",
-                     order_id);
+                     "order %s was decided on before: OrderCreated ignored", order_id);
         rc = SAGA_OK;
         goto out;
     }
@@ -344,8 +343,10 @@ out:
     return rc;
 }
 
-/* Locks the order's outcome row and checks that the event is about that order:
- * an unknown order or another customer is rejected (dead letter). */
+/* Locks the order's outcome row and checks that the event is about that order.
+ * SAGA_ERR_NOT_FOUND for an order inventory never saw created (the caller rejects
+ * it: order-events keeps one order's events in order, so its OrderCreated would have
+ * come first); another customer is rejected here (dead letter). */
 static int outcome_check(saga_db *db, const saga_event *ev, saga_msg_meta *meta,
                          const char *order_id, const char *customer_id, inventory_outcome *o)
 {
@@ -354,9 +355,10 @@ static int outcome_check(saga_db *db, const saga_event *ev, saga_msg_meta *meta,
         return rc;
     if (rc)
         return failed(db, meta, rc, "locking the order");
-    if (strcmp(o->customer_id, customer_id) != 0)
+    rc = inventory_order_check(o->customer_id, customer_id);
+    if (rc == SAGA_ERR_CONFLICT)
         return reject(meta, "%s: order %s belongs to another customer", ev->type, order_id);
-    return SAGA_OK;
+    return rc;
 }
 
 /* Applies `action` to every reservation of the order the status guard lets through.
@@ -422,7 +424,7 @@ static int on_order_confirmed(saga_db *db, const saga_event *ev, saga_msg_meta *
     json_int(ev->data, "amount", 0, INVENTORY_AMOUNT_MAX, &amount);
     rc = outcome_check(db, ev, meta, order_id, customer_id, &o);
     if (rc == SAGA_ERR_NOT_FOUND)
-        return reject(meta, "OrderConfirmed: order %s is unknown to inventory", order_id);
+        return reject(meta, "unknown order %s", order_id);
     if (rc)
         return rc;
     if (strcmp(o.outcome, "RESERVED") != 0)
@@ -506,18 +508,7 @@ static int on_order_cancelled(saga_db *db, const saga_event *ev, saga_msg_meta *
     ids.order_id = order_id;
     rc = outcome_check(db, ev, meta, order_id, customer_id, &o);
     if (rc == SAGA_ERR_NOT_FOUND) {
-        /* cancelled before inventory decided (its OrderCreated is not here): remember,
-         * so that a late OrderCreated holds nothing for a dead order */
-        rc = inventory_store_outcome_insert(db, order_id, customer_id, "CANCELLED", -1);
-        if (rc == SAGA_ERR_CONFLICT)
-            rc = SAGA_ERR_TRANSIENT; /* decided meanwhile by another instance: retry */
-        if (rc) {
-            rc = failed(db, meta, rc, "recording the cancellation");
-            goto out;
-        }
-        saga_metric_add(m_ignored, 1);
-        saga_log_ids(SAGA_LOG_INFO, "inventory.cancelled_unseen", &ids,
-                     "order %s cancelled before inventory saw it: nothing held", order_id);
+        rc = reject(meta, "unknown order %s", order_id);
         goto out;
     }
     if (rc)

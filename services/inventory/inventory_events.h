@@ -6,6 +6,8 @@
  * - OrderConfirmed: HELD -> COMMITTED (reserved -> sold); no event.
  * - OrderCancelled: HELD -> RELEASED, COMMITTED -> RESTOCKED; InventoryReleased if
  *   anything moved.
+ * - OrderConfirmed or OrderCancelled for an order with no order_outcomes row (never
+ *   seen created) or of another customer: rejected, "unknown order <id>" (dead letter).
  * Each runs in the consumer's batch transaction (ud: the inventory_ctx) and locks
  * the order's outcome row or its products first; status guards and the inbox make
  * every effect happen once. */

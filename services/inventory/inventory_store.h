@@ -63,7 +63,7 @@ int inventory_store_stock_move(saga_db *db, const char *sku, const inventory_del
 
 typedef struct inventory_outcome {
     char customer_id[4 * INVENTORY_CUSTOMER_MAX + 1];
-    char outcome[16]; /* RESERVED | SHORTAGE | CANCELLED */
+    char outcome[16]; /* RESERVED | SHORTAGE (CANCELLED in rows of older versions) */
     bool has_amount;
     long long amount;
 } inventory_outcome;

@@ -149,18 +149,22 @@ int notification_channels_check(unsigned mask, const char *webhook_url, const ch
 /* --- the message --- */
 
 /* Copies the string member `name` of 1..max bytes into out (max + 1 bytes). */
-static int copy_member(const cJSON *data, const char *name, size_t max, char *out, char *err,
-                       size_t errlen)
+/* Copies a string member of 1..max characters (as the schemas count them: code
+ * points, not bytes) into out, a buffer of outsize bytes. */
+static int copy_member(const cJSON *data, const char *name, size_t max, char *out,
+                       size_t outsize, char *err, size_t errlen)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(data, name);
-    size_t len;
+    size_t len, chars = 0;
 
     if (!cJSON_IsString(v) || !v->valuestring) {
         snprintf(err, errlen, "data.%s must be a string", name);
         return SAGA_ERR_INVALID;
     }
     len = strlen(v->valuestring);
-    if (len < 1 || len > max) {
+    for (size_t i = 0; i < len; i++)
+        chars += ((unsigned char)v->valuestring[i] & 0xc0) != 0x80; /* not a continuation */
+    if (chars < 1 || chars > max || len >= outsize) {
         snprintf(err, errlen, "data.%s must be 1 to %zu characters long", name, max);
         return SAGA_ERR_INVALID;
     }
@@ -200,26 +204,57 @@ int notification_msg_from_event(const char *type, const cJSON *data, notificatio
         snprintf(err, errlen, "data must be an object");
         return SAGA_ERR_INVALID;
     }
-    if ((rc = copy_member(data, "orderId", NOTIFY_ORDER_ID_MAX, m->order_id, err, errlen)) ||
-        (rc = copy_member(data, "customerId", NOTIFY_CUSTOMER_ID_MAX, m->customer_id, err, errlen)))
+    if ((rc = copy_member(data, "orderId", NOTIFY_ORDER_ID_MAX, m->order_id, sizeof(m->order_id),
+                          err, errlen)) ||
+        (rc = copy_member(data, "customerId", NOTIFY_CUSTOMER_CHARS_MAX, m->customer_id,
+                          sizeof(m->customer_id), err, errlen)))
         return rc;
     if (m->trigger == NOTIFY_TRIGGER_CONFIRMED) {
         if (read_amount(cJSON_GetObjectItemCaseSensitive(data, "amount"), &m->amount)) {
             snprintf(err, errlen, "data.amount must be an integer from 0 to 2^53-1");
             return SAGA_ERR_INVALID;
         }
-        if ((rc = copy_member(data, "currency", 3, m->currency, err, errlen)))
+        if ((rc = copy_member(data, "currency", 3, m->currency, sizeof(m->currency), err,
+                              errlen)))
             return rc;
         if (!currency_valid(m->currency)) {
             snprintf(err, errlen, "data.currency must be three capital letters");
             return SAGA_ERR_INVALID;
         }
     } else {
-        if ((rc = copy_member(data, "reason", sizeof(m->reason) - 1, m->reason, err, errlen)) ||
+        if ((rc = copy_member(data, "reason", sizeof(m->reason) - 1, m->reason,
+                              sizeof(m->reason), err, errlen)) ||
             (rc = copy_member(data, "previousStatus", sizeof(m->previous_status) - 1,
-                              m->previous_status, err, errlen)))
+                              m->previous_status, sizeof(m->previous_status), err, errlen)))
             return rc;
     }
+    return SAGA_OK;
+}
+
+int notification_order_from_created(const cJSON *data, notification_order *o, char *err,
+                                    size_t errlen)
+{
+    int rc;
+
+    memset(o, 0, sizeof(*o));
+    if (!cJSON_IsObject(data)) {
+        snprintf(err, errlen, "data must be an object");
+        return SAGA_ERR_INVALID;
+    }
+    if ((rc = copy_member(data, "orderId", NOTIFY_ORDER_ID_MAX, o->order_id, sizeof(o->order_id),
+                          err, errlen)) ||
+        (rc = copy_member(data, "customerId", NOTIFY_CUSTOMER_CHARS_MAX, o->customer_id,
+                          sizeof(o->customer_id), err, errlen)))
+        return rc;
+    return SAGA_OK;
+}
+
+int notification_order_check(const char *known_customer, const char *customer)
+{
+    if (!known_customer)
+        return SAGA_ERR_NOT_FOUND;
+    if (!customer || strcmp(known_customer, customer) != 0)
+        return SAGA_ERR_CONFLICT;
     return SAGA_OK;
 }
 

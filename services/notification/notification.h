@@ -15,7 +15,8 @@
 
 /* Column sizes of the notifications table (deploy/mysql/notification). */
 #define NOTIFY_ORDER_ID_MAX 36
-#define NOTIFY_CUSTOMER_ID_MAX 64
+#define NOTIFY_CUSTOMER_CHARS_MAX 64 /* characters, as the event schemas count them */
+#define NOTIFY_CUSTOMER_ID_MAX (NOTIFY_CUSTOMER_CHARS_MAX * 4) /* bytes, in UTF-8 */
 #define NOTIFY_EVENT_ID_MAX 64
 /* last_error is clipped to this many bytes */
 #define NOTIFY_ERROR_MAX 1000
@@ -80,6 +81,24 @@ typedef struct notification_msg {
  * a missing or ill-typed member, an order id over NOTIFY_ORDER_ID_MAX characters. */
 int notification_msg_from_event(const char *type, const cJSON *data, notification_msg *m, char *err,
                                 size_t errlen);
+
+/* An order as its OrderCreated names it (what notification-service records of it). */
+typedef struct notification_order {
+    char order_id[NOTIFY_ORDER_ID_MAX + 1];
+    char customer_id[NOTIFY_CUSTOMER_ID_MAX + 1];
+} notification_order;
+
+/* Fills o from an OrderCreated's data (orderId, customerId; the other members are not
+ * needed). Returns SAGA_OK, or SAGA_ERR_INVALID with the reason in err: a missing or
+ * ill-typed member, or one over its column's size. */
+int notification_order_from_created(const cJSON *data, notification_order *o, char *err,
+                                    size_t errlen);
+
+/* Whether an OrderConfirmed / OrderCancelled of `customer` may notify about the order
+ * whose OrderCreated recorded known_customer (NULL: none seen). Returns SAGA_OK,
+ * SAGA_ERR_NOT_FOUND (an order nobody created: dead letter) or SAGA_ERR_CONFLICT (the
+ * order is another customer's: dead letter). */
+int notification_order_check(const char *known_customer, const char *customer);
 
 /* The notification JSON: {"id","orderId","customerId","trigger","status":"CONFIRMED"|
  * "CANCELLED","reason"?,"previousStatus"?,"amount"?,"currency"?,"createdAt"} (reason and

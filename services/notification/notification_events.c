@@ -1,5 +1,5 @@
-/* notification_events.c - OrderConfirmed / OrderCancelled in, NotificationSent out (see
- * notification_events.h). */
+/* notification_events.c - OrderCreated recorded, OrderConfirmed / OrderCancelled in,
+ * NotificationSent out (see notification_events.h). */
 #include "notification_events.h"
 
 #include <stdio.h>
@@ -23,6 +23,40 @@ static long long now_epoch_ms(void)
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* OrderCreated: the order and its customer, recorded once (known_orders), so that its
+ * OrderConfirmed / OrderCancelled can be told from events about orders nobody created. */
+static int on_order_created(saga_db *db, const saga_event *ev, saga_msg_meta *meta, void *ud)
+{
+    notification_order o;
+    char known[NOTIFY_CUSTOMER_ID_MAX + 1];
+    saga_log_ids log_ids = {.event_id = ev->id, .correlation_id = ev->correlationid};
+    bool added = false;
+    int rc;
+
+    (void)ud;
+    if (notification_order_from_created(ev->data, &o, meta->err, meta->errlen) != SAGA_OK)
+        return SAGA_ERR_INVALID;
+    if (strcmp(ev->subject, o.order_id) != 0) {
+        snprintf(meta->err, meta->errlen, "subject %.64s is not data.orderId %s", ev->subject,
+                 o.order_id);
+        return SAGA_ERR_INVALID;
+    }
+    log_ids.order_id = o.order_id;
+    if ((rc = notification_store_known_add(db, &o, &added)))
+        return rc;
+    if (added)
+        return SAGA_OK;
+    if ((rc = notification_store_known_get(db, o.order_id, known)))
+        return rc;
+    if (notification_order_check(known, o.customer_id) != SAGA_OK) {
+        snprintf(meta->err, meta->errlen, "order %s was created for another customer", o.order_id);
+        return SAGA_ERR_INVALID;
+    }
+    saga_log_ids(SAGA_LOG_INFO, "notification.created_again", &log_ids,
+                 "order was seen created before: nothing to record");
+    return SAGA_OK;
+}
+
 /* OrderConfirmed, OrderCancelled: one PENDING notification per configured channel. The
  * inbox has already skipped a redelivered event id; the unique (order, trigger, channel)
  * key makes a replay under a new id add nothing either. */
@@ -35,6 +69,7 @@ static int on_order_terminal(saga_db *db, const saga_event *ev, saga_msg_meta *m
     char ids[NOTIFY_CH_COUNT][SAGA_UUID_LEN + 1];
     char *payloads[NOTIFY_CH_COUNT] = {0};
     char created_sql[NOTIFY_SQL_TIME_LEN + 1];
+    char known[NOTIFY_CUSTOMER_ID_MAX + 1];
     saga_log_ids log_ids = {.event_id = ev->id, .correlation_id = ev->correlationid};
     long long now_ms = now_epoch_ms();
     uint64_t added = 0;
@@ -54,6 +89,19 @@ static int on_order_terminal(saga_db *db, const saga_event *ev, saga_msg_meta *m
         return SAGA_ERR_INVALID;
     }
     log_ids.order_id = m.order_id;
+    rc = notification_store_known_get(db, m.order_id, known);
+    if (rc && rc != SAGA_ERR_NOT_FOUND)
+        return rc;
+    rc = notification_order_check(rc == SAGA_OK ? known : NULL, m.customer_id);
+    if (rc == SAGA_ERR_NOT_FOUND) {
+        snprintf(meta->err, meta->errlen, "unknown order %s", m.order_id);
+        return SAGA_ERR_INVALID;
+    }
+    if (rc) {
+        snprintf(meta->err, meta->errlen, "customerId %s is not the customer of order %s",
+                 m.customer_id, m.order_id);
+        return SAGA_ERR_INVALID;
+    }
     saga_time_format_ms(now_ms, m.created_at);
     notification_time_to_sql(now_ms, created_sql);
     for (int ch = 0; ch < NOTIFY_CH_COUNT; ch++) {
@@ -96,6 +144,7 @@ out:
 }
 
 const saga_handler notification_handlers[] = {
+    {"OrderCreated", on_order_created},
     {"OrderConfirmed", on_order_terminal},
     {"OrderCancelled", on_order_terminal},
 };

@@ -1,7 +1,11 @@
 /* notification_events.h - what notification-service consumes and emits.
  *
- * Consumes OrderConfirmed and OrderCancelled (order-events): one PENDING notification per
- * configured channel, in the consumer's batch transaction, then wakes the delivery thread.
+ * Consumes order-events: OrderCreated records the order and its customer (known_orders);
+ * OrderConfirmed and OrderCancelled add one PENDING notification per configured channel,
+ * in the consumer's batch transaction, then wake the delivery thread. A terminal event
+ * about an order never seen created ("unknown order <id>") or naming another customer
+ * is rejected (dead letter): order-events keeps one order's events in order, so its
+ * OrderCreated would have come first.
  * Emits NotificationSent (notification-events) when a notification has been delivered. */
 #ifndef NOTIFICATION_EVENTS_H
 #define NOTIFICATION_EVENTS_H

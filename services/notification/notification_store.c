@@ -245,3 +245,32 @@ int notification_store_list(saga_db *db, const char *order_id, cJSON *items)
                          " WHERE order_id = ? ORDER BY created_at, trigger_type DESC, channel",
                          params, 1, list_row, items);
 }
+
+int notification_store_known_add(saga_db *db, const notification_order *o, bool *added)
+{
+    saga_param params[] = {SAGA_P_STR(o->order_id), SAGA_P_STR(o->customer_id)};
+    uint64_t affected = 0;
+    int rc =
+        saga_db_exec(db, "INSERT IGNORE INTO known_orders (order_id, customer_id) VALUES (?, ?)",
+                     params, 2, &affected, NULL);
+    *added = rc == SAGA_OK && affected > 0;
+    return rc;
+}
+
+static int known_row(const saga_row *row, void *ud)
+{
+    const char *s = saga_row_str(row, 0);
+    snprintf(ud, NOTIFY_CUSTOMER_ID_MAX + 1, "%s", s ? s : "");
+    return -1; /* one row */
+}
+
+int notification_store_known_get(saga_db *db, const char *order_id,
+                                 char customer[NOTIFY_CUSTOMER_ID_MAX + 1])
+{
+    saga_param params[] = {SAGA_P_STR(order_id)};
+    int rc = saga_db_query(db, "SELECT customer_id FROM known_orders WHERE order_id = ?", params, 1,
+                           known_row, customer);
+    if (rc == -1)
+        return SAGA_OK;
+    return rc == SAGA_OK ? SAGA_ERR_NOT_FOUND : rc;
+}

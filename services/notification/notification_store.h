@@ -1,4 +1,5 @@
-/* notification_store.h - the notifications table (deploy/mysql/notification).
+/* notification_store.h - the notifications and known_orders tables
+ * (deploy/mysql/notification).
  *
  * Claiming: a delivery pass takes a random token and runs one autocommit
  *
@@ -87,5 +88,14 @@ int notification_store_release(saga_db *db, const char *token);
  * {"id","orderId","customerId","trigger","channel","status","attempts","lastError",
  * "createdAt","sentAt"}. */
 int notification_store_list(saga_db *db, const char *order_id, cJSON *items);
+
+/* Records an OrderCreated's order once, in db's open transaction; *added tells
+ * whether this call added it. */
+int notification_store_known_add(saga_db *db, const notification_order *o, bool *added);
+
+/* The customer recorded for a known order into customer; SAGA_ERR_NOT_FOUND if the
+ * service has never seen the order created. */
+int notification_store_known_get(saga_db *db, const char *order_id,
+                                 char customer[NOTIFY_CUSTOMER_ID_MAX + 1]);
 
 #endif

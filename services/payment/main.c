@@ -12,6 +12,7 @@
 #include "saga/config.h"
 #include "saga/err.h"
 #include "saga/log.h"
+#include "saga/metrics.h"
 #include "saga/service.h"
 #include "payment_events.h"
 #include "routes.h"
@@ -46,6 +47,7 @@ static int payment_start(saga_service *svc)
     payment_ctx *c = saga_service_userdata(svc);
     LOG_INFO("payment.config", "limit %lld, failure rate %g, latency %ld ms", c->rules.limit,
              c->rules.failure_rate, c->latency_ms);
+    saga_metrics_on_render(payment_parked_gauge_refresh, svc);
     return 0;
 }
 

@@ -79,6 +79,38 @@ bool payment_refund_due(payment_status s)
     return s == PAYMENT_CAPTURED;
 }
 
+int payment_order_check(const char *known_customer, const char *customer)
+{
+    if (!known_customer)
+        return SAGA_ERR_NOT_FOUND;
+    if (!customer || strcmp(known_customer, customer) != 0)
+        return SAGA_ERR_CONFLICT;
+    return SAGA_OK;
+}
+
+payment_reserved_action payment_reserved_decide(const payment_order_view *v, const char *customer)
+{
+    int rc = payment_order_check(v->known_customer, customer);
+    if (rc == SAGA_ERR_NOT_FOUND)
+        return PAYMENT_RESERVED_PARK;
+    if (rc != SAGA_OK)
+        return PAYMENT_RESERVED_OTHER_CUSTOMER;
+    if (v->cancelled)
+        return PAYMENT_RESERVED_SKIP_CANCELLED;
+    if (v->has_payment)
+        return PAYMENT_RESERVED_SKIP_DECIDED;
+    return PAYMENT_RESERVED_CHARGE;
+}
+
+const char *payment_reserved_action_str(payment_reserved_action a)
+{
+    static const char *const names[] = {"CHARGE", "PARK", "SKIP_CANCELLED", "SKIP_DECIDED",
+                                        "OTHER_CUSTOMER"};
+    if ((size_t)a < NELEMS(names))
+        return names[a];
+    return "UNKNOWN";
+}
+
 int payment_put_decide(const payment_wallet *existing, const payment_put *put,
                        payment_put_action *action)
 {

@@ -77,6 +77,37 @@ payment_decline payment_decide(const payment_wallet *wallet, long long amount,
 /* A refund is due only for a captured payment (exactly once: it becomes REFUNDED). */
 bool payment_refund_due(payment_status s);
 
+/* Whether an event about an order may be applied, from what payment knows of the
+ * order: known_customer is the customer recorded with its OrderCreated (known_orders),
+ * NULL if payment has never seen the order created; customer is the event's. Returns
+ * SAGA_OK, SAGA_ERR_NOT_FOUND (an order nobody created, as far as payment knows) or
+ * SAGA_ERR_CONFLICT (the order belongs to another customer). */
+int payment_order_check(const char *known_customer, const char *customer);
+
+/* What InventoryReserved (or a parked one, when its OrderCreated arrives) does. */
+typedef enum payment_reserved_action {
+    PAYMENT_RESERVED_CHARGE = 0,     /* apply the decline rules: capture or decline */
+    PAYMENT_RESERVED_PARK,           /* order not seen created yet: park, do nothing else */
+    PAYMENT_RESERVED_SKIP_CANCELLED, /* the order was seen cancelled: no charge, no event */
+    PAYMENT_RESERVED_SKIP_DECIDED,   /* the order has a payment already: nothing again */
+    PAYMENT_RESERVED_OTHER_CUSTOMER, /* the order is another customer's: never charge */
+} payment_reserved_action;
+
+/* What payment knows of the order a reservation is about. */
+typedef struct payment_order_view {
+    const char *known_customer; /* from known_orders; NULL if not seen created */
+    bool cancelled;             /* in cancelled_orders */
+    bool has_payment;           /* a payments row exists */
+} payment_order_view;
+
+/* The decision for a reservation of `customer`, in this order: unknown order -> PARK;
+ * another customer -> OTHER_CUSTOMER; cancelled -> SKIP_CANCELLED; a payment exists ->
+ * SKIP_DECIDED; else CHARGE. */
+payment_reserved_action payment_reserved_decide(const payment_order_view *v, const char *customer);
+
+/* "CHARGE", "PARK", ... for logs. Static; "UNKNOWN" for anything else. */
+const char *payment_reserved_action_str(payment_reserved_action a);
+
 /* What PUT /api/wallets/{customerId} does. */
 typedef enum payment_put_action {
     PAYMENT_PUT_CREATE = 0, /* no wallet: create it (201) */

@@ -189,3 +189,85 @@ int payment_store_cancelled_add(saga_db *db, const char *order_id, const char *c
     *added = rc == SAGA_OK && affected > 0;
     return rc;
 }
+
+int payment_store_known_add(saga_db *db, const char *order_id, const char *customer_id, bool *added)
+{
+    saga_param p[] = {SAGA_P_STR(order_id), SAGA_P_STR(customer_id)};
+    uint64_t affected = 0;
+    int rc =
+        saga_db_exec(db, "INSERT IGNORE INTO known_orders (order_id, customer_id) VALUES (?, ?)", p,
+                     2, &affected, NULL);
+    *added = rc == SAGA_OK && affected > 0;
+    return rc;
+}
+
+static int known_row(const saga_row *row, void *ud)
+{
+    copy_col(row, 0, ud, PAYMENT_CUSTOMER_ID_BYTES);
+    return -1; /* one row */
+}
+
+int payment_store_known_get(saga_db *db, const char *order_id, bool for_update,
+                            char customer[PAYMENT_CUSTOMER_ID_BYTES])
+{
+    saga_param p[] = {SAGA_P_STR(order_id)};
+    int rc = saga_db_query(
+        db,
+        for_update ? "SELECT customer_id FROM known_orders WHERE order_id = ? FOR UPDATE"
+                   : "SELECT customer_id FROM known_orders WHERE order_id = ?",
+        p, 1, known_row, customer);
+    if (rc == -1)
+        return SAGA_OK;
+    return rc == SAGA_OK ? SAGA_ERR_NOT_FOUND : rc;
+}
+
+int payment_store_parked_add(saga_db *db, const payment_parked *r, bool *added)
+{
+    saga_param p[] = {SAGA_P_STR(r->order_id), SAGA_P_STR(r->customer_id), SAGA_P_I64(r->amount),
+                      SAGA_P_STR(r->currency), SAGA_P_STR(r->event_id)};
+    uint64_t affected = 0;
+    int rc = saga_db_exec(db,
+                          "INSERT IGNORE INTO pending_reservations (order_id, customer_id, amount,"
+                          " currency, event_id) VALUES (?, ?, ?, ?, ?)",
+                          p, 5, &affected, NULL);
+    *added = rc == SAGA_OK && affected > 0;
+    return rc;
+}
+
+static int parked_row(const saga_row *row, void *ud)
+{
+    payment_parked *r = ud;
+    copy_col(row, 0, r->order_id, sizeof(r->order_id));
+    copy_col(row, 1, r->customer_id, sizeof(r->customer_id));
+    r->amount = saga_row_i64(row, 2);
+    copy_col(row, 3, r->currency, sizeof(r->currency));
+    copy_col(row, 4, r->event_id, sizeof(r->event_id));
+    return -1; /* one row */
+}
+
+#define PARKED_SELECT                                                                              \
+    "SELECT order_id, customer_id, amount, currency, event_id FROM pending_reservations"           \
+    " WHERE order_id = ?"
+
+int payment_store_parked_get(saga_db *db, const char *order_id, bool for_update,
+                             payment_parked *out)
+{
+    saga_param p[] = {SAGA_P_STR(order_id)};
+    int rc = saga_db_query(db, for_update ? PARKED_SELECT " FOR UPDATE" : PARKED_SELECT, p, 1,
+                           parked_row, out);
+    if (rc == -1)
+        return SAGA_OK;
+    return rc == SAGA_OK ? SAGA_ERR_NOT_FOUND : rc;
+}
+
+int payment_store_parked_delete(saga_db *db, const char *order_id)
+{
+    saga_param p[] = {SAGA_P_STR(order_id)};
+    return saga_db_exec(db, "DELETE FROM pending_reservations WHERE order_id = ?", p, 1, NULL,
+                        NULL);
+}
+
+int payment_store_parked_count(saga_db *db, long long *count)
+{
+    return saga_db_query_i64(db, "SELECT COUNT(*) FROM pending_reservations", NULL, 0, count);
+}

@@ -1,4 +1,5 @@
-/* payment_store.h - payment-service's SQL: wallets, payments, cancelled_orders.
+/* payment_store.h - payment-service's SQL: wallets, payments, cancelled_orders,
+ * known_orders and pending_reservations.
  *
  * Every function runs prepared statements on the caller's connection, inside
  * whatever transaction the caller has open (the consumer's batch, or an HTTP
@@ -66,5 +67,45 @@ int payment_store_cancelled_find(saga_db *db, const char *order_id, bool for_upd
 /* Records the cancellation once; *added tells whether this call added it. */
 int payment_store_cancelled_add(saga_db *db, const char *order_id, const char *customer_id,
                                 const char *reason, bool *added);
+
+/* --- orders payment has seen created (known_orders) --- */
+
+/* Records an OrderCreated's order once; *added tells whether this call added it. */
+int payment_store_known_add(saga_db *db, const char *order_id, const char *customer_id,
+                            bool *added);
+
+/* The customer of a known order into customer (PAYMENT_CUSTOMER_ID_BYTES);
+ * SAGA_ERR_NOT_FOUND if payment has not seen the order created. With for_update the
+ * read locks the row, and waits for a transaction that has just inserted it. */
+int payment_store_known_get(saga_db *db, const char *order_id, bool for_update,
+                            char customer[PAYMENT_CUSTOMER_ID_BYTES]);
+
+/* --- reservations parked until their OrderCreated arrives (pending_reservations) --- */
+
+/* Event ids are at most this long (the inbox's column). */
+#define PAYMENT_EVENT_ID_MAX 64
+
+typedef struct payment_parked {
+    char order_id[PAYMENT_ID_LEN + 1];
+    char customer_id[PAYMENT_CUSTOMER_ID_BYTES];
+    long long amount;
+    char currency[4];
+    char event_id[PAYMENT_EVENT_ID_MAX + 1]; /* the parked InventoryReserved's id */
+} payment_parked;
+
+/* Parks r unless the order has a parked reservation already (the first one stays);
+ * *added tells whether this call parked it. */
+int payment_store_parked_add(saga_db *db, const payment_parked *r, bool *added);
+
+/* The order's parked reservation; with for_update, locks its row. SAGA_ERR_NOT_FOUND
+ * if there is none. */
+int payment_store_parked_get(saga_db *db, const char *order_id, bool for_update,
+                             payment_parked *out);
+
+/* Deletes the order's parked reservation (no error if there is none). */
+int payment_store_parked_delete(saga_db *db, const char *order_id);
+
+/* How many reservations are parked. */
+int payment_store_parked_count(saga_db *db, long long *count);
 
 #endif

@@ -2,7 +2,9 @@
 scenario asserts outcomes (states, balances, stock, messages on topics), and each
 test class ends with every event validated against its schema and a clean audit."""
 import concurrent.futures
+import json
 import os
+import re
 import signal
 import sys
 import time
@@ -15,6 +17,19 @@ from stack import Stack, WebhookReceiver  # noqa: E402
 
 def event_types(events):
     return [e["type"] for e in events]
+
+
+def cloud_event(etype, order_id, data):
+    """A valid CloudEvent (schema and all) about order_id, as the test's own producer."""
+    return json.dumps({
+        "specversion": "1.0", "id": str(uuid.uuid4()), "source": "/e2e-test", "type": etype,
+        "time": "2026-11-22T10:00:00.000Z", "subject": order_id,
+        "datacontenttype": "application/json", "dataschema": f"urn:saga:schema:{etype}:1",
+        "correlationid": order_id, "data": data})
+
+
+def message_headers(m):
+    return {k: (v or b"").decode() for k, v in (m.headers() or [])}
 
 
 class SagaTestCase(unittest.TestCase):
@@ -239,6 +254,137 @@ class SagaE2E(SagaTestCase):
         order = s.call("order", "GET", f"/api/orders/{order_id}").json
         self.assertEqual((order["status"], order["cancelReason"]),
                          ("CANCELLED", "CUSTOMER_REQUEST"))
+
+    def test_events_about_unknown_orders_move_nothing(self):
+        """Valid events about orders nobody created, one of each kind a consumer can get,
+        for a customer with money and skus in stock: nothing moves, nothing is notified,
+        each is dead-lettered by every service that handles it (payment parks the
+        InventoryReserved instead: its OrderCreated could still come)."""
+        s = self.s
+        sku, customer = s.sku("ghost"), s.customer("ghost")
+        s.product(sku, price=1000, stock=5)
+        s.wallet(customer, balance=50000)
+        stock_before, balance_before = s.stock(sku), s.balance(customer)
+        line = {"sku": sku, "quantity": 1}
+        cases = [  # topic, type, data (without orderId), services that dead-letter it
+            ("order-events", "OrderConfirmed",
+             {"customerId": customer, "amount": 1000, "currency": "EUR"},
+             {"inventory", "notification"}),
+            ("order-events", "OrderCancelled",
+             {"customerId": customer, "reason": "CUSTOMER_REQUEST",
+              "previousStatus": "CONFIRMED"},
+             {"inventory", "payment", "notification"}),
+            ("inventory-events", "InventoryReserved",
+             {"customerId": customer, "amount": 1000, "currency": "EUR",
+              "items": [dict(line, unitPrice=1000)]},
+             {"order"}),
+            ("inventory-events", "InventoryShortage",
+             {"customerId": customer, "shortages": [{"sku": sku, "requested": 9,
+                                                     "available": 5}]},
+             {"order"}),
+            ("inventory-events", "InventoryReleased",
+             {"items": [line], "restocked": True}, {"order"}),
+            ("payment-events", "PaymentCompleted",
+             {"customerId": customer, "paymentId": str(uuid.uuid4()), "amount": 1000,
+              "currency": "EUR"}, {"order"}),
+            ("payment-events", "PaymentFailed",
+             {"customerId": customer, "amount": 1000, "currency": "EUR",
+              "reason": "INSUFFICIENT_FUNDS"}, {"order"}),
+            ("payment-events", "PaymentRefunded",
+             {"customerId": customer, "paymentId": str(uuid.uuid4()), "amount": 1000,
+              "currency": "EUR"}, {"order"}),
+        ]
+        expected, ids = {}, {}
+        for topic, etype, data, services in cases:
+            order_id = str(uuid.uuid4())
+            value = cloud_event(etype, order_id, dict(data, orderId=order_id))
+            ids[etype] = order_id
+            for svc in services:
+                expected[(order_id, svc)] = json.loads(value)["id"]
+            s.produce(topic, order_id, value)
+
+        deadline = time.time() + 30
+        while True:
+            found = {}
+            for m in s.read_topic("saga-dlq"):
+                h = message_headers(m)
+                key = (m.key() or b"").decode()
+                if (key, h.get("saga-service")) in expected:
+                    found[(key, h.get("saga-service"))] = (h, json.loads(m.value()))
+            if len(found) == len(expected) or time.time() > deadline:
+                break
+            time.sleep(0.2)
+        self.assertEqual(sorted(set(expected) - set(found)), [], "not dead-lettered")
+        for (order_id, svc), (h, original) in found.items():
+            with self.subTest(order=order_id, service=svc):
+                self.assertEqual(h["kafka_dlt-exception-fqcn"], "HANDLER_REJECTED", h)
+                self.assertEqual(original["id"], expected[(order_id, svc)])
+                self.assertIn(f"unknown order {order_id}", h["kafka_dlt-exception-message"])
+        # payment parked the reservation (never charged), and counts it
+        parked = ids["InventoryReserved"]
+        self.assertEqual(s.scalar("payment", "SELECT customer_id FROM pending_reservations "
+                                             f"WHERE order_id = '{parked}'"), customer)
+        gauge = re.search(r"^saga_payment_parked_reservations (\S+)",
+                          s.call("payment", "GET", "/metrics").text, re.M)
+        self.assertIsNotNone(gauge)
+        self.assertGreaterEqual(float(gauge.group(1)), 1)
+        # nothing moved, nothing emitted, nothing notified
+        s.drain()
+        self.assertEqual(s.stock(sku), stock_before)
+        self.assertEqual(s.balance(customer), balance_before)
+        for order_id in ids.values():
+            self.assertEqual(s.call("payment", "GET", f"/api/payments/{order_id}").status, 404)
+            self.assertEqual(s.call("order", "GET", f"/api/orders/{order_id}").status, 404)
+            notes = s.call("notification", "GET", f"/api/notifications?orderId={order_id}")
+            self.assertEqual((notes.status, notes.json["items"]), (200, []))
+            for topic in ("order-events", "inventory-events", "payment-events",
+                          "notification-events"):
+                caused = [e for e in s.events(topic, order_id) if e["source"] != "/e2e-test"]
+                self.assertEqual(caused, [], topic)
+        listed = "','".join(ids.values())
+        self.assertEqual(s.scalar("inventory", "SELECT COUNT(*) FROM order_outcomes WHERE "
+                                               f"order_id IN ('{listed}')"), "0")
+
+    def test_reservation_reaches_payment_before_its_order(self):
+        """Payment frozen (SIGSTOP) while an order is placed and inventory reserves it:
+        once it resumes, OrderCreated and InventoryReserved (two topics, no mutual
+        order) are both waiting; whichever it reads first, it charges exactly once and
+        leaves nothing parked."""
+        s = self.s
+        sku, customer = s.sku("early"), s.customer("early")
+        s.product(sku, price=1500, stock=3)
+        s.wallet(customer, balance=6000)
+        payment = s.procs["payment"]
+        payment.send_signal(signal.SIGSTOP)
+        try:
+            order_id = s.order(customer, [(sku, 2)]).json["id"]
+            deadline = time.time() + 20
+            while "InventoryReserved" not in event_types(s.events("inventory-events", order_id)):
+                self.assertLess(time.time(), deadline, "inventory never reserved")
+                time.sleep(0.1)
+            # payment is frozen: nothing charged yet
+            self.assertEqual(s.scalar("payment", "SELECT balance FROM wallets WHERE "
+                                                 f"customer_id = '{customer}'"), "6000")
+        finally:
+            payment.send_signal(signal.SIGCONT)
+        order = s.wait_order(order_id)
+        self.assertEqual(order["status"], "CONFIRMED", order)
+        s.drain()
+        self.assertEqual(s.balance(customer), 6000 - 3000)
+        p = s.call("payment", "GET", f"/api/payments/{order_id}")
+        self.assertEqual((p.status, p.json["status"], p.json["amount"]), (200, "CAPTURED", 3000))
+        completed = s.events("payment-events", order_id)
+        self.assertEqual(event_types(completed), ["PaymentCompleted"])
+        reserved = [e for e in s.events("inventory-events", order_id)
+                    if e["type"] == "InventoryReserved"]
+        self.assertEqual(completed[0]["causationid"], reserved[0]["id"])
+        self.assertEqual(s.scalar("payment", "SELECT COUNT(*) FROM pending_reservations WHERE "
+                                             f"order_id = '{order_id}'"), "0")
+        self.assertEqual(s.scalar("payment", "SELECT customer_id FROM known_orders WHERE "
+                                             f"order_id = '{order_id}'"), customer)
+        self.assertEqual(s.wait_stock(sku, {"sku": sku, "available": 1, "reserved": 0,
+                                            "sold": 2}),
+                         {"sku": sku, "available": 1, "reserved": 0, "sold": 2})
 
     def test_concurrent_orders_never_oversell(self):
         """200 concurrent orders for 50 units: exactly 50 confirmed, the rest refused

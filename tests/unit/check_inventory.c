@@ -171,6 +171,19 @@ START_TEST(test_exactly_once_guards)
 }
 END_TEST
 
+START_TEST(test_events_only_for_orders_seen_created)
+{
+    /* order_outcomes is the record of every OrderCreated: no row, an unknown order */
+    ck_assert_int_eq(inventory_order_check("alice", "alice"), SAGA_OK);
+    ck_assert_int_eq(inventory_order_check(NULL, "alice"), SAGA_ERR_NOT_FOUND);
+    ck_assert_int_eq(inventory_order_check("alice", "mallory"), SAGA_ERR_CONFLICT);
+    ck_assert_int_eq(inventory_order_check("alice", "Alice"), SAGA_ERR_CONFLICT);
+    ck_assert_int_eq(inventory_order_check("alice", "alice "), SAGA_ERR_CONFLICT);
+    ck_assert_int_eq(inventory_order_check("alice", NULL), SAGA_ERR_CONFLICT);
+    ck_assert_int_eq(inventory_order_check(NULL, NULL), SAGA_ERR_NOT_FOUND);
+}
+END_TEST
+
 START_TEST(test_invariant_kept_by_transitions)
 {
     /* initial + restocked = available + reserved + sold through a whole life */
@@ -336,6 +349,7 @@ static Suite *inventory_suite(void)
     tcase_add_test(core, test_free_items);
     tcase_add_test(core, test_reservation_transitions);
     tcase_add_test(core, test_exactly_once_guards);
+    tcase_add_test(core, test_events_only_for_orders_seen_created);
     tcase_add_test(core, test_invariant_kept_by_transitions);
     tcase_add_test(core, test_stock_changes);
     tcase_add_test(core, test_json_int_exact);

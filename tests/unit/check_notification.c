@@ -315,6 +315,53 @@ START_TEST(test_channels_parse_bad)
 }
 END_TEST
 
+START_TEST(test_orders_seen_created)
+{
+    notification_order o;
+    char err[256];
+    cJSON *d = cJSON_CreateObject();
+    cJSON_AddStringToObject(d, "orderId", "0b6f3c1e-6d2a-4f7b-9a39-0c1d2e3f4a5b");
+    cJSON_AddStringToObject(d, "customerId", "alice");
+    cJSON_AddStringToObject(d, "currency", "EUR");
+    ck_assert_int_eq(notification_order_from_created(d, &o, err, sizeof(err)), SAGA_OK);
+    ck_assert_str_eq(o.order_id, "0b6f3c1e-6d2a-4f7b-9a39-0c1d2e3f4a5b");
+    ck_assert_str_eq(o.customer_id, "alice");
+    cJSON_Delete(d);
+
+    /* a terminal event needs the order's OrderCreated, and the same customer */
+    ck_assert_int_eq(notification_order_check("alice", "alice"), SAGA_OK);
+    ck_assert_int_eq(notification_order_check(NULL, "alice"), SAGA_ERR_NOT_FOUND);
+    ck_assert_int_eq(notification_order_check("alice", "bob"), SAGA_ERR_CONFLICT);
+    ck_assert_int_eq(notification_order_check("alice", "ALICE"), SAGA_ERR_CONFLICT);
+    ck_assert_int_eq(notification_order_check("alice", NULL), SAGA_ERR_CONFLICT);
+}
+END_TEST
+
+START_TEST(test_orders_seen_created_bad)
+{
+    notification_order o;
+    char err[256];
+    char long_id[NOTIFY_CUSTOMER_CHARS_MAX + 2];
+    cJSON *d;
+
+    ck_assert_int_eq(notification_order_from_created(NULL, &o, err, sizeof(err)), SAGA_ERR_INVALID);
+    d = cJSON_CreateObject();
+    cJSON_AddStringToObject(d, "orderId", "o");
+    ck_assert_int_eq(notification_order_from_created(d, &o, err, sizeof(err)), SAGA_ERR_INVALID);
+    ck_assert_ptr_nonnull(strstr(err, "customerId"));
+    memset(long_id, 'c', sizeof(long_id) - 1);
+    long_id[sizeof(long_id) - 1] = '\0'; /* 65 bytes: one over */
+    cJSON_AddStringToObject(d, "customerId", long_id);
+    ck_assert_int_eq(notification_order_from_created(d, &o, err, sizeof(err)), SAGA_ERR_INVALID);
+    cJSON_ReplaceItemInObject(d, "customerId", cJSON_CreateString(long_id + 1)); /* 64 */
+    ck_assert_int_eq(notification_order_from_created(d, &o, err, sizeof(err)), SAGA_OK);
+    cJSON_ReplaceItemInObject(d, "orderId", cJSON_CreateNumber(1));
+    ck_assert_int_eq(notification_order_from_created(d, &o, err, sizeof(err)), SAGA_ERR_INVALID);
+    ck_assert_ptr_nonnull(strstr(err, "orderId"));
+    cJSON_Delete(d);
+}
+END_TEST
+
 START_TEST(test_msg_from_event_bad)
 {
     notification_msg m;
@@ -360,6 +407,15 @@ START_TEST(test_msg_from_event_bad)
     d = confirmed_data("o", cust65, 1);
     ck_assert_int_eq(notification_msg_from_event("OrderConfirmed", d, &m, err, sizeof(err)),
                      SAGA_ERR_INVALID);
+    cJSON_Delete(d);
+    /* the limit counts characters: 64 three-byte characters (192 bytes) are fine */
+    char cjk64[64 * 3 + 1] = "";
+    for (int i = 0; i < 64; i++)
+        strcat(cjk64, "\xe5\xbc\xa0");
+    d = confirmed_data("o", cjk64, 1);
+    ck_assert_int_eq(notification_msg_from_event("OrderConfirmed", d, &m, err, sizeof(err)),
+                     SAGA_OK);
+    ck_assert_str_eq(m.customer_id, cjk64);
     cJSON_Delete(d);
 
     d = cancelled_data("TIMEOUT");
@@ -557,6 +613,7 @@ static Suite *notification_suite(void)
     tcase_add_test(core, test_channels_parse);
     tcase_add_test(core, test_channels_check);
     tcase_add_test(core, test_msg_from_event);
+    tcase_add_test(core, test_orders_seen_created);
     tcase_add_test(core, test_payload_round_trip);
     tcase_add_test(core, test_summary);
     tcase_add_test(core, test_email);
@@ -566,6 +623,7 @@ static Suite *notification_suite(void)
     TCase *limits = tcase_create("limits");
     tcase_add_test(limits, test_channels_parse_bad);
     tcase_add_test(limits, test_msg_from_event_bad);
+    tcase_add_test(limits, test_orders_seen_created_bad);
     tcase_add_test(limits, test_payload_parse_bad);
     tcase_add_test(limits, test_email_addresses);
     tcase_add_test(limits, test_email_no_injection);

@@ -92,6 +92,33 @@ START_TEST(test_refund_only_captured)
 }
 END_TEST
 
+START_TEST(test_reservation_needs_the_order_created)
+{
+    payment_order_view v = {.known_customer = NULL};
+    /* OrderCreated not seen: parked, whatever else is known */
+    ck_assert_int_eq(payment_reserved_decide(&v, "alice"), PAYMENT_RESERVED_PARK);
+    v.cancelled = v.has_payment = true;
+    ck_assert_int_eq(payment_reserved_decide(&v, "alice"), PAYMENT_RESERVED_PARK);
+    /* seen created: the rules of today */
+    v = (payment_order_view){.known_customer = "alice"};
+    ck_assert_int_eq(payment_reserved_decide(&v, "alice"), PAYMENT_RESERVED_CHARGE);
+    v.has_payment = true;
+    ck_assert_int_eq(payment_reserved_decide(&v, "alice"), PAYMENT_RESERVED_SKIP_DECIDED);
+    v.cancelled = true; /* the cancellation wins over an existing payment */
+    ck_assert_int_eq(payment_reserved_decide(&v, "alice"), PAYMENT_RESERVED_SKIP_CANCELLED);
+    /* another customer's order is never charged, whatever its state */
+    ck_assert_int_eq(payment_reserved_decide(&v, "mallory"), PAYMENT_RESERVED_OTHER_CUSTOMER);
+    v.cancelled = v.has_payment = false;
+    ck_assert_int_eq(payment_reserved_decide(&v, "mallory"), PAYMENT_RESERVED_OTHER_CUSTOMER);
+
+    ck_assert_int_eq(payment_order_check("alice", "alice"), SAGA_OK);
+    ck_assert_int_eq(payment_order_check(NULL, "alice"), SAGA_ERR_NOT_FOUND);
+    ck_assert_int_eq(payment_order_check("alice", "bob"), SAGA_ERR_CONFLICT);
+    ck_assert_str_eq(payment_reserved_action_str(PAYMENT_RESERVED_PARK), "PARK");
+    ck_assert_str_eq(payment_reserved_action_str(PAYMENT_RESERVED_CHARGE), "CHARGE");
+}
+END_TEST
+
 START_TEST(test_put_create_update_conflict)
 {
     payment_put put = {.has_balance = true, .balance = 500};
@@ -282,6 +309,20 @@ START_TEST(test_unknown_names)
 }
 END_TEST
 
+START_TEST(test_order_check_limits)
+{
+    /* exact comparison: case, trailing blanks and other normalisations differ */
+    ck_assert_int_eq(payment_order_check("alice", "Alice"), SAGA_ERR_CONFLICT);
+    ck_assert_int_eq(payment_order_check("alice", "alice "), SAGA_ERR_CONFLICT);
+    ck_assert_int_eq(payment_order_check("caf\xc3\xa9", "cafe\xcc\x81"), SAGA_ERR_CONFLICT);
+    ck_assert_int_eq(payment_order_check("alice", NULL), SAGA_ERR_CONFLICT);
+    ck_assert_int_eq(payment_order_check(NULL, NULL), SAGA_ERR_NOT_FOUND);
+    payment_order_view v = {.known_customer = ""};
+    ck_assert_int_eq(payment_reserved_decide(&v, "alice"), PAYMENT_RESERVED_OTHER_CUSTOMER);
+    ck_assert_str_eq(payment_reserved_action_str((payment_reserved_action)99), "UNKNOWN");
+}
+END_TEST
+
 static Suite *payment_suite(void)
 {
     Suite *s = suite_create("payment");
@@ -292,6 +333,7 @@ static Suite *payment_suite(void)
     tcase_add_test(core, test_rules_apply_in_documented_order);
     tcase_add_test(core, test_names_round_trip);
     tcase_add_test(core, test_refund_only_captured);
+    tcase_add_test(core, test_reservation_needs_the_order_created);
     tcase_add_test(core, test_put_create_update_conflict);
     tcase_add_test(core, test_topup);
     tcase_add_test(core, test_ids);
@@ -306,6 +348,7 @@ static Suite *payment_suite(void)
     tcase_add_test(limits, test_id_limits);
     tcase_add_test(limits, test_amount_limits);
     tcase_add_test(limits, test_unknown_names);
+    tcase_add_test(limits, test_order_check_limits);
     suite_add_tcase(s, limits);
     return s;
 }
