@@ -125,6 +125,7 @@ int saga_config_load(saga_config *cfg, const char *service, int default_port, ch
     snprintf(def_name, sizeof(def_name), "%s-service", service);
     STR("SAGA_KAFKA_GROUP", def_name, kafka_group);
     INT("SAGA_KAFKA_FETCH_WAIT_MS", 5, 0, 10000, kafka_fetch_wait_ms);
+    INT("SAGA_KAFKA_SESSION_TIMEOUT_MS", 10000, 3000, 300000, kafka_session_timeout_ms);
     STR("SAGA_REDIS_HOST", "127.0.0.1", redis_host);
     INT("SAGA_REDIS_PORT", 6379, 1, 65535, redis_port);
     INT("SAGA_BATCH_MAX", 500, 1, 100000, batch_max);

@@ -225,7 +225,12 @@ int saga_db_begin(saga_db *db)
         saga_db_rollback(db);
     if ((rc = ensure_connected(db)))
         return rc;
-    if ((rc = simple_query(db, "START TRANSACTION")))
+    rc = simple_query(db, "START TRANSACTION");
+    /* a connection that died while idle (the server restarted) is only noticed
+     * now; nothing was done on it, so reconnect and try once more */
+    if (rc && !db->connected && (rc = ensure_connected(db)) == SAGA_OK)
+        rc = simple_query(db, "START TRANSACTION");
+    if (rc)
         return rc;
     db->in_tx = true;
     db->outbox_dirty = false;
@@ -451,6 +456,11 @@ int saga_db_query(saga_db *db, const char *sql, const saga_param *params, size_t
     MYSQL_RES *meta = NULL;
     saga_row row = {0};
     int rc = stmt_run(db, sql, params, nparams, &stmt);
+
+    /* outside a transaction a query on a connection that died while idle is
+     * simply run again on a new one (queries change nothing) */
+    if (rc == SAGA_ERR_TRANSIENT && !db->in_tx && !db->connected)
+        rc = stmt_run(db, sql, params, nparams, &stmt);
 
     if (rc)
         return rc;

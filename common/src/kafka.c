@@ -87,12 +87,13 @@ rd_kafka_t *saga_kafka_consumer_new(const saga_config *cfg, const char *const *t
     rd_kafka_conf_t *conf = conf_common(cfg, "consumer", err, errlen);
     rd_kafka_topic_partition_list_t *subs = NULL;
     rd_kafka_t *rk = NULL;
-    char fetch_wait[16], why[512];
+    char fetch_wait[16], session_timeout[16], why[512];
     rd_kafka_resp_err_t kerr;
 
     if (!conf)
         return NULL;
     snprintf(fetch_wait, sizeof(fetch_wait), "%d", cfg->kafka_fetch_wait_ms);
+    snprintf(session_timeout, sizeof(session_timeout), "%d", cfg->kafka_session_timeout_ms);
     if (conf_set(conf, "group.id", cfg->kafka_group, err, errlen) ||
         conf_set(conf, "enable.auto.commit", "false", err, errlen) ||
         conf_set(conf, "enable.auto.offset.store", "false", err, errlen) ||
@@ -100,7 +101,8 @@ rd_kafka_t *saga_kafka_consumer_new(const saga_config *cfg, const char *const *t
         /* librdkafka's mock broker answers an empty fetch only after this wait,
          * even when data arrives meanwhile: keep it short */
         conf_set(conf, "fetch.wait.max.ms", fetch_wait, err, errlen) ||
-        conf_set(conf, "session.timeout.ms", "10000", err, errlen) ||
+        /* how long a dead instance holds its partitions before a rebalance */
+        conf_set(conf, "session.timeout.ms", session_timeout, err, errlen) ||
         conf_set(conf, "heartbeat.interval.ms", "1000", err, errlen)) {
         rd_kafka_conf_destroy(conf);
         return NULL;

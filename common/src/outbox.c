@@ -237,6 +237,27 @@ static int relay_delete(saga_relay *r, size_t n)
     return SAGA_OK;
 }
 
+/* Refreshes the backlog gauges from the table, at most once a second unless forced. */
+static void relay_update_stats(saga_relay *r, bool force)
+{
+    struct timespec now;
+    long long count = 0, age_us = 0;
+
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if (!force && now.tv_sec - r->last_stats.tv_sec < 1)
+        return;
+    r->last_stats = now;
+    if (saga_db_query_i64(r->db, "SELECT COUNT(*) FROM outbox", NULL, 0, &count) != SAGA_OK)
+        return;
+    if (count > 0)
+        saga_db_query_i64(r->db,
+                          "SELECT TIMESTAMPDIFF(MICROSECOND, MIN(created_at), NOW(3)) FROM outbox",
+                          NULL, 0, &age_us);
+    atomic_store(&r->backlog, count);
+    saga_metric_set(r->backlog_gauge, (double)count);
+    saga_metric_set(r->oldest_gauge, (double)age_us / 1e6);
+}
+
 /* Produces rows [0, nrows) in order, stopping at the first that cannot be
  * enqueued, and waits for their delivery reports. Returns how many were
  * produced. */
@@ -270,7 +291,8 @@ static size_t relay_produce(saga_relay *r)
         }
         produced++;
     }
-    /* wait for every report; librdkafka fails a message after message.timeout.ms */
+    /* wait for every report; librdkafka fails a message after message.timeout.ms.
+     * Meanwhile (a broker down) keep the backlog gauges current. */
     for (;;) {
         size_t pending = 0;
         for (size_t i = 0; i < produced; i++)
@@ -278,29 +300,11 @@ static size_t relay_produce(saga_relay *r)
         if (pending == 0)
             break;
         rd_kafka_poll(r->rk, 20);
+        relay_update_stats(r, false);
     }
     return produced;
 }
 
-static void relay_update_stats(saga_relay *r, bool force)
-{
-    struct timespec now;
-    long long count = 0, age_us = 0;
-
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    if (!force && now.tv_sec - r->last_stats.tv_sec < 1)
-        return;
-    r->last_stats = now;
-    if (saga_db_query_i64(r->db, "SELECT COUNT(*) FROM outbox", NULL, 0, &count) != SAGA_OK)
-        return;
-    if (count > 0)
-        saga_db_query_i64(r->db,
-                          "SELECT TIMESTAMPDIFF(MICROSECOND, MIN(created_at), NOW(3)) FROM outbox",
-                          NULL, 0, &age_us);
-    atomic_store(&r->backlog, count);
-    saga_metric_set(r->backlog_gauge, (double)count);
-    saga_metric_set(r->oldest_gauge, (double)age_us / 1e6);
-}
 
 /* One pass: read up to relay_batch_max rows, publish, delete the delivered prefix.
  * Returns the number of rows read, or -1 on a failure worth a backoff. */

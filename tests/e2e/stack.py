@@ -270,6 +270,9 @@ class Stack:
             "SAGA_REDIS_HOST": "127.0.0.1",
             "SAGA_REDIS_PORT": str(self.redis_port),
             "SAGA_LOG_LEVEL": "info",
+            # a restarted or added instance gets partitions sooner (the mock
+            # broker waits about a session timeout to rebalance)
+            "SAGA_KAFKA_SESSION_TIMEOUT_MS": "6000",
         })
         env.update(self.env_overrides.get(svc, {}))
         return env

@@ -26,6 +26,7 @@ typedef struct saga_config {
     char kafka_bootstrap[512];/* SAGA_KAFKA_BOOTSTRAP, default localhost:9092 */
     char kafka_group[128];   /* SAGA_KAFKA_GROUP, default <service>-service */
     int kafka_fetch_wait_ms; /* SAGA_KAFKA_FETCH_WAIT_MS, default 5 */
+    int kafka_session_timeout_ms; /* SAGA_KAFKA_SESSION_TIMEOUT_MS, default 10000 */
     char redis_host[128];    /* SAGA_REDIS_HOST, default 127.0.0.1 */
     int redis_port;          /* SAGA_REDIS_PORT, default 6379 */
     int batch_max;           /* SAGA_BATCH_MAX, default 500 */

@@ -4,9 +4,11 @@
  * One saga_db per thread. Every statement with input goes through a prepared
  * statement; statements are cached per connection by their SQL text, so a hot
  * statement is prepared once. A lost connection is reopened on the next
- * statement outside a transaction (or the next saga_db_begin); inside a
- * transaction the statement fails with SAGA_ERR_TRANSIENT and the caller rolls
- * back and retries the whole transaction. */
+ * statement outside a transaction (or the next saga_db_begin); a connection
+ * found dead by saga_db_begin or by a query outside a transaction is reopened and
+ * the call tried once more, so the first request after a server restart does not
+ * fail. Inside a transaction the statement fails with SAGA_ERR_TRANSIENT and the
+ * caller rolls back and retries the whole transaction. */
 #ifndef SAGA_DB_H
 #define SAGA_DB_H
 
