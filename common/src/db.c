@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include <mysql.h>
 #include <mysqld_error.h>
 #include <errmsg.h>
@@ -266,6 +267,23 @@ void saga_db_rollback(saga_db *db)
         db->connected = false; /* the server rolls back a dropped connection */
     db->in_tx = false;
     db->outbox_dirty = false;
+}
+
+int saga_db_transaction(saga_db *db, int attempts, saga_tx_fn fn, void *ud)
+{
+    int rc = SAGA_ERR_TRANSIENT;
+
+    for (int attempt = 0; attempt < attempts && rc == SAGA_ERR_TRANSIENT; attempt++) {
+        if (attempt > 0)
+            usleep(10000U << (attempt - 1)); /* 10, 20, 40 ms ... */
+        if ((rc = saga_db_begin(db)) != SAGA_OK)
+            continue;
+        if ((rc = fn(db, ud)) == SAGA_OK)
+            rc = saga_db_commit(db);
+        else
+            saga_db_rollback(db);
+    }
+    return rc;
 }
 
 bool saga_db_in_transaction(const saga_db *db)

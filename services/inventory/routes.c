@@ -34,22 +34,24 @@ typedef struct tx_err {
 
 typedef int (*tx_fn)(saga_db *db, void *arg, tx_err *err);
 
-/* Runs fn in a transaction, committing on SAGA_OK and rolling back otherwise;
- * a transient failure (deadlock, lost connection) runs it again. */
+typedef struct tx_call {
+    tx_fn fn;
+    void *arg;
+    tx_err *err;
+} tx_call;
+
+static int tx_call_run(saga_db *db, void *ud)
+{
+    tx_call *call = ud;
+    memset(call->err, 0, sizeof(*call->err));
+    return call->fn(db, call->arg, call->err);
+}
+
+/* Runs fn in a transaction (saga_db_transaction: retried when transient). */
 static int tx_run(saga_db *db, tx_fn fn, void *arg, tx_err *err)
 {
-    int rc = SAGA_OK;
-
-    for (int attempt = 0; attempt < TX_ATTEMPTS; attempt++) {
-        memset(err, 0, sizeof(*err));
-        if ((rc = saga_db_begin(db)) == SAGA_OK && (rc = fn(db, arg, err)) == SAGA_OK &&
-            (rc = saga_db_commit(db)) == SAGA_OK)
-            return SAGA_OK;
-        saga_db_rollback(db);
-        if (rc != SAGA_ERR_TRANSIENT)
-            break;
-    }
-    return rc;
+    tx_call call = {fn, arg, err};
+    return saga_db_transaction(db, TX_ATTEMPTS, tx_call_run, &call);
 }
 
 /* Answers a failed transaction or query. */

@@ -571,6 +571,20 @@ out:
 
 /* --- POST /api/orders/{id}/cancel --- */
 
+typedef struct cancel_call {
+    const char *id;
+    const char *traceparent;
+    order *o;
+    bool changed;
+} cancel_call;
+
+static int cancel_tx(saga_db *db, void *ud)
+{
+    cancel_call *call = ud;
+    return order_events_cancel(db, call->id, ORDER_IN_CUSTOMER_CANCEL, call->traceparent, call->o,
+                               &call->changed);
+}
+
 static void route_cancel(saga_http_req *req, saga_http_resp *resp)
 {
     const char *id = saga_http_param(req, "id");
@@ -587,17 +601,9 @@ static void route_cancel(saga_http_req *req, saga_http_resp *resp)
         saga_http_reply_rc(resp, SAGA_ERR_NOMEM, "out of memory");
         return;
     }
-    for (int attempt = 0; attempt < TX_ATTEMPTS; attempt++) {
-        if ((rc = saga_db_begin(db)) == SAGA_OK &&
-            (rc = order_events_cancel(db, id, ORDER_IN_CUSTOMER_CANCEL, tp, o, &changed)) ==
-                SAGA_OK &&
-            (rc = saga_db_commit(db)) == SAGA_OK)
-            break;
-        saga_db_rollback(db);
-        if (rc != SAGA_ERR_TRANSIENT)
-            break;
-        usleep((useconds_t)(10000 << attempt));
-    }
+    cancel_call call = {.id = id, .traceparent = tp, .o = o};
+    rc = saga_db_transaction(db, TX_ATTEMPTS, cancel_tx, &call);
+    changed = call.changed;
     if (rc == SAGA_ERR_NOT_FOUND) {
         saga_http_reply_problem(resp, 404, "no order %s", id);
         goto out;

@@ -39,22 +39,22 @@ static saga_db *route_db(saga_http_req *req, saga_http_resp *resp)
     return db;
 }
 
-/* Runs fn in a transaction, again on a transient failure. */
+typedef struct tx_call {
+    tx_fn fn;
+    wallet_tx *tx;
+} tx_call;
+
+static int tx_call_run(saga_db *db, void *ud)
+{
+    tx_call *call = ud;
+    return call->fn(db, call->tx);
+}
+
+/* Runs fn in a transaction (saga_db_transaction: retried when transient). */
 static int tx_run(saga_db *db, tx_fn fn, wallet_tx *tx)
 {
-    int rc = SAGA_ERR_TRANSIENT;
-    for (int attempt = 0; attempt < TX_ATTEMPTS && rc == SAGA_ERR_TRANSIENT; attempt++) {
-        if (attempt > 0)
-            usleep(10000U * (unsigned)attempt);
-        if ((rc = saga_db_begin(db)))
-            continue;
-        rc = fn(db, tx);
-        if (rc == SAGA_OK)
-            rc = saga_db_commit(db);
-        else
-            saga_db_rollback(db);
-    }
-    return rc;
+    tx_call call = {fn, tx};
+    return saga_db_transaction(db, TX_ATTEMPTS, tx_call_run, &call);
 }
 
 /* A database failure as a problem answer (the details go to the log). */

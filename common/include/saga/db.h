@@ -76,6 +76,17 @@ int saga_db_commit(saga_db *db);
 void saga_db_rollback(saga_db *db);
 bool saga_db_in_transaction(const saga_db *db);
 
+/* A transaction body: runs in db's open transaction; SAGA_OK commits. */
+typedef int (*saga_tx_fn)(saga_db *db, void *ud);
+
+/* Runs fn in a transaction: commits when it returns SAGA_OK, rolls back
+ * otherwise. A transient failure (deadlock, lock wait timeout, connection lost
+ * before the commit) runs it again, up to `attempts` times in all, with a short
+ * growing pause. Returns fn's result, or the database's (SAGA_ERR_UNAVAILABLE when
+ * the connection was lost during the commit: not retried, the outcome is
+ * unknown). fn must leave nothing behind that a retry would repeat. */
+int saga_db_transaction(saga_db *db, int attempts, saga_tx_fn fn, void *ud);
+
 /* Runs a statement. affected and insert_id may be NULL. Returns SAGA_OK,
  * SAGA_ERR_CONFLICT (duplicate key), SAGA_ERR_TRANSIENT (deadlock, lock wait
  * timeout, lost connection: retry the transaction), or SAGA_ERR_INTERNAL (a bug:
