@@ -548,20 +548,42 @@ out:
     return rc;
 }
 
+typedef struct one_row {
+    saga_row_fn fn;
+    void *ud;
+    bool seen;
+    int rc;
+} one_row;
+
+static int one_row_cb(const saga_row *row, void *ud)
+{
+    one_row *one = ud;
+    one->seen = true;
+    one->rc = one->fn(row, one->ud);
+    return 1; /* stop after the first row */
+}
+
+int saga_db_query_one(saga_db *db, const char *sql, const saga_param *params, size_t nparams,
+                      saga_row_fn fn, void *ud)
+{
+    one_row one = {.fn = fn, .ud = ud};
+    int rc = saga_db_query(db, sql, params, nparams, one_row_cb, &one);
+    if (one.seen)
+        return one.rc;
+    return rc == SAGA_OK ? SAGA_ERR_NOT_FOUND : rc;
+}
+
 static int first_i64(const saga_row *row, void *ud)
 {
     long long *out = ud;
     *out = saga_row_i64(row, 0);
-    return -1; /* stop after the first row */
+    return 0;
 }
 
 int saga_db_query_i64(saga_db *db, const char *sql, const saga_param *params, size_t nparams,
                       long long *out)
 {
-    int rc = saga_db_query(db, sql, params, nparams, first_i64, out);
-    if (rc == -1)
-        return SAGA_OK;
-    return rc == SAGA_OK ? SAGA_ERR_NOT_FOUND : rc;
+    return saga_db_query_one(db, sql, params, nparams, first_i64, out);
 }
 
 int saga_db_exec_script(saga_db *db, const char *sql)

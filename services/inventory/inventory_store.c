@@ -33,23 +33,20 @@ static void product_from_row(const saga_row *row, inventory_product *p)
     copy_col(p->updated_at, sizeof(p->updated_at), row, 9);
 }
 
-/* Row callback: the first row into a product, then stop (-1). */
+/* Row callback (saga_db_query_one): the row into a product. */
 static int product_row_one(const saga_row *row, void *ud)
 {
     product_from_row(row, ud);
-    return -1;
+    return 0;
 }
 
 int inventory_store_product_get(saga_db *db, const char *sku, bool lock, inventory_product *out)
 {
     saga_param p[] = {SAGA_P_STR(sku)};
-    int rc = saga_db_query(db,
-                           lock ? "SELECT " PRODUCT_COLS " FROM products WHERE sku = ? FOR UPDATE"
-                                : "SELECT " PRODUCT_COLS " FROM products WHERE sku = ?",
-                           p, 1, product_row_one, out);
-    if (rc == -1)
-        return SAGA_OK;
-    return rc == SAGA_OK ? SAGA_ERR_NOT_FOUND : rc;
+    return saga_db_query_one(db,
+                             lock ? "SELECT " PRODUCT_COLS " FROM products WHERE sku = ? FOR UPDATE"
+                                  : "SELECT " PRODUCT_COLS " FROM products WHERE sku = ?",
+                             p, 1, product_row_one, out);
 }
 
 int inventory_store_product_insert(saga_db *db, const char *sku, const char *name, long long price,
@@ -138,7 +135,7 @@ static int stock_row(const saga_row *row, void *ud)
     line->found = true;
     line->available = saga_row_i64(row, 0);
     line->price = saga_row_i64(row, 1);
-    return -1;
+    return 0;
 }
 
 int inventory_store_stock_lock(saga_db *db, inventory_line *line)
@@ -149,9 +146,9 @@ int inventory_store_stock_lock(saga_db *db, inventory_line *line)
     line->found = false;
     line->available = 0;
     line->price = 0;
-    rc = saga_db_query(db, "SELECT available, price FROM products WHERE sku = ? FOR UPDATE", p, 1,
-                       stock_row, line);
-    return rc == -1 ? SAGA_OK : rc;
+    rc = saga_db_query_one(db, "SELECT available, price FROM products WHERE sku = ? FOR UPDATE", p,
+                           1, stock_row, line);
+    return rc == SAGA_ERR_NOT_FOUND ? SAGA_OK : rc; /* an unknown sku: line->found false */
 }
 
 int inventory_store_stock_move(saga_db *db, const char *sku, const inventory_delta *d)
@@ -190,19 +187,16 @@ static int outcome_row(const saga_row *row, void *ud)
     copy_col(o->outcome, sizeof(o->outcome), row, 1);
     o->has_amount = !saga_row_is_null(row, 2);
     o->amount = saga_row_i64(row, 2);
-    return -1;
+    return 0;
 }
 
 int inventory_store_outcome_lock(saga_db *db, const char *order_id, inventory_outcome *out)
 {
     saga_param p[] = {SAGA_P_STR(order_id)};
-    int rc = saga_db_query(db,
-                           "SELECT customer_id, outcome, amount FROM order_outcomes"
-                           " WHERE order_id = ? FOR UPDATE",
-                           p, 1, outcome_row, out);
-    if (rc == -1)
-        return SAGA_OK;
-    return rc == SAGA_OK ? SAGA_ERR_NOT_FOUND : rc;
+    return saga_db_query_one(db,
+                             "SELECT customer_id, outcome, amount FROM order_outcomes"
+                             " WHERE order_id = ? FOR UPDATE",
+                             p, 1, outcome_row, out);
 }
 
 #define RESERVATION_COLS 6

@@ -261,16 +261,13 @@ static int known_row(const saga_row *row, void *ud)
 {
     const char *s = saga_row_str(row, 0);
     snprintf(ud, NOTIFY_CUSTOMER_ID_MAX + 1, "%s", s ? s : "");
-    return -1; /* one row */
+    return 0;
 }
 
 int notification_store_known_get(saga_db *db, const char *order_id,
                                  char customer[NOTIFY_CUSTOMER_ID_MAX + 1])
 {
     saga_param params[] = {SAGA_P_STR(order_id)};
-    int rc = saga_db_query(db, "SELECT customer_id FROM known_orders WHERE order_id = ?", params, 1,
-                           known_row, customer);
-    if (rc == -1)
-        return SAGA_OK;
-    return rc == SAGA_OK ? SAGA_ERR_NOT_FOUND : rc;
+    return saga_db_query_one(db, "SELECT customer_id FROM known_orders WHERE order_id = ?", params,
+                             1, known_row, customer);
 }

@@ -45,18 +45,15 @@ static int wallet_row(const saga_row *row, void *ud)
     w->initial_balance = saga_row_i64(row, 2);
     w->topped_up = saga_row_i64(row, 3);
     w->blocked = saga_row_i64(row, 4) != 0;
-    return -1; /* one row */
+    return 0;
 }
 
 int payment_store_wallet_get(saga_db *db, const char *customer_id, bool for_update,
                              payment_wallet *out)
 {
     saga_param p[] = {SAGA_P_STR(customer_id)};
-    int rc = saga_db_query(db, for_update ? WALLET_SELECT " FOR UPDATE" : WALLET_SELECT, p, 1,
-                           wallet_row, out);
-    if (rc == -1)
-        return SAGA_OK;
-    return rc == SAGA_OK ? SAGA_ERR_NOT_FOUND : rc;
+    return saga_db_query_one(db, for_update ? WALLET_SELECT " FOR UPDATE" : WALLET_SELECT, p, 1,
+                             wallet_row, out);
 }
 
 int payment_store_wallet_create(saga_db *db, const char *customer_id, long long balance,
@@ -124,18 +121,15 @@ static int payment_row(const saga_row *row, void *ud)
         return SAGA_ERR_INTERNAL;
     copy_time(row, 7, r->created_at);
     copy_time(row, 8, r->updated_at);
-    return -1; /* one row */
+    return 0;
 }
 
 int payment_store_payment_get(saga_db *db, const char *order_id, bool for_update,
                               payment_record *out)
 {
     saga_param p[] = {SAGA_P_STR(order_id)};
-    int rc = saga_db_query(db, for_update ? PAYMENT_SELECT " FOR UPDATE" : PAYMENT_SELECT, p, 1,
-                           payment_row, out);
-    if (rc == -1)
-        return SAGA_OK;
-    return rc == SAGA_OK ? SAGA_ERR_NOT_FOUND : rc;
+    return saga_db_query_one(db, for_update ? PAYMENT_SELECT " FOR UPDATE" : PAYMENT_SELECT, p, 1,
+                             payment_row, out);
 }
 
 int payment_store_payment_insert(saga_db *db, const payment_record *r)
@@ -204,21 +198,18 @@ int payment_store_known_add(saga_db *db, const char *order_id, const char *custo
 static int known_row(const saga_row *row, void *ud)
 {
     copy_col(row, 0, ud, PAYMENT_CUSTOMER_ID_BYTES);
-    return -1; /* one row */
+    return 0;
 }
 
 int payment_store_known_get(saga_db *db, const char *order_id, bool for_update,
                             char customer[PAYMENT_CUSTOMER_ID_BYTES])
 {
     saga_param p[] = {SAGA_P_STR(order_id)};
-    int rc = saga_db_query(
+    return saga_db_query_one(
         db,
         for_update ? "SELECT customer_id FROM known_orders WHERE order_id = ? FOR UPDATE"
                    : "SELECT customer_id FROM known_orders WHERE order_id = ?",
         p, 1, known_row, customer);
-    if (rc == -1)
-        return SAGA_OK;
-    return rc == SAGA_OK ? SAGA_ERR_NOT_FOUND : rc;
 }
 
 int payment_store_parked_add(saga_db *db, const payment_parked *r, bool *added)
@@ -242,7 +233,7 @@ static int parked_row(const saga_row *row, void *ud)
     r->amount = saga_row_i64(row, 2);
     copy_col(row, 3, r->currency, sizeof(r->currency));
     copy_col(row, 4, r->event_id, sizeof(r->event_id));
-    return -1; /* one row */
+    return 0;
 }
 
 #define PARKED_SELECT                                                                              \
@@ -253,11 +244,8 @@ int payment_store_parked_get(saga_db *db, const char *order_id, bool for_update,
                              payment_parked *out)
 {
     saga_param p[] = {SAGA_P_STR(order_id)};
-    int rc = saga_db_query(db, for_update ? PARKED_SELECT " FOR UPDATE" : PARKED_SELECT, p, 1,
-                           parked_row, out);
-    if (rc == -1)
-        return SAGA_OK;
-    return rc == SAGA_OK ? SAGA_ERR_NOT_FOUND : rc;
+    return saga_db_query_one(db, for_update ? PARKED_SELECT " FOR UPDATE" : PARKED_SELECT, p, 1,
+                             parked_row, out);
 }
 
 int payment_store_parked_delete(saga_db *db, const char *order_id)

@@ -345,7 +345,7 @@ class SagaE2E(SagaTestCase):
         self.assertEqual(s.scalar("inventory", "SELECT COUNT(*) FROM order_outcomes WHERE "
                                                f"order_id IN ('{listed}')"), "0")
 
-    def test_reservation_reaches_payment_before_its_order(self):
+    def test_payment_resumes_with_order_and_reservation_waiting(self):
         """Payment frozen (SIGSTOP) while an order is placed and inventory reserves it:
         once it resumes, OrderCreated and InventoryReserved (two topics, no mutual
         order) are both waiting; whichever it reads first, it charges exactly once and

@@ -99,6 +99,12 @@ int saga_db_exec(saga_db *db, const char *sql, const saga_param *params, size_t 
 int saga_db_query(saga_db *db, const char *sql, const saga_param *params, size_t nparams,
                   saga_row_fn fn, void *ud);
 
+/* Runs a query for one row: fn is called for the first row only. Returns fn's
+ * result (SAGA_OK when it returns 0), SAGA_ERR_NOT_FOUND if there is no row, or
+ * the database's error. */
+int saga_db_query_one(saga_db *db, const char *sql, const saga_param *params, size_t nparams,
+                      saga_row_fn fn, void *ud);
+
 /* First column of the first row as an integer: SAGA_ERR_NOT_FOUND if no row. */
 int saga_db_query_i64(saga_db *db, const char *sql, const saga_param *params, size_t nparams,
                       long long *out);
