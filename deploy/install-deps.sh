@@ -10,7 +10,7 @@ set -euo pipefail
 PACKAGES=(
     build-essential cmake pkg-config
     librdkafka-dev libmicrohttpd-dev libcjson-dev libhiredis-dev
-    default-libmysqlclient-dev libcurl4-openssl-dev uuid-dev
+    default-libmysqlclient-dev libcurl4-openssl-dev uuid-dev libjwt-dev libssl-dev openssl
     check libsubunit-dev
     mariadb-server mariadb-client redis-server kcat curl
     python3-jsonschema python3-confluent-kafka

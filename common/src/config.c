@@ -113,6 +113,11 @@ int saga_config_load(saga_config *cfg, const char *service, int default_port, ch
     if ((rc = saga_config_int("SAGA_HTTP_BODY_MAX", 65536, 1024, 64L * 1024 * 1024,
                               &cfg->http_body_max, err, errlen)))
         return rc;
+    STR("SAGA_METRICS_BIND", "127.0.0.1", metrics_bind);
+    /* /metrics has its own port so that it can stay on loopback or an internal
+     * network while the API is exposed */
+    int metrics_default = cfg->http_port && cfg->http_port + 1000 <= 65535 ? cfg->http_port + 1000 : 0;
+    INT("SAGA_METRICS_PORT", metrics_default, 0, 65535, metrics_port);
     STR("SAGA_MYSQL_HOST", "127.0.0.1", mysql_host);
     INT("SAGA_MYSQL_PORT", 3306, 1, 65535, mysql_port);
     STR("SAGA_MYSQL_USER", def_name, mysql_user);

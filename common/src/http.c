@@ -10,8 +10,14 @@
  *       answer, count and time it.
  *   MHD_OPTION_NOTIFY_COMPLETED frees the request state, whatever happened.
  *
- * Routing: the built-ins (/health, /ready, /metrics) come first, then the
- * caller's table. The first route whose method and pattern both match runs. If
+ * Routing: the built-ins (/health, /ready, /openapi.json) come first, then the
+ * caller's table. /metrics is served only by a second, internal server on its own
+ * listen address (metrics_bind), so it never shares the API's port.
+ *
+ * Access: with a verifier (opts.auth), every route not flagged SAGA_ROUTE_PUBLIC
+ * needs a valid bearer token (401 with WWW-Authenticate otherwise), before the
+ * body is looked at; SAGA_ROUTE_ADMIN routes need the admin role and owner_param
+ * routes the owner or an admin (403). The first route whose method and pattern both match runs. If
  * some pattern matches but no method does: 405 with Allow listing the methods of
  * the patterns that match. Otherwise 404.
  *
@@ -21,6 +27,7 @@
 #include "saga/http.h"
 
 #include <arpa/inet.h>
+#include <sys/socket.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <stdarg.h>
@@ -88,11 +95,17 @@ struct saga_http_req {
     cJSON *json;
     saga_http_params params;
     saga_http_resp resp;
+    bool authenticated;        /* principal is set */
+    saga_principal principal;
+    char client_address[64];   /* filled on first use */
 };
 
 struct saga_http_server {
     struct MHD_Daemon *d;
     saga_http_opts opts; /* routes borrowed */
+    const saga_http_route *builtins;
+    size_t nbuiltins;
+    saga_http_server *metrics; /* the /metrics listener, or NULL */
     long body_max;
     int port;
     atomic_int inflight;
@@ -105,13 +118,17 @@ static void http_builtin_ready(saga_http_req *req, saga_http_resp *resp);
 static void http_builtin_metrics(saga_http_req *req, saga_http_resp *resp);
 static void http_builtin_openapi(saga_http_req *req, saga_http_resp *resp);
 
-static const saga_http_route http_builtins[] = {
-    {"GET", "/health", http_builtin_health, 0},
-    {"GET", "/ready", http_builtin_ready, 0},
-    {"GET", "/metrics", http_builtin_metrics, 0},
-    {"GET", "/openapi.json", http_builtin_openapi, 0},
+static const saga_http_route http_api_builtins[] = {
+    {"GET", "/health", http_builtin_health, SAGA_ROUTE_PUBLIC, NULL},
+    {"GET", "/ready", http_builtin_ready, SAGA_ROUTE_PUBLIC, NULL},
+    {"GET", "/openapi.json", http_builtin_openapi, SAGA_ROUTE_PUBLIC, NULL},
 };
-#define HTTP_NBUILTINS (sizeof(http_builtins) / sizeof(http_builtins[0]))
+static const saga_http_route http_metrics_builtins[] = {
+    {"GET", "/metrics", http_builtin_metrics, SAGA_ROUTE_PUBLIC, NULL},
+    {"GET", "/health", http_builtin_health, SAGA_ROUTE_PUBLIC, NULL},
+    {"GET", "/ready", http_builtin_ready, SAGA_ROUTE_PUBLIC, NULL},
+};
+#define HTTP_COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
 /* --- route matching --- */
 
@@ -389,6 +406,38 @@ void *saga_http_userdata(const saga_http_req *req)
     return req->srv->opts.ud;
 }
 
+const saga_principal *saga_http_principal(const saga_http_req *req)
+{
+    return req->authenticated ? &req->principal : NULL;
+}
+
+bool saga_http_may_act_for(const saga_http_req *req, const char *customer_id)
+{
+    if (!req->authenticated || req->principal.admin)
+        return true;
+    return customer_id && strcmp(customer_id, req->principal.subject) == 0;
+}
+
+const char *saga_http_client_address(const saga_http_req *req)
+{
+    saga_http_req *r = (saga_http_req *)req; /* the cache is not part of the request */
+    if (r->client_address[0])
+        return r->client_address;
+    const union MHD_ConnectionInfo *info =
+        MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    const struct sockaddr *sa = info ? info->client_addr : NULL;
+    const char *text = NULL;
+    if (sa && sa->sa_family == AF_INET)
+        text = inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, r->client_address,
+                         sizeof(r->client_address));
+    else if (sa && sa->sa_family == AF_INET6)
+        text = inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr,
+                         r->client_address, sizeof(r->client_address));
+    if (!text)
+        snprintf(r->client_address, sizeof(r->client_address), "unknown");
+    return r->client_address;
+}
+
 /* --- built-ins --- */
 
 static void http_builtin_health(saga_http_req *req, saga_http_resp *resp)
@@ -510,7 +559,43 @@ static void http_record(saga_http_req *req, http_metric_slot *slot, int status)
 
 static const saga_http_route *http_route_at(const saga_http_server *srv, size_t i)
 {
-    return i < HTTP_NBUILTINS ? &http_builtins[i] : &srv->opts.routes[i - HTTP_NBUILTINS];
+    return i < srv->nbuiltins ? &srv->builtins[i] : &srv->opts.routes[i - srv->nbuiltins];
+}
+
+/* Checks the caller's token and its right to the route; answers 401/403 and
+ * returns false when it may not go on. */
+static bool http_authorize(saga_http_req *req, const saga_http_route *route)
+{
+    saga_http_resp *resp = &req->resp;
+    char why[256];
+    saga_auth_result r = saga_auth_verify(req->srv->opts.auth,
+                                          saga_http_header(req, MHD_HTTP_HEADER_AUTHORIZATION),
+                                          &req->principal, why, sizeof(why));
+    if (r != SAGA_AUTH_OK) {
+        /* RFC 6750: no error code when no token was sent at all */
+        char challenge[384];
+        if (r == SAGA_AUTH_MISSING)
+            snprintf(challenge, sizeof(challenge), "Bearer realm=\"saga\"");
+        else
+            snprintf(challenge, sizeof(challenge),
+                     "Bearer realm=\"saga\", error=\"invalid_token\", error_description=\"%s\"",
+                     why);
+        saga_http_reply_problem(resp, 401, "%s", why);
+        saga_http_add_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, challenge);
+        return false;
+    }
+    req->authenticated = true;
+    if ((route->flags & SAGA_ROUTE_ADMIN) && !req->principal.admin) {
+        saga_http_reply_problem(resp, 403, "this needs the admin role");
+        return false;
+    }
+    if (route->owner_param &&
+        !saga_http_may_act_for(req, saga_http_param(req, route->owner_param))) {
+        saga_http_reply_problem(resp, 403, "a customer may only act on its own %s",
+                                route->owner_param);
+        return false;
+    }
+    return true;
 }
 
 static bool http_is_json_type(const char *ct)
@@ -563,7 +648,7 @@ static http_metric_slot *http_dispatch(saga_http_req *req)
 {
     saga_http_server *srv = req->srv;
     saga_http_resp *resp = &req->resp;
-    size_t nall = HTTP_NBUILTINS + srv->opts.nroutes;
+    size_t nall = srv->nbuiltins + srv->opts.nroutes;
     const saga_http_route *route = NULL;
     size_t slot = srv->nslots - 1; /* unmatched */
 
@@ -608,6 +693,8 @@ static http_metric_slot *http_dispatch(saga_http_req *req)
         return &srv->slots[slot];
     }
 
+    if (srv->opts.auth && !(route->flags & SAGA_ROUTE_PUBLIC) && !http_authorize(req, route))
+        return &srv->slots[slot];
     if (req->too_large) {
         saga_http_reply_problem(resp, 413, "request body is over the limit of %ld bytes",
                                 srv->body_max);
@@ -783,13 +870,17 @@ static void http_server_free(saga_http_server *srv)
 {
     if (!srv)
         return;
+    saga_http_stop(srv->metrics);
     for (size_t i = 0; i < srv->nslots; i++)
         free(srv->slots[i].route);
     free(srv->slots);
     free(srv);
 }
 
-saga_http_server *saga_http_start(const saga_http_opts *opts, char *err, size_t errlen)
+/* Starts one listener with the given built-in routes ahead of opts->routes. */
+static saga_http_server *http_server_start(const saga_http_opts *opts,
+                                           const saga_http_route *builtins, size_t nbuiltins,
+                                           char *err, size_t errlen)
 {
     saga_http_server *srv = NULL;
     struct sockaddr_in sin;
@@ -831,12 +922,14 @@ saga_http_server *saga_http_start(const saga_http_opts *opts, char *err, size_t 
     if (!srv)
         goto nomem;
     srv->opts = *opts;
+    srv->builtins = builtins;
+    srv->nbuiltins = nbuiltins;
     if (!srv->opts.routes)
         srv->opts.nroutes = 0;
     srv->body_max = opts->body_max > 0 ? opts->body_max : HTTP_DEFAULT_BODY_MAX;
     atomic_init(&srv->inflight, 0);
 
-    srv->nslots = HTTP_NBUILTINS + srv->opts.nroutes + 1;
+    srv->nslots = nbuiltins + srv->opts.nroutes + 1;
     srv->slots = calloc(srv->nslots, sizeof(*srv->slots));
     if (!srv->slots)
         goto nomem;
@@ -886,9 +979,48 @@ fail:
     return NULL;
 }
 
+saga_http_server *saga_http_start(const saga_http_opts *opts, char *err, size_t errlen)
+{
+    char dummy[1];
+    if (!err) {
+        err = dummy;
+        errlen = sizeof(dummy);
+    }
+    if (!opts) {
+        snprintf(err, errlen, "no options given");
+        return NULL;
+    }
+    saga_http_server *srv = http_server_start(opts, http_api_builtins,
+                                              HTTP_COUNT(http_api_builtins), err, errlen);
+    if (!srv || !opts->metrics_bind)
+        return srv;
+    saga_http_opts mopts = {
+        .bind = opts->metrics_bind,
+        .port = opts->metrics_port,
+        .threads = 1,
+        .body_max = 4096,
+        .ready = opts->ready,
+        .ud = opts->ud,
+    };
+    char merr[256];
+    srv->metrics = http_server_start(&mopts, http_metrics_builtins,
+                                     HTTP_COUNT(http_metrics_builtins), merr, sizeof(merr));
+    if (!srv->metrics) {
+        snprintf(err, errlen, "metrics listener: %s", merr);
+        saga_http_stop(srv);
+        return NULL;
+    }
+    return srv;
+}
+
 int saga_http_port(const saga_http_server *srv)
 {
     return srv ? srv->port : 0;
+}
+
+int saga_http_metrics_port(const saga_http_server *srv)
+{
+    return srv && srv->metrics ? srv->metrics->port : 0;
 }
 
 void saga_http_stop(saga_http_server *srv)

@@ -115,8 +115,9 @@ static redisContext *ensure(saga_redis *r)
     return r->ctx;
 }
 
-/* Runs a command; NULL (and Redis marked down) on any failure. Free the reply. */
-static redisReply *command(saga_redis *r, int argc, const char **argv, const size_t *lens)
+/* Runs a command; NULL (and Redis marked down) if Redis is unreachable. An error
+ * reply is returned as it is. Free the reply. */
+static redisReply *command_raw(saga_redis *r, int argc, const char **argv, const size_t *lens)
 {
     redisContext *ctx = r ? ensure(r) : NULL;
     redisReply *reply;
@@ -131,12 +132,58 @@ static redisReply *command(saga_redis *r, int argc, const char **argv, const siz
         saga_metric_add(unavailable_metric(), 1);
         return NULL;
     }
-    if (reply->type == REDIS_REPLY_ERROR) {
+    return reply;
+}
+
+/* As command_raw, but an error reply is logged and turned into NULL too. */
+static redisReply *command(saga_redis *r, int argc, const char **argv, const size_t *lens)
+{
+    redisReply *reply = command_raw(r, argc, argv, lens);
+
+    if (reply && reply->type == REDIS_REPLY_ERROR) {
         LOG_WARN("redis.error", "%s: %s", argv[0], reply->str);
         freeReplyObject(reply);
         return NULL;
     }
     return reply;
+}
+
+int saga_redis_command(saga_redis *r, int argc, const char *const *argv, saga_redis_reply *out)
+{
+    /* hiredis takes const char ** (the array itself not const); it only reads it */
+    redisReply *reply = command_raw(r, argc, (const char **)argv, NULL);
+    int rc = SAGA_OK;
+
+    memset(out, 0, sizeof(*out));
+    if (!reply)
+        return SAGA_ERR_UNAVAILABLE;
+    switch (reply->type) {
+    case REDIS_REPLY_INTEGER:
+        out->ints[out->nints++] = reply->integer;
+        break;
+    case REDIS_REPLY_ARRAY:
+        for (size_t i = 0; i < reply->elements; i++) {
+            const redisReply *el = reply->element[i];
+            if (el->type == REDIS_REPLY_INTEGER &&
+                out->nints < sizeof(out->ints) / sizeof(out->ints[0]))
+                out->ints[out->nints++] = el->integer;
+        }
+        break;
+    case REDIS_REPLY_STRING:
+    case REDIS_REPLY_STATUS:
+        snprintf(out->str, sizeof(out->str), "%.*s", (int)reply->len, reply->str);
+        break;
+    case REDIS_REPLY_ERROR:
+        snprintf(out->str, sizeof(out->str), "%.*s", (int)reply->len, reply->str);
+        rc = SAGA_ERR_INVALID;
+        break;
+    case REDIS_REPLY_NIL:
+    default:
+        rc = SAGA_ERR_NOT_FOUND;
+        break;
+    }
+    freeReplyObject(reply);
+    return rc;
 }
 
 int saga_redis_get(saga_redis *r, const char *key, char *out, size_t outlen)

@@ -32,6 +32,7 @@ struct saga_service {
     pthread_t maintenance_thread;
     bool maintenance_started;
     saga_http_server *http;
+    saga_auth *auth; /* verifies the bearer tokens of API requests */
     pthread_key_t thread_db_key;
     saga_metric *up;
     char *openapi; /* the OpenAPI description served at /openapi.json, NULL if none */
@@ -265,6 +266,9 @@ static int service_start(saga_service *svc)
         .ud = svc,
         .openapi = svc->openapi,
         .openapi_len = svc->openapi_len,
+        .auth = svc->auth,
+        .metrics_bind = svc->cfg.metrics_bind,
+        .metrics_port = svc->cfg.metrics_port,
     };
     if (!(svc->http = saga_http_start(&http, err, sizeof(err)))) {
         LOG_ERROR("service.start_failed", "http: %s", err);
@@ -310,6 +314,10 @@ int saga_service_main(const saga_service_def *def)
         fprintf(stderr, "%s-service: invalid configuration: %s\n", def->name, err);
         return 2;
     }
+    if (!(svc.auth = saga_auth_from_env(err, sizeof(err)))) {
+        fprintf(stderr, "%s-service: invalid configuration: %s\n", def->name, err);
+        return 2;
+    }
     saga_log_init(svc.cfg.service, svc.cfg.log_level);
     sigemptyset(&sa.sa_mask);
     sigaction(SIGTERM, &sa, NULL);
@@ -326,8 +334,9 @@ int saga_service_main(const saga_service_def *def)
     rc = service_start(&svc);
     if (rc == SAGA_OK) {
         saga_metric_set(svc.up, 1);
-        LOG_INFO("service.started", "%s-service listening on http://%s:%d", def->name,
-                 svc.cfg.http_bind, saga_http_port(svc.http));
+        LOG_INFO("service.started", "%s-service listening on http://%s:%d (metrics on %s:%d)",
+                 def->name, svc.cfg.http_bind, saga_http_port(svc.http), svc.cfg.metrics_bind,
+                 saga_http_metrics_port(svc.http));
         while (!stop_requested)
             usleep(100 * 1000);
         LOG_INFO("service.stopping", "%s-service stopping", def->name);
@@ -336,6 +345,7 @@ int saga_service_main(const saga_service_def *def)
     saga_db *own = pthread_getspecific(svc.thread_db_key);
     saga_db_close(own);
     pthread_key_delete(svc.thread_db_key);
+    saga_auth_free(svc.auth);
     saga_db_library_end();
     LOG_INFO("service.stopped", "%s-service stopped", def->name);
     return rc == SAGA_OK ? 0 : 1;

@@ -43,3 +43,22 @@ void saga_text_clean(char *s)
         p += n; /* a NUL inside a sequence fails the continuation checks above */
     }
 }
+
+bool saga_text_is_customer_id(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t chars = 0;
+    if (!p || !*p)
+        return false;
+    while (*p) {
+        size_t n = utf8_sequence(p);
+        if (n == 0 || (n == 1 && (*p < 0x20 || *p == 0x7f)))
+            return false;
+        if (n == 2 && p[0] == 0xc2 && p[1] < 0xa0)
+            return false; /* C1 controls */
+        p += n;
+        if (++chars > SAGA_CUSTOMER_ID_MAX_CHARS)
+            return false;
+    }
+    return true;
+}

@@ -8,7 +8,8 @@
 # BUILD_DIR defaults to ./build-docker, PREFIX to /opt/saga. Needs the -dev
 # packages of deploy/install-deps.sh (the Dockerfile's builder stage installs
 # them). Installs:
-#   PREFIX/bin/{order,payment,inventory,notification}-service, PREFIX/bin/saga-audit
+#   PREFIX/bin/{order,payment,inventory,notification}-service, PREFIX/bin/saga-audit,
+#   PREFIX/bin/saga-token
 #   PREFIX/schemas/*.json                  (SAGA_SCHEMAS_DIR default: schemas)
 #   PREFIX/deploy/mysql/<service>/*.sql    (SAGA_MIGRATIONS_DIR default: deploy/mysql)
 #   PREFIX/services/<name>/openapi.json    (SAGA_OPENAPI_FILE default)
@@ -34,7 +35,7 @@ targets=()
 for svc in "${SERVICES[@]}"; do
     targets+=("$svc-service")
 done
-targets+=(saga-audit)
+targets+=(saga-audit saga-token)
 step "building ${targets[*]} ($JOBS jobs)"
 cmake --build "$BUILD_DIR" -j "$JOBS" --target "${targets[@]}"
 
@@ -49,7 +50,7 @@ for svc in "${SERVICES[@]}"; do
         echo "build.sh: warning: services/$svc/openapi.json is missing" >&2
     fi
 done
-install -m 0755 -s "$BUILD_DIR/tools/saga-audit" "$PREFIX/bin/"
+install -m 0755 -s "$BUILD_DIR/tools/saga-audit" "$BUILD_DIR/tools/saga-token" "$PREFIX/bin/"
 install -m 0644 "$ROOT"/schemas/*.json "$PREFIX/schemas/"
 for dir in "$ROOT"/deploy/mysql/*/; do
     sub=$(basename "$dir")
@@ -68,4 +69,5 @@ for bin in "$PREFIX"/bin/*; do
     fi
 done
 "$PREFIX/bin/saga-audit" --help >/dev/null
+"$PREFIX/bin/saga-token" --help >/dev/null
 step "done: $(find "$PREFIX" -type f | wc -l) files under $PREFIX"

@@ -5,6 +5,9 @@
 # MariaDB, Redis, the local Kafka-protocol broker (saga-broker) and the four
 # services, everything under .local/ in the checkout (data, pid files, logs in
 # .local/logs/<name>.log). Safe to run again: what is already running is left alone.
+# Secrets (made on first run, deploy/local/secrets.sh): .local/secrets/ holds the JWT
+# key pair the services verify tokens with and one MariaDB password per service;
+# mint tokens with deploy/local/token.sh SUBJECT [--admin].
 # Stop with deploy/local/down.sh (add --purge to delete .local/ too).
 #
 # Environment (all optional):
@@ -17,6 +20,8 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 # shellcheck source=deploy/local/lib.sh
 source "$ROOT/deploy/local/lib.sh"
+# shellcheck source=deploy/local/secrets.sh
+source "$ROOT/deploy/local/secrets.sh"
 cd "$ROOT"
 
 LOCAL=$ROOT/.local
@@ -41,6 +46,10 @@ cmake --build "$BUILD" -j2
 
 mkdir -p "$LOGS" "$PIDS" "$LOCAL/redis"
 
+# JWT key pair and MariaDB passwords: made on first run, kept in .local/secrets/
+SECRETS=$LOCAL/secrets
+saga_secrets_init "$SECRETS" "$BUILD/tools/saga-token"
+
 # ---- MariaDB ------------------------------------------------------------------
 if saga_pid_alive "$PIDS/mariadb.pid" mariadbd; then
     saga_say "MariaDB: already running (pid $(saga_pid_read "$PIDS/mariadb.pid"))"
@@ -52,19 +61,22 @@ else
         --max-connections=500
 fi
 
-# One database and one least-privilege user per service. Idempotent. The
+# One database and one least-privilege user per service, with its password from
+# .local/secrets (ALTER USER: a .local from before keeps working). Idempotent. The
 # underscore is escaped because it is a wildcard in a GRANT's database name.
 sql=""
 for svc in "${SERVICES[@]}"; do
     db=saga_$svc
-    pw=saga_${svc}_local
+    pw=$(saga_secrets_mysql_password "$SECRETS" "$svc")
     sql+="CREATE DATABASE IF NOT EXISTS \`$db\` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;"
     for host in 127.0.0.1 localhost; do
         sql+="CREATE USER IF NOT EXISTS '$db'@'$host' IDENTIFIED BY '$pw';"
+        sql+="ALTER USER '$db'@'$host' IDENTIFIED BY '$pw';"
         sql+="GRANT ALL PRIVILEGES ON \`${db//_/\\_}\`.* TO '$db'@'$host';"
     done
 done
-saga_mysql "$MYSQL_SOCK" -e "$sql"
+# on stdin, not argv: the passwords stay out of the process list
+saga_mysql "$MYSQL_SOCK" <<<"$sql"
 saga_say "MariaDB: databases and users saga_{order,payment,inventory,notification} ready"
 
 # ---- Redis --------------------------------------------------------------------
@@ -93,12 +105,14 @@ for svc in "${SERVICES[@]}"; do
     bin=$BUILD/services/$svc/$svc-service
     port=${HTTP_PORT[$svc]}
     pidfile=$PIDS/$svc.pid
+    pw=$(saga_secrets_mysql_password "$SECRETS" "$svc")
     # The mock listens on new random ports at each start (and keeps nothing): a
-    # service still running with another broker's list is restarted.
+    # service still running with another broker's list is restarted, and so is one
+    # started with other secrets (its MariaDB password was just changed).
     if saga_pid_alive "$pidfile" "$svc-service" &&
-        ! tr '\0' '\n' <"/proc/$(saga_pid_read "$pidfile")/environ" |
-        grep -qxF "SAGA_KAFKA_BOOTSTRAP=$BOOTSTRAP"; then
-        saga_say "$svc: restarting (it runs against a broker that is gone)"
+        saga_secrets_service_stale "$pidfile" "SAGA_KAFKA_BOOTSTRAP=$BOOTSTRAP" \
+            "SAGA_MYSQL_PASSWORD=$pw" "SAGA_JWT_KEY_FILE=$SECRETS/jwt-public.pem"; then
+        saga_say "$svc: restarting (it runs against a broker that is gone, or older secrets)"
         saga_stop "$svc" "$pidfile" "$svc-service"
     fi
     if saga_pid_alive "$pidfile" "$svc-service"; then
@@ -114,7 +128,8 @@ for svc in "${SERVICES[@]}"; do
         saga_say "$svc: starting on 127.0.0.1:$port"
         SAGA_HTTP_PORT=$port \
             SAGA_MYSQL_HOST=127.0.0.1 SAGA_MYSQL_PORT=$MYSQL_PORT \
-            SAGA_MYSQL_USER=saga_$svc SAGA_MYSQL_PASSWORD=saga_${svc}_local \
+            SAGA_MYSQL_USER=saga_$svc SAGA_MYSQL_PASSWORD=$pw \
+            SAGA_JWT_ALG=ES256 SAGA_JWT_KEY_FILE=$SECRETS/jwt-public.pem SAGA_JWT_SECRET='' \
             SAGA_MYSQL_DATABASE=saga_$svc \
             SAGA_KAFKA_BOOTSTRAP=$BOOTSTRAP \
             SAGA_REDIS_HOST=127.0.0.1 SAGA_REDIS_PORT=$REDIS_PORT \
@@ -130,6 +145,7 @@ if [[ -f $ROOT/deploy/local/demo-data.sh ]]; then
     if ((${#up[@]} == ${#SERVICES[@]})); then
         saga_say "loading demo data (deploy/local/demo-data.sh)"
         SAGA_LOCAL_DIR=$LOCAL SAGA_LOCAL_MYSQL_PORT=$MYSQL_PORT \
+            SAGA_TOKEN_BIN=$BUILD/tools/saga-token \
             SAGA_LOCAL_MYSQL_SOCKET=$MYSQL_SOCK SAGA_LOCAL_REDIS_PORT=$REDIS_PORT \
             SAGA_KAFKA_BOOTSTRAP=$BOOTSTRAP \
             SAGA_ORDER_URL=http://127.0.0.1:${HTTP_PORT[order]} \
@@ -148,9 +164,10 @@ echo "The local stack is up."
 for svc in "${SERVICES[@]}"; do
     state="not built"
     [[ " ${up[*]} " == *" $svc "* ]] && state="ready"
-    printf '  %-13s http://127.0.0.1:%s   (%s)\n' "$svc" "${HTTP_PORT[$svc]}" "$state"
+    printf '  %-13s http://127.0.0.1:%s   (%s; /metrics on 127.0.0.1:%s)\n' "$svc" \
+        "${HTTP_PORT[$svc]}" "$state" "$((HTTP_PORT[$svc] + 1000))"
 done
-echo "  MariaDB       127.0.0.1:$MYSQL_PORT  (socket $MYSQL_SOCK; user saga_<svc>, password saga_<svc>_local)"
+echo "  MariaDB       127.0.0.1:$MYSQL_PORT  (socket $MYSQL_SOCK; user saga_<svc>, password in $SECRETS/mysql-<svc>.password)"
 echo "  Redis         127.0.0.1:$REDIS_PORT"
 echo "  Kafka         $BOOTSTRAP"
 echo "  broker ctl    http://127.0.0.1:$CONTROL_PORT  (GET /health, /bootstrap; POST /brokers/{all|1..3}/{down|up})"
@@ -160,4 +177,6 @@ echo "Watch every topic (kcat 1.7 takes one -t in -C mode, so this is a group co
 echo "use -o beginning to replay what the broker still retains):"
 printf '  %s\n' "kcat -b $BOOTSTRAP -G saga-watch-\$\$ -q -o end -f '%t [%p] %k %s\\n'\
  order-events inventory-events payment-events notification-events saga-dlq"
+echo "Tokens: the API wants 'Authorization: Bearer TOKEN'; mint one with"
+echo "  $ROOT/deploy/local/token.sh alice     (a customer)   or   token.sh ops --admin"
 echo "Stop: $ROOT/deploy/local/down.sh   (add --purge to delete $LOCAL)"

@@ -386,10 +386,12 @@ static void product_restock(saga_http_req *req, saga_http_resp *resp)
 }
 
 const saga_http_route inventory_routes[] = {
-    {"GET", "/api/products", products_list, 0},
-    {"GET", "/api/products/{sku}", product_get, 0},
-    {"PUT", "/api/products/{sku}", product_put, SAGA_ROUTE_JSON},
-    {"POST", "/api/products/{sku}/restock", product_restock, SAGA_ROUTE_JSON},
-    {"GET", "/api/inventory/{sku}", inventory_get, 0},
+    /* who may call what: the authorization table in README.md, "Security" */
+    {"GET", "/api/products", products_list, 0, NULL},
+    {"GET", "/api/products/{sku}", product_get, 0, NULL},
+    {"PUT", "/api/products/{sku}", product_put, SAGA_ROUTE_JSON | SAGA_ROUTE_ADMIN, NULL},
+    {"POST", "/api/products/{sku}/restock", product_restock, SAGA_ROUTE_JSON | SAGA_ROUTE_ADMIN,
+     NULL},
+    {"GET", "/api/inventory/{sku}", inventory_get, 0, NULL},
 };
 const size_t inventory_nroutes = sizeof(inventory_routes) / sizeof(inventory_routes[0]);

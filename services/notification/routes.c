@@ -14,6 +14,20 @@
 #include "notification.h"
 #include "notification_store.h"
 
+/* Drops the notifications the caller may not see: a customer sees only its own,
+ * so another customer's order reads like one with no notifications. */
+static void drop_others(saga_http_req *req, cJSON *items)
+{
+    cJSON *item = items->child;
+    while (item) {
+        cJSON *next = item->next;
+        const cJSON *cust = cJSON_GetObjectItemCaseSensitive(item, "customerId");
+        if (!saga_http_may_act_for(req, cJSON_IsString(cust) ? cust->valuestring : NULL))
+            cJSON_Delete(cJSON_DetachItemViaPointer(items, item));
+        item = next;
+    }
+}
+
 static void notifications_list(saga_http_req *req, saga_http_resp *resp)
 {
     saga_service *svc = saga_service_from_request(req);
@@ -44,6 +58,7 @@ static void notifications_list(saga_http_req *req, saga_http_resp *resp)
         saga_http_reply_rc(resp, rc, "cannot read notifications");
         goto out;
     }
+    drop_others(req, items);
     saga_http_reply_json(resp, 200, body);
     body = NULL; /* taken over by the answer */
 out:
@@ -51,6 +66,6 @@ out:
 }
 
 const saga_http_route notification_routes[] = {
-    {"GET", "/api/notifications", notifications_list, 0},
+    {"GET", "/api/notifications", notifications_list, 0, NULL},
 };
 const size_t notification_nroutes = sizeof(notification_routes) / sizeof(notification_routes[0]);

@@ -52,6 +52,18 @@ static int order_app_load(order_app *app, char *err, size_t errlen)
         (rc = saga_config_int("SAGA_SWEEP_BATCH", 50, 1, 1000, &app->sweep_batch, err, errlen)) ||
         (rc = saga_config_bool("SAGA_SOLDOUT_HINT", true, &app->soldout_hint, err, errlen)))
         return rc;
+    long customer_rate, customer_burst, address_rate, address_burst;
+    if ((rc = saga_config_int("SAGA_RATE_LIMIT_CUSTOMER_PER_S", 5, 0, 1000000, &customer_rate,
+                              err, errlen)) ||
+        (rc = saga_config_int("SAGA_RATE_LIMIT_CUSTOMER_BURST", 20, 1, 1000000, &customer_burst,
+                              err, errlen)) ||
+        (rc = saga_config_int("SAGA_RATE_LIMIT_ADDRESS_PER_S", 100, 0, 1000000, &address_rate,
+                              err, errlen)) ||
+        (rc = saga_config_int("SAGA_RATE_LIMIT_ADDRESS_BURST", 200, 1, 1000000, &address_burst,
+                              err, errlen)))
+        return rc;
+    app->customer_limit = (saga_rate){.rate = (double)customer_rate, .burst = customer_burst};
+    app->address_limit = (saga_rate){.rate = (double)address_rate, .burst = address_burst};
     return SAGA_OK;
 }
 

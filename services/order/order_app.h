@@ -10,6 +10,7 @@
 
 #include "order_events.h"
 #include "saga/metrics.h"
+#include "saga/ratelimit.h"
 
 typedef struct order_sweeper order_sweeper;
 
@@ -19,6 +20,11 @@ typedef struct order_app {
     long sweep_interval_ms; /* SAGA_SWEEP_INTERVAL_MS, default 500 */
     long sweep_batch;       /* SAGA_SWEEP_BATCH, default 50 */
     bool soldout_hint;      /* SAGA_SOLDOUT_HINT, default true */
+    /* POST /api/orders limits (Redis token buckets), rate 0 = off:
+     * SAGA_RATE_LIMIT_CUSTOMER_PER_S (5) / _BURST (20), per token subject;
+     * SAGA_RATE_LIMIT_ADDRESS_PER_S (100) / _BURST (200), per client address */
+    saga_rate customer_limit;
+    saga_rate address_limit;
     order_watch watch;      /* GET ?wait= sleeps on it */
     order_sweeper *sweeper; /* started by the service's start hook */
     saga_metric *created;   /* saga_orders_created_total */

@@ -262,7 +262,38 @@ fail:
     return rc;
 }
 
-static void route_create(saga_http_req *req, saga_http_resp *resp)
+/* The order body as the caller may send it: a customer places orders for itself,
+ * so its customerId comes from the token (filled in when absent; another one is
+ * 403); an admin names the customer in the body. Returns NULL with the answer
+ * set; *owned is a copy to free when the body had to be completed. */
+static const cJSON *order_body_for_caller(saga_http_req *req, saga_http_resp *resp,
+                                          cJSON **owned)
+{
+    const cJSON *body = saga_http_json(req);
+    const saga_principal *who = saga_http_principal(req);
+    *owned = NULL;
+    if (!who || who->admin || !cJSON_IsObject(body))
+        return body;
+    const cJSON *cust = cJSON_GetObjectItemCaseSensitive(body, "customerId");
+    if (cust) {
+        if (cJSON_IsString(cust) && strcmp(cust->valuestring, who->subject) != 0) {
+            saga_field_reply(resp, 403, "customerId",
+                             "a customer may only place orders for itself");
+            return NULL;
+        }
+        return body;
+    }
+    if (!(*owned = cJSON_Duplicate(body, true)) ||
+        !cJSON_AddStringToObject(*owned, "customerId", who->subject)) {
+        cJSON_Delete(*owned);
+        *owned = NULL;
+        saga_http_reply_rc(resp, SAGA_ERR_NOMEM, "out of memory");
+        return NULL;
+    }
+    return *owned;
+}
+
+static void create_order(saga_http_req *req, saga_http_resp *resp, const cJSON *body)
 {
     saga_service *svc = saga_service_from_request(req);
     order_app *app = saga_service_userdata(svc);
@@ -277,7 +308,7 @@ static void route_create(saga_http_req *req, saga_http_resp *resp)
     int rc = SAGA_OK;
 
     route_traceparent(req, resp, tp);
-    if (order_request_parse(saga_http_json(req), app->currency, &r, &e) != SAGA_OK) {
+    if (order_request_parse(body, app->currency, &r, &e) != SAGA_OK) {
         saga_field_reply(resp, 400, e.field[0] ? e.field : NULL, "%s", e.detail);
         return;
     }
@@ -339,6 +370,49 @@ out:
     free(o);
 }
 
+/* Takes a token from the caller's buckets (per token subject, per client
+ * address); answers 429 with Retry-After and returns false when one is empty. A
+ * Redis outage never refuses (saga_ratelimit_take counts it instead). */
+static bool within_rate_limits(saga_http_req *req, saga_http_resp *resp)
+{
+    saga_service *svc = saga_service_from_request(req);
+    const order_app *app = saga_service_userdata(svc);
+    const saga_principal *who = saga_http_principal(req);
+    saga_redis *redis = saga_redis_thread(saga_service_config(svc));
+    char key[SAGA_AUTH_SUBJECT_MAX + 32];
+    long retry_after = 0;
+    const char *what = NULL;
+
+    snprintf(key, sizeof(key), "rl:orders:addr:%s", saga_http_client_address(req));
+    if (saga_ratelimit_take(redis, key, app->address_limit, &retry_after) == SAGA_RATE_LIMITED)
+        what = "this client address";
+    if (!what && who) {
+        snprintf(key, sizeof(key), "rl:orders:customer:%s", who->subject);
+        if (saga_ratelimit_take(redis, key, app->customer_limit, &retry_after) ==
+            SAGA_RATE_LIMITED)
+            what = "this customer";
+    }
+    if (!what)
+        return true;
+    char seconds[24];
+    snprintf(seconds, sizeof(seconds), "%ld", retry_after);
+    saga_http_reply_problem(resp, 429, "too many orders from %s; retry in %ld s", what,
+                            retry_after);
+    saga_http_add_header(resp, "Retry-After", seconds);
+    return false;
+}
+
+static void route_create(saga_http_req *req, saga_http_resp *resp)
+{
+    if (!within_rate_limits(req, resp))
+        return;
+    cJSON *own_body = NULL;
+    const cJSON *body = order_body_for_caller(req, resp, &own_body);
+    if (body)
+        create_order(req, resp, body);
+    cJSON_Delete(own_body); /* after: the parsed request borrows from it */
+}
+
 /* --- GET /api/orders/{id} --- */
 
 /* Re-reads o until it is settled, wait_s pass, or the service stops. It sleeps on
@@ -397,6 +471,8 @@ static void route_get(saga_http_req *req, saga_http_resp *resp)
     unsigned long long seen = 0;
     bool recent = order_watch_snapshot(&route_app(req)->watch, id, &seen);
     rc = order_store_get(db, id, o);
+    if (rc == SAGA_OK && !saga_http_may_act_for(req, o->customer_id))
+        rc = SAGA_ERR_NOT_FOUND; /* another customer's order looks like a missing one */
     if (rc == SAGA_OK && wait_s > 0 && !order_status_settled(o->status))
         rc = wait_settled(req, db, o, seen, recent, wait_s);
     if (rc == SAGA_ERR_NOT_FOUND)
@@ -455,6 +531,15 @@ static void route_list(saga_http_req *req, saga_http_resp *resp)
             return;
         }
         f.customer_id = customer;
+    }
+    /* a customer lists its own orders only */
+    const saga_principal *who = saga_http_principal(req);
+    if (who && !who->admin) {
+        if (customer && strcmp(customer, who->subject) != 0) {
+            saga_http_reply_problem(resp, 403, "a customer may only list its own orders");
+            return;
+        }
+        f.customer_id = who->subject;
     }
     if (status) {
         if (order_status_parse(status, &f.status) != SAGA_OK) {
@@ -546,7 +631,10 @@ static void route_events(saga_http_req *req, saga_http_resp *resp)
         rc = SAGA_ERR_NOMEM;
         goto fail;
     }
-    if ((rc = order_store_get(db, id, o)) == SAGA_ERR_NOT_FOUND) {
+    rc = order_store_get(db, id, o);
+    if (rc == SAGA_OK && !saga_http_may_act_for(req, o->customer_id))
+        rc = SAGA_ERR_NOT_FOUND; /* another customer's order looks like a missing one */
+    if (rc == SAGA_ERR_NOT_FOUND) {
         saga_http_reply_problem(resp, 404, "no order %s", id);
         goto out;
     }
@@ -601,6 +689,18 @@ static void route_cancel(saga_http_req *req, saga_http_resp *resp)
         saga_http_reply_rc(resp, SAGA_ERR_NOMEM, "out of memory");
         return;
     }
+    /* the owner never changes, so checking it before the transaction is enough */
+    rc = order_store_get(db, id, o);
+    if (rc == SAGA_OK && !saga_http_may_act_for(req, o->customer_id))
+        rc = SAGA_ERR_NOT_FOUND; /* another customer's order looks like a missing one */
+    if (rc == SAGA_ERR_NOT_FOUND) {
+        saga_http_reply_problem(resp, 404, "no order %s", id);
+        goto out;
+    }
+    if (rc) {
+        reply_db_error(resp, db, rc, "reading an order");
+        goto out;
+    }
     cancel_call call = {.id = id, .traceparent = tp, .o = o};
     rc = saga_db_transaction(db, TX_ATTEMPTS, cancel_tx, &call);
     changed = call.changed;
@@ -629,10 +729,12 @@ out:
 }
 
 const saga_http_route order_routes[] = {
-    {"POST", "/api/orders", route_create, SAGA_ROUTE_JSON},
-    {"GET", "/api/orders", route_list, 0},
-    {"GET", "/api/orders/{id}", route_get, 0},
-    {"GET", "/api/orders/{id}/events", route_events, 0},
-    {"POST", "/api/orders/{id}/cancel", route_cancel, 0},
+    /* who may call what: the authorization table in README.md, "Security"; the
+     * owner of an order is checked inside each handler (404 for another's) */
+    {"POST", "/api/orders", route_create, SAGA_ROUTE_JSON, NULL},
+    {"GET", "/api/orders", route_list, 0, NULL},
+    {"GET", "/api/orders/{id}", route_get, 0, NULL},
+    {"GET", "/api/orders/{id}/events", route_events, 0, NULL},
+    {"POST", "/api/orders/{id}/cancel", route_cancel, 0, NULL},
 };
 const size_t order_nroutes = sizeof(order_routes) / sizeof(order_routes[0]);

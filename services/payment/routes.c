@@ -266,6 +266,8 @@ static void route_payment_get(saga_http_req *req, saga_http_resp *resp)
     if (!(db = route_db(req, resp)))
         return;
     rc = payment_store_payment_get(db, order_id, false, &p);
+    if (rc == SAGA_OK && !saga_http_may_act_for(req, p.customer_id))
+        rc = SAGA_ERR_NOT_FOUND; /* another customer's payment looks like a missing one */
     if (rc == SAGA_ERR_NOT_FOUND) {
         saga_http_reply_problem(resp, 404, "order %s has no payment", order_id);
         return;
@@ -293,9 +295,11 @@ static void route_payment_get(saga_http_req *req, saga_http_resp *resp)
 }
 
 const saga_http_route payment_routes[] = {
-    {"GET", "/api/wallets/{customerId}", route_wallet_get, 0},
-    {"PUT", "/api/wallets/{customerId}", route_wallet_put, SAGA_ROUTE_JSON},
-    {"POST", "/api/wallets/{customerId}/topup", route_wallet_topup, SAGA_ROUTE_JSON},
-    {"GET", "/api/payments/{orderId}", route_payment_get, 0},
+    /* who may call what: the authorization table in README.md, "Security" */
+    {"GET", "/api/wallets/{customerId}", route_wallet_get, 0, "customerId"},
+    {"PUT", "/api/wallets/{customerId}", route_wallet_put, SAGA_ROUTE_JSON | SAGA_ROUTE_ADMIN, NULL},
+    {"POST", "/api/wallets/{customerId}/topup", route_wallet_topup,
+     SAGA_ROUTE_JSON | SAGA_ROUTE_ADMIN, NULL},
+    {"GET", "/api/payments/{orderId}", route_payment_get, 0, NULL}, /* owner checked inside */
 };
 const size_t payment_nroutes = sizeof(payment_routes) / sizeof(payment_routes[0]);

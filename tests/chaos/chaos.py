@@ -221,6 +221,7 @@ class ChaosStack(Stack):
         svc = service_of(key)
         env = self.service_env(svc)
         env["SAGA_HTTP_PORT"] = str(self.ports.setdefault(key, free_port()))
+        env["SAGA_METRICS_PORT"] = str(self.metrics_ports.setdefault(key, free_port()))
         env.pop("SAGA_FAULT", None)
         if fault:
             env["SAGA_FAULT"] = fault
@@ -327,10 +328,8 @@ class ChaosStack(Stack):
 
     # --- observation ---
     def metrics(self, key, timeout=1.0):
-        """An instance's /metrics as {"name{labels}": value}."""
-        with urllib.request.urlopen(f"http://127.0.0.1:{self.ports[key]}/metrics",
-                                    timeout=timeout) as resp:
-            text = resp.read().decode()
+        """An instance's /metrics (its metrics listener) as {"name{labels}": value}."""
+        text = self.metrics_text(key, timeout=timeout)
         out = {}
         for line in text.splitlines():
             if not line or line.startswith("#"):
@@ -437,7 +436,8 @@ class Load:
     and skus, in a mix that exercises every outcome; cancels the "cancel" orders half
     a second after they are accepted.
 
-    Every order request carries an Idempotency-Key. A request without an answer
+    Each request carries its customer's own bearer token (a cancel too), and every
+    order request an Idempotency-Key. A request without an answer
     (connection refused, reset, timed out) or answered 503 is counted by kind and
     retried with the same key and body until it is answered, round-robin over the
     order-service instances (a client-side load balancer), so the orders the
@@ -569,7 +569,8 @@ class Load:
                 self.retried += 1
         try:
             a = self.s.call(key, "POST", "/api/orders", req.body,
-                            headers={"Idempotency-Key": req.key}, timeout=10)
+                            headers={"Idempotency-Key": req.key}, timeout=10,
+                            who=req.body["customerId"])
         except AssertionError as e:
             self.problems.append(f"order {req.key}: answer not as described: {e}")
             req.answered = True
@@ -594,18 +595,20 @@ class Load:
                                          f"{req.i}")
                 self.orders[oid] = (req.kind, req.i)
             if req.kind == "cancel" and other is None:  # first time we hear of it
-                self._push(now() + self.CANCEL_AFTER_S, "cancel", [oid, req.i])
+                self._push(now() + self.CANCEL_AFTER_S, "cancel",
+                           [oid, req.i, req.body["customerId"]])
             return True
         self.problems.append(f"order {req.key}: unexpected answer {a.status}: {a.text[:300]}")
         return True
 
     def _cancel(self, job):
+        """job: [order id, attempt counter (picks the endpoint), its customer]."""
         oid = job[0]
         eps = self.endpoints()
         key = eps[job[1] % len(eps)]
         job[1] += 1
         try:
-            a = self.s.call(key, "POST", f"/api/orders/{oid}/cancel", timeout=10)
+            a = self.s.call(key, "POST", f"/api/orders/{oid}/cancel", timeout=10, who=job[2])
         except AssertionError as e:
             self.problems.append(f"cancel {oid}: answer not as described: {e}")
             return True
@@ -1248,7 +1251,7 @@ def check_ready(s, failures, warnings):
         first, deadline = None, now() + 10
         while True:
             try:
-                a = s.call(key, "GET", "/ready", timeout=10)
+                a = s.call(key, "GET", "/ready", timeout=10, who=None)
                 answer = f"{a.status}: {a.text[:200]}"
                 ok = a.status == 200
             except (OSError, AssertionError) as e:

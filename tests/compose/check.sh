@@ -10,7 +10,13 @@
 #      mysql client), quoting passwords safely, and fails when one is missing;
 #   4. deploy/docker/build.sh (the image's build steps) builds and installs into a
 #      scratch directory, and every shared library the binaries need comes from a
-#      package the Dockerfile's runtime stage installs.
+#      package the Dockerfile's runtime stage installs;
+#   5. who may do what: no service connects to MySQL as root (each as saga_<svc>,
+#      the audit as saga_audit), only the mysql container gets the root password,
+#      every service has its JWT settings and its metrics port on the host's
+#      loopback, and no secret is written literally in the compose file (every
+#      password, secret or token setting is a ${VAR:?...} from .env); the checker
+#      is shown to catch a root user and a literal secret in a doctored copy.
 # Installs docker-compose (the client only) when missing and running as root.
 # Prints one line per check and "N passed, M failed"; exits 1 on any failure.
 set -euo pipefail
@@ -59,11 +65,15 @@ else
 fi
 docker-compose --env-file .env.example --profile tools config >"$WORK/config.yml" 2>"$WORK/out"
 missing=""
-for svc in kafka kafka-init mysql redis kafdrop order payment inventory notification audit; do
+for svc in kafka kafka-init mysql redis kafdrop order payment inventory notification audit \
+    token; do
     grep -q "^  $svc:$" "$WORK/config.yml" || missing+=" $svc"
 done
 for port in 8081 8082 8083 8084 9000; do
     grep -q "published: $port$" "$WORK/config.yml" || missing+=" port:$port"
+done
+for port in 9081 9082 9083 9084; do # metrics: on the host's loopback only
+    grep -q -- "- 127.0.0.1:$port:$port/tcp$" "$WORK/config.yml" || missing+=" port:$port"
 done
 if [[ -z $missing ]]; then
     ok "services and published ports present"
@@ -150,6 +160,95 @@ if [[ -z $missing ]]; then
 else
     echo "not installed by the Dockerfile's runtime stage:$(tr ' ' '\n' <<<"$missing" | sort -u | tr '\n' ' ')" >"$WORK/out"
     fail "the runtime image installs every library the binaries link"
+fi
+
+# ---- 5. who may do what
+# check_privileges RAW_COMPOSE RESOLVED_CONFIG: prints what is wrong, exits 1 if any.
+check_privileges() {
+    /usr/bin/python3 - "$1" "$2" <<'PY'
+import re, sys, yaml
+
+raw = yaml.safe_load(open(sys.argv[1]))
+resolved = yaml.safe_load(open(sys.argv[2]))
+problems = []
+
+def env_of(svc):
+    env = svc.get("environment") or {}
+    if isinstance(env, list):
+        env = dict(e.split("=", 1) if "=" in e else (e, "") for e in env)
+    return {k: "" if v is None else str(v) for k, v in env.items()}
+
+APPS = ("order", "payment", "inventory", "notification")
+for name, svc in resolved["services"].items():
+    env = env_of(svc)
+    for k, v in env.items():
+        if k.endswith("MYSQL_USER") and v == "root":
+            problems.append(f"{name}: {k} is root")
+    if name != "mysql" and "MYSQL_ROOT_PASSWORD" in env:
+        problems.append(f"{name}: is given MYSQL_ROOT_PASSWORD")
+    if name in APPS:
+        if env.get("SAGA_MYSQL_USER") != f"saga_{name}":
+            problems.append(f"{name}: SAGA_MYSQL_USER is {env.get('SAGA_MYSQL_USER')!r}, "
+                            f"not saga_{name}")
+        if not env.get("SAGA_JWT_ALG") or not (env.get("SAGA_JWT_SECRET")
+                                               or env.get("SAGA_JWT_KEY_FILE")):
+            problems.append(f"{name}: no JWT settings (SAGA_JWT_ALG and a key)")
+        port = env.get("SAGA_METRICS_PORT")
+        # "127.0.0.1:9081:9081/tcp" or {published, target[, host_ip]}
+        published = []
+        for p in svc.get("ports", []):
+            if isinstance(p, dict):
+                p = f"{p.get('host_ip', '')}:{p.get('published')}:{p.get('target')}"
+            parts = str(p).split("/")[0].split(":")
+            if parts[-1] == str(port):
+                published.append(parts)
+        if not port or not published:
+            problems.append(f"{name}: SAGA_METRICS_PORT {port!r} is not published")
+        for parts in published:
+            if len(parts) != 3 or parts[0] != "127.0.0.1":
+                problems.append(f"{name}: metrics port {port} published beyond the loopback")
+if env_of(resolved["services"].get("audit", {})).get("SAGA_AUDIT_MYSQL_USER") != "saga_audit":
+    problems.append("audit: SAGA_AUDIT_MYSQL_USER is not saga_audit")
+
+# Settings that hold secrets must come from the environment (.env), never a literal.
+SECRET = re.compile(r"PASSWORD|SECRET|TOKEN|PRIVATE|CREDENTIAL|_PWD$|JAAS")
+REFERENCE = re.compile(r"^\$\{[A-Z0-9_]+(:?\?[^}]*)?\}$")
+for name, svc in (raw.get("services") or {}).items():
+    for k, v in env_of(svc).items():
+        if SECRET.search(k) and not REFERENCE.match(v):
+            problems.append(f"{name}: {k} is not a ${{VAR:?...}} reference: {v[:20]!r}...")
+for k, v in (raw.get("x-service-env") or {}).items():
+    if SECRET.search(k) and not REFERENCE.match(str(v)):
+        problems.append(f"x-service-env: {k} is not a ${{VAR:?...}} reference")
+print("\n".join(problems))
+sys.exit(1 if problems else 0)
+PY
+}
+if check_privileges docker-compose.yml "$WORK/config.yml" >"$WORK/out" 2>&1; then
+    ok "no service uses MySQL root; JWT and loopback metrics ports set; no secret literal"
+else
+    fail "no service uses MySQL root; JWT and loopback metrics ports set; no secret literal"
+fi
+# The checker itself: a doctored copy with a root user and a literal secret must fail.
+sed -e 's/SAGA_MYSQL_USER: saga_payment/SAGA_MYSQL_USER: root/' \
+    -e 's/SAGA_JWT_SECRET: \${SAGA_JWT_SECRET:?[^}]*}/SAGA_JWT_SECRET: hunter2hunter2hunter2hunter2hunter2/' \
+    docker-compose.yml >"$WORK/doctored.yml"
+if docker-compose -f "$WORK/doctored.yml" --project-directory "$ROOT" --env-file .env.example \
+    --profile tools config >"$WORK/doctored-config.yml" 2>"$WORK/out" &&
+    ! check_privileges "$WORK/doctored.yml" "$WORK/doctored-config.yml" >"$WORK/out" 2>&1 &&
+    grep -q "payment: SAGA_MYSQL_USER is root" "$WORK/out" &&
+    grep -q "SAGA_JWT_SECRET is not a" "$WORK/out"; then
+    ok "the check catches a service as MySQL root and a literal secret"
+else
+    fail "the check catches a service as MySQL root and a literal secret"
+fi
+grep -v '^SAGA_JWT_SECRET=' .env.example >"$WORK/nojwt.env"
+if docker-compose --env-file "$WORK/nojwt.env" config -q >"$WORK/out" 2>&1; then
+    fail "docker-compose config must fail without SAGA_JWT_SECRET"
+elif grep -q "SAGA_JWT_SECRET" "$WORK/out"; then
+    ok "docker-compose refuses to run without SAGA_JWT_SECRET"
+else
+    fail "docker-compose without SAGA_JWT_SECRET: unexpected error"
 fi
 
 echo "compose: $passed passed, $failed failed"

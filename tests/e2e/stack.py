@@ -7,10 +7,21 @@ disturb each other. Every API answer is
 validated against the service's OpenAPI description, every event on the topics
 against its JSON Schema (python3-jsonschema: a validator independent of ours), and
 the invariant audit (saga-audit) closes every test class.
+
+The services run as they would in production, with authentication on: each stack
+makes its own ES256 key pair (saga-token keygen) and the services verify with the
+public half; each service connects to MariaDB as its own user, with a random
+password and privileges on its own database only (so those grants are proven
+enough); /metrics is read from each service's own metrics port. Requests carry a
+bearer token: call(..., who=ADMIN) by default, who="<customer id>" for that
+customer's own token, who=None for none. The rate limits on POST /api/orders are
+off unless a test turns them on (Stack(name, env={"order": {...}})).
 """
 import json
 import os
 import re
+import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -27,6 +38,17 @@ SOURCE = os.environ.get("SAGA_SOURCE_DIR", os.path.join(os.path.dirname(__file__
 BUILD = os.environ.get("SAGA_BUILD_DIR", os.path.join(SOURCE, "build"))
 SERVICES = ("order", "payment", "inventory", "notification")
 EVENT_TOPICS = ("order-events", "inventory-events", "payment-events", "notification-events")
+TOKEN_BIN = os.path.join(BUILD, "tools", "saga-token")
+ADMIN_SUBJECT = "e2e-admin"
+
+
+class _Admin:
+    def __repr__(self):
+        return "ADMIN"
+
+
+# call(..., who=ADMIN): the request is made with an admin's token
+ADMIN = _Admin()
 
 
 def load_state():
@@ -152,10 +174,17 @@ class Stack:
         self.openapi = {}
         self.schemas = EventSchemas()
         self.run = uuid.uuid4().hex[:8]
+        self.metrics_ports = {}
+        self.db_passwords = {}
+        self.secrets_dir = os.path.join(self.dir, f"{name}-secrets")
+        self.tokens = {}            # (subject, admin) -> token
+        self.token_lock = threading.Lock()
+        self.owners = {}            # order id -> the customer who placed it (order())
 
     # --- lifecycle ---
     def start(self):
         try:
+            self._make_keys()
             self._start_broker()
             self.redis_port = free_port()
             self.start_redis()
@@ -254,17 +283,46 @@ class Stack:
         rows = self.sql(svc, query)
         return rows[0][0] if rows else None
 
+    def root_sql(self, query):
+        """SQL as MariaDB's root, over the server's socket (creating users needs it)."""
+        subprocess.run(["mariadb", "--no-defaults", "--protocol=socket",
+                        f"--socket={self.state['SAGA_MYSQL_SOCKET']}", "-uroot", "-N", "-B"],
+                       input=query, check=True, capture_output=True, text=True)
+
     def _reset_db(self, svc):
-        self.sql(None, f"DROP DATABASE IF EXISTS {self.db(svc)}; CREATE DATABASE {self.db(svc)}")
+        """A fresh database, and a user of its own (named like it) with a new random
+        password and every privilege on that database and nothing else."""
+        db = self.db(svc)
+        pw = self.db_passwords[svc] = secrets.token_hex(16)
+        escaped = db.replace("_", "\\_")  # `_` is a wildcard in a GRANT's database name
+        self.root_sql(f"DROP DATABASE IF EXISTS {db}; CREATE DATABASE {db};"
+                      f"DROP USER IF EXISTS '{db}'@'127.0.0.1';"
+                      f"CREATE USER '{db}'@'127.0.0.1' IDENTIFIED BY '{pw}';"
+                      f"GRANT ALL PRIVILEGES ON `{escaped}`.* TO '{db}'@'127.0.0.1';")
+
+    def _make_keys(self):
+        """This stack's ES256 key pair, in the harness's temporary directory."""
+        shutil.rmtree(self.secrets_dir, ignore_errors=True)
+        out = subprocess.run([TOKEN_BIN, "keygen", self.secrets_dir], capture_output=True,
+                             text=True)
+        if out.returncode != 0:
+            raise RuntimeError(f"saga-token keygen: {out.stderr.strip()}")
 
     def service_env(self, svc):
-        env = dict(os.environ)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SAGA_JWT_")}
         env.update({
             "SAGA_HTTP_PORT": str(self.ports.setdefault(svc, free_port())),
+            "SAGA_METRICS_BIND": "127.0.0.1",
+            "SAGA_METRICS_PORT": str(self.metrics_ports.setdefault(svc, free_port())),
+            "SAGA_JWT_ALG": "ES256",
+            "SAGA_JWT_KEY_FILE": os.path.join(self.secrets_dir, "jwt-public.pem"),
+            # many orders from one address and customer, faster than any shopper
+            "SAGA_RATE_LIMIT_CUSTOMER_PER_S": "0",
+            "SAGA_RATE_LIMIT_ADDRESS_PER_S": "0",
             "SAGA_MYSQL_HOST": "127.0.0.1",
             "SAGA_MYSQL_PORT": self.state["SAGA_MYSQL_PORT"],
-            "SAGA_MYSQL_USER": self.state["SAGA_MYSQL_USER"],
-            "SAGA_MYSQL_PASSWORD": self.state["SAGA_MYSQL_PASSWORD"],
+            "SAGA_MYSQL_USER": self.db(svc),
+            "SAGA_MYSQL_PASSWORD": self.db_passwords[svc],
             "SAGA_MYSQL_DATABASE": self.db(svc),
             "SAGA_KAFKA_BOOTSTRAP": self.bootstrap,
             "SAGA_REDIS_HOST": "127.0.0.1",
@@ -289,7 +347,7 @@ class Stack:
             if self.procs[svc].poll() is not None:
                 raise RuntimeError(f"{svc}-service exited; see {self.log(svc)}")
             try:
-                if self.call(svc, "GET", "/ready", check=False).status == 200:
+                if self.call(svc, "GET", "/ready", check=False, who=None).status == 200:
                     return
             except OSError:
                 pass
@@ -301,24 +359,68 @@ class Stack:
         yet reads its first events seconds late."""
         deadline = time.time() + timeout
         while time.time() < deadline:
-            text = self.call(svc, "GET", "/metrics", check=False).text
+            try:
+                text = self.metrics_text(svc)
+            except OSError:
+                text = ""
             m = re.search(r"^saga_consumer_assigned_partitions (\S+)", text, re.M)
             if m and float(m.group(1)) > 0:
                 return
             time.sleep(0.1)
         raise RuntimeError(f"{svc}-service's consumer got no partitions in {timeout} s")
 
+    # --- tokens ---
+    def token(self, subject, admin=False, ttl=3600, **kw):
+        """A bearer token for subject signed with this stack's key (saga-token). kw are
+        saga-token's other options: nbf=SECONDS, alg=, key_file=, issuer=, audience=;
+        secret= sets SAGA_JWT_SECRET (HS256). Plain tokens are minted once per stack."""
+        plain = not kw and ttl == 3600
+        if plain:
+            with self.token_lock:
+                if (subject, admin) in self.tokens:
+                    return self.tokens[(subject, admin)]
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SAGA_JWT_")}
+        args = [TOKEN_BIN, "--alg", "ES256", "--key-file",
+                os.path.join(self.secrets_dir, "jwt-private.pem"), "--ttl", str(ttl)]
+        if admin:
+            args.append("--admin")
+        for k, v in kw.items():
+            if k == "secret":
+                env["SAGA_JWT_SECRET"] = v
+            else:
+                args += [f"--{k.replace('_', '-')}", str(v)]
+        out = subprocess.run(args + [subject], env=env, capture_output=True, text=True)
+        if out.returncode != 0:
+            raise RuntimeError(f"saga-token {subject}: {out.stderr.strip()}")
+        token = out.stdout.strip()
+        if plain:
+            with self.token_lock:
+                self.tokens[(subject, admin)] = token
+        return token
+
+    def auth_header(self, who):
+        """The Authorization header for who (ADMIN, a customer id), or {} for None."""
+        if who is None:
+            return {}
+        token = self.token(ADMIN_SUBJECT, admin=True) if who is ADMIN else self.token(who)
+        return {"Authorization": f"Bearer {token}"}
+
     # --- HTTP ---
     def call(self, svc, method, path, body=None, headers=None, raw=None,
-             content_type="application/json", check=True, timeout=40):
-        """One request; the answer is checked against the OpenAPI description."""
+             content_type="application/json", check=True, timeout=40, who=ADMIN):
+        """One request; the answer is checked against the OpenAPI description. who makes
+        it: ADMIN (an admin's token), a customer id (that customer's token) or None (no
+        token); an Authorization in headers wins."""
         data = raw if raw is not None else (json.dumps(body).encode() if body is not None
                                             else None)
         req = urllib.request.Request(f"http://127.0.0.1:{self.ports[svc]}{path}", data=data,
                                      method=method)
         if data is not None and content_type:
             req.add_header("Content-Type", content_type)
-        for k, v in (headers or {}).items():
+        headers = dict(headers or {})
+        if not any(k.lower() == "authorization" for k in headers):
+            headers.update(self.auth_header(who))
+        for k, v in headers.items():
             req.add_header(k, v)
         try:
             with urllib.request.urlopen(req, timeout=timeout) as resp:
@@ -331,6 +433,12 @@ class Stack:
         if answer.status >= 400 and answer.json is not None and check:
             assert answer.content_type.startswith("application/problem+json"), answer
         return answer
+
+    def metrics_text(self, svc, timeout=10):
+        """svc's /metrics, from its metrics listener (never the API port)."""
+        url = f"http://127.0.0.1:{self.metrics_ports[svc]}/metrics"
+        with urllib.request.urlopen(url, timeout=timeout) as resp:
+            return resp.read().decode()
 
     # --- the shop ---
     def sku(self, label):
@@ -354,15 +462,24 @@ class Stack:
         return a.json
 
     def order(self, customer, items, headers=None):
-        return self.call("order", "POST", "/api/orders",
-                         {"customerId": customer,
-                          "items": [{"sku": s, "quantity": q} for s, q in items]},
-                         headers=headers)
+        """Places an order as customer (with the customer's own token)."""
+        a = self.call("order", "POST", "/api/orders",
+                      {"customerId": customer,
+                       "items": [{"sku": s, "quantity": q} for s, q in items]},
+                      headers=headers, who=customer)
+        if a.status in (200, 202) and a.json:
+            self.owners[a.json["id"]] = customer
+        return a
+
+    def owner(self, order_id):
+        """Who reads order_id: the customer who placed it with order(), else ADMIN."""
+        return self.owners.get(order_id, ADMIN)
 
     def wait_order(self, order_id, until=("CONFIRMED", "CANCELLED"), timeout=30):
         deadline = time.time() + timeout
         while True:
-            a = self.call("order", "GET", f"/api/orders/{order_id}?wait=5")
+            a = self.call("order", "GET", f"/api/orders/{order_id}?wait=5",
+                          who=self.owner(order_id))
             assert a.status == 200, a
             if a.json["status"] in until or time.time() > deadline:
                 return a.json
@@ -392,7 +509,7 @@ class Stack:
             time.sleep(0.05)
 
     def balance(self, customer):
-        a = self.call("payment", "GET", f"/api/wallets/{customer}")
+        a = self.call("payment", "GET", f"/api/wallets/{customer}", who=customer)
         assert a.status == 200, a
         return a.json["balance"]
 

@@ -67,7 +67,7 @@ class ReplayStack(Stack):
 
     def metric(self, svc, name):
         """The sum of a metric's samples on svc's /metrics (0 if absent)."""
-        text = self.call(svc, "GET", "/metrics").text
+        text = self.metrics_text(svc)
         return sum(float(v) for v in re.findall(rf"^{name}(?:{{[^}}]*}})? (\S+)$", text, re.M))
 
 

@@ -6,13 +6,14 @@ import json
 import os
 import re
 import signal
+import subprocess
 import sys
 import time
 import unittest
 import uuid
 
 sys.path.insert(0, os.path.dirname(__file__))
-from stack import Stack, WebhookReceiver  # noqa: E402
+from stack import ADMIN, SERVICES, Stack, WebhookReceiver  # noqa: E402
 
 
 def event_types(events):
@@ -93,16 +94,17 @@ class SagaE2E(SagaTestCase):
         self.assertEqual(s.wait_stock(sku, {"sku": sku, "available": 8, "reserved": 0, "sold": 2}),
                          {"sku": sku, "available": 8, "reserved": 0, "sold": 2})
         self.assertEqual(s.balance(customer), 100000 - 2500)
-        p = s.call("payment", "GET", f"/api/payments/{order['id']}")
+        p = s.call("payment", "GET", f"/api/payments/{order['id']}", who=customer)
         self.assertEqual(p.status, 200, p)
         self.assertEqual((p.json["status"], p.json["amount"]), ("CAPTURED", 2500))
-        history = s.call("order", "GET", f"/api/orders/{order['id']}/events").json["events"]
+        history = s.call("order", "GET", f"/api/orders/{order['id']}/events",
+                         who=customer).json["events"]
         types = event_types(history)
         for t in ("OrderCreated", "InventoryReserved", "PaymentCompleted", "OrderConfirmed"):
             self.assertIn(t, types)
         self.assertLess(types.index("OrderCreated"), types.index("OrderConfirmed"))
         # one notification per channel, delivered (the webhook after one retry)
-        notes = self.wait_notifications(order["id"], 2)
+        notes = self.wait_notifications(order["id"], 2, who=customer)
         self.assertEqual(sorted(n["channel"] for n in notes), ["log", "webhook"])
         for n in notes:
             self.assertEqual((n["trigger"], n["status"]), ("OrderConfirmed", "SENT"))
@@ -110,10 +112,11 @@ class SagaE2E(SagaTestCase):
         on_wire = event_types(s.events("order-events", order["id"]))
         self.assertEqual(on_wire, ["OrderCreated", "OrderConfirmed"])
 
-    def wait_notifications(self, order_id, count, timeout=30):
+    def wait_notifications(self, order_id, count, timeout=30, who=ADMIN):
         deadline = time.time() + timeout
         while True:
-            a = self.s.call("notification", "GET", f"/api/notifications?orderId={order_id}")
+            a = self.s.call("notification", "GET", f"/api/notifications?orderId={order_id}",
+                            who=who)
             self.assertEqual(a.status, 200, a)
             items = a.json["items"]
             if (len(items) >= count and all(n["status"] != "PENDING" for n in items)) \
@@ -193,13 +196,14 @@ class SagaE2E(SagaTestCase):
         order = s.wait_order(s.order(customer, [(sku, 3)]).json["id"])
         self.assertEqual(order["status"], "CONFIRMED")
         self.assertEqual(s.balance(customer), 5000 - 2100)
+        cancel = f"/api/orders/{order['id']}/cancel"
         with concurrent.futures.ThreadPoolExecutor(2) as pool:
-            answers = list(pool.map(
-                lambda _: s.call("order", "POST", f"/api/orders/{order['id']}/cancel"), range(2)))
+            answers = list(pool.map(lambda _: s.call("order", "POST", cancel, who=customer),
+                                    range(2)))
         self.assertEqual(sorted(a.status for a in answers), [200, 409])
-        self.assertEqual(s.call("order", "POST", f"/api/orders/{order['id']}/cancel").status, 409)
+        self.assertEqual(s.call("order", "POST", cancel, who=customer).status, 409)
         s.drain()
-        order = s.call("order", "GET", f"/api/orders/{order['id']}").json
+        order = s.call("order", "GET", f"/api/orders/{order['id']}", who=customer).json
         self.assertEqual((order["status"], order["cancelReason"]),
                          ("CANCELLED", "CUSTOMER_REQUEST"))
         self.assertEqual(s.wait_balance(customer, 5000), 5000)  # refunded once
@@ -229,7 +233,7 @@ class SagaE2E(SagaTestCase):
         inventory.send_signal(signal.SIGSTOP)
         try:
             order_id = s.order(customer, [(sku, 1)]).json["id"]
-            cancel = s.call("order", "POST", f"/api/orders/{order_id}/cancel")
+            cancel = s.call("order", "POST", f"/api/orders/{order_id}/cancel", who=customer)
             self.assertEqual(cancel.status, 200, cancel)
             deadline = time.time() + 10
             while s.scalar("payment", "SELECT COUNT(*) FROM cancelled_orders WHERE order_id = "
@@ -251,7 +255,7 @@ class SagaE2E(SagaTestCase):
         self.assertEqual(s.call("payment", "GET", f"/api/payments/{order_id}").status, 404)
         self.assertEqual(s.events("payment-events", order_id), [])
         self.assertEqual(s.stock(sku), {"sku": sku, "available": 2, "reserved": 0, "sold": 0})
-        order = s.call("order", "GET", f"/api/orders/{order_id}").json
+        order = s.call("order", "GET", f"/api/orders/{order_id}", who=customer).json
         self.assertEqual((order["status"], order["cancelReason"]),
                          ("CANCELLED", "CUSTOMER_REQUEST"))
 
@@ -325,7 +329,7 @@ class SagaE2E(SagaTestCase):
         self.assertEqual(s.scalar("payment", "SELECT customer_id FROM pending_reservations "
                                              f"WHERE order_id = '{parked}'"), customer)
         gauge = re.search(r"^saga_payment_parked_reservations (\S+)",
-                          s.call("payment", "GET", "/metrics").text, re.M)
+                          s.metrics_text("payment"), re.M)
         self.assertIsNotNone(gauge)
         self.assertGreaterEqual(float(gauge.group(1)), 1)
         # nothing moved, nothing emitted, nothing notified
@@ -371,7 +375,7 @@ class SagaE2E(SagaTestCase):
         self.assertEqual(order["status"], "CONFIRMED", order)
         s.drain()
         self.assertEqual(s.balance(customer), 6000 - 3000)
-        p = s.call("payment", "GET", f"/api/payments/{order_id}")
+        p = s.call("payment", "GET", f"/api/payments/{order_id}", who=customer)
         self.assertEqual((p.status, p.json["status"], p.json["amount"]), (200, "CAPTURED", 3000))
         completed = s.events("payment-events", order_id)
         self.assertEqual(event_types(completed), ["PaymentCompleted"])
@@ -487,7 +491,7 @@ class SagaE2E(SagaTestCase):
                                 {"amount": 0}).status, 400)
         # and everything still serves
         for svc in ("order", "payment", "inventory", "notification"):
-            self.assertEqual(s.call(svc, "GET", "/health").status, 200)
+            self.assertEqual(s.call(svc, "GET", "/health", who=None).status, 200)
         self.assertEqual(s.call("order", "GET", "/api/orders?limit=5").status, 200)
 
     def test_redis_down_orders_still_flow(self):
@@ -521,16 +525,41 @@ class SagaE2E(SagaTestCase):
         ids = [s.order(customer, [(sku, 1)]).json["id"] for _ in range(3)]
         for i in ids:
             s.wait_order(i)
-        page1 = s.call("order", "GET", f"/api/orders?customerId={customer}&limit=2").json
+        page1 = s.call("order", "GET", f"/api/orders?customerId={customer}&limit=2",
+                       who=customer).json
         self.assertEqual(len(page1["items"]), 2)
         page2 = s.call("order", "GET",
-                       f"/api/orders?customerId={customer}&limit=2&after={page1['next']}").json
+                       f"/api/orders?customerId={customer}&limit=2&after={page1['next']}",
+                       who=customer).json
         self.assertEqual(len(page2["items"]), 1)
         self.assertEqual(sorted(o["id"] for o in page1["items"] + page2["items"]), sorted(ids))
         for svc in ("order", "payment", "inventory", "notification"):
-            a = s.call(svc, "GET", "/openapi.json")
+            a = s.call(svc, "GET", "/openapi.json", who=None)
             self.assertEqual(a.status, 200)
             self.assertTrue(a.json["openapi"].startswith("3."))
+
+
+    def test_runs_with_auth_on(self):
+        """The stack runs as in production (the other tests rely on it): no token, no
+        API; /metrics only on its own listener; each service's MySQL user sees its own
+        database and nothing else."""
+        s = self.s
+        a = s.call("order", "GET", "/api/orders?limit=1", who=None)
+        self.assertEqual(a.status, 401, a)
+        self.assertTrue(a.headers.get("WWW-Authenticate", "").startswith("Bearer"), a.headers)
+        expired = s.token(s.customer("late"), ttl=-3600)
+        a = s.call("order", "GET", "/api/orders?limit=1",
+                   headers={"Authorization": f"Bearer {expired}"})
+        self.assertEqual(a.status, 401, a)
+        for svc in SERVICES:
+            with self.subTest(svc):
+                self.assertEqual(s.call(svc, "GET", "/metrics", check=False).status, 404)
+                self.assertIn("saga_up 1", s.metrics_text(svc))
+                seen = subprocess.run(
+                    ["mysql", "-h", "127.0.0.1", "-P", s.state["SAGA_MYSQL_PORT"], "-u",
+                     s.db(svc), f"-p{s.db_passwords[svc]}", "-N", "-B", "-e", "SHOW DATABASES"],
+                    check=True, capture_output=True, text=True).stdout.split()
+                self.assertEqual(sorted(seen), sorted(["information_schema", s.db(svc)]))
 
 
 class TimeoutE2E(SagaTestCase):

@@ -1,6 +1,7 @@
 /* check_service.c - the four service executables: each starts, applies its
- * migrations, answers /health, /ready, /metrics and /openapi.json, and stops cleanly on SIGTERM;
- * an invalid setting stops start-up with a message naming the variable. */
+ * migrations, answers /health, /ready and /openapi.json on its API port and /metrics on
+ * its metrics port only, and stops cleanly on SIGTERM; an invalid setting, or no key
+ * to verify bearer tokens with, stops start-up with a message naming the variable. */
 #include <check.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -14,13 +15,42 @@
 #include "testenv.h"
 
 static const char *const services[] = {"order", "payment", "inventory", "notification"};
+/* A route of each service that needs a token (same order as services). */
+static const char *const protected_paths[] = {"/api/orders", "/api/wallets/someone",
+                                              "/api/products", "/api/notifications"};
 
-/* Starts build/services/<svc>/<svc>-service with stdout and stderr in log. */
-static pid_t spawn_service(const char *svc, const saga_config *cfg, int port, const char *log)
+/* The services verify tokens with this HS256 secret: random per run, never a literal. */
+static char jwt_secret[65];
+
+static int make_jwt_secret(void)
 {
-    char path[1024], port_s[16];
+    unsigned char raw[32];
+    FILE *f = fopen("/dev/urandom", "rb");
+    size_t n = f ? fread(raw, 1, sizeof(raw), f) : 0;
+    if (f)
+        fclose(f);
+    if (n != sizeof(raw))
+        return -1;
+    for (size_t i = 0; i < sizeof(raw); i++)
+        snprintf(jwt_secret + 2 * i, 3, "%02x", raw[i]);
+    return 0;
+}
+
+/* The metrics listener of the service on HTTP port `port`. */
+static int metrics_port_of(int port)
+{
+    return port + 100;
+}
+
+/* Starts build/services/<svc>/<svc>-service with stdout and stderr in log; with_key:
+ * with an HS256 key to verify bearer tokens (else with no key at all). */
+static pid_t spawn_service(const char *svc, const saga_config *cfg, int port, bool with_key,
+                           const char *log)
+{
+    char path[1024], port_s[16], metrics_port_s[16];
     snprintf(path, sizeof(path), "%s/services/%s/%s-service", getenv("SAGA_BUILD_DIR"), svc, svc);
     snprintf(port_s, sizeof(port_s), "%d", port);
+    snprintf(metrics_port_s, sizeof(metrics_port_s), "%d", metrics_port_of(port));
     pid_t pid = fork();
     ck_assert_int_ge(pid, 0);
     if (pid == 0) {
@@ -28,6 +58,13 @@ static pid_t spawn_service(const char *svc, const saga_config *cfg, int port, co
         dup2(fd, 1);
         dup2(fd, 2);
         setenv("SAGA_HTTP_PORT", port_s, 1);
+        setenv("SAGA_METRICS_PORT", metrics_port_s, 1);
+        unsetenv("SAGA_JWT_KEY_FILE");
+        unsetenv("SAGA_JWT_SECRET");
+        if (with_key) {
+            setenv("SAGA_JWT_ALG", "HS256", 1);
+            setenv("SAGA_JWT_SECRET", jwt_secret, 1);
+        }
         setenv("SAGA_MYSQL_DATABASE", cfg->mysql_database, 1);
         setenv("SAGA_MIGRATIONS_DIR", cfg->migrations_dir, 1);
         setenv("SAGA_SCHEMAS_DIR", cfg->schemas_dir, 1);
@@ -69,7 +106,7 @@ START_TEST(test_service_lifecycle)
                      SAGA_OK);
 
     snprintf(log, sizeof(log), "%s/%s-service.log", getenv("SAGA_TEST_DIR"), svc);
-    pid_t pid = spawn_service(svc, &cfg, port, log);
+    pid_t pid = spawn_service(svc, &cfg, port, true, log);
     int status = -1;
     for (int i = 0; i < 300 && status != 200; i++) {
         status = testenv_http_get(port, "/ready", body, sizeof(body));
@@ -79,8 +116,12 @@ START_TEST(test_service_lifecycle)
     ck_assert_msg(status == 200, "%s-service never became ready (log: %s)", svc, log);
     ck_assert_ptr_nonnull(strstr(body, "READY"));
     ck_assert_int_eq(testenv_http_get(port, "/health", body, sizeof(body)), 200);
-    ck_assert_int_eq(testenv_http_get(port, "/metrics", body, sizeof(body)), 200);
+    /* /metrics: on its own listener, not on the API port */
+    ck_assert_int_eq(testenv_http_get(metrics_port_of(port), "/metrics", body, sizeof(body)), 200);
     ck_assert_ptr_nonnull(strstr(body, "saga_up 1"));
+    ck_assert_int_eq(testenv_http_get(port, "/metrics", body, sizeof(body)), 404);
+    /* the API wants a bearer token */
+    ck_assert_int_eq(testenv_http_get(port, protected_paths[_i], body, sizeof(body)), 401);
     /* the runtime serves the service's OpenAPI description (found beside schemas/) */
     ck_assert_int_eq(testenv_http_get(port, "/openapi.json", body, sizeof(body)), 200);
     ck_assert_ptr_nonnull(strstr(body, "\"openapi\""));
@@ -110,7 +151,7 @@ START_TEST(test_invalid_setting_stops_startup)
     testenv_config(&cfg, "order", "svc_badconfig");
     setenv("SAGA_BATCH_MAX", "lots", 1);
     snprintf(log, sizeof(log), "%s/badconfig.log", getenv("SAGA_TEST_DIR"));
-    pid_t pid = spawn_service("order", &cfg, 28099, log);
+    pid_t pid = spawn_service("order", &cfg, 28099, true, log);
     int ws = wait_exit(pid, 20000);
     unsetenv("SAGA_BATCH_MAX");
     ck_assert_msg(WIFEXITED(ws) && WEXITSTATUS(ws) == 2, "exit status %d", ws);
@@ -123,6 +164,30 @@ START_TEST(test_invalid_setting_stops_startup)
 }
 END_TEST
 
+/* A service that could not tell who calls must not serve: without a key it refuses
+ * to start, naming the variable to set. */
+START_TEST(test_no_jwt_key_stops_startup)
+{
+    const char *svc = services[_i];
+    saga_config cfg;
+    char dbname[64], log[256], text[2048] = "";
+
+    snprintf(dbname, sizeof(dbname), "svc_nokey_%s", svc);
+    testenv_config(&cfg, svc, dbname);
+    snprintf(log, sizeof(log), "%s/%s-nokey.log", getenv("SAGA_TEST_DIR"), svc);
+    pid_t pid = spawn_service(svc, &cfg, 28091 + _i, false, log);
+    int ws = wait_exit(pid, 20000);
+    ck_assert_msg(ws != -1 && WIFEXITED(ws) && WEXITSTATUS(ws) == 2,
+                  "%s-service without a JWT key: exit status %d (log: %s)", svc, ws, log);
+    FILE *f = fopen(log, "r");
+    ck_assert_ptr_nonnull(f);
+    size_t n = fread(text, 1, sizeof(text) - 1, f);
+    text[n] = '\0';
+    fclose(f);
+    ck_assert_msg(strstr(text, "SAGA_JWT_KEY_FILE") != NULL, "message does not name it: %s", text);
+}
+END_TEST
+
 static Suite *service_suite(void)
 {
     Suite *s = suite_create("service");
@@ -130,12 +195,17 @@ static Suite *service_suite(void)
     tcase_set_timeout(tc, 120);
     tcase_add_loop_test(tc, test_service_lifecycle, 0, 4);
     tcase_add_test(tc, test_invalid_setting_stops_startup);
+    tcase_add_loop_test(tc, test_no_jwt_key_stops_startup, 0, 4);
     suite_add_tcase(s, tc);
     return s;
 }
 
 int main(void)
 {
+    if (make_jwt_secret()) {
+        fprintf(stderr, "check_service: cannot read /dev/urandom\n");
+        return EXIT_FAILURE;
+    }
     SRunner *sr = srunner_create(service_suite());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);

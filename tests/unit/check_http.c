@@ -138,6 +138,7 @@ static void cli_request(int port, const char *method, const char *target, const 
 
 static saga_http_server *live_srv;
 static int live_port;
+static int live_metrics_port;
 static bool live_ready = true;
 
 static void h_echo_get(saga_http_req *req, saga_http_resp *resp)
@@ -184,10 +185,10 @@ static bool live_ready_fn(void *ud, char *why, size_t whylen)
 }
 
 static const saga_http_route live_routes[] = {
-    {"GET", "/api/echo/{id}", h_echo_get, 0},
-    {"POST", "/api/echo/{id}", h_echo_post, SAGA_ROUTE_JSON},
-    {"PUT", "/api/pair/{a}/{b}", h_pair, 0},
-    {"GET", "/api/noreply", h_noreply, 0},
+    {"GET", "/api/echo/{id}", h_echo_get, 0, NULL},
+    {"POST", "/api/echo/{id}", h_echo_post, SAGA_ROUTE_JSON, NULL},
+    {"PUT", "/api/pair/{a}/{b}", h_pair, 0, NULL},
+    {"GET", "/api/noreply", h_noreply, 0, NULL},
 };
 
 static void live_setup(void)
@@ -201,6 +202,8 @@ static void live_setup(void)
         .routes = live_routes,
         .nroutes = sizeof(live_routes) / sizeof(live_routes[0]),
         .ready = live_ready_fn,
+        .metrics_bind = "127.0.0.1",
+        .metrics_port = 0,
     };
     saga_log_init("check_http", SAGA_LOG_ERROR);
     live_ready = true;
@@ -208,6 +211,9 @@ static void live_setup(void)
     ck_assert_msg(live_srv != NULL, "start: %s", err);
     live_port = saga_http_port(live_srv);
     ck_assert_int_gt(live_port, 0);
+    live_metrics_port = saga_http_metrics_port(live_srv);
+    ck_assert_int_gt(live_metrics_port, 0);
+    ck_assert_int_ne(live_metrics_port, live_port);
 }
 
 static void live_teardown(void)
@@ -557,7 +563,12 @@ START_TEST(test_live_builtins)
     ck_assert_ptr_nonnull(strstr(a.body, "\"detail\":\"database unreachable\""));
 
     cli_request(live_port, "GET", "/api/echo/m1", NULL, NULL, &a);
+    /* /metrics lives on its own listener only */
     cli_request(live_port, "GET", "/metrics", NULL, NULL, &a);
+    assert_problem(&a, 404, "/metrics");
+    cli_request(live_metrics_port, "GET", "/api/echo/m1", NULL, NULL, &a);
+    assert_problem(&a, 404, "/api/echo/m1");
+    cli_request(live_metrics_port, "GET", "/metrics", NULL, NULL, &a);
     ck_assert_int_eq(a.status, 200);
     ck_assert(cli_header(&a, "Content-Type", ctype, sizeof(ctype)));
     ck_assert_ptr_nonnull(strstr(ctype, "text/plain; version=0.0.4"));

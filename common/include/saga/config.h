@@ -15,6 +15,8 @@ typedef struct saga_config {
     int http_port;           /* SAGA_HTTP_PORT, default per service; 0 picks a free port */
     int http_threads;        /* SAGA_HTTP_THREADS, default 2 */
     long http_body_max;      /* SAGA_HTTP_BODY_MAX bytes, default 65536 */
+    char metrics_bind[64];   /* SAGA_METRICS_BIND: /metrics listener, default 127.0.0.1 */
+    int metrics_port;        /* SAGA_METRICS_PORT, default http_port + 1000 (0 if http_port is 0) */
     char mysql_host[128];    /* SAGA_MYSQL_HOST, default 127.0.0.1 */
     int mysql_port;          /* SAGA_MYSQL_PORT, default 3306 */
     char mysql_user[64];     /* SAGA_MYSQL_USER, default saga_<service> */

@@ -15,6 +15,8 @@
 #include <stdbool.h>
 #include <cjson/cJSON.h>
 
+#include "saga/auth.h"
+
 #define SAGA_HTTP_MAX_PARAMS 4
 
 typedef struct saga_http_req saga_http_req;
@@ -43,6 +45,15 @@ const char *saga_http_header(const saga_http_req *req, const char *name); /* cas
 const char *saga_http_body(const saga_http_req *req, size_t *len);
 const cJSON *saga_http_json(const saga_http_req *req); /* parsed body (SAGA_ROUTE_JSON routes) */
 void *saga_http_userdata(const saga_http_req *req);     /* saga_http_opts.ud */
+/* The caller as its bearer token says; NULL on SAGA_ROUTE_PUBLIC routes and when
+ * the server runs without a verifier (saga_http_opts.auth NULL). */
+const saga_principal *saga_http_principal(const saga_http_req *req);
+/* True if the caller may act for customer_id: an admin, or that customer. Also
+ * true when there is no principal (public route, or no verifier). */
+bool saga_http_may_act_for(const saga_http_req *req, const char *customer_id);
+/* The client's address as text ("127.0.0.1", "::1"), from the socket (a proxy's
+ * X-Forwarded-For is not trusted). */
+const char *saga_http_client_address(const saga_http_req *req);
 
 /* --- Answering (each returns SAGA_OK or SAGA_ERR_NOMEM) --- */
 /* JSON answer; takes over body (may be NULL for no body). */
@@ -72,8 +83,12 @@ char *saga_http_problem_body(int status, const char *title, const char *detail,
 /* --- Routes and the server --- */
 typedef void (*saga_http_handler_fn)(saga_http_req *req, saga_http_resp *resp);
 
+/* Who may call a route. By default (no flag) any caller with a valid bearer token,
+ * customer or admin: 401 otherwise (with WWW-Authenticate). */
 enum {
-    SAGA_ROUTE_JSON = 1 << 0, /* takes a JSON body: content type checked (415), parsed (400) */
+    SAGA_ROUTE_JSON = 1 << 0,   /* takes a JSON body: content type checked (415), parsed (400) */
+    SAGA_ROUTE_PUBLIC = 1 << 1, /* no token needed (/health, /ready, /openapi.json) */
+    SAGA_ROUTE_ADMIN = 1 << 2,  /* admins only: a customer gets 403 */
 };
 
 typedef struct saga_http_route {
@@ -81,6 +96,9 @@ typedef struct saga_http_route {
     const char *pattern; /* "/api/orders/{id}" */
     saga_http_handler_fn fn;
     unsigned flags;
+    /* Optional: the path parameter naming the customer the resource belongs to
+     * ("customerId"); a customer whose token subject differs gets 403. */
+    const char *owner_param;
 } saga_http_route;
 
 /* /ready: return true when ready; otherwise write the reason into why. */
@@ -97,6 +115,13 @@ typedef struct saga_http_opts {
     void *ud;              /* passed to handlers (saga_http_userdata) and to ready */
     const char *openapi;   /* served at GET /openapi.json (borrowed); NULL: 404 */
     size_t openapi_len;
+    /* Verifies bearer tokens (borrowed). NULL turns authentication off: every
+     * route is served as if public (embedding and the HTTP layer's own tests). */
+    const saga_auth *auth;
+    /* /metrics is served only on this second listener, never on the API port.
+     * metrics_bind NULL: no metrics listener. metrics_port 0 picks a free port. */
+    const char *metrics_bind;
+    int metrics_port;
 } saga_http_opts;
 
 /* Starts the server; routes are borrowed and must outlive it. Returns NULL with a
@@ -105,6 +130,8 @@ typedef struct saga_http_opts {
  * (saga_http_requests_total{route,method,status}, saga_http_request_seconds). */
 saga_http_server *saga_http_start(const saga_http_opts *opts, char *err, size_t errlen);
 int saga_http_port(const saga_http_server *srv);
+/* The metrics listener's port, or 0 when there is none. */
+int saga_http_metrics_port(const saga_http_server *srv);
 /* Stops accepting, finishes requests in flight, frees the server. NULL is fine. */
 void saga_http_stop(saga_http_server *srv);
 

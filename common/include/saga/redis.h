@@ -36,6 +36,21 @@ int saga_redis_del(saga_redis *r, const char *key);
 /* How many of the keys exist (EXISTS k1 k2 ...), or -1 if Redis is down. */
 long saga_redis_exists(saga_redis *r, const char *const *keys, size_t nkeys);
 
+/* A reply of saga_redis_command, copied out of hiredis so nothing is left to free. */
+typedef struct saga_redis_reply {
+    long long ints[8]; /* an integer reply, or an array reply's integer elements in order
+                        * (its other elements skipped) */
+    size_t nints;      /* how many went to ints (at most 8; the rest are dropped) */
+    char str[128];     /* a status or string reply, or Redis's error text; truncated */
+} saga_redis_reply;
+
+/* Runs any command given as argc NUL-terminated strings (EVALSHA, SCRIPT LOAD,
+ * PTTL, ...). SAGA_OK with the reply in *out (zeroed first); SAGA_ERR_NOT_FOUND for
+ * a nil reply; SAGA_ERR_INVALID if Redis answered with an error (out->str says
+ * which, e.g. "NOSCRIPT ...": not logged, the caller decides); SAGA_ERR_UNAVAILABLE
+ * if Redis is down. */
+int saga_redis_command(saga_redis *r, int argc, const char *const *argv, saga_redis_reply *out);
+
 /* True if Redis answered the last call (for /metrics and logs). */
 bool saga_redis_up(const saga_redis *r);
 

@@ -1,0 +1,471 @@
+/* auth.c - bearer JWTs over libjwt (see auth.h).
+ *
+ * The algorithm in the token's header is checked against the configured one
+ * before libjwt sees the token: libjwt 1.10 would otherwise pick the algorithm
+ * from the header, which is how `alg: none` and HS256-with-the-public-key
+ * (algorithm confusion) tokens get through in careless verifiers. */
+#include "saga/auth.h"
+
+#include <cjson/cJSON.h>
+#include <ctype.h>
+#include <errno.h>
+#include <jwt.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "saga/err.h"
+#include "saga/file.h"
+#include "saga/text.h"
+
+#define AUTH_TOKEN_MAX 8192      /* bytes; a header longer than this is refused */
+#define AUTH_HEADER_JSON_MAX 1024 /* bytes of the decoded JOSE header */
+#define AUTH_KEY_FILE_MAX (64 * 1024)
+#define AUTH_LEEWAY_MAX 600
+
+struct saga_auth {
+    jwt_alg_t alg;
+    char alg_name[8];
+    unsigned char *key;
+    size_t key_len;
+    char *issuer;
+    char *audience;
+    int leeway_s;
+};
+
+/* --- algorithms and keys --- */
+
+/* The algorithms we accept, and the OpenSSL key type each needs (0: a secret). */
+static bool auth_alg_parse(const char *name, jwt_alg_t *alg, int *key_type)
+{
+    if (!name)
+        return false;
+    if (strcmp(name, "ES256") == 0) {
+        *alg = JWT_ALG_ES256;
+        *key_type = EVP_PKEY_EC;
+    } else if (strcmp(name, "RS256") == 0) {
+        *alg = JWT_ALG_RS256;
+        *key_type = EVP_PKEY_RSA;
+    } else if (strcmp(name, "HS256") == 0) {
+        *alg = JWT_ALG_HS256;
+        *key_type = 0;
+    } else {
+        return false;
+    }
+    return true;
+}
+
+/* True if pem holds a public key of the given type (a private key is refused:
+ * services only ever hold the public half). */
+static bool auth_public_key_ok(const char *pem, size_t len, int key_type)
+{
+    BIO *bio = BIO_new_mem_buf(pem, (int)len);
+    if (!bio)
+        return false;
+    EVP_PKEY *pkey = PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL);
+    BIO_free(bio);
+    if (!pkey)
+        return false;
+    bool ok = EVP_PKEY_base_id(pkey) == key_type;
+    EVP_PKEY_free(pkey);
+    return ok;
+}
+
+saga_auth *saga_auth_new(const saga_auth_opts *opts, char *err, size_t errlen)
+{
+    jwt_alg_t alg;
+    int key_type;
+
+    if (!auth_alg_parse(opts->alg, &alg, &key_type)) {
+        snprintf(err, errlen, "unsupported JWT algorithm %s (use ES256, RS256 or HS256)",
+                 opts->alg ? opts->alg : "(none)");
+        return NULL;
+    }
+    if (!opts->key || opts->key_len == 0) {
+        snprintf(err, errlen, "the JWT key is empty");
+        return NULL;
+    }
+    if (key_type == 0 && opts->key_len < 32) {
+        snprintf(err, errlen, "the HS256 secret must be at least 32 bytes");
+        return NULL;
+    }
+    if (key_type != 0 && !auth_public_key_ok(opts->key, opts->key_len, key_type)) {
+        snprintf(err, errlen, "the JWT key is not a PEM public key for %s", opts->alg);
+        return NULL;
+    }
+    if (!opts->issuer || !*opts->issuer || !opts->audience || !*opts->audience) {
+        snprintf(err, errlen, "the JWT issuer and audience must not be empty");
+        return NULL;
+    }
+
+    saga_auth *a = calloc(1, sizeof(*a));
+    if (!a)
+        goto nomem;
+    a->alg = alg;
+    snprintf(a->alg_name, sizeof(a->alg_name), "%s", opts->alg);
+    a->key = malloc(opts->key_len + 1); /* +1: PEM text stays NUL-terminated */
+    a->issuer = strdup(opts->issuer);
+    a->audience = strdup(opts->audience);
+    if (!a->key || !a->issuer || !a->audience)
+        goto nomem;
+    memcpy(a->key, opts->key, opts->key_len);
+    a->key[opts->key_len] = '\0';
+    a->key_len = opts->key_len;
+    a->leeway_s = opts->leeway_s < 0 ? 0 : opts->leeway_s;
+    return a;
+nomem:
+    saga_auth_free(a);
+    snprintf(err, errlen, "out of memory");
+    return NULL;
+}
+
+void saga_auth_free(saga_auth *a)
+{
+    if (!a)
+        return;
+    if (a->key) {
+        OPENSSL_cleanse(a->key, a->key_len);
+        free(a->key);
+    }
+    free(a->issuer);
+    free(a->audience);
+    free(a);
+}
+
+/* --- verification --- */
+
+/* Decodes base64url (no padding) into out; returns the length or -1. */
+static long auth_base64url_decode(const char *in, size_t inlen, unsigned char *out, size_t outmax)
+{
+    unsigned long acc = 0;
+    int bits = 0;
+    size_t n = 0;
+    for (size_t i = 0; i < inlen; i++) {
+        char c = in[i];
+        int v;
+        if (c >= 'A' && c <= 'Z')
+            v = c - 'A';
+        else if (c >= 'a' && c <= 'z')
+            v = c - 'a' + 26;
+        else if (c >= '0' && c <= '9')
+            v = c - '0' + 52;
+        else if (c == '-')
+            v = 62;
+        else if (c == '_')
+            v = 63;
+        else
+            return -1;
+        acc = (acc << 6) | (unsigned long)v;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            if (n >= outmax)
+                return -1;
+            out[n++] = (unsigned char)(acc >> bits);
+            acc &= (1ul << bits) - 1;
+        }
+    }
+    return (long)n;
+}
+
+/* True if the token's JOSE header names exactly alg_name. */
+static bool auth_header_alg_is(const char *token, const char *alg_name)
+{
+    const char *dot = strchr(token, '.');
+    unsigned char json[AUTH_HEADER_JSON_MAX + 1];
+    if (!dot)
+        return false;
+    long n = auth_base64url_decode(token, (size_t)(dot - token), json, AUTH_HEADER_JSON_MAX);
+    if (n <= 0)
+        return false;
+    json[n] = '\0';
+    cJSON *head = cJSON_ParseWithLength((const char *)json, (size_t)n);
+    const cJSON *alg = cJSON_GetObjectItemCaseSensitive(head, "alg");
+    bool ok = cJSON_IsString(alg) && strcmp(alg->valuestring, alg_name) == 0;
+    cJSON_Delete(head);
+    return ok;
+}
+
+/* True if the `aud` claim is the audience, or an array holding it. */
+static bool auth_audience_ok(jwt_t *jwt, const char *audience)
+{
+    const char *aud = jwt_get_grant(jwt, "aud");
+    if (aud)
+        return strcmp(aud, audience) == 0;
+    char *json = jwt_get_grants_json(jwt, "aud");
+    if (!json)
+        return false;
+    cJSON *arr = cJSON_Parse(json);
+    free(json);
+    bool ok = false;
+    const cJSON *item;
+    if (cJSON_IsArray(arr)) {
+        cJSON_ArrayForEach(item, arr)
+        {
+            if (cJSON_IsString(item) && strcmp(item->valuestring, audience) == 0)
+                ok = true;
+        }
+    }
+    cJSON_Delete(arr);
+    return ok;
+}
+
+/* A NumericDate claim: 1 and *out if present and an integer, 0 if absent, -1 if
+ * present but not an integer. Read from the claim's JSON text: libjwt 1.10's
+ * jwt_get_grant_int reads a string or a real as 0 without an error, which made
+ * `"exp": "x"` an expired token rather than a malformed one and `"nbf": "x"` no
+ * nbf at all. */
+static int auth_claim_time(jwt_t *jwt, const char *name, long *out)
+{
+    char *json = jwt_get_grants_json(jwt, name);
+    if (!json)
+        return 0;
+    char *end = NULL;
+    errno = 0;
+    long v = strtol(json, &end, 10);
+    bool ok = errno == 0 && end != json && *end == '\0' &&
+              (json[0] == '-' || isdigit((unsigned char)json[0]));
+    free(json);
+    if (!ok)
+        return -1;
+    *out = v;
+    return 1;
+}
+
+/* "Bearer <token>" -> the token (borrowed), or NULL. */
+static const char *auth_bearer_token(const char *authorization)
+{
+    static const char scheme[] = "Bearer";
+    if (!authorization)
+        return NULL;
+    authorization += strspn(authorization, " \t");
+    if (strncasecmp(authorization, scheme, sizeof(scheme) - 1) != 0)
+        return NULL;
+    const char *p = authorization + sizeof(scheme) - 1;
+    if (*p != ' ')
+        return NULL;
+    p += strspn(p, " ");
+    return *p ? p : NULL;
+}
+
+static saga_auth_result auth_fail(saga_auth_result r, char *why, size_t whylen, const char *msg)
+{
+    snprintf(why, whylen, "%s", msg);
+    return r;
+}
+
+saga_auth_result saga_auth_verify(const saga_auth *a, const char *authorization,
+                                  saga_principal *out, char *why, size_t whylen)
+{
+    const char *token = auth_bearer_token(authorization);
+    if (!token)
+        return auth_fail(SAGA_AUTH_MISSING, why, whylen,
+                         "a bearer token is required (Authorization: Bearer <token>)");
+    size_t len = strlen(token);
+    while (len > 0 && (token[len - 1] == ' ' || token[len - 1] == '\t'))
+        len--;
+    if (len > AUTH_TOKEN_MAX)
+        return auth_fail(SAGA_AUTH_INVALID, why, whylen, "the token is too long");
+    char *copy = strndup(token, len);
+    if (!copy)
+        return auth_fail(SAGA_AUTH_INVALID, why, whylen, "cannot read the token");
+
+    saga_auth_result r = SAGA_AUTH_INVALID;
+    jwt_t *jwt = NULL;
+    if (!auth_header_alg_is(copy, a->alg_name)) {
+        snprintf(why, whylen, "the token must be signed with %s", a->alg_name);
+        goto out;
+    }
+    if (jwt_decode(&jwt, copy, a->key, (int)a->key_len) != 0 || !jwt ||
+        jwt_get_alg(jwt) != a->alg) {
+        snprintf(why, whylen, "the token's signature does not verify");
+        goto out;
+    }
+
+    const char *iss = jwt_get_grant(jwt, "iss");
+    if (!iss || strcmp(iss, a->issuer) != 0) {
+        snprintf(why, whylen, "the token's issuer is not %s", a->issuer);
+        goto out;
+    }
+    if (!auth_audience_ok(jwt, a->audience)) {
+        snprintf(why, whylen, "the token's audience does not include %s", a->audience);
+        goto out;
+    }
+    long now = (long)time(NULL), exp = 0, nbf = 0;
+    if (auth_claim_time(jwt, "exp", &exp) != 1) {
+        snprintf(why, whylen, "the token has no expiry (exp, an integer)");
+        goto out;
+    }
+    if (exp < now - a->leeway_s) { /* not exp + leeway: exp may be LONG_MAX */
+        r = SAGA_AUTH_EXPIRED;
+        snprintf(why, whylen, "the token has expired");
+        goto out;
+    }
+    int has_nbf = auth_claim_time(jwt, "nbf", &nbf);
+    if (has_nbf < 0) {
+        snprintf(why, whylen, "the token's nbf is not an integer");
+        goto out;
+    }
+    if (has_nbf && nbf > now + a->leeway_s) {
+        r = SAGA_AUTH_EXPIRED;
+        snprintf(why, whylen, "the token is not valid yet (nbf)");
+        goto out;
+    }
+    const char *sub = jwt_get_grant(jwt, "sub");
+    if (!saga_text_is_customer_id(sub)) {
+        snprintf(why, whylen, "the token's subject is missing or not a valid id");
+        goto out;
+    }
+    const char *role = jwt_get_grant(jwt, "role");
+    if (role && strcmp(role, "admin") != 0 && strcmp(role, "customer") != 0) {
+        snprintf(why, whylen, "the token's role is not admin or customer");
+        goto out;
+    }
+    snprintf(out->subject, sizeof(out->subject), "%s", sub);
+    out->admin = role && strcmp(role, "admin") == 0;
+    r = SAGA_AUTH_OK;
+    if (whylen)
+        why[0] = '\0';
+out:
+    jwt_free(jwt);
+    free(copy);
+    return r;
+}
+
+/* --- minting --- */
+
+char *saga_auth_mint(const saga_mint_opts *o, char *err, size_t errlen)
+{
+    jwt_alg_t alg;
+    int key_type;
+    jwt_t *jwt = NULL;
+    char *token = NULL, *copy = NULL;
+
+    if (!auth_alg_parse(o->alg, &alg, &key_type)) {
+        snprintf(err, errlen, "unsupported JWT algorithm %s", o->alg ? o->alg : "(none)");
+        return NULL;
+    }
+    if (!o->key || o->key_len == 0 || !o->subject || !o->issuer || !o->audience) {
+        snprintf(err, errlen, "key, subject, issuer and audience are required");
+        return NULL;
+    }
+    long now = (long)time(NULL);
+    int rc = jwt_new(&jwt);
+    if (rc == 0)
+        rc = jwt_set_alg(jwt, alg, (const unsigned char *)o->key, (int)o->key_len);
+    if (rc == 0)
+        rc = jwt_add_grant(jwt, "iss", o->issuer);
+    if (rc == 0)
+        rc = jwt_add_grant(jwt, "aud", o->audience);
+    if (rc == 0)
+        rc = jwt_add_grant(jwt, "sub", o->subject);
+    if (rc == 0)
+        rc = jwt_add_grant(jwt, "role", o->admin ? "admin" : "customer");
+    if (rc == 0)
+        rc = jwt_add_grant_int(jwt, "iat", now);
+    if (rc == 0)
+        rc = jwt_add_grant_int(jwt, "nbf", now + o->not_before_s);
+    if (rc == 0)
+        rc = jwt_add_grant_int(jwt, "exp", now + o->ttl_s);
+    if (rc != 0) {
+        snprintf(err, errlen, "cannot build the token: %s", strerror(rc));
+        goto out;
+    }
+    token = jwt_encode_str(jwt);
+    if (!token) {
+        snprintf(err, errlen, "cannot sign the token (is the key a %s private key?)", o->alg);
+        goto out;
+    }
+    copy = strdup(token);
+    if (!copy)
+        snprintf(err, errlen, "out of memory");
+out:
+    free(token); /* libjwt allocates with malloc unless told otherwise */
+    jwt_free(jwt);
+    return copy;
+}
+
+/* --- configuration --- */
+
+saga_auth *saga_auth_from_env(char *err, size_t errlen)
+{
+    const char *alg = getenv("SAGA_JWT_ALG");
+    const char *key_file = getenv("SAGA_JWT_KEY_FILE");
+    const char *secret = getenv("SAGA_JWT_SECRET");
+    const char *issuer = getenv("SAGA_JWT_ISSUER");
+    const char *audience = getenv("SAGA_JWT_AUDIENCE");
+    const char *leeway = getenv("SAGA_JWT_LEEWAY_S");
+    char *key = NULL;
+    size_t key_len = 0;
+    saga_auth *a = NULL;
+
+    if (!alg || !*alg)
+        alg = "ES256";
+    jwt_alg_t parsed_alg;
+    int key_type;
+    if (!auth_alg_parse(alg, &parsed_alg, &key_type)) {
+        snprintf(err, errlen, "SAGA_JWT_ALG must be ES256, RS256 or HS256, not %s", alg);
+        return NULL;
+    }
+    if (key_file && !*key_file)
+        key_file = NULL;
+    if (secret && !*secret)
+        secret = NULL;
+    if (!key_file && !secret) {
+        snprintf(err, errlen,
+                 "SAGA_JWT_KEY_FILE is not set: a key to verify bearer tokens is required "
+                 "(or SAGA_JWT_SECRET for HS256)");
+        return NULL;
+    }
+    if (key_file && secret) {
+        snprintf(err, errlen, "SAGA_JWT_KEY_FILE and SAGA_JWT_SECRET are both set; set one");
+        return NULL;
+    }
+    if (secret && strcmp(alg, "HS256") != 0) {
+        snprintf(err, errlen, "SAGA_JWT_SECRET is only for SAGA_JWT_ALG=HS256, not %s", alg);
+        return NULL;
+    }
+    long leeway_s = 30;
+    if (leeway && *leeway) {
+        char *end;
+        errno = 0;
+        leeway_s = strtol(leeway, &end, 10);
+        if (errno || *end || leeway_s < 0 || leeway_s > AUTH_LEEWAY_MAX) {
+            snprintf(err, errlen, "SAGA_JWT_LEEWAY_S must be 0..%d seconds, not %s",
+                     AUTH_LEEWAY_MAX, leeway);
+            return NULL;
+        }
+    }
+    if (key_file) {
+        if (saga_file_read(key_file, AUTH_KEY_FILE_MAX, &key, &key_len) != SAGA_OK) {
+            snprintf(err, errlen, "SAGA_JWT_KEY_FILE: cannot read %s: %s", key_file,
+                     strerror(errno));
+            return NULL;
+        }
+        /* A secret file may end with a newline; it is not part of the secret. */
+        if (strcmp(alg, "HS256") == 0)
+            while (key_len > 0 && (key[key_len - 1] == '\n' || key[key_len - 1] == '\r'))
+                key[--key_len] = '\0';
+    }
+    saga_auth_opts opts = {
+        .alg = alg,
+        .key = key ? key : secret,
+        .key_len = key ? key_len : strlen(secret),
+        .issuer = issuer && *issuer ? issuer : "saga-local",
+        .audience = audience && *audience ? audience : "saga-api",
+        .leeway_s = (int)leeway_s,
+    };
+    char why[256];
+    a = saga_auth_new(&opts, why, sizeof(why));
+    if (!a)
+        snprintf(err, errlen, "%s: %s", key_file ? "SAGA_JWT_KEY_FILE" : "SAGA_JWT_SECRET", why);
+    if (key) {
+        OPENSSL_cleanse(key, key_len);
+        free(key);
+    }
+    return a;
+}
