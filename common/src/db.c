@@ -15,7 +15,7 @@
 #include "saga/file.h"
 #include "saga/log.h"
 
-#define STMT_CACHE_SIZE 64
+#define STMT_CACHE_SIZE 128 /* the services' statements plus the batch shapes of the inbox and outbox */
 
 typedef struct cached_stmt {
     char *sql;

@@ -1,5 +1,6 @@
 /* check_outbox.c - the outbox relay against real MariaDB and the local broker:
- * rows reach Kafka in id order, each once; a relay killed between produce and
+ * rows reach Kafka in id order, each once; rows written as one batch keep the
+ * order they were added in; a relay killed between produce and
  * delete republishes on restart and the inbox absorbs the duplicates; a broker
  * outage loses nothing. */
 #include <check.h>
@@ -34,6 +35,26 @@ static void add_events(saga_db *db, const char *key, int n, char (*ids)[SAGA_UUI
         ck_assert_int_eq(saga_db_commit(db), SAGA_OK);
         saga_event_free(ev);
     }
+}
+
+/* Adds n events seq 0..n-1 keyed by `key` in db's open transaction. */
+static void add_events_in_tx(saga_db *db, const char *key, int n)
+{
+    for (int i = 0; i < n; i++) {
+        cJSON *data = cJSON_CreateObject();
+        cJSON_AddNumberToObject(data, "seq", i);
+        saga_event *ev = saga_event_new("TestEvent", "/test", key, key, NULL, data);
+        ck_assert_ptr_nonnull(ev);
+        ck_assert_int_eq(saga_outbox_add_event(db, TOPIC, ev, NULL), SAGA_OK);
+        saga_event_free(ev);
+    }
+}
+
+static long long count_rows(saga_db *db, const char *sql)
+{
+    long long v = -1;
+    ck_assert_int_eq(saga_db_query_i64(db, sql, NULL, 0, &v), SAGA_OK);
+    return v;
 }
 
 typedef struct seen_events {
@@ -207,12 +228,72 @@ START_TEST(test_relay_survives_broker_outage)
 }
 END_TEST
 
+typedef struct row_seqs {
+    int n;
+    int seqs[200];
+} row_seqs;
+
+static int read_row_seq(const saga_row *row, void *ud)
+{
+    row_seqs *r = ud;
+    saga_event *ev = NULL;
+    char err[256];
+    ck_assert_int_eq(saga_event_parse(saga_row_str(row, 0), saga_row_len(row, 0), &ev, err,
+                                      sizeof(err)),
+                     SAGA_OK);
+    ck_assert_int_lt(r->n, 200);
+    r->seqs[r->n++] = cJSON_GetObjectItem(ev->data, "seq")->valueint;
+    saga_event_free(ev);
+    return 0;
+}
+
+START_TEST(test_batch_rows_in_order)
+{
+    saga_config cfg;
+    char key[16];
+    row_seqs rows = {0};
+    const int n = 100; /* groups of 64, 32 and 4 rows */
+
+    testenv_config(&cfg, "outbox", "outbox_batch");
+    testenv_run_id(key);
+    saga_db *db = open_db(&cfg);
+    saga_outbox_batch *batch = saga_outbox_batch_new();
+    ck_assert_ptr_nonnull(batch);
+
+    /* rolled back: nothing written */
+    ck_assert_int_eq(saga_db_begin(db), SAGA_OK);
+    saga_outbox_batch_attach(db, batch);
+    add_events_in_tx(db, key, 3);
+    saga_outbox_batch_attach(NULL, NULL);
+    saga_outbox_batch_discard(batch);
+    saga_db_rollback(db);
+
+    ck_assert_int_eq(saga_db_begin(db), SAGA_OK);
+    saga_outbox_batch_attach(db, batch);
+    add_events_in_tx(db, key, n);
+    ck_assert_int_eq(count_rows(db, "SELECT COUNT(*) FROM outbox"), 0); /* kept, not written */
+    ck_assert_int_eq(saga_outbox_batch_flush(db, batch), SAGA_OK);
+    saga_outbox_batch_attach(NULL, NULL);
+    ck_assert_int_eq(saga_db_commit(db), SAGA_OK);
+
+    ck_assert_int_eq(saga_db_query(db, "SELECT payload FROM outbox ORDER BY id", NULL, 0,
+                                   read_row_seq, &rows),
+                     SAGA_OK);
+    ck_assert_int_eq(rows.n, n);
+    for (int i = 0; i < n; i++)
+        ck_assert_int_eq(rows.seqs[i], i);
+    saga_outbox_batch_free(batch);
+    saga_db_close(db);
+}
+END_TEST
+
 static Suite *outbox_suite(void)
 {
     Suite *s = suite_create("outbox");
     TCase *tc = tcase_create("core");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_relay_in_order_once);
+    tcase_add_test(tc, test_batch_rows_in_order);
     tcase_add_test(tc, test_relay_killed_between_produce_and_delete);
     tcase_add_test(tc, test_relay_survives_broker_outage);
     suite_add_tcase(s, tc);

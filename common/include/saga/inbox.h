@@ -2,12 +2,24 @@
 #ifndef SAGA_INBOX_H
 #define SAGA_INBOX_H
 
+#include <stdbool.h>
+#include <stddef.h>
+
 #include "saga/db.h"
 
 /* Records event_id as consumed, in db's open transaction. Returns SAGA_OK the
  * first time (apply the event), SAGA_ERR_DUPLICATE if it was recorded before
  * (skip it), or a database error. */
 int saga_inbox_claim(saga_db *db, const char *event_id, const char *event_type);
+
+/* Claims n event ids at once, in db's open transaction: a few statements per
+ * batch instead of one per event (the consumer's hot path). seen_before[i] is set
+ * for an id recorded before, or repeated earlier in ids (skip that event);
+ * the others are recorded now. Returns SAGA_OK; SAGA_ERR_TRANSIENT if another
+ * consumer recorded one of the ids between the look-up and the insert (roll back
+ * and run the batch again: it will then be seen); or a database error. */
+int saga_inbox_claim_batch(saga_db *db, const char *const *ids, const char *const *types, size_t n,
+                           bool *seen_before);
 
 /* Forgets consumed event ids older than retention_s seconds, deleting at most
  * `chunk` rows per statement (each its own short transaction, so pruning never

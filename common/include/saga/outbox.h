@@ -30,6 +30,25 @@ int saga_outbox_add(saga_db *db, const char *topic, const char *key, const void 
 int saga_outbox_add_event(saga_db *db, const char *topic, const saga_event *ev,
                           const char *traceparent);
 
+/* --- Writing many rows at once (the consumer's hot path) ---
+ *
+ * While a batch is attached to db (in the calling thread), saga_outbox_add on db
+ * keeps the row in the batch instead of inserting it; saga_outbox_batch_flush
+ * then writes them all with a few multi-row INSERTs, in the order they were
+ * added, before the caller commits. Round trips, not rows, are what a consumer's
+ * transaction costs. */
+typedef struct saga_outbox_batch saga_outbox_batch;
+
+saga_outbox_batch *saga_outbox_batch_new(void); /* NULL on no memory */
+void saga_outbox_batch_free(saga_outbox_batch *b); /* NULL is fine */
+/* Attaches b to db for the calling thread (NULL detaches: rows go in at once). */
+void saga_outbox_batch_attach(saga_db *db, saga_outbox_batch *b);
+/* Writes the batch's rows in db's open transaction and empties it. Returns SAGA_OK
+ * or the database's error (the rows are dropped either way: roll back). */
+int saga_outbox_batch_flush(saga_db *db, saga_outbox_batch *b);
+/* Drops the batch's rows (after a rollback). */
+void saga_outbox_batch_discard(saga_outbox_batch *b);
+
 typedef struct saga_relay saga_relay;
 
 /* Starts the relay thread with its own MySQL connection and producer. Returns
