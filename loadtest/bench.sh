@@ -1,0 +1,251 @@
+#!/usr/bin/env bash
+# loadtest/bench.sh - the whole benchmark in one command, written to BENCHMARKS.md.
+#
+#   1. (re)starts the local stack (deploy/local/down.sh, up.sh) with durable MariaDB
+#      (innodb_flush_log_at_trx_commit=1, checked) and the order API's rate limits off;
+#   2. loads the load test's wallets and products (loadtest/datagen.sh);
+#   3. measures the building blocks alone (saga-blocks);
+#   4. runs saga-load: a warm-up (not reported), a rate ladder (open loop), a maximum-throughput run (--rate 0),
+#      and a flash sale (load-flash, 1000 units, 20000 orders as fast as they come),
+#      each ending with the audit, letting the system go quiet between runs;
+#   5. writes the report (loadtest/bench_report.py): machine, settings, the command,
+#      the building blocks, one table per run, each run as a fraction of its block.
+#
+# Usage: loadtest/bench.sh [--quick] [--products N] [--customers N] [--ladder "R R ..."]
+#            [--duration S] [--concurrency N] [--flash-orders N] [--fresh] [--out FILE]
+#   --quick            a few seconds per run (smoke-test the benchmark itself)
+#   --products N       load products (1000000; --quick keeps the default unless given)
+#   --customers N      load customers (100000)
+#   --ladder "..."     offered rates, orders/s (250 500 1000 2000 4000); the ladder
+#                      stops after the first rung the system does not keep up with
+#   --full-ladder      run every rung anyway (an overloaded rung takes minutes to drain)
+#   --duration S       seconds per ladder rung and for the maximum run (30; --quick 5)
+#   --concurrency N    orders in flight in the maximum run and the flash sale (64)
+#   --flash-orders N   orders in the flash sale (20000; --quick 3000)
+#   --blocks-seconds S seconds per building-block measurement (3; --quick 1)
+#   --fresh            delete the local stack's data first (down.sh --purge)
+#   --out FILE         the report (BENCHMARKS.md at the checkout's root)
+# Raw results (JSON, logs) stay in .local/bench/<time>/. Exit status: 0 when every
+# run passed (all accepted orders completed, audit clean, no oversell), 1 otherwise.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=deploy/local/lib.sh
+source "$ROOT/deploy/local/lib.sh"
+cd "$ROOT"
+
+quick=0
+products=1000000
+customers=100000
+ladder="250 500 1000 2000 4000"
+duration=""
+concurrency=64
+flash_orders=""
+flash_stock=1000
+blocks_seconds=""
+fresh=0
+full_ladder=0
+# Beyond its capacity the system builds a backlog; saga-load waits this long after its
+# last send for the outcomes (orders past SAGA_TIMEOUT_MS are cancelled meanwhile), so
+# the audit sees a settled system.
+drain_timeout=300
+out=$ROOT/BENCHMARKS.md
+command_line="loadtest/bench.sh${*:+ $*}"
+
+usage() { sed -n '2,30p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+bad_usage() { saga_err "$* (see loadtest/bench.sh --help)"; exit 2; }
+need_int() { [[ $2 =~ ^[0-9]+$ ]] && (($2 > 0)) || bad_usage "$1 wants a positive integer, not '$2'"; }
+
+while (($#)); do
+    case $1 in
+        -h | --help) usage; exit 0 ;;
+        --quick) quick=1; shift; continue ;;
+        --fresh) fresh=1; shift; continue ;;
+        --full-ladder) full_ladder=1; shift; continue ;;
+    esac
+    (($# >= 2)) || bad_usage "$1 needs a value"
+    case $1 in
+        --products) need_int "$1" "$2"; products=$2 ;;
+        --customers) need_int "$1" "$2"; customers=$2 ;;
+        --ladder)
+            ladder=$2
+            for r in $ladder; do need_int --ladder "$r"; done
+            ;;
+        --duration) need_int "$1" "$2"; duration=$2 ;;
+        --concurrency) need_int "$1" "$2"; concurrency=$2 ;;
+        --flash-orders) need_int "$1" "$2"; flash_orders=$2 ;;
+        --blocks-seconds) need_int "$1" "$2"; blocks_seconds=$2 ;;
+        --out) out=$2 ;;
+        *) bad_usage "unknown option $1" ;;
+    esac
+    shift 2
+done
+if ((quick)); then
+    duration=${duration:-5}
+    flash_orders=${flash_orders:-3000}
+    blocks_seconds=${blocks_seconds:-1}
+    warmup_s=5
+else
+    duration=${duration:-30}
+    flash_orders=${flash_orders:-20000}
+    blocks_seconds=${blocks_seconds:-3}
+    warmup_s=10
+fi
+[[ $out == /* ]] || out=$ROOT/$out
+
+LOCAL=$ROOT/.local
+BUILD=$ROOT/build-release # up.sh builds here; saga-load and saga-blocks come with it
+SOCK=$LOCAL/mysql.sock
+REDIS_PORT=${SAGA_LOCAL_REDIS_PORT:-16379}
+
+# ---- 1. the stack ------------------------------------------------------------------
+# The order API's rate limits would refuse most of a benchmark's orders; the
+# services inherit this environment from up.sh.
+export SAGA_RATE_LIMIT_ADDRESS_PER_S=0 SAGA_RATE_LIMIT_CUSTOMER_PER_S=0
+
+if pgrep -x saga-load >/dev/null; then
+    saga_err "a saga-load is running (pid $(pgrep -x saga-load | head -n1)): the stack or the machine is busy; try later"
+    exit 1
+fi
+stack_log=$(mktemp "${TMPDIR:-/tmp}/saga-bench-stack.XXXXXX")
+saga_say "restarting the local stack (log: $stack_log)"
+if ((fresh)); then
+    "$ROOT/deploy/local/down.sh" --purge >>"$stack_log" 2>&1
+else
+    "$ROOT/deploy/local/down.sh" >>"$stack_log" 2>&1
+fi
+if ! "$ROOT/deploy/local/up.sh" >>"$stack_log" 2>&1; then
+    saga_err "the local stack did not start"
+    tail -n 40 "$stack_log" >&2
+    exit 1
+fi
+for bin in saga-load saga-blocks; do
+    [[ -x $BUILD/loadtest/$bin ]] || { saga_err "$BUILD/loadtest/$bin was not built"; exit 1; }
+done
+
+stamp=$(date -u +%Y%m%dT%H%M%SZ)
+WORK=$LOCAL/bench/$stamp
+mkdir -p "$WORK"
+mv "$stack_log" "$WORK/stack.log"
+saga_say "raw results in $WORK"
+
+mysql_root() { saga_mysql "$SOCK" -N -B "$@"; }
+flush=$(mysql_root -e 'SELECT @@innodb_flush_log_at_trx_commit')
+if [[ $flush != 1 ]]; then
+    saga_err "MariaDB runs with innodb_flush_log_at_trx_commit=$flush, not 1: not durable"
+    exit 1
+fi
+BOOTSTRAP=$(<"$LOCAL/kafka.bootstrap")
+
+# What the report states about the run (bench_report.py reads these files).
+{
+    printf 'command=%s\n' "$command_line"
+    printf 'stamp=%s\n' "$stamp"
+    printf 'quick=%s\n' "$quick"
+    printf 'products=%s\n' "$products"
+    printf 'customers=%s\n' "$customers"
+    printf 'mariadb_version=%s\n' "$(mysql_root -e 'SELECT VERSION()')"
+    printf 'mariadb_flush_log_at_trx_commit=%s\n' "$flush"
+    printf 'mariadb_sync_binlog=%s\n' "$(mysql_root -e 'SELECT @@sync_binlog')"
+    printf 'mariadb_log_bin=%s\n' "$(mysql_root -e 'SELECT @@log_bin')"
+    printf 'mariadb_buffer_pool_mib=%s\n' \
+        "$(mysql_root -e 'SELECT @@innodb_buffer_pool_size DIV 1048576')"
+    printf 'redis_version=%s\n' \
+        "$(redis-cli -h 127.0.0.1 -p "$REDIS_PORT" INFO server | tr -d '\r' |
+            sed -n 's/^redis_version://p')"
+    printf 'librdkafka_version=%s\n' "$(pkg-config --modversion rdkafka 2>/dev/null || echo '?')"
+    printf 'git_commit=%s\n' "$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')"
+    printf 'git_dirty=%s\n' "$(git -C "$ROOT" status --porcelain 2>/dev/null | grep -c . || true)"
+} >"$WORK/meta.env"
+# The settings that shape the figures, as the services and saga-load see them.
+for name in SAGA_RATE_LIMIT_ADDRESS_PER_S SAGA_RATE_LIMIT_CUSTOMER_PER_S SAGA_BATCH_MAX \
+    SAGA_BATCH_WAIT_MS SAGA_HTTP_THREADS SAGA_TIMEOUT_MS SAGA_KAFKA_FETCH_WAIT_MS \
+    SAGA_TOPIC_PARTITIONS SAGA_RELAY_BATCH_MAX SAGA_NOTIFY_CHANNELS PAYMENT_FAILURE_RATE \
+    PAYMENT_LATENCY_MS SAGA_LOG_LEVEL; do
+    printf '%s=%s\n' "$name" "${!name-}"
+done >"$WORK/settings.env"
+
+# ---- 2. data ------------------------------------------------------------------------
+saga_say "loading $customers wallets and $products products (loadtest/datagen.sh)"
+"$ROOT/loadtest/datagen.sh" --products "$products" --customers "$customers" --socket "$SOCK" |
+    tee "$WORK/datagen.txt"
+
+# ---- 3. building blocks --------------------------------------------------------------
+saga_say "measuring the building blocks (saga-blocks, $blocks_seconds s each)"
+blocks_ok=1
+"$BUILD/loadtest/saga-blocks" --seconds "$blocks_seconds" --json "$WORK/blocks.json" \
+    --mysql-socket "$SOCK" --bootstrap "$BOOTSTRAP" | tee "$WORK/blocks.txt" || blocks_ok=0
+
+# ---- 4. load runs ---------------------------------------------------------------------
+failed=0
+: >"$WORK/runs.tsv"
+
+# wait_quiet: until no order is in flight, every outbox is empty and no notification
+# is pending (at most 3 minutes), so a run does not inherit the previous one's backlog.
+wait_quiet() {
+    local deadline=$((SECONDS + 180)) busy
+    while ((SECONDS < deadline)); do
+        busy=$(mysql_root -e "SELECT
+            (SELECT COUNT(*) FROM saga_order.orders WHERE status IN ('PENDING','AWAITING_PAYMENT'))
+          + (SELECT COUNT(*) FROM saga_order.outbox) + (SELECT COUNT(*) FROM saga_payment.outbox)
+          + (SELECT COUNT(*) FROM saga_inventory.outbox)
+          + (SELECT COUNT(*) FROM saga_notification.outbox)
+          + (SELECT COUNT(*) FROM saga_notification.notifications WHERE status = 'PENDING')")
+        ((busy == 0)) && return 0
+        sleep 1
+    done
+    saga_say "the system is still busy after 3 minutes ($busy rows in flight); going on"
+}
+
+# run_load NAME KIND LABEL SAGA-LOAD-OPTIONS...: one saga-load run, recorded in runs.tsv
+run_load() {
+    local name=$1 kind=$2 label=$3 rc=0
+    shift 3
+    wait_quiet
+    saga_say "run $name: $label"
+    SAGA_KAFKA_BOOTSTRAP=$BOOTSTRAP SAGA_JWT_ALG=ES256 \
+        SAGA_JWT_PRIVATE_KEY_FILE=$LOCAL/secrets/jwt-private.pem \
+        "$BUILD/loadtest/saga-load" --customers "$customers" --products "$products" \
+        --order-url http://127.0.0.1:8081 --inventory-url http://127.0.0.1:8083 \
+        --drain-timeout "$drain_timeout" --json "$WORK/$name.json" \
+        --audit-cmd "$ROOT/deploy/local/audit.sh" --quiet "$@" \
+        >"$WORK/$name.txt" 2>&1 || rc=$?
+    grep -E '^(throughput|result)' "$WORK/$name.txt" | sed 's/^/    /' || true
+    ((rc == 0)) || failed=1
+    printf '%s\t%s\t%s\t%s\n' "$name" "$kind" "$label" "$rc" >>"$WORK/runs.tsv"
+}
+
+# The first orders after the stack starts wait seconds for what only happens once
+# (consumers' first fetches, connection pools, caches): a warm-up run takes that, and
+# the report leaves it out.
+run_load warmup warmup "100 orders/s for $warmup_s s" --rate 100 \
+    --duration "$warmup_s"
+
+saturated_at=""
+for rate in $ladder; do
+    if [[ -n $saturated_at ]]; then
+        printf '%s\t%s\t%s\t%s\n' "rate-$rate" ladder "$rate orders/s for $duration s" \
+            skipped >>"$WORK/runs.tsv"
+        continue
+    fi
+    run_load "rate-$rate" ladder "$rate orders/s for $duration s" --rate "$rate" \
+        --duration "$duration"
+    if ((!full_ladder)) &&
+        /usr/bin/python3 "$ROOT/loadtest/bench_report.py" --saturated "$WORK/rate-$rate.json" \
+            "$rate"; then
+        saturated_at=$rate
+        saga_say "the system did not keep up with $rate orders/s: the ladder stops here"
+    fi
+done
+run_load max max "as fast as it goes: $concurrency in flight for $duration s" --rate 0 \
+    --concurrency "$concurrency" --duration "$duration"
+run_load flash flash "flash sale: load-flash, $flash_stock units, $flash_orders orders" \
+    --rate 0 --concurrency "$concurrency" --orders "$flash_orders" --flash load-flash \
+    --flash-stock "$flash_stock"
+
+# ---- 5. the report --------------------------------------------------------------------
+/usr/bin/python3 "$ROOT/loadtest/bench_report.py" --dir "$WORK" --out "$out"
+saga_say "report written to $out"
+((blocks_ok)) || saga_err "a building-block measurement failed (see $WORK/blocks.txt)"
+((failed == 0)) || saga_err "at least one run failed (see $WORK/*.txt)"
+((failed == 0 && blocks_ok))
