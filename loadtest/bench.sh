@@ -23,6 +23,9 @@
 #   --concurrency N    orders in flight in the maximum run and the flash sale (64)
 #   --flash-orders N   orders in the flash sale (20000; --quick 3000)
 #   --blocks-seconds S seconds per building-block measurement (3; --quick 1)
+#   --brokers N        brokers in the local mock cluster (1: the mock's brokers run on
+#                      the same 2 cores, and each one costs every consumer a fetch
+#                      loop; docs/PERFORMANCE.md has the 1-vs-3 measurement)
 #   --fresh            delete the local stack's data first (down.sh --purge)
 #   --out FILE         the report (BENCHMARKS.md at the checkout's root)
 # Raw results (JSON, logs) stay in .local/bench/<time>/. Exit status: 0 when every
@@ -43,6 +46,7 @@ concurrency=64
 flash_orders=""
 flash_stock=1000
 blocks_seconds=""
+brokers=1
 fresh=0
 full_ladder=0
 # Beyond its capacity the system builds a backlog; saga-load waits this long after its
@@ -52,7 +56,7 @@ drain_timeout=300
 out=$ROOT/BENCHMARKS.md
 command_line="loadtest/bench.sh${*:+ $*}"
 
-usage() { sed -n '2,30p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,32p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 bad_usage() { saga_err "$* (see loadtest/bench.sh --help)"; exit 2; }
 need_int() { [[ $2 =~ ^[0-9]+$ ]] && (($2 > 0)) || bad_usage "$1 wants a positive integer, not '$2'"; }
 
@@ -75,6 +79,7 @@ while (($#)); do
         --concurrency) need_int "$1" "$2"; concurrency=$2 ;;
         --flash-orders) need_int "$1" "$2"; flash_orders=$2 ;;
         --blocks-seconds) need_int "$1" "$2"; blocks_seconds=$2 ;;
+        --brokers) need_int "$1" "$2"; brokers=$2 ;;
         --out) out=$2 ;;
         *) bad_usage "unknown option $1" ;;
     esac
@@ -102,6 +107,7 @@ REDIS_PORT=${SAGA_LOCAL_REDIS_PORT:-16379}
 # The order API's rate limits would refuse most of a benchmark's orders; the
 # services inherit this environment from up.sh.
 export SAGA_RATE_LIMIT_ADDRESS_PER_S=0 SAGA_RATE_LIMIT_CUSTOMER_PER_S=0
+export SAGA_LOCAL_BROKERS=$brokers
 
 if pgrep -x saga-load >/dev/null; then
     saga_err "a saga-load is running (pid $(pgrep -x saga-load | head -n1)): the stack or the machine is busy; try later"
@@ -161,7 +167,7 @@ BOOTSTRAP=$(<"$LOCAL/kafka.bootstrap")
 for name in SAGA_RATE_LIMIT_ADDRESS_PER_S SAGA_RATE_LIMIT_CUSTOMER_PER_S SAGA_BATCH_MAX \
     SAGA_BATCH_WAIT_MS SAGA_HTTP_THREADS SAGA_TIMEOUT_MS SAGA_KAFKA_FETCH_WAIT_MS \
     SAGA_TOPIC_PARTITIONS SAGA_RELAY_BATCH_MAX SAGA_NOTIFY_CHANNELS PAYMENT_FAILURE_RATE \
-    PAYMENT_LATENCY_MS SAGA_LOG_LEVEL; do
+    PAYMENT_LATENCY_MS SAGA_LOG_LEVEL SAGA_LOCAL_BROKERS; do
     printf '%s=%s\n' "$name" "${!name-}"
 done >"$WORK/settings.env"
 

@@ -37,7 +37,8 @@ CRITICAL_HOPS = 4
 SETTING_DEFAULTS = {
     "SAGA_BATCH_MAX": "500",
     "SAGA_BATCH_WAIT_MS": "5",
-    "SAGA_HTTP_THREADS": "2",
+    "SAGA_HTTP_THREADS": "2; order-service 16",
+    "SAGA_LOCAL_BROKERS": "3",
     "SAGA_TIMEOUT_MS": "30000",
     "SAGA_KAFKA_FETCH_WAIT_MS": "5",
     "SAGA_TOPIC_PARTITIONS": "6",
@@ -316,7 +317,9 @@ class Report:
                       ["l", "r", "r", "l", "r", "r", "r", "r"]), ""]
         b = self.blocks.get("broker")
         if b:
-            out += [f"Broker: the local saga-broker (librdkafka mock cluster, 3 brokers), "
+            brokers = self.settings.get("SAGA_LOCAL_BROKERS") or SETTING_DEFAULTS["SAGA_LOCAL_BROKERS"]
+            out += [f"Broker: the local saga-broker (librdkafka mock cluster, {brokers} "
+                    f"broker{'s' if brokers != '1' else ''}), "
                     f"scratch topic with {b.get('partitions')} partitions, "
                     f"{b.get('message_bytes')}-byte messages.", ""]
             rows = [
@@ -368,7 +371,9 @@ class Report:
             warm = [f"A warm-up run ({w['label']}, not in the tables) came first and "
                     f"{state}: the first orders after a start wait for what happens only "
                     "once.", ""]
-        return ["## Summary", ""] + warm + [
+        return ["## Summary", "",
+                "The targets of issue 5, what bounds them on this machine, and what each "
+                "change did: `docs/PERFORMANCE.md`.", ""] + warm + [
                 table(["run", "what", "offered/s", "accepted/s", "completed sagas/s",
                        "HTTP p99 ms", "e2e p50 ms", "e2e p99 ms", "keeps up", "audit",
                        "result"], rows,

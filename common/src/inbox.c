@@ -134,6 +134,11 @@ static int claim_group(saga_db *db, const char *const *ids, const char *const *t
 int saga_inbox_claim_batch(saga_db *db, const char *const *ids, const char *const *types, size_t n,
                            bool *seen_before)
 {
+    if (n == 1) { /* one round trip rather than a look-up and an insert */
+        int rc = saga_inbox_claim(db, ids[0], types[0]);
+        seen_before[0] = rc == SAGA_ERR_DUPLICATE;
+        return rc == SAGA_ERR_DUPLICATE ? SAGA_OK : rc;
+    }
     /* an id repeated inside the batch (a republished event) is applied once */
     for (size_t i = 0; i < n; i++) {
         seen_before[i] = false;

@@ -15,6 +15,7 @@
 #   SAGA_LOCAL_REDIS_PORT           Redis port on 127.0.0.1       (16379)
 #   SAGA_LOCAL_BROKER_CONTROL_PORT  broker control API port       (19092)
 #   SAGA_TOPIC_PARTITIONS           partitions per topic          (6)
+#   SAGA_LOCAL_BROKERS              brokers in the mock cluster   (3)
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -32,6 +33,7 @@ MYSQL_PORT=${SAGA_LOCAL_MYSQL_PORT:-13306}
 MYSQL_SOCK=$LOCAL/mysql.sock
 REDIS_PORT=${SAGA_LOCAL_REDIS_PORT:-16379}
 CONTROL_PORT=${SAGA_LOCAL_BROKER_CONTROL_PORT:-19092}
+BROKERS=${SAGA_LOCAL_BROKERS:-3}
 BOOTSTRAP_FILE=$LOCAL/kafka.bootstrap
 SERVICES=(order payment inventory notification)
 declare -A HTTP_PORT=([order]=8081 [payment]=8082 [inventory]=8083 [notification]=8084)
@@ -94,7 +96,7 @@ else
     saga_stop broker "$PIDS/broker.pid" saga-broker
     saga_say "broker: starting (control API on 127.0.0.1:$CONTROL_PORT)"
     saga_broker_start "$PIDS/broker.pid" "$LOGS/broker.log" \
-        "$BUILD/deploy/local/saga-broker" "$BOOTSTRAP_FILE" "$CONTROL_PORT"
+        "$BUILD/deploy/local/saga-broker" "$BOOTSTRAP_FILE" "$CONTROL_PORT" --brokers "$BROKERS"
 fi
 BOOTSTRAP=$(<"$BOOTSTRAP_FILE")
 saga_say "broker: bootstrap servers $BOOTSTRAP"

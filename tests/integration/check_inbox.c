@@ -98,6 +98,16 @@ START_TEST(test_batch_claim)
     ck_assert_int_eq(saga_db_query_i64(db, "SELECT COUNT(*) FROM inbox", NULL, 0, &rows), SAGA_OK);
     ck_assert_int_eq(rows, N - 2); /* every distinct id once; b-7 was there already */
 
+
+    /* a batch of one takes the single-statement path: same answers */
+    ck_assert_int_eq(saga_db_begin(db), SAGA_OK);
+    ck_assert_int_eq(saga_inbox_claim_batch(db, ids, types, 1, seen), SAGA_OK);
+    ck_assert(seen[0]);
+    ck_assert_int_eq(saga_inbox_claim_batch(db, (const char *[]){"b-single"}, types, 1, seen),
+                     SAGA_OK);
+    ck_assert(!seen[0]);
+    ck_assert_int_eq(saga_db_commit(db), SAGA_OK);
+
     /* the same batch again: every id is a duplicate, nothing is written */
     ck_assert_int_eq(saga_db_begin(db), SAGA_OK);
     ck_assert_int_eq(saga_inbox_claim_batch(db, ids, types, 5, seen), SAGA_OK);
