@@ -54,7 +54,7 @@ full_ladder=0
 # the audit sees a settled system.
 drain_timeout=300
 out=$ROOT/BENCHMARKS.md
-command_line="loadtest/bench.sh${*:+ $*}"
+command_line="loadtest/bench.sh$(printf ' %q' "$@")" # quoted so it can be pasted back
 
 usage() { sed -n '2,32p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 bad_usage() { saga_err "$* (see loadtest/bench.sh --help)"; exit 2; }
