@@ -884,16 +884,8 @@ static saga_http_server *http_server_start(const saga_http_opts *opts,
 {
     saga_http_server *srv = NULL;
     struct sockaddr_in sin;
-    char dummy[1];
 
-    if (!err) {
-        err = dummy;
-        errlen = sizeof(dummy);
-    }
-    if (!opts) {
-        snprintf(err, errlen, "no options given");
-        goto fail;
-    }
+    /* opts and err are never NULL here: saga_http_start sees to that */
     if (opts->nroutes && !opts->routes) {
         snprintf(err, errlen, "nroutes is %zu but routes is NULL", opts->nroutes);
         goto fail;

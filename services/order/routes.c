@@ -447,6 +447,16 @@ static int wait_settled(saga_http_req *req, saga_db *db, order *o, unsigned long
     }
 }
 
+/* Reads order id for the caller: SAGA_ERR_NOT_FOUND also for another customer's
+ * order, so that ids cannot be probed. */
+static int own_order_get(saga_http_req *req, saga_db *db, const char *id, order *o)
+{
+    int rc = order_store_get(db, id, o);
+    if (rc == SAGA_OK && !saga_http_may_act_for(req, o->customer_id))
+        rc = SAGA_ERR_NOT_FOUND;
+    return rc;
+}
+
 static void route_get(saga_http_req *req, saga_http_resp *resp)
 {
     const char *id = saga_http_param(req, "id");
@@ -470,9 +480,7 @@ static void route_get(saga_http_req *req, saga_http_resp *resp)
     /* the generation before the read: a notify after it wakes the wait */
     unsigned long long seen = 0;
     bool recent = order_watch_snapshot(&route_app(req)->watch, id, &seen);
-    rc = order_store_get(db, id, o);
-    if (rc == SAGA_OK && !saga_http_may_act_for(req, o->customer_id))
-        rc = SAGA_ERR_NOT_FOUND; /* another customer's order looks like a missing one */
+    rc = own_order_get(req, db, id, o);
     if (rc == SAGA_OK && wait_s > 0 && !order_status_settled(o->status))
         rc = wait_settled(req, db, o, seen, recent, wait_s);
     if (rc == SAGA_ERR_NOT_FOUND)
@@ -631,9 +639,7 @@ static void route_events(saga_http_req *req, saga_http_resp *resp)
         rc = SAGA_ERR_NOMEM;
         goto fail;
     }
-    rc = order_store_get(db, id, o);
-    if (rc == SAGA_OK && !saga_http_may_act_for(req, o->customer_id))
-        rc = SAGA_ERR_NOT_FOUND; /* another customer's order looks like a missing one */
+    rc = own_order_get(req, db, id, o);
     if (rc == SAGA_ERR_NOT_FOUND) {
         saga_http_reply_problem(resp, 404, "no order %s", id);
         goto out;
@@ -690,9 +696,7 @@ static void route_cancel(saga_http_req *req, saga_http_resp *resp)
         return;
     }
     /* the owner never changes, so checking it before the transaction is enough */
-    rc = order_store_get(db, id, o);
-    if (rc == SAGA_OK && !saga_http_may_act_for(req, o->customer_id))
-        rc = SAGA_ERR_NOT_FOUND; /* another customer's order looks like a missing one */
+    rc = own_order_get(req, db, id, o);
     if (rc == SAGA_ERR_NOT_FOUND) {
         saga_http_reply_problem(resp, 404, "no order %s", id);
         goto out;

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "saga/err.h"
+#include "saga/text.h"
 
 static const char *const status_names[] = {"CAPTURED", "REFUNDED", "DECLINED"};
 
@@ -139,56 +140,10 @@ int payment_topup_check(const payment_wallet *wallet, long long amount)
     return SAGA_OK;
 }
 
-/* Length of the UTF-8 sequence at s (1..4), or 0 if it is not a valid one
- * (overlong forms, surrogates and code points past U+10FFFF are invalid). */
-static size_t utf8_seq_len(const unsigned char *s)
-{
-    unsigned char c = s[0];
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xc2 && c <= 0xdf)
-        return (s[1] & 0xc0) == 0x80 ? 2 : 0;
-    if (c >= 0xe0 && c <= 0xef) {
-        if ((s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80)
-            return 0;
-        if (c == 0xe0 && s[1] < 0xa0)
-            return 0; /* overlong */
-        if (c == 0xed && s[1] >= 0xa0)
-            return 0; /* surrogate */
-        return 3;
-    }
-    if (c >= 0xf0 && c <= 0xf4) {
-        if ((s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80 || (s[3] & 0xc0) != 0x80)
-            return 0;
-        if (c == 0xf0 && s[1] < 0x90)
-            return 0; /* overlong */
-        if (c == 0xf4 && s[1] >= 0x90)
-            return 0; /* past U+10FFFF */
-        return 4;
-    }
-    return 0;
-}
-
+/* The one rule of every service (saga/text.h). */
 bool payment_customer_id_valid(const char *s)
 {
-    const unsigned char *p = (const unsigned char *)s;
-    size_t chars = 0;
-
-    if (!s || !*s)
-        return false;
-    while (*p) {
-        size_t n = utf8_seq_len(p);
-        if (n == 0)
-            return false;
-        if (n == 1 && (*p < 0x20 || *p == 0x7f))
-            return false;
-        if (n == 2 && p[0] == 0xc2 && p[1] < 0xa0)
-            return false; /* C1 controls */
-        p += n;
-        if (++chars > PAYMENT_CUSTOMER_ID_MAX)
-            return false;
-    }
-    return true;
+    return saga_text_is_customer_id(s);
 }
 
 bool payment_uuid_valid(const char *s)
