@@ -17,6 +17,7 @@
 #include "saga/log.h"
 #include "saga/metrics.h"
 #include "saga/outbox.h"
+#include "saga/write_batch.h"
 #include "saga/text.h"
 
 #define DLQ_TOPIC "saga-dlq"
@@ -84,11 +85,12 @@ struct saga_consumer {
     const char **claim_types;
     bool *claim_seen;
     size_t *claim_at; /* index in batch */
-    /* the outbox rows the batch writes, inserted together before the commit */
-    saga_outbox_batch *outbox;
+    /* rows the batch inserts (outbox rows, handlers' saga_db_insert), written
+     * together before the commit */
+    saga_write_batch *writes;
     /* set after a failed flush: the retry inserts each row at once, so a failure
      * is pinned on the message that caused it */
-    bool outbox_direct;
+    bool writes_direct;
     saga_metric *batch_size, *tx_seconds, *retries;
     saga_metric *dead_letters[DLQ_REASON_COUNT];
     saga_metric **consumed;     /* per handler: events applied */
@@ -381,8 +383,8 @@ static int apply_batch(saga_consumer *c, long *failed)
 
     if ((rc = saga_db_begin(c->db)))
         return rc;
-    if (!c->outbox_direct)
-        saga_outbox_batch_attach(c->db, c->outbox);
+    if (!c->writes_direct)
+        saga_write_batch_attach(c->db, c->writes);
     if ((rc = claim_batch(c)))
         goto fail;
     for (size_t i = 0; i < c->nbatch; i++) {
@@ -426,19 +428,19 @@ static int apply_batch(saga_consumer *c, long *failed)
         }
         m->applied = true;
     }
-    if (!c->outbox_direct && (rc = saga_outbox_batch_flush(c->db, c->outbox))) {
+    if (!c->writes_direct && (rc = saga_write_batch_flush(c->db, c->writes))) {
         if (rc != SAGA_ERR_TRANSIENT)
-            c->outbox_direct = true;
+            c->writes_direct = true;
         goto fail;
     }
-    saga_outbox_batch_attach(NULL, NULL);
+    saga_write_batch_attach(NULL, NULL);
     if ((rc = saga_db_commit(c->db)) == SAGA_OK) {
-        c->outbox_direct = false;
+        c->writes_direct = false;
         return SAGA_OK;
     }
 fail:
-    saga_outbox_batch_attach(NULL, NULL);
-    saga_outbox_batch_discard(c->outbox);
+    saga_write_batch_attach(NULL, NULL);
+    saga_write_batch_discard(c->writes);
     saga_db_rollback(c->db);
     return rc;
 }
@@ -637,7 +639,7 @@ void saga_consumer_free(saga_consumer *c)
     free(c->claim_types);
     free(c->claim_seen);
     free(c->claim_at);
-    saga_outbox_batch_free(c->outbox);
+    saga_write_batch_free(c->writes);
     free(c);
 }
 
@@ -661,7 +663,7 @@ saga_consumer *saga_consumer_new(const saga_consumer_opts *opts, char *err, size
         !(c->claim_types = calloc(cap, sizeof(*c->claim_types))) ||
         !(c->claim_seen = calloc(cap, sizeof(*c->claim_seen))) ||
         !(c->claim_at = calloc(cap, sizeof(*c->claim_at))) ||
-        !(c->outbox = saga_outbox_batch_new())) {
+        !(c->writes = saga_write_batch_new())) {
         snprintf(err, errlen, "out of memory");
         goto fail;
     }

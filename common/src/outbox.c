@@ -14,131 +14,9 @@
 #include "saga/kafka.h"
 #include "saga/log.h"
 #include "saga/metrics.h"
+#include "saga/write_batch.h"
 
 #define DELETE_CHUNK 100 /* ids per DELETE; short lists are padded with the last id */
-
-/* --- the write batch --- */
-
-typedef struct outbox_pending {
-    char *topic;
-    char *key; /* NULL: no key */
-    void *payload;
-    size_t len;
-    char *headers; /* NULL: none */
-} outbox_pending;
-
-struct saga_outbox_batch {
-    outbox_pending *rows;
-    size_t n, cap;
-};
-
-/* Multi-row INSERTs take rows in groups of powers of two up to this many, so a
- * handful of statement shapes are prepared and cached. */
-#define OUTBOX_GROUP_MAX 64
-
-/* The batch attached in this thread, and the connection it is attached to. */
-static _Thread_local saga_outbox_batch *attached_batch;
-static _Thread_local const saga_db *attached_db;
-
-saga_outbox_batch *saga_outbox_batch_new(void)
-{
-    return calloc(1, sizeof(saga_outbox_batch));
-}
-
-void saga_outbox_batch_discard(saga_outbox_batch *b)
-{
-    for (size_t i = 0; b && i < b->n; i++) {
-        free(b->rows[i].topic);
-        free(b->rows[i].key);
-        free(b->rows[i].payload);
-        cJSON_free(b->rows[i].headers);
-    }
-    if (b)
-        b->n = 0;
-}
-
-void saga_outbox_batch_free(saga_outbox_batch *b)
-{
-    if (!b)
-        return;
-    saga_outbox_batch_discard(b);
-    if (attached_batch == b)
-        saga_outbox_batch_attach(NULL, NULL);
-    free(b->rows);
-    free(b);
-}
-
-void saga_outbox_batch_attach(saga_db *db, saga_outbox_batch *b)
-{
-    attached_batch = db ? b : NULL;
-    attached_db = b ? db : NULL;
-}
-
-/* Keeps a row in the batch; takes over headers_text. */
-static int outbox_batch_keep(saga_outbox_batch *b, const char *topic, const char *key,
-                             const void *payload, size_t len, char *headers_text)
-{
-    if (b->n == b->cap) {
-        size_t cap = b->cap ? 2 * b->cap : 64;
-        outbox_pending *rows = realloc(b->rows, cap * sizeof(*rows));
-        if (!rows)
-            goto nomem;
-        b->rows = rows;
-        b->cap = cap;
-    }
-    outbox_pending *row = &b->rows[b->n];
-    *row = (outbox_pending){.topic = strdup(topic), .key = key ? strdup(key) : NULL,
-                            .payload = malloc(len ? len : 1), .len = len,
-                            .headers = headers_text};
-    if (!row->topic || (key && !row->key) || !row->payload) {
-        free(row->topic);
-        free(row->key);
-        free(row->payload);
-        goto nomem;
-    }
-    memcpy(row->payload, payload, len);
-    b->n++;
-    return SAGA_OK;
-nomem:
-    cJSON_free(headers_text);
-    return SAGA_ERR_NOMEM;
-}
-
-/* One INSERT of rows[0..n), n <= OUTBOX_GROUP_MAX. */
-static int outbox_insert_group(saga_db *db, const outbox_pending *rows, size_t n)
-{
-    static const char head[] = "INSERT INTO outbox (topic, msg_key, payload, headers) VALUES ";
-    char sql[sizeof(head) + OUTBOX_GROUP_MAX * sizeof("(?,?,?,?),")];
-    saga_param p[4 * OUTBOX_GROUP_MAX];
-    size_t at = (size_t)snprintf(sql, sizeof(sql), "%s", head);
-
-    for (size_t i = 0; i < n; i++) {
-        at += (size_t)snprintf(sql + at, sizeof(sql) - at, "%s(?,?,?,?)", i ? "," : "");
-        const outbox_pending *r = &rows[i];
-        p[4 * i] = SAGA_P_STR(r->topic);
-        p[4 * i + 1] = r->key ? SAGA_P_BLOB(r->key, strlen(r->key)) : SAGA_P_NULL;
-        p[4 * i + 2] = SAGA_P_BLOB(r->payload, r->len);
-        p[4 * i + 3] = SAGA_P_STR(r->headers);
-    }
-    return saga_db_exec(db, sql, p, 4 * n, NULL, NULL);
-}
-
-int saga_outbox_batch_flush(saga_db *db, saga_outbox_batch *b)
-{
-    int rc = SAGA_OK;
-    size_t done = 0;
-    while (rc == SAGA_OK && done < b->n) {
-        size_t group = OUTBOX_GROUP_MAX;
-        while (group > b->n - done)
-            group /= 2;
-        rc = outbox_insert_group(db, b->rows + done, group);
-        done += group;
-    }
-    if (rc == SAGA_OK && b->n)
-        saga_db_mark_outbox(db);
-    saga_outbox_batch_discard(b);
-    return rc;
-}
 
 /* --- adding rows --- */
 
@@ -150,12 +28,12 @@ int saga_outbox_add(saga_db *db, const char *topic, const char *key, const void 
 
     if (headers && !(headers_text = cJSON_PrintUnformatted(headers)))
         return SAGA_ERR_NOMEM;
-    if (attached_batch && attached_db == db)
-        return outbox_batch_keep(attached_batch, topic, key, payload, len, headers_text);
     saga_param p[] = {SAGA_P_STR(topic), key ? SAGA_P_BLOB(key, strlen(key)) : SAGA_P_NULL,
                       SAGA_P_BLOB(payload, len), SAGA_P_STR(headers_text)};
-    rc = saga_db_exec(db, "INSERT INTO outbox (topic, msg_key, payload, headers) VALUES (?,?,?,?)",
-                      p, 4, NULL, NULL);
+    /* kept for the batch's multi-row INSERT when a consumer's write batch is
+     * attached; nothing reads outbox rows before the commit */
+    rc = saga_db_insert(db, "INSERT INTO outbox (topic, msg_key, payload, headers) VALUES ",
+                        "(?,?,?,?)", p, 4);
     cJSON_free(headers_text);
     if (rc == SAGA_OK)
         saga_db_mark_outbox(db);

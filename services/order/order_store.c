@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "saga/err.h"
+#include "saga/write_batch.h"
 
 /* The columns every order query selects, in this order (rows_to_order reads them). */
 #define ORDER_COLS                                                                                 \
@@ -267,10 +268,12 @@ int order_store_history_add(saga_db *db, const char *order_id, const char *event
                       SAGA_P_STR(order_status_str(status)),
                       SAGA_P_STR(detail),
                       SAGA_P_STR(at)};
-    return saga_db_exec(db,
-                        "INSERT INTO order_history (order_id, event_id, event_type, kind, status,"
-                        " detail, occurred_at) VALUES (?,?,?,?,?,?,?)",
-                        p, sizeof(p) / sizeof(p[0]), NULL, NULL);
+    /* kept for the consumer batch's multi-row INSERT: only the API and a later
+     * cancellation read the history, never an event handler of the same batch */
+    return saga_db_insert(db,
+                          "INSERT INTO order_history (order_id, event_id, event_type, kind, status,"
+                          " detail, occurred_at) VALUES ",
+                          "(?,?,?,?,?,?,?)", p, sizeof(p) / sizeof(p[0]));
 }
 
 typedef struct history_ctx {

@@ -14,6 +14,7 @@
 #include "saga/err.h"
 #include "saga/inbox.h"
 #include "saga/outbox.h"
+#include "saga/write_batch.h"
 #include "testenv.h"
 
 /* Relay tests publish to a topic no consumer test reads. */
@@ -257,23 +258,33 @@ START_TEST(test_batch_rows_in_order)
     testenv_config(&cfg, "outbox", "outbox_batch");
     testenv_run_id(key);
     saga_db *db = open_db(&cfg);
-    saga_outbox_batch *batch = saga_outbox_batch_new();
+    saga_write_batch *batch = saga_write_batch_new();
     ck_assert_ptr_nonnull(batch);
 
     /* rolled back: nothing written */
     ck_assert_int_eq(saga_db_begin(db), SAGA_OK);
-    saga_outbox_batch_attach(db, batch);
+    saga_write_batch_attach(db, batch);
     add_events_in_tx(db, key, 3);
-    saga_outbox_batch_attach(NULL, NULL);
-    saga_outbox_batch_discard(batch);
+    saga_write_batch_attach(NULL, NULL);
+    saga_write_batch_discard(batch);
     saga_db_rollback(db);
 
     ck_assert_int_eq(saga_db_begin(db), SAGA_OK);
-    saga_outbox_batch_attach(db, batch);
+    saga_write_batch_attach(db, batch);
     add_events_in_tx(db, key, n);
+    /* rows of another shape, kept alongside */
+    for (int i = 0; i < 70; i++) {
+        char id[32];
+        snprintf(id, sizeof(id), "kept-%d", i);
+        saga_param p[] = {SAGA_P_STR(id), SAGA_P_STR("T")};
+        ck_assert_int_eq(saga_db_insert(db, "INSERT INTO inbox (event_id, event_type) VALUES ",
+                                        "(?,?)", p, 2),
+                         SAGA_OK);
+    }
     ck_assert_int_eq(count_rows(db, "SELECT COUNT(*) FROM outbox"), 0); /* kept, not written */
-    ck_assert_int_eq(saga_outbox_batch_flush(db, batch), SAGA_OK);
-    saga_outbox_batch_attach(NULL, NULL);
+    ck_assert_int_eq(count_rows(db, "SELECT COUNT(*) FROM inbox"), 0);
+    ck_assert_int_eq(saga_write_batch_flush(db, batch), SAGA_OK);
+    saga_write_batch_attach(NULL, NULL);
     ck_assert_int_eq(saga_db_commit(db), SAGA_OK);
 
     ck_assert_int_eq(saga_db_query(db, "SELECT payload FROM outbox ORDER BY id", NULL, 0,
@@ -282,7 +293,8 @@ START_TEST(test_batch_rows_in_order)
     ck_assert_int_eq(rows.n, n);
     for (int i = 0; i < n; i++)
         ck_assert_int_eq(rows.seqs[i], i);
-    saga_outbox_batch_free(batch);
+    ck_assert_int_eq(count_rows(db, "SELECT COUNT(*) FROM inbox WHERE event_id LIKE 'kept-%'"), 70);
+    saga_write_batch_free(batch);
     saga_db_close(db);
 }
 END_TEST

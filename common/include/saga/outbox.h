@@ -1,6 +1,8 @@
 /* outbox.h - events written in the caller's transaction, published by a relay.
  *
- * saga_outbox_add writes a row to `outbox` inside the caller's open transaction.
+ * saga_outbox_add writes a row to `outbox` inside the caller's open transaction
+ * (through saga_db_insert: a consumer's write batch keeps it for one multi-row
+ * INSERT before the commit).
  * The relay thread publishes rows in id order with an idempotent producer, waits
  * for the delivery reports, and only then deletes the rows. It is woken right
  * after a commit that added rows (saga_db's commit hook) and also scans every
@@ -29,25 +31,6 @@ int saga_outbox_add(saga_db *db, const char *topic, const char *key, const void 
  * ce_id, ce_type, correlationid and traceparent (when not NULL). */
 int saga_outbox_add_event(saga_db *db, const char *topic, const saga_event *ev,
                           const char *traceparent);
-
-/* --- Writing many rows at once (the consumer's hot path) ---
- *
- * While a batch is attached to db (in the calling thread), saga_outbox_add on db
- * keeps the row in the batch instead of inserting it; saga_outbox_batch_flush
- * then writes them all with a few multi-row INSERTs, in the order they were
- * added, before the caller commits. Round trips, not rows, are what a consumer's
- * transaction costs. */
-typedef struct saga_outbox_batch saga_outbox_batch;
-
-saga_outbox_batch *saga_outbox_batch_new(void); /* NULL on no memory */
-void saga_outbox_batch_free(saga_outbox_batch *b); /* NULL is fine */
-/* Attaches b to db for the calling thread (NULL detaches: rows go in at once). */
-void saga_outbox_batch_attach(saga_db *db, saga_outbox_batch *b);
-/* Writes the batch's rows in db's open transaction and empties it. Returns SAGA_OK
- * or the database's error (the rows are dropped either way: roll back). */
-int saga_outbox_batch_flush(saga_db *db, saga_outbox_batch *b);
-/* Drops the batch's rows (after a rollback). */
-void saga_outbox_batch_discard(saga_outbox_batch *b);
 
 typedef struct saga_relay saga_relay;
 
