@@ -779,6 +779,48 @@ START_TEST(test_mint_refuses)
 }
 END_TEST
 
+/* --- the verified-token cache --- */
+
+START_TEST(test_cache)
+{
+    saga_principal p;
+    char why[256];
+    char err[256];
+
+    /* the same token again: the same answer, from the cache */
+    saga_auth *a = verifier("ES256", es_pub);
+    char *t = mint("ES256", es_priv, "cached-1", 1, 60, 0);
+    for (int i = 0; i < 3; i++) {
+        ck_assert_int_eq(check_token(a, t, &p, why, sizeof(why)), SAGA_AUTH_OK);
+        ck_assert_str_eq(p.subject, "cached-1");
+        ck_assert(p.admin);
+    }
+    /* a token remembered by one verifier means nothing to another one */
+    saga_auth *b = verifier("ES256", es2_pub);
+    expect(b, t, SAGA_AUTH_INVALID, "a token cached by another verifier");
+    saga_auth_free(b);
+    /* a tampered copy of a remembered token is checked afresh */
+    char *bad = strdup(t);
+    flip_signature(bad);
+    expect(a, bad, SAGA_AUTH_INVALID, "a tampered copy of a cached token");
+    free(bad);
+    free(t);
+    saga_auth_free(a);
+
+    /* a remembered token still expires: no leeway, exp one second away */
+    saga_auth_opts o = {.alg = "ES256", .key = es_pub, .key_len = strlen(es_pub),
+                        .issuer = ISS, .audience = AUD, .leeway_s = 0};
+    a = saga_auth_new(&o, err, sizeof(err));
+    ck_assert_msg(a != NULL, "%s", err);
+    t = mint("ES256", es_priv, "cached-2", 0, 1, 0);
+    expect(a, t, SAGA_AUTH_OK, "fresh");
+    sleep(2);
+    expect(a, t, SAGA_AUTH_EXPIRED, "remembered, then expired");
+    free(t);
+    saga_auth_free(a);
+}
+END_TEST
+
 static Suite *auth_suite(void)
 {
     Suite *s = suite_create("auth");
@@ -803,6 +845,7 @@ static Suite *auth_suite(void)
     tcase_add_test(limits, test_new_refuses);
     tcase_add_test(limits, test_from_env);
     tcase_add_test(limits, test_mint_refuses);
+    tcase_add_test(limits, test_cache);
     suite_add_tcase(s, limits);
     return s;
 }
