@@ -325,22 +325,23 @@ saga_auth_result saga_auth_verify(const saga_auth *a, const char *authorization,
         len--;
     if (len > AUTH_TOKEN_MAX)
         return auth_fail(SAGA_AUTH_INVALID, why, whylen, "the token is too long");
-    char *copy = strndup(token, len);
-    if (!copy)
-        return auth_fail(SAGA_AUTH_INVALID, why, whylen, "cannot read the token");
-
     saga_auth_result r = SAGA_AUTH_INVALID;
     jwt_t *jwt = NULL;
+    char *copy = NULL; /* NUL-terminated, for libjwt: made only when not remembered */
     long now = (long)time(NULL), exp = 0, nbf = 0;
     int has_nbf = 0;
     auth_cache_entry seen = {.used = true};
-    SHA256((const unsigned char *)copy, len, seen.digest);
+    SHA256((const unsigned char *)token, len, seen.digest);
     if (auth_cache_get(a, seen.digest, &seen)) {
         exp = seen.exp;
         nbf = seen.nbf;
         has_nbf = seen.has_nbf;
         *out = seen.principal;
         goto check_times;
+    }
+    if (!(copy = strndup(token, len))) {
+        snprintf(why, whylen, "cannot read the token");
+        goto out;
     }
     if (!auth_header_alg_is(copy, a->alg_name)) {
         snprintf(why, whylen, "the token must be signed with %s", a->alg_name);
@@ -415,7 +416,7 @@ char *saga_auth_mint(const saga_mint_opts *o, char *err, size_t errlen)
     jwt_alg_t alg;
     int key_type;
     jwt_t *jwt = NULL;
-    char *token = NULL, *copy = NULL;
+    char *token = NULL;
 
     if (!auth_alg_parse(o->alg, &alg, &key_type)) {
         snprintf(err, errlen, "unsupported JWT algorithm %s", o->alg ? o->alg : "(none)");
@@ -452,13 +453,9 @@ char *saga_auth_mint(const saga_mint_opts *o, char *err, size_t errlen)
         snprintf(err, errlen, "cannot sign the token (is the key a %s private key?)", o->alg);
         goto out;
     }
-    copy = strdup(token);
-    if (!copy)
-        snprintf(err, errlen, "out of memory");
 out:
-    free(token); /* libjwt allocates with malloc unless told otherwise */
     jwt_free(jwt);
-    return copy;
+    return token; /* libjwt allocates with malloc unless told otherwise: free() it */
 }
 
 /* --- configuration --- */

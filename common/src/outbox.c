@@ -244,6 +244,15 @@ static int relay_delete(saga_relay *r, size_t n)
     return SAGA_OK;
 }
 
+/* The two integer columns of a row into ud (long long[2]). */
+static int read_two_i64(const saga_row *row, void *ud)
+{
+    long long *out = ud;
+    out[0] = saga_row_i64(row, 0);
+    out[1] = saga_row_i64(row, 1);
+    return 0;
+}
+
 /* Refreshes the backlog gauges from the table, at most once a second. */
 static void relay_update_stats(saga_relay *r)
 {
@@ -254,12 +263,14 @@ static void relay_update_stats(saga_relay *r)
     if (now.tv_sec - r->last_stats.tv_sec < 1)
         return;
     r->last_stats = now;
-    if (saga_db_query_i64(r->db, "SELECT COUNT(*) FROM outbox", NULL, 0, &count) != SAGA_OK)
+    long long stats[2] = {0, 0}; /* count, age of the oldest row in microseconds */
+    if (saga_db_query_one(r->db,
+                          "SELECT COUNT(*), COALESCE(TIMESTAMPDIFF(MICROSECOND, MIN(created_at),"
+                          " NOW(3)), 0) FROM outbox",
+                          NULL, 0, read_two_i64, stats) != SAGA_OK)
         return;
-    if (count > 0)
-        saga_db_query_i64(r->db,
-                          "SELECT TIMESTAMPDIFF(MICROSECOND, MIN(created_at), NOW(3)) FROM outbox",
-                          NULL, 0, &age_us);
+    count = stats[0];
+    age_us = stats[1];
     atomic_store(&r->backlog, count);
     saga_metric_set(r->backlog_gauge, (double)count);
     saga_metric_set(r->oldest_gauge, (double)age_us / 1e6);

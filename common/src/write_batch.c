@@ -111,7 +111,8 @@ int saga_db_insert(saga_db *db, const char *insert, const char *row, const saga_
     if (attached_batch && attached_db == db)
         return keep_row(attached_batch, insert, row, params, nparams);
     char sql[SQL_MAX];
-    snprintf(sql, sizeof(sql), "%s%s", insert, row);
+    if ((size_t)snprintf(sql, sizeof(sql), "%s%s", insert, row) >= sizeof(sql))
+        return SAGA_ERR_INVALID;
     return saga_db_exec(db, sql, params, nparams, NULL, NULL);
 }
 

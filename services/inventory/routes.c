@@ -183,48 +183,38 @@ out:
     free(items);
 }
 
+/* Reads the product named by the path into *p, or answers (400, 503, 404, 500)
+ * and returns false. */
+static bool read_path_product(saga_http_req *req, saga_http_resp *resp, inventory_product *p)
+{
+    const char *sku = path_sku(req, resp);
+    saga_db *db;
+    if (!sku || !(db = request_db(req, resp)))
+        return false;
+    int rc = inventory_store_product_get(db, sku, false, p);
+    if (rc == SAGA_ERR_NOT_FOUND)
+        saga_http_reply_problem(resp, 404, "no product with sku %s", sku);
+    else if (rc)
+        reply_error(resp, db, rc, NULL);
+    return rc == SAGA_OK;
+}
+
 /* GET /api/products/{sku} */
 static void product_get(saga_http_req *req, saga_http_resp *resp)
 {
-    const char *sku = path_sku(req, resp);
     inventory_product p;
-    saga_db *db;
-    int rc;
-
-    if (!sku || !(db = request_db(req, resp)))
-        return;
-    rc = inventory_store_product_get(db, sku, false, &p);
-    if (rc == SAGA_ERR_NOT_FOUND) {
-        saga_http_reply_problem(resp, 404, "no product with sku %s", sku);
-        return;
-    }
-    if (rc) {
-        reply_error(resp, db, rc, NULL);
-        return;
-    }
-    reply_product(resp, 200, &p, request_ctx(req)->currency);
+    if (read_path_product(req, resp, &p))
+        reply_product(resp, 200, &p, request_ctx(req)->currency);
 }
 
 /* GET /api/inventory/{sku} */
 static void inventory_get(saga_http_req *req, saga_http_resp *resp)
 {
-    const char *sku = path_sku(req, resp);
     inventory_product p;
     cJSON *o = NULL;
-    saga_db *db;
-    int rc;
 
-    if (!sku || !(db = request_db(req, resp)))
+    if (!read_path_product(req, resp, &p))
         return;
-    rc = inventory_store_product_get(db, sku, false, &p);
-    if (rc == SAGA_ERR_NOT_FOUND) {
-        saga_http_reply_problem(resp, 404, "no product with sku %s", sku);
-        return;
-    }
-    if (rc) {
-        reply_error(resp, db, rc, NULL);
-        return;
-    }
     if (!(o = cJSON_CreateObject()) || !cJSON_AddStringToObject(o, "sku", p.sku) ||
         !inventory_json_add_int(o, "available", p.available) ||
         !inventory_json_add_int(o, "reserved", p.reserved) ||

@@ -9,6 +9,7 @@
 
 #include "saga/envelope.h"
 #include "saga/err.h"
+#include "saga/text.h"
 
 static const char *const status_names[ORDER_STATUS_COUNT] = {
     "PENDING",
@@ -195,47 +196,6 @@ cJSON *order_to_json(const order *o)
 
 /* --- request validation --- */
 
-long order_utf8_len(const char *s, size_t n)
-{
-    const unsigned char *p = (const unsigned char *)s;
-    long chars = 0;
-    size_t i = 0;
-
-    while (i < n) {
-        unsigned c = p[i];
-        size_t more;
-        unsigned cp, min;
-        if (c == 0)
-            return -1;
-        if (c < 0x80) {
-            i++;
-            chars++;
-            continue;
-        }
-        if ((c & 0xe0) == 0xc0) {
-            more = 1, cp = c & 0x1f, min = 0x80;
-        } else if ((c & 0xf0) == 0xe0) {
-            more = 2, cp = c & 0x0f, min = 0x800;
-        } else if ((c & 0xf8) == 0xf0) {
-            more = 3, cp = c & 0x07, min = 0x10000;
-        } else {
-            return -1;
-        }
-        if (n - i <= more)
-            return -1;
-        for (size_t k = 1; k <= more; k++) {
-            if ((p[i + k] & 0xc0) != 0x80)
-                return -1;
-            cp = (cp << 6) | (p[i + k] & 0x3f);
-        }
-        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-            return -1; /* overlong, out of range, or a surrogate */
-        i += more + 1;
-        chars++;
-    }
-    return chars;
-}
-
 static bool sku_char(char c, bool first)
 {
     if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))
@@ -351,11 +311,10 @@ int order_request_parse(const cJSON *body, const char *shop_currency, order_requ
         return fail(err, "customerId", "customerId is required", NULL);
     if (!cJSON_IsString(cust))
         return fail(err, "customerId", "customerId must be a string", NULL);
-    long chars = order_utf8_len(cust->valuestring, strlen(cust->valuestring));
-    if (chars < 0)
-        return fail(err, "customerId", "customerId must be valid UTF-8", NULL);
-    if (chars < 1 || chars > ORDER_CUSTOMER_CHARS)
-        return fail(err, "customerId", "customerId must be 1 to 64 characters long", NULL);
+    if (!saga_text_is_customer_id(cust->valuestring))
+        return fail(err, "customerId",
+                    "customerId must be 1 to 64 characters of UTF-8 without control characters",
+                    NULL);
     req->customer_id = cust->valuestring;
 
     const cJSON *items = cJSON_GetObjectItemCaseSensitive(body, "items");

@@ -191,8 +191,6 @@ bool order_idem_key_valid(const char *key);
 /* True if s is a valid SKU. */
 bool order_sku_valid(const char *s);
 
-/* Code points in s if it is valid UTF-8 without NULs in its first n bytes, else -1. */
-long order_utf8_len(const char *s, size_t n);
 
 /* --- query parameters --- */
 

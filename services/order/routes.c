@@ -17,6 +17,7 @@
 #include "saga/log.h"
 #include "saga/redis.h"
 #include "saga/service.h"
+#include "saga/text.h"
 
 #define TX_ATTEMPTS 3
 #define IDEM_TTL_S (24 * 60 * 60)
@@ -532,10 +533,10 @@ static void route_list(saga_http_req *req, saga_http_resp *resp)
     int rc;
 
     if (customer) {
-        long chars = order_utf8_len(customer, strlen(customer));
-        if (chars < 1 || chars > ORDER_CUSTOMER_CHARS) {
+        if (!saga_text_is_customer_id(customer)) {
             saga_field_reply(resp, 400, "customerId",
-                             "customerId must be 1 to 64 characters of UTF-8");
+                             "customerId must be 1 to 64 characters of UTF-8 without control "
+                             "characters");
             return;
         }
         f.customer_id = customer;

@@ -163,6 +163,15 @@ typedef struct reservation {
     long long amount;
 } reservation;
 
+/* Every handler's first step (see the top of this file): locks the customer's
+ * wallet row, which may not exist; *have says whether it does. */
+static int wallet_lock(saga_db *db, const char *customer_id, payment_wallet *wallet, bool *have)
+{
+    int rc = payment_store_wallet_get(db, customer_id, true, wallet);
+    *have = rc == SAGA_OK;
+    return rc == SAGA_ERR_NOT_FOUND ? SAGA_OK : rc;
+}
+
 /* Reads what payment knows of the order (cancelled, has a payment) into v, whose
  * known_customer the caller has set. */
 static int order_view_read(saga_db *db, const char *order_id, payment_order_view *v)
@@ -268,10 +277,8 @@ int payment_on_inventory_reserved(saga_db *db, const saga_event *ev, saga_msg_me
                      .event_id = ev->id,
                      .amount = f.amount};
 
-    rc = payment_store_wallet_get(db, f.customer_id, true, &wallet);
-    if (rc && rc != SAGA_ERR_NOT_FOUND)
+    if ((rc = wallet_lock(db, f.customer_id, &wallet, &have_wallet)))
         return rc;
-    have_wallet = rc == SAGA_OK;
 
     rc = payment_store_known_get(db, f.order_id, true, known);
     if (rc == SAGA_ERR_NOT_FOUND) {
@@ -339,10 +346,8 @@ int payment_on_order_created(saga_db *db, const saga_event *ev, saga_msg_meta *m
         .order_id = f.order_id, .event_id = ev->id, .correlation_id = ev->correlationid};
 
     /* the lock InventoryReserved takes: see the top of this file */
-    rc = payment_store_wallet_get(db, f.customer_id, true, &wallet);
-    if (rc && rc != SAGA_ERR_NOT_FOUND)
+    if ((rc = wallet_lock(db, f.customer_id, &wallet, &have_wallet)))
         return rc;
-    have_wallet = rc == SAGA_OK;
     if ((rc = payment_store_known_add(db, f.order_id, f.customer_id, &added)))
         return rc;
     if (!added) {
@@ -403,10 +408,8 @@ int payment_on_order_cancelled(saga_db *db, const saga_event *ev, saga_msg_meta 
         .order_id = f.order_id, .event_id = ev->id, .correlation_id = ev->correlationid};
 
     /* the lock InventoryReserved takes: see the top of this file */
-    rc = payment_store_wallet_get(db, f.customer_id, true, &wallet);
-    if (rc && rc != SAGA_ERR_NOT_FOUND)
+    if ((rc = wallet_lock(db, f.customer_id, &wallet, &have_wallet)))
         return rc;
-    have_wallet = rc == SAGA_OK;
     rc = payment_store_known_get(db, f.order_id, true, known);
     if (rc && rc != SAGA_ERR_NOT_FOUND)
         return rc;

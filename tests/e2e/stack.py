@@ -27,6 +27,7 @@ import socket
 import subprocess
 import threading
 import time
+import unittest
 import urllib.error
 import urllib.request
 import uuid
@@ -578,9 +579,9 @@ class Stack:
             time.sleep(0.2)
         raise AssertionError(f"{self.name}: the system did not drain in {timeout} s")
 
-    def audit(self):
-        env = dict(os.environ)
-        env.update({
+    def audit_env(self):
+        """What saga-audit needs to check this stack's databases and saga-dlq."""
+        return {
             "SAGA_AUDIT_MYSQL_HOST": "127.0.0.1",
             "SAGA_AUDIT_MYSQL_PORT": self.state["SAGA_MYSQL_PORT"],
             "SAGA_AUDIT_MYSQL_USER": self.state["SAGA_MYSQL_USER"],
@@ -590,11 +591,56 @@ class Stack:
             "SAGA_AUDIT_INVENTORY_DB": self.db("inventory"),
             "SAGA_AUDIT_NOTIFICATION_DB": self.db("notification"),
             "SAGA_KAFKA_BOOTSTRAP": self.bootstrap,
-        })
+        }
+
+    def audit(self):
+        env = dict(os.environ)
+        env.update(self.audit_env())
         out = subprocess.run([os.path.join(BUILD, "tools", "saga-audit")], env=env,
                              capture_output=True, text=True)
         return out.returncode, out.stdout + out.stderr
 
+
+
+def message_headers(m):
+    """A Kafka message's headers as a dict of text."""
+    return {k: (v or b"").decode(errors="replace") for k, v in (m.headers() or [])}
+
+
+class StackTestCase(unittest.TestCase):
+    """A test class on one Stack (cls.stack, set in setUpClass). It ends, whatever
+    the scenarios did, drained, with every event on the topics schema-valid and the
+    invariant audit clean; then the stack stops."""
+    stack = None
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            if cls.stack and cls.stack.procs:
+                cls.closing_checks()
+        finally:
+            if cls.stack:
+                cls.stack.stop()
+            cls.stop_extras()
+
+    @classmethod
+    def stop_extras(cls):
+        """What a class started besides the stack (receivers, temp dirs)."""
+
+    @classmethod
+    def check_events(cls):
+        """Checks the events on the topics; returns how many were checked."""
+        return cls.stack.check_all_events_valid()
+
+    @classmethod
+    def closing_checks(cls):
+        s = cls.stack
+        s.drain()
+        checked = cls.check_events()
+        assert checked > 0, "no events on the topics"
+        code, out = s.audit()
+        print(f"\n{s.name}: {checked} events schema-valid; audit:\n{out}")
+        assert code == 0, f"the audit found violations:\n{out}"
 
 class WebhookReceiver:
     """A local webhook endpoint that fails the first delivery of each

@@ -21,7 +21,7 @@ import urllib.request
 import uuid
 
 sys.path.insert(0, os.path.dirname(__file__))
-from stack import ADMIN, SERVICES, TOKEN_BIN, Stack  # noqa: E402
+from stack import ADMIN, SERVICES, TOKEN_BIN, Stack, StackTestCase  # noqa: E402
 
 CHALLENGE = 'Bearer realm="saga"'
 
@@ -79,7 +79,7 @@ def restart_service(s, svc, env):
     s._wait_assigned(svc)
 
 
-class AuthE2E(unittest.TestCase):
+class AuthE2E(StackTestCase):
     stack = None
 
     @classmethod
@@ -108,21 +108,6 @@ class AuthE2E(unittest.TestCase):
         a = cls.stack.order(customer, [(cls.sku, 1)], **kw)
         assert a.status == 202, a
         return a.json["id"]
-
-    @classmethod
-    def tearDownClass(cls):
-        s = cls.stack
-        try:
-            if s and s.procs:
-                s.drain()
-                checked = s.check_all_events_valid()
-                assert checked > 0, "no events on the topics"
-                code, out = s.audit()
-                print(f"\n{s.name}: {checked} events schema-valid; audit:\n{out}")
-                assert code == 0, f"the audit found violations:\n{out}"
-        finally:
-            if s:
-                s.stop()
 
     def setUp(self):
         self.s = self.stack

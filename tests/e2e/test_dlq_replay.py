@@ -22,13 +22,12 @@ import unittest
 import uuid
 
 sys.path.insert(0, os.path.dirname(__file__))
-from stack import BUILD, EVENT_TOPICS, SOURCE, Stack  # noqa: E402
+from stack import (BUILD, EVENT_TOPICS, SOURCE, Stack, StackTestCase,  # noqa: E402
+                   message_headers)
 
 SAGACTL = os.path.join(BUILD, "tools", "sagactl")
 
 
-def message_headers(m):
-    return {k: (v or b"").decode(errors="replace") for k, v in (m.headers() or [])}
 
 
 class ReplayStack(Stack):
@@ -71,7 +70,7 @@ class ReplayStack(Stack):
         return sum(float(v) for v in re.findall(rf"^{name}(?:{{[^}}]*}})? (\S+)$", text, re.M))
 
 
-class DlqReplayE2E(unittest.TestCase):
+class DlqReplayE2E(StackTestCase):
     stack = None
     schemas_dir = None
     poison_keys = set()  # keys of messages on event topics that are not events, on purpose
@@ -89,20 +88,13 @@ class DlqReplayE2E(unittest.TestCase):
         }).start()
 
     @classmethod
-    def tearDownClass(cls):
-        try:
-            if cls.stack and cls.stack.procs:
-                cls.closing_checks()
-        finally:
-            if cls.stack:
-                cls.stack.stop()
-            shutil.rmtree(cls.schemas_dir, ignore_errors=True)
+    def stop_extras(cls):
+        shutil.rmtree(cls.schemas_dir, ignore_errors=True)
 
     @classmethod
-    def closing_checks(cls):
-        """Drained, every event schema-valid (but the poison on purpose), the audit clean."""
+    def check_events(cls):
+        """Every event schema-valid but the poison sent on purpose."""
         s = cls.stack
-        s.drain()
         checked = 0
         for topic in EVENT_TOPICS:
             for m in s.read_topic(topic):
@@ -110,10 +102,7 @@ class DlqReplayE2E(unittest.TestCase):
                     continue
                 s.schemas.check(json.loads(m.value()))
                 checked += 1
-        assert checked > 0, "no events on the topics"
-        code, out = s.audit()
-        print(f"\n{s.name}: {checked} events schema-valid; audit:\n{out}")
-        assert code == 0, f"the audit found violations:\n{out}"
+        return checked
 
     def setUp(self):
         self.s = self.stack

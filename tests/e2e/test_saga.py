@@ -13,7 +13,8 @@ import unittest
 import uuid
 
 sys.path.insert(0, os.path.dirname(__file__))
-from stack import ADMIN, SERVICES, Stack, WebhookReceiver  # noqa: E402
+from stack import (ADMIN, SERVICES, Stack, StackTestCase, WebhookReceiver,  # noqa: E402
+                   message_headers)
 
 
 def event_types(events):
@@ -29,37 +30,10 @@ def cloud_event(etype, order_id, data):
         "correlationid": order_id, "data": data})
 
 
-def message_headers(m):
-    return {k: (v or b"").decode() for k, v in (m.headers() or [])}
 
 
-class SagaTestCase(unittest.TestCase):
-    stack = None
-
-    @classmethod
-    def tearDownClass(cls):
-        try:
-            if cls.stack and cls.stack.procs:
-                cls.closing_checks()
-        finally:
-            if cls.stack:
-                cls.stack.stop()
-            cls.stop_extras()
-
-    @classmethod
-    def stop_extras(cls):
-        pass
-
-    @classmethod
-    def closing_checks(cls):
-        """After the scenarios: drained, every event schema-valid, the audit clean."""
-        s = cls.stack
-        s.drain()
-        checked = s.check_all_events_valid()
-        assert checked > 0, "no events on the topics"
-        code, out = s.audit()
-        print(f"\n{s.name}: {checked} events schema-valid; audit:\n{out}")
-        assert code == 0, f"the audit found violations:\n{out}"
+class SagaTestCase(StackTestCase):
+    """Ends drained, schema-valid and audited (StackTestCase)."""
 
 
 class SagaE2E(SagaTestCase):
@@ -184,9 +158,14 @@ class SagaE2E(SagaTestCase):
         o1 = s.wait_order(s.order(blocked, [(sku, 1)]).json["id"])
         o2 = s.wait_order(s.order(rich, [(sku, 2)]).json["id"])  # 1,200,000 > the limit
         for o, reason in ((o1, "CUSTOMER_BLOCKED"), (o2, "LIMIT_EXCEEDED")):
-            self.assertEqual(o["cancelReason"], "PAYMENT_DECLINED")
+            self.assertEqual((o["status"], o["cancelReason"]), ("CANCELLED", "PAYMENT_DECLINED"))
             p = s.call("payment", "GET", f"/api/payments/{o['id']}")
             self.assertEqual(p.json["declineReason"], reason)
+        # nothing charged, every reserved unit released
+        self.assertEqual(s.balance(blocked), 10 ** 9)
+        self.assertEqual(s.balance(rich), 10 ** 9)
+        self.assertEqual(s.wait_stock(sku, {"sku": sku, "available": 10, "reserved": 0, "sold": 0}),
+                         {"sku": sku, "available": 10, "reserved": 0, "sold": 0})
 
     def test_cancel_after_confirmation_twice(self):
         s = self.s
@@ -435,6 +414,10 @@ class SagaE2E(SagaTestCase):
         s.wait_order(first.json["id"])
         self.assertEqual(s.wait_stock(sku, {"sku": sku, "available": 9, "reserved": 0, "sold": 1}),
                          {"sku": sku, "available": 9, "reserved": 0, "sold": 1})
+        # one order, charged once
+        self.assertEqual(s.wait_balance(customer, 10000 - 300), 10000 - 300)
+        self.assertEqual(int(s.scalar("order", "SELECT COUNT(*) FROM orders WHERE customer_id = "
+                                               f"'{customer}'")), 1)
 
     def test_bad_input(self):
         s = self.s

@@ -17,7 +17,7 @@ import tempfile
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "e2e"))
-from stack import BUILD, Stack  # noqa: E402
+from stack import BUILD, Stack, StackTestCase  # noqa: E402
 
 CUSTOMERS = 20
 PRODUCTS = 20
@@ -25,7 +25,7 @@ POOR_CUSTOMERS = 100  # load-poor-001..100: saga-load picks any of them
 EMPTY_PRODUCTS = 10   # load-empty-01..10
 
 
-class LoadSmokeTest(unittest.TestCase):
+class LoadSmokeTest(StackTestCase):
     stack = None
 
     @classmethod
@@ -43,30 +43,11 @@ class LoadSmokeTest(unittest.TestCase):
             for job in jobs:
                 job.result()
 
-    @classmethod
-    def tearDownClass(cls):
-        if cls.stack:
-            cls.stack.stop()
-
-    def audit_env(self):
-        """What saga-audit needs to check this stack (as Stack.audit sets it); saga-load
-        passes its environment on to --audit-cmd."""
-        s = self.stack
-        return {
-            "SAGA_AUDIT_MYSQL_HOST": "127.0.0.1",
-            "SAGA_AUDIT_MYSQL_PORT": s.state["SAGA_MYSQL_PORT"],
-            "SAGA_AUDIT_MYSQL_USER": s.state["SAGA_MYSQL_USER"],
-            "SAGA_AUDIT_MYSQL_PASSWORD": s.state["SAGA_MYSQL_PASSWORD"],
-            "SAGA_AUDIT_ORDER_DB": s.db("order"),
-            "SAGA_AUDIT_PAYMENT_DB": s.db("payment"),
-            "SAGA_AUDIT_INVENTORY_DB": s.db("inventory"),
-            "SAGA_AUDIT_NOTIFICATION_DB": s.db("notification"),
-        }
 
     def test_saga_load_completes_every_order_with_a_clean_audit(self):
         s = self.stack
         env = {k: v for k, v in os.environ.items() if not k.startswith("SAGA_JWT_")}
-        env.update(self.audit_env())
+        env.update(s.audit_env())  # saga-load passes its environment to --audit-cmd
         env.update({
             "SAGA_KAFKA_BOOTSTRAP": s.bootstrap,
             "SAGA_JWT_ALG": "ES256",

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "order.h"
+#include "saga/text.h"
 #include "saga/err.h"
 
 /* --- helpers --- */
@@ -538,18 +539,25 @@ START_TEST(test_idem_key_limits)
 }
 END_TEST
 
-START_TEST(test_utf8_limits)
+START_TEST(test_customer_id_rule)
 {
-    ck_assert_int_eq(order_utf8_len("abc", 3), 3);
-    ck_assert_int_eq(order_utf8_len("\xc3\xa9t\xc3\xa9", 5), 3);
-    ck_assert_int_eq(order_utf8_len("\xf0\x9f\x98\x80", 4), 1);
-    ck_assert_int_eq(order_utf8_len("", 0), 0);
-    ck_assert_int_eq(order_utf8_len("\xc0\xaf", 2), -1);         /* overlong */
-    ck_assert_int_eq(order_utf8_len("\xed\xa0\x80", 3), -1);     /* surrogate */
-    ck_assert_int_eq(order_utf8_len("\xf4\x90\x80\x80", 4), -1); /* past U+10FFFF */
-    ck_assert_int_eq(order_utf8_len("\xe2\x82", 2), -1);         /* cut short */
-    ck_assert_int_eq(order_utf8_len("\x80", 1), -1);
-    ck_assert_int_eq(order_utf8_len("a\0b", 3), -1);
+    /* the rule order-service applies to a body's or a query's customerId */
+    char long_id[4 * 65 + 1] = "";
+    for (int i = 0; i < 64; i++)
+        strcat(long_id, "\xf0\x9f\x98\x80"); /* 64 four-byte characters: fine */
+    ck_assert(saga_text_is_customer_id(long_id));
+    strcat(long_id, "a");
+    ck_assert(!saga_text_is_customer_id(long_id)); /* 65 */
+    ck_assert(saga_text_is_customer_id("alice"));
+    ck_assert(saga_text_is_customer_id("\xc3\xa9t\xc3\xa9"));
+    ck_assert(!saga_text_is_customer_id(""));
+    ck_assert(!saga_text_is_customer_id(NULL));
+    ck_assert(!saga_text_is_customer_id("tab\there"));      /* C0 control */
+    ck_assert(!saga_text_is_customer_id("c1\xc2\x85"));     /* C1 control */
+    ck_assert(!saga_text_is_customer_id("\xc0\xaf"));       /* overlong */
+    ck_assert(!saga_text_is_customer_id("\xed\xa0\x80"));   /* surrogate */
+    ck_assert(!saga_text_is_customer_id("\xf4\x90\x80\x80")); /* past U+10FFFF */
+    ck_assert(!saga_text_is_customer_id("\xe2\x82"));       /* cut short */
 }
 END_TEST
 
@@ -608,7 +616,7 @@ static Suite *order_suite(void)
     tcase_add_test(limits, test_line_limits);
     tcase_add_test(limits, test_string_limits);
     tcase_add_test(limits, test_idem_key_limits);
-    tcase_add_test(limits, test_utf8_limits);
+    tcase_add_test(limits, test_customer_id_rule);
     tcase_add_test(limits, test_int_limits);
     tcase_add_test(limits, test_state_limits);
     suite_add_tcase(s, limits);
