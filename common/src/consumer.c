@@ -85,6 +85,9 @@ struct saga_consumer {
     const char **claim_types;
     bool *claim_seen;
     size_t *claim_at; /* index in batch */
+    /* the keys of one declared row lock (saga_handler.prefetch) for the batch */
+    const char **prefetch_keys;
+    size_t prefetch_cap;
     /* rows the batch inserts (outbox rows, handlers' saga_db_insert), written
      * together before the commit */
     saga_write_batch *writes;
@@ -376,6 +379,92 @@ static int claim_batch(saga_consumer *c)
     return rc;
 }
 
+/* Adds key to the prefetch keys, growing them as needed. */
+static int prefetch_key_add(saga_consumer *c, size_t *n, const char *key)
+{
+    if (*n == c->prefetch_cap) {
+        size_t cap = c->prefetch_cap ? 2 * c->prefetch_cap : 256;
+        const char **keys = realloc(c->prefetch_keys, cap * sizeof(*keys));
+        if (!keys)
+            return SAGA_ERR_NOMEM;
+        c->prefetch_keys = keys;
+        c->prefetch_cap = cap;
+    }
+    c->prefetch_keys[(*n)++] = key;
+    return SAGA_OK;
+}
+
+/* Adds the keys spec names in one event's data (strings only: the handler rejects
+ * anything else itself). */
+static int prefetch_keys_of(saga_consumer *c, size_t *n, const saga_handler_prefetch *spec,
+                            const cJSON *data)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(data, spec->field);
+    int rc = SAGA_OK;
+
+    if (!spec->item_field)
+        return cJSON_IsString(v) ? prefetch_key_add(c, n, v->valuestring) : SAGA_OK;
+    if (!cJSON_IsArray(v))
+        return SAGA_OK;
+    for (const cJSON *item = v->child; item && rc == SAGA_OK; item = item->next) {
+        const cJSON *key = cJSON_GetObjectItemCaseSensitive(item, spec->item_field);
+        if (cJSON_IsString(key))
+            rc = prefetch_key_add(c, n, key->valuestring);
+    }
+    return rc;
+}
+
+static int key_cmp(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Takes the row locks the handlers declare, for every event the batch applies:
+ * query by query in the order the handler table first names them, each query's
+ * keys in order (so two batches lock a table's rows in the same order). */
+static int prefetch_batch(saga_consumer *c)
+{
+    const saga_prefetch_query *done[16];
+    size_t ndone = 0;
+
+    for (size_t h = 0; h < c->opts.nhandlers; h++) {
+        for (size_t s = 0; s < SAGA_HANDLER_PREFETCH_MAX; s++) {
+            const saga_prefetch_query *q = c->opts.handlers[h].prefetch[s].query;
+            bool seen = false;
+            for (size_t d = 0; d < ndone; d++)
+                seen = seen || done[d] == q;
+            if (!q || seen || ndone == sizeof(done) / sizeof(done[0]))
+                continue;
+            done[ndone++] = q;
+
+            size_t n = 0;
+            for (size_t i = 0; i < c->nbatch; i++) {
+                const batch_msg *m = &c->batch[i];
+                if (m->dlq || !m->fn || m->seen_before)
+                    continue;
+                const saga_handler_prefetch *specs = c->opts.handlers[m->handler].prefetch;
+                for (size_t k = 0; k < SAGA_HANDLER_PREFETCH_MAX; k++) {
+                    int rc = specs[k].query == q ? prefetch_keys_of(c, &n, &specs[k], m->ev->data)
+                                                 : SAGA_OK;
+                    if (rc)
+                        return rc;
+                }
+            }
+            if (n == 0)
+                continue;
+            qsort(c->prefetch_keys, n, sizeof(*c->prefetch_keys), key_cmp);
+            size_t distinct = 1;
+            for (size_t i = 1; i < n; i++)
+                if (strcmp(c->prefetch_keys[i], c->prefetch_keys[distinct - 1]) != 0)
+                    c->prefetch_keys[distinct++] = c->prefetch_keys[i];
+            int rc = saga_db_prefetch(c->db, q, c->prefetch_keys, distinct);
+            if (rc)
+                return rc;
+        }
+    }
+    return SAGA_OK;
+}
+
 static int apply_batch(saga_consumer *c, long *failed)
 {
     int rc;
@@ -385,7 +474,7 @@ static int apply_batch(saga_consumer *c, long *failed)
         return rc;
     if (!c->writes_direct)
         saga_write_batch_attach(c->db, c->writes);
-    if ((rc = claim_batch(c)))
+    if ((rc = claim_batch(c)) || (rc = prefetch_batch(c)))
         goto fail;
     for (size_t i = 0; i < c->nbatch; i++) {
         batch_msg *m = &c->batch[i];
@@ -639,6 +728,7 @@ void saga_consumer_free(saga_consumer *c)
     free(c->claim_types);
     free(c->claim_seen);
     free(c->claim_at);
+    free(c->prefetch_keys);
     saga_write_batch_free(c->writes);
     free(c);
 }

@@ -14,8 +14,11 @@
 #include "saga/err.h"
 #include "saga/file.h"
 #include "saga/log.h"
+#include "db_row.h"
+#include "prefetch_hooks.h"
 
-#define STMT_CACHE_SIZE 128 /* the services' statements plus the batch shapes of the inbox and outbox */
+/* the services' statements plus the batch shapes of the inbox, the outbox and the prefetches */
+#define STMT_CACHE_SIZE 192
 
 typedef struct cached_stmt {
     char *sql;
@@ -35,13 +38,6 @@ struct saga_db {
     unsigned long long use_clock;
     unsigned last_errno;
     char last_error[512];
-};
-
-struct saga_row {
-    size_t ncols;
-    MYSQL_BIND *binds;
-    unsigned long *lengths;
-    my_bool *nulls;
 };
 
 void saga_db_library_init(void)
@@ -119,6 +115,7 @@ static void cache_clear(saga_db *db)
 
 static void disconnect(saga_db *db)
 {
+    prefetch_end(db);
     cache_clear(db);
     if (db->mysql)
         mysql_close(db->mysql);
@@ -233,6 +230,7 @@ int saga_db_begin(saga_db *db)
         rc = simple_query(db, "START TRANSACTION");
     if (rc)
         return rc;
+    prefetch_end(db);
     db->in_tx = true;
     db->outbox_dirty = false;
     return SAGA_OK;
@@ -248,6 +246,7 @@ int saga_db_commit(saga_db *db)
         return record_error(db, CR_SERVER_LOST, "connection lost before commit");
     }
     rc = simple_query(db, "COMMIT");
+    prefetch_end(db);
     db->in_tx = false;
     db->outbox_dirty = false;
     /* The connection dropped while COMMIT was on its way: the server may or may not
@@ -265,6 +264,7 @@ void saga_db_rollback(saga_db *db)
 {
     if (db->connected && simple_query(db, "ROLLBACK") != SAGA_OK)
         db->connected = false; /* the server rolls back a dropped connection */
+    prefetch_end(db);
     db->in_tx = false;
     db->outbox_dirty = false;
 }
@@ -426,6 +426,7 @@ int saga_db_exec(saga_db *db, const char *sql, const saga_param *params, size_t 
                  uint64_t *affected, uint64_t *insert_id)
 {
     MYSQL_STMT *stmt = NULL;
+    prefetch_written(db, sql, params, nparams);
     int rc = stmt_run(db, sql, params, nparams, &stmt);
     if (rc)
         return rc;
@@ -473,7 +474,12 @@ int saga_db_query(saga_db *db, const char *sql, const saga_param *params, size_t
     MYSQL_STMT *stmt = NULL;
     MYSQL_RES *meta = NULL;
     saga_row row = {0};
-    int rc = stmt_run(db, sql, params, nparams, &stmt);
+    int rc;
+
+    /* a locked row this transaction's batch read kept (see prefetch.h) */
+    if (prefetch_answer(db, sql, params, nparams, fn, ud, &rc))
+        return rc;
+    rc = stmt_run(db, sql, params, nparams, &stmt);
 
     /* outside a transaction a query on a connection that died while idle is
      * simply run again on a new one (queries change nothing) */

@@ -553,8 +553,16 @@ out:
 }
 
 const saga_handler inventory_handlers[] = {
-    {"OrderCreated", on_order_created},
-    {"OrderConfirmed", on_order_confirmed},
-    {"OrderCancelled", on_order_cancelled},
+    /* in the order the handlers lock: the order's outcome, its reservations, then
+     * the products (OrderCreated's only locks) */
+    {"OrderConfirmed",
+     on_order_confirmed,
+     {{&inventory_outcome_lock_query, "orderId", NULL},
+      {&inventory_reservations_lock_query, "orderId", NULL}}},
+    {"OrderCancelled",
+     on_order_cancelled,
+     {{&inventory_outcome_lock_query, "orderId", NULL},
+      {&inventory_reservations_lock_query, "orderId", NULL}}},
+    {"OrderCreated", on_order_created, {{&inventory_stock_lock_query, "items", "sku"}}},
 };
 const size_t inventory_nhandlers = sizeof(inventory_handlers) / sizeof(inventory_handlers[0]);

@@ -13,6 +13,31 @@
     "sku, name, price, available, reserved, sold, initial_stock, restocked, " TIME_COL(            \
         "created_at") ", " TIME_COL("updated_at")
 
+const saga_prefetch_query inventory_outcome_lock_query = {
+    .table = "order_outcomes",
+    .point_sql = "SELECT customer_id, outcome, amount FROM order_outcomes WHERE order_id = ?"
+                 " FOR UPDATE",
+    .batch_head = "SELECT order_id, customer_id, outcome, amount FROM order_outcomes"
+                  " WHERE order_id IN (",
+    .batch_tail = ") FOR UPDATE",
+};
+
+const saga_prefetch_query inventory_reservations_lock_query = {
+    .table = "reservations",
+    .point_sql = "SELECT sku, quantity, unit_price, status FROM reservations WHERE order_id = ?"
+                 " ORDER BY sku FOR UPDATE",
+    .batch_head = "SELECT order_id, sku, quantity, unit_price, status FROM reservations"
+                  " WHERE order_id IN (",
+    .batch_tail = ") ORDER BY order_id, sku FOR UPDATE",
+};
+
+const saga_prefetch_query inventory_stock_lock_query = {
+    .table = "products",
+    .point_sql = "SELECT available, price FROM products WHERE sku = ? FOR UPDATE",
+    .batch_head = "SELECT sku, available, price FROM products WHERE sku IN (",
+    .batch_tail = ") FOR UPDATE",
+};
+
 static void copy_col(char *dst, size_t dstlen, const saga_row *row, size_t col)
 {
     const char *s = saga_row_str(row, col);
@@ -146,8 +171,7 @@ int inventory_store_stock_lock(saga_db *db, inventory_line *line)
     line->found = false;
     line->available = 0;
     line->price = 0;
-    rc = saga_db_query_one(db, "SELECT available, price FROM products WHERE sku = ? FOR UPDATE", p,
-                           1, stock_row, line);
+    rc = saga_db_query_one(db, inventory_stock_lock_query.point_sql, p, 1, stock_row, line);
     return rc == SAGA_ERR_NOT_FOUND ? SAGA_OK : rc; /* an unknown sku: line->found false */
 }
 
@@ -193,10 +217,7 @@ static int outcome_row(const saga_row *row, void *ud)
 int inventory_store_outcome_lock(saga_db *db, const char *order_id, inventory_outcome *out)
 {
     saga_param p[] = {SAGA_P_STR(order_id)};
-    return saga_db_query_one(db,
-                             "SELECT customer_id, outcome, amount FROM order_outcomes"
-                             " WHERE order_id = ? FOR UPDATE",
-                             p, 1, outcome_row, out);
+    return saga_db_query_one(db, inventory_outcome_lock_query.point_sql, p, 1, outcome_row, out);
 }
 
 #define RESERVATION_COLS 6
@@ -274,10 +295,8 @@ int inventory_store_reservations_lock(saga_db *db, const char *order_id,
 {
     reservation_list l = {0};
     saga_param p[] = {SAGA_P_STR(order_id)};
-    int rc = saga_db_query(db,
-                           "SELECT sku, quantity, unit_price, status FROM reservations"
-                           " WHERE order_id = ? ORDER BY sku FOR UPDATE",
-                           p, 1, reservation_row, &l);
+    int rc =
+        saga_db_query(db, inventory_reservations_lock_query.point_sql, p, 1, reservation_row, &l);
     if (rc) {
         free(l.items);
         *out = NULL;

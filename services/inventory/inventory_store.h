@@ -14,7 +14,15 @@
 
 #include "saga/db.h"
 #include "saga/envelope.h"
+#include "saga/prefetch.h"
 #include "inventory.h"
+
+/* The point reads of inventory_store_outcome_lock, inventory_store_reservations_lock
+ * and inventory_store_stock_lock, which the consumer does for a whole batch of events
+ * at once (see saga/prefetch.h). */
+extern const saga_prefetch_query inventory_outcome_lock_query;
+extern const saga_prefetch_query inventory_reservations_lock_query;
+extern const saga_prefetch_query inventory_stock_lock_query;
 
 typedef struct inventory_product {
     char sku[INVENTORY_SKU_MAX + 1];

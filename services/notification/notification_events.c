@@ -144,9 +144,9 @@ out:
 }
 
 const saga_handler notification_handlers[] = {
-    {"OrderCreated", on_order_created},
-    {"OrderConfirmed", on_order_terminal},
-    {"OrderCancelled", on_order_terminal},
+    {.event_type = "OrderCreated", .fn = on_order_created},
+    {"OrderConfirmed", on_order_terminal, {{&notification_known_query, "orderId", NULL}}},
+    {"OrderCancelled", on_order_terminal, {{&notification_known_query, "orderId", NULL}}},
 };
 const size_t notification_nhandlers =
     sizeof(notification_handlers) / sizeof(notification_handlers[0]);

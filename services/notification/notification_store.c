@@ -246,6 +246,14 @@ int notification_store_list(saga_db *db, const char *order_id, cJSON *items)
                          params, 1, list_row, items);
 }
 
+/* known_orders rows never change, so an unlocked read may be kept (see prefetch.h) */
+const saga_prefetch_query notification_known_query = {
+    .table = "known_orders",
+    .point_sql = "SELECT customer_id FROM known_orders WHERE order_id = ?",
+    .batch_head = "SELECT order_id, customer_id FROM known_orders WHERE order_id IN (",
+    .batch_tail = ")",
+};
+
 int notification_store_known_add(saga_db *db, const notification_order *o, bool *added)
 {
     saga_param params[] = {SAGA_P_STR(o->order_id), SAGA_P_STR(o->customer_id)};
@@ -268,6 +276,6 @@ int notification_store_known_get(saga_db *db, const char *order_id,
                                  char customer[NOTIFY_CUSTOMER_ID_MAX + 1])
 {
     saga_param params[] = {SAGA_P_STR(order_id)};
-    return saga_db_query_one(db, "SELECT customer_id FROM known_orders WHERE order_id = ?", params,
-                             1, known_row, customer);
+    return saga_db_query_one(db, notification_known_query.point_sql, params, 1, known_row,
+                             customer);
 }

@@ -23,6 +23,7 @@
 #include <cjson/cJSON.h>
 
 #include "saga/db.h"
+#include "saga/prefetch.h"
 #include "notification.h"
 
 /* A new row (notification_store_add). Strings are borrowed. */
@@ -92,6 +93,10 @@ int notification_store_list(saga_db *db, const char *order_id, cJSON *items);
 /* Records an OrderCreated's order once, in db's open transaction; *added tells
  * whether this call added it. */
 int notification_store_known_add(saga_db *db, const notification_order *o, bool *added);
+
+/* notification_store_known_get's read, which the consumer does for a whole batch of
+ * events at once (see saga/prefetch.h). */
+extern const saga_prefetch_query notification_known_query;
 
 /* The customer recorded for a known order into customer; SAGA_ERR_NOT_FOUND if the
  * service has never seen the order created. */

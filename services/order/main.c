@@ -14,6 +14,7 @@
 
 #include "order_app.h"
 #include "order_events.h"
+#include "order_store.h"
 #include "order_sweeper.h"
 #include "routes.h"
 #include "saga/err.h"
@@ -24,10 +25,16 @@
 
 static const char *const order_topics[] = {"inventory-events", "payment-events"};
 
+/* every handler locks its order first: the consumer locks the batch's orders at once */
+#define ORDER_LOCK {{&order_lock_query, "orderId", NULL}}
+
 static const saga_handler order_handlers[] = {
-    {"InventoryReserved", order_events_handle}, {"InventoryShortage", order_events_handle},
-    {"InventoryReleased", order_events_handle}, {"PaymentCompleted", order_events_handle},
-    {"PaymentFailed", order_events_handle},     {"PaymentRefunded", order_events_handle},
+    {"InventoryReserved", order_events_handle, ORDER_LOCK},
+    {"InventoryShortage", order_events_handle, ORDER_LOCK},
+    {"InventoryReleased", order_events_handle, ORDER_LOCK},
+    {"PaymentCompleted", order_events_handle, ORDER_LOCK},
+    {"PaymentFailed", order_events_handle, ORDER_LOCK},
+    {"PaymentRefunded", order_events_handle, ORDER_LOCK},
 };
 
 /* Reads the service's own settings; an error names the variable. */

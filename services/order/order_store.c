@@ -17,6 +17,13 @@
 /* ...followed, in joined queries, by the line's sku, quantity and unit price */
 #define LINE_COLS " i.sku, i.quantity, i.unit_price"
 
+const saga_prefetch_query order_lock_query = {
+    .table = "orders",
+    .point_sql = "SELECT " ORDER_COLS " FROM orders o WHERE o.id = ? FOR UPDATE",
+    .batch_head = "SELECT o.id, " ORDER_COLS " FROM orders o WHERE o.id IN (",
+    .batch_tail = ") FOR UPDATE",
+};
+
 long long order_store_now_ms(void)
 {
     struct timespec ts;
@@ -179,8 +186,7 @@ int order_store_lock(saga_db *db, const char *id, order *out)
 {
     get_ctx g = {.o = out};
     saga_param p[] = {SAGA_P_STR(id)};
-    int rc = saga_db_query(db, "SELECT " ORDER_COLS " FROM orders o WHERE o.id = ? FOR UPDATE", p,
-                           1, get_row, &g);
+    int rc = saga_db_query(db, order_lock_query.point_sql, p, 1, get_row, &g);
     if (rc)
         return rc;
     out->nlines = 0;

@@ -13,6 +13,7 @@
 
 #include "order.h"
 #include "saga/db.h"
+#include "saga/prefetch.h"
 
 /* The wall clock in milliseconds since the epoch (CLOCK_REALTIME). */
 long long order_store_now_ms(void);
@@ -22,6 +23,10 @@ int order_store_insert(saga_db *db, const order *o);
 
 /* Reads an order with its lines (sku order). SAGA_ERR_NOT_FOUND if there is none. */
 int order_store_get(saga_db *db, const char *id, order *out);
+
+/* order_store_lock's read, which the consumer does for a whole batch of events at
+ * once (see saga/prefetch.h). */
+extern const saga_prefetch_query order_lock_query;
 
 /* Reads and locks (SELECT ... FOR UPDATE) the order row, without its lines
  * (out->nlines = 0). Use inside a transaction. SAGA_ERR_NOT_FOUND if there is none. */

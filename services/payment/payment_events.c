@@ -452,7 +452,7 @@ int payment_on_order_cancelled(saga_db *db, const saga_event *ev, saga_msg_meta 
             return rc;
     }
     if ((rc = payment_store_wallet_move(db, p.customer_id, p.amount)) ||
-        (rc = payment_store_payment_set_status(db, p.id, PAYMENT_REFUNDED)))
+        (rc = payment_store_payment_set_status(db, &p, PAYMENT_REFUNDED)))
         return rc;
     p.status = PAYMENT_REFUNDED;
     if ((rc = emit(db, "PaymentRefunded", &p, ev->id, meta->traceparent)))
@@ -487,9 +487,20 @@ void payment_parked_gauge_refresh(void *ud)
     saga_metric_set(m_parked, (double)n);
 }
 
+/* Each handler locks the customer's wallet first, then reads the order's rows: the
+ * consumer takes the batch's wallet locks first, then reads the orders' rows. */
 const saga_handler payment_handlers[] = {
-    {"OrderCreated", payment_on_order_created},
-    {"InventoryReserved", payment_on_inventory_reserved},
-    {"OrderCancelled", payment_on_order_cancelled},
+    {"OrderCreated", payment_on_order_created, {{&payment_wallet_lock_query, "customerId", NULL}}},
+    {"InventoryReserved",
+     payment_on_inventory_reserved,
+     {{&payment_wallet_lock_query, "customerId", NULL},
+      {&payment_known_lock_query, "orderId", NULL},
+      {&payment_cancelled_lock_query, "orderId", NULL},
+      {&payment_lock_query, "orderId", NULL}}},
+    {"OrderCancelled",
+     payment_on_order_cancelled,
+     {{&payment_wallet_lock_query, "customerId", NULL},
+      {&payment_known_lock_query, "orderId", NULL},
+      {&payment_lock_query, "orderId", NULL}}},
 };
 const size_t payment_nhandlers = sizeof(payment_handlers) / sizeof(payment_handlers[0]);

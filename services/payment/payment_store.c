@@ -9,13 +9,47 @@
 /* DATETIME(3) as "YYYY-MM-DDTHH:MM:SS.ffffff"; copy_time cuts it to milliseconds. */
 #define TIME_COL(c) "DATE_FORMAT(" c ", '%Y-%m-%dT%H:%i:%s.%f')"
 
-#define WALLET_SELECT                                                                              \
-    "SELECT customer_id, balance, initial_balance, topped_up, blocked FROM wallets"                \
-    " WHERE customer_id = ?"
+#define WALLET_COLS "customer_id, balance, initial_balance, topped_up, blocked"
+#define WALLET_SELECT "SELECT " WALLET_COLS " FROM wallets WHERE customer_id = ?"
 
-#define PAYMENT_SELECT                                                                             \
-    "SELECT id, order_id, customer_id, amount, currency, status, decline_reason, " TIME_COL(       \
-        "created_at") ", " TIME_COL("updated_at") " FROM payments WHERE order_id = ?"
+/* the handlers' row locks, taken per batch (payment_events.c's handler table) */
+const saga_prefetch_query payment_wallet_lock_query = {
+    .table = "wallets",
+    .point_sql = WALLET_SELECT " FOR UPDATE",
+    .batch_head = "SELECT customer_id, " WALLET_COLS " FROM wallets WHERE customer_id IN (",
+    .batch_tail = ") FOR UPDATE",
+};
+
+const saga_prefetch_query payment_known_lock_query = {
+    .table = "known_orders",
+    .point_sql = "SELECT customer_id FROM known_orders WHERE order_id = ? FOR UPDATE",
+    .batch_head = "SELECT order_id, customer_id FROM known_orders WHERE order_id IN (",
+    .batch_tail = ") FOR UPDATE",
+};
+
+#define PAYMENT_COLS                                                                               \
+    "id, order_id, customer_id, amount, currency, status, decline_reason, " TIME_COL(              \
+        "created_at") ", " TIME_COL("updated_at")
+#define PAYMENT_SELECT "SELECT " PAYMENT_COLS " FROM payments WHERE order_id = ?"
+
+/* An order's payment and its cancellation are written only under the lock of the
+ * order's customer's wallet, which the batch holds before it reads them: so no other
+ * connection can add either meanwhile, and their absence can be kept too. */
+const saga_prefetch_query payment_lock_query = {
+    .table = "payments",
+    .point_sql = PAYMENT_SELECT " FOR UPDATE",
+    .batch_head = "SELECT order_id, " PAYMENT_COLS " FROM payments WHERE order_id IN (",
+    .batch_tail = ") FOR UPDATE",
+    .keep_absent = true,
+};
+
+const saga_prefetch_query payment_cancelled_lock_query = {
+    .table = "cancelled_orders",
+    .point_sql = "SELECT 1 FROM cancelled_orders WHERE order_id = ? FOR UPDATE",
+    .batch_head = "SELECT order_id, 1 FROM cancelled_orders WHERE order_id IN (",
+    .batch_tail = ") FOR UPDATE",
+    .keep_absent = true,
+};
 
 /* Copies a column into a fixed buffer, truncating; NULL becomes "". */
 static void copy_col(const saga_row *row, size_t col, char *out, size_t outlen)
@@ -52,8 +86,8 @@ int payment_store_wallet_get(saga_db *db, const char *customer_id, bool for_upda
                              payment_wallet *out)
 {
     saga_param p[] = {SAGA_P_STR(customer_id)};
-    return saga_db_query_one(db, for_update ? WALLET_SELECT " FOR UPDATE" : WALLET_SELECT, p, 1,
-                             wallet_row, out);
+    return saga_db_query_one(db, for_update ? payment_wallet_lock_query.point_sql : WALLET_SELECT,
+                             p, 1, wallet_row, out);
 }
 
 int payment_store_wallet_create(saga_db *db, const char *customer_id, long long balance,
@@ -128,7 +162,7 @@ int payment_store_payment_get(saga_db *db, const char *order_id, bool for_update
                               payment_record *out)
 {
     saga_param p[] = {SAGA_P_STR(order_id)};
-    return saga_db_query_one(db, for_update ? PAYMENT_SELECT " FOR UPDATE" : PAYMENT_SELECT, p, 1,
+    return saga_db_query_one(db, for_update ? payment_lock_query.point_sql : PAYMENT_SELECT, p, 1,
                              payment_row, out);
 }
 
@@ -147,14 +181,16 @@ int payment_store_payment_insert(saga_db *db, const payment_record *r)
                         p, 7, NULL, NULL);
 }
 
-int payment_store_payment_set_status(saga_db *db, const char *id, payment_status status)
+int payment_store_payment_set_status(saga_db *db, const payment_record *r, payment_status status)
 {
-    saga_param p[] = {SAGA_P_STR(payment_status_str(status)), SAGA_P_STR(id)};
+    saga_param p[] = {SAGA_P_STR(payment_status_str(status)), SAGA_P_STR(r->id),
+                      SAGA_P_STR(r->order_id)};
     uint64_t affected = 0;
+    /* the order id too: a batch keeps payments rows by it (see prefetch.h) */
     int rc = saga_db_exec(db,
                           "UPDATE payments SET status = ?, updated_at = CURRENT_TIMESTAMP(3)"
-                          " WHERE id = ?",
-                          p, 2, &affected, NULL);
+                          " WHERE id = ? AND order_id = ?",
+                          p, 3, &affected, NULL);
     if (rc == SAGA_OK && affected == 0)
         return SAGA_ERR_NOT_FOUND;
     return rc;
@@ -165,9 +201,8 @@ int payment_store_cancelled_find(saga_db *db, const char *order_id, bool for_upd
     saga_param p[] = {SAGA_P_STR(order_id)};
     long long one = 0;
     return saga_db_query_i64(db,
-                             for_update
-                                 ? "SELECT 1 FROM cancelled_orders WHERE order_id = ? FOR UPDATE"
-                                 : "SELECT 1 FROM cancelled_orders WHERE order_id = ?",
+                             for_update ? payment_cancelled_lock_query.point_sql
+                                        : "SELECT 1 FROM cancelled_orders WHERE order_id = ?",
                              p, 1, &one);
 }
 
@@ -205,11 +240,10 @@ int payment_store_known_get(saga_db *db, const char *order_id, bool for_update,
                             char customer[PAYMENT_CUSTOMER_ID_BYTES])
 {
     saga_param p[] = {SAGA_P_STR(order_id)};
-    return saga_db_query_one(
-        db,
-        for_update ? "SELECT customer_id FROM known_orders WHERE order_id = ? FOR UPDATE"
-                   : "SELECT customer_id FROM known_orders WHERE order_id = ?",
-        p, 1, known_row, customer);
+    return saga_db_query_one(db,
+                             for_update ? payment_known_lock_query.point_sql
+                                        : "SELECT customer_id FROM known_orders WHERE order_id = ?",
+                             p, 1, known_row, customer);
 }
 
 int payment_store_parked_add(saga_db *db, const payment_parked *r, bool *added)

@@ -14,7 +14,17 @@
 
 #include "saga/db.h"
 #include "saga/envelope.h"
+#include "saga/prefetch.h"
 #include "payment.h"
+
+/* The locking reads the handlers do, declared so the consumer does them for a whole
+ * batch at once (see saga/prefetch.h): wallets by customer id; known_orders,
+ * cancelled_orders and payments by order id. The _get and _find functions below
+ * with for_update run exactly these point reads. */
+extern const saga_prefetch_query payment_wallet_lock_query;
+extern const saga_prefetch_query payment_known_lock_query;
+extern const saga_prefetch_query payment_cancelled_lock_query;
+extern const saga_prefetch_query payment_lock_query;
 
 /* A row of `payments`. Times are RFC 3339 UTC with milliseconds. */
 typedef struct payment_record {
@@ -57,7 +67,9 @@ int payment_store_payment_get(saga_db *db, const char *order_id, bool for_update
  * times are set by the database). SAGA_ERR_CONFLICT if the order has a payment. */
 int payment_store_payment_insert(saga_db *db, const payment_record *p);
 
-int payment_store_payment_set_status(saga_db *db, const char *id, payment_status status);
+/* Sets the status of payment r (by its id and order id). SAGA_ERR_NOT_FOUND if
+ * there is no such payment. */
+int payment_store_payment_set_status(saga_db *db, const payment_record *r, payment_status status);
 
 /* SAGA_OK if the order is recorded as cancelled, SAGA_ERR_NOT_FOUND if not. With
  * for_update the read is a locking one: it waits for a transaction that has just

@@ -86,7 +86,8 @@ static int apply_order_created(saga_db *db, const saga_event *ev, saga_msg_meta 
     return SAGA_OK;
 }
 
-static const saga_handler handlers[] = {{"OrderCreated", apply_order_created}};
+static const saga_handler handlers[] = {
+    {.event_type = "OrderCreated", .fn = apply_order_created}};
 static const char *const topics[] = {TOPIC};
 
 /* A valid OrderCreated for this run. Caller frees with cJSON_free. */

@@ -13,7 +13,9 @@
  *   violation, an unknown type or version, a handler that rejects it, or one that
  *   fails SAGA_MAX_ATTEMPTS times on its own (the batch is rolled back and re-run
  *   without it being counted against the others).
- * - Events of a known type that this service has no handler for are skipped. */
+ * - Events of a known type that this service has no handler for are skipped.
+ * - The row locks the handlers declare (saga_handler.prefetch) are taken for the
+ *   whole batch, a few statements per table, before the first handler runs. */
 #ifndef SAGA_CONSUMER_H
 #define SAGA_CONSUMER_H
 
@@ -24,6 +26,7 @@
 #include "saga/config.h"
 #include "saga/db.h"
 #include "saga/envelope.h"
+#include "saga/prefetch.h"
 #include "saga/schema.h"
 
 /* Where a message came from, and room for the handler to say why it failed. */
@@ -44,9 +47,23 @@ typedef struct saga_msg_meta {
 typedef int (*saga_event_handler_fn)(saga_db *db, const saga_event *ev, saga_msg_meta *meta,
                                      void *ud);
 
+/* A row lock the handler takes for each event, taken for the whole batch before
+ * the handlers run (see prefetch.h). The key is the event's data.<field>, or with
+ * item_field, data.<field>[].<item_field> of every item of that array. */
+typedef struct saga_handler_prefetch {
+    const saga_prefetch_query *query; /* NULL: an unused slot */
+    const char *field;
+    const char *item_field;
+} saga_handler_prefetch;
+
+#define SAGA_HANDLER_PREFETCH_MAX 4
+
 typedef struct saga_handler {
     const char *event_type;
     saga_event_handler_fn fn;
+    /* the batch's locks are taken query by query in the order the handler table
+     * first names them: name them in the order the handlers lock */
+    saga_handler_prefetch prefetch[SAGA_HANDLER_PREFETCH_MAX];
 } saga_handler;
 
 typedef struct saga_consumer_opts {
