@@ -440,6 +440,21 @@ int saga_db_exec(saga_db *db, const char *sql, const saga_param *params, size_t 
     return SAGA_OK;
 }
 
+size_t saga_db_in_list(char *sql, size_t sqllen, const char *head, size_t n, const char *tail)
+{
+    size_t shape = 1, len = (size_t)snprintf(sql, sqllen, "%s", head);
+
+    if (n == 0 || n > SAGA_DB_IN_LIST_MAX)
+        return 0;
+    while (shape < n)
+        shape *= 2;
+    for (size_t i = 0; i < shape && len < sqllen; i++)
+        len += (size_t)snprintf(sql + len, sqllen - len, i ? ",?" : "?");
+    if (len < sqllen)
+        len += (size_t)snprintf(sql + len, sqllen - len, "%s", tail);
+    return len < sqllen ? shape : 0;
+}
+
 size_t saga_row_count(const saga_row *row)
 {
     return row->ncols;

@@ -12,9 +12,6 @@
 #include "db_row.h"
 #include "prefetch_hooks.h"
 
-/* Most keys in one statement; fewer are padded to a power of two (repeating the
- * last key), so each query has at most seven statement shapes. */
-#define KEYS_PER_STATEMENT 64
 /* Most columns a kept row may have. */
 #define COLS_MAX 32
 #define SQL_MAX 4096
@@ -141,22 +138,18 @@ static int keep_absent(const saga_prefetch_query *q, const char *key)
     return SAGA_OK;
 }
 
-/* One statement: the keys at keys[0..n), padded to `shape` with the last. */
+/* One statement for the keys at keys[0..n) (n <= SAGA_DB_IN_LIST_MAX). */
 static int prefetch_some(saga_db *db, const saga_prefetch_query *q, const char *const *keys,
-                         size_t n, size_t shape)
+                         size_t n)
 {
     char sql[SQL_MAX];
-    saga_param params[KEYS_PER_STATEMENT];
-    size_t len = (size_t)snprintf(sql, sizeof(sql), "%s", q->batch_head);
+    saga_param params[SAGA_DB_IN_LIST_MAX];
+    size_t shape = saga_db_in_list(sql, sizeof(sql), q->batch_head, n, q->batch_tail);
 
-    for (size_t i = 0; i < shape && len < sizeof(sql); i++) {
-        len += (size_t)snprintf(sql + len, sizeof(sql) - len, i ? ",?" : "?");
-        params[i] = SAGA_P_STR(keys[i < n ? i : n - 1]);
-    }
-    if (len < sizeof(sql))
-        len += (size_t)snprintf(sql + len, sizeof(sql) - len, "%s", q->batch_tail);
-    if (len >= sizeof(sql))
+    if (shape == 0)
         return SAGA_ERR_INVALID;
+    for (size_t i = 0; i < shape; i++)
+        params[i] = SAGA_P_STR(keys[i < n ? i : n - 1]);
     keep_ctx k = {.query = q, .rc = SAGA_OK};
     size_t first = kept.n;
     int rc = saga_db_query(db, sql, params, shape, keep_row, &k);
@@ -179,12 +172,9 @@ int saga_db_prefetch(saga_db *db, const saga_prefetch_query *q, const char *cons
         prefetch_end(kept.db);
         kept.db = db;
     }
-    for (size_t at = 0; at < n; at += KEYS_PER_STATEMENT) {
-        size_t some = n - at < KEYS_PER_STATEMENT ? n - at : KEYS_PER_STATEMENT;
-        size_t shape = 1;
-        while (shape < some)
-            shape *= 2;
-        int rc = prefetch_some(db, q, keys + at, some, shape);
+    for (size_t at = 0; at < n; at += SAGA_DB_IN_LIST_MAX) {
+        size_t some = n - at < SAGA_DB_IN_LIST_MAX ? n - at : SAGA_DB_IN_LIST_MAX;
+        int rc = prefetch_some(db, q, keys + at, some);
         if (rc)
             return rc;
     }

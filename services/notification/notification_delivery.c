@@ -17,6 +17,7 @@
 #include "saga/err.h"
 #include "saga/log.h"
 #include "saga/metrics.h"
+#include "saga/write_batch.h"
 #include "notification_events.h"
 #include "notification_store.h"
 
@@ -40,6 +41,9 @@ typedef struct delivery_worker {
     pthread_t thread;
     bool started;
     CURL *curl; /* the thread's own; keeps connections between deliveries */
+    /* the thread's own: a record's NotificationSent rows, inserted together before its
+     * commit; NULL (no memory at start) inserts them one by one */
+    saga_write_batch *writes;
     /* guarded by d->lock */
     bool wake_pending;
     bool await_pending;
@@ -450,18 +454,43 @@ typedef struct outcome {
 
 /* Records outcomes in one transaction: delivered rows SENT, each with its NotificationSent
  * in the outbox; failed attempts rescheduled or FAILED. Rows the pass no longer holds are
- * left alone (applied false). */
-static int record_once(saga_db *db, const char *token, outcome *o, size_t n)
+ * left alone (applied false). The delivered rows cost a locking read of those still held
+ * and one UPDATE (per 64), their outbox rows one multi-row INSERT through writes; failed
+ * ones (rare) a statement each. */
+static int record_once(saga_db *db, saga_write_batch *writes, const char *token, outcome *o,
+                       size_t n)
 {
+    const char **ids = calloc(n, sizeof(*ids));
+    bool *held = calloc(n, sizeof(*held));
+    size_t nsent = 0, nheld = 0;
     int rc;
 
+    if (!ids || !held) {
+        rc = SAGA_ERR_NOMEM;
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (o[i].result == DELIVERY_OK)
+            ids[nsent++] = o[i].row->id;
     if ((rc = saga_db_begin(db)))
-        return rc;
+        goto out;
+    /* nothing here reads the outbox: its rows may wait in writes until the flush */
+    saga_write_batch_attach(db, writes);
+    if ((rc = notification_store_lock_held(db, token, ids, nsent, held)))
+        goto out;
+    /* the held ids to the front of ids (k counts delivered outcomes, in ids' order) */
+    for (size_t i = 0, k = 0; i < n; i++) {
+        if (o[i].result != DELIVERY_OK)
+            continue;
+        if ((o[i].applied = held[k]))
+            ids[nheld++] = ids[k];
+        k++;
+    }
+    if ((rc = notification_store_mark_sent_held(db, token, ids, nheld)))
+        goto out;
     for (size_t i = 0; i < n; i++) {
         const notification_row *row = o[i].row;
         if (o[i].result == DELIVERY_OK) {
-            if ((rc = notification_store_mark_sent(db, row->id, token, &o[i].applied)))
-                goto out;
             if (o[i].applied && (rc = notification_events_add_sent(db, row)))
                 goto out;
         } else if ((rc = notification_store_mark_failed(db, row->id, token, o[i].error,
@@ -469,10 +498,17 @@ static int record_once(saga_db *db, const char *token, outcome *o, size_t n)
             goto out;
         }
     }
+    if (writes && (rc = saga_write_batch_flush(db, writes)))
+        goto out;
+    saga_write_batch_attach(NULL, NULL);
     rc = saga_db_commit(db);
 out:
+    saga_write_batch_attach(NULL, NULL);
+    saga_write_batch_discard(writes); /* NULL is fine; empty after a flush */
     if (rc && saga_db_in_transaction(db))
         saga_db_rollback(db);
+    free(held);
+    free(ids);
     return rc;
 }
 
@@ -486,7 +522,7 @@ static void record(delivery_worker *w, saga_db *db, const char *token, outcome *
     if (n == 0)
         return;
     for (unsigned i = 0; i < RECORD_TRIES; i++) {
-        if ((rc = record_once(db, token, o, n)) == SAGA_OK || !delivery_running(d))
+        if ((rc = record_once(db, w->writes, token, o, n)) == SAGA_OK || !delivery_running(d))
             break;
         sleep_ms(saga_backoff_ms(i, 100, 2000, &w->seed));
     }
@@ -605,6 +641,10 @@ static void *delivery_main(void *arg)
     if (w->channel != NOTIFY_CH_LOG && !(w->curl = curl_easy_init()))
         LOG_ERROR("notification.curl_failed", "cannot create a curl handle: %s deliveries fail",
                   notification_channel_name(w->channel));
+    if (!(w->writes = saga_write_batch_new()))
+        LOG_WARN("notification.batch_failed",
+                 "out of memory for a write batch: %s outcomes insert their events one by one",
+                 notification_channel_name(w->channel));
     LOG_INFO("notification.delivery_started",
              "%s delivery thread started (lease %ld ms, batch %ld, poll %ld ms)",
              notification_channel_name(w->channel), w->lease_ms, d->set.batch, d->set.poll_ms);
@@ -637,6 +677,8 @@ static void *delivery_main(void *arg)
     }
     curl_easy_cleanup(w->curl);
     w->curl = NULL;
+    saga_write_batch_free(w->writes);
+    w->writes = NULL;
     LOG_INFO("notification.delivery_stopped", "%s delivery thread stopped",
              notification_channel_name(w->channel));
     return NULL;

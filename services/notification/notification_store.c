@@ -149,17 +149,86 @@ void notification_rows_free(notification_row *rows, size_t n)
     free(rows);
 }
 
-int notification_store_mark_sent(saga_db *db, const char *id, const char *token, bool *applied)
+/* The statement for token and the ids[0..n) (n <= SAGA_DB_IN_LIST_MAX) in an IN list
+ * (saga_db_in_list), and its parameters: token, then the ids, padded. Returns how
+ * many parameters, 0 if sql is too short. */
+static size_t ids_statement(char *sql, size_t sqllen, saga_param *params, const char *head,
+                            const char *tail, const char *token, const char *const *ids, size_t n)
 {
-    saga_param params[] = {SAGA_P_STR(id), SAGA_P_STR(token)};
-    uint64_t affected = 0;
-    int rc = saga_db_exec(db,
-                          "UPDATE notifications SET status = 'SENT', attempts = attempts + 1,"
-                          " sent_at = UTC_TIMESTAMP(3), claim_token = NULL, claimed_until = NULL"
-                          " WHERE id = ? AND claim_token = ? AND status = 'PENDING'",
-                          params, 2, &affected, NULL);
-    *applied = rc == SAGA_OK && affected == 1;
-    return rc;
+    size_t shape = saga_db_in_list(sql, sqllen, head, n, tail);
+
+    params[0] = SAGA_P_STR(token);
+    for (size_t i = 0; i < shape; i++)
+        params[1 + i] = SAGA_P_STR(ids[i < n ? i : n - 1]);
+    return shape ? 1 + shape : 0;
+}
+
+typedef struct held_ids {
+    const char *const *ids;
+    bool *held;
+    size_t n;
+} held_ids;
+
+static int held_row(const saga_row *row, void *ud)
+{
+    held_ids *h = ud;
+    const char *id = saga_row_str(row, 0);
+
+    for (size_t i = 0; id && i < h->n; i++)
+        if (strcmp(h->ids[i], id) == 0)
+            h->held[i] = true;
+    return 0;
+}
+
+int notification_store_lock_held(saga_db *db, const char *token, const char *const *ids, size_t n,
+                                 bool *held)
+{
+    char sql[2048];
+    saga_param params[1 + SAGA_DB_IN_LIST_MAX];
+
+    for (size_t i = 0; i < n; i++)
+        held[i] = false;
+    for (size_t at = 0; at < n; at += SAGA_DB_IN_LIST_MAX) {
+        size_t some = n - at < SAGA_DB_IN_LIST_MAX ? n - at : SAGA_DB_IN_LIST_MAX;
+        held_ids h = {.ids = ids + at, .held = held + at, .n = some};
+        size_t np = ids_statement(sql, sizeof(sql), params,
+                                  "SELECT id FROM notifications WHERE claim_token = ?"
+                                  " AND status = 'PENDING' AND id IN (",
+                                  ") FOR UPDATE", token, ids + at, some);
+        if (np == 0)
+            return SAGA_ERR_INTERNAL;
+        int rc = saga_db_query(db, sql, params, np, held_row, &h);
+        if (rc)
+            return rc;
+    }
+    return SAGA_OK;
+}
+
+int notification_store_mark_sent_held(saga_db *db, const char *token, const char *const *ids,
+                                      size_t n)
+{
+    char sql[2048];
+    saga_param params[1 + SAGA_DB_IN_LIST_MAX];
+    uint64_t changed = 0;
+
+    for (size_t at = 0; at < n; at += SAGA_DB_IN_LIST_MAX) {
+        size_t some = n - at < SAGA_DB_IN_LIST_MAX ? n - at : SAGA_DB_IN_LIST_MAX;
+        uint64_t affected = 0;
+        size_t np = ids_statement(sql, sizeof(sql), params,
+                                  "UPDATE notifications SET status = 'SENT',"
+                                  " attempts = attempts + 1, sent_at = UTC_TIMESTAMP(3),"
+                                  " claim_token = NULL, claimed_until = NULL"
+                                  " WHERE claim_token = ? AND status = 'PENDING' AND id IN (",
+                                  ")", token, ids + at, some);
+        if (np == 0)
+            return SAGA_ERR_INTERNAL;
+        int rc = saga_db_exec(db, sql, params, np, &affected, NULL);
+        if (rc)
+            return rc;
+        changed += affected;
+    }
+    /* the rows were locked as held: anything else means they were not */
+    return changed == n ? SAGA_OK : SAGA_ERR_CONFLICT;
 }
 
 int notification_store_mark_failed(saga_db *db, const char *id, const char *token,

@@ -72,9 +72,18 @@ int notification_store_claim(saga_db *db, notification_channel channel, const ch
 int notification_store_claimed(saga_db *db, const char *token, notification_row **rows, size_t *n);
 void notification_rows_free(notification_row *rows, size_t n); /* NULL is fine */
 
-/* Marks the row SENT (attempts + 1, sent_at now, claim cleared) in db's open
- * transaction, if token still holds it: *applied tells. */
-int notification_store_mark_sent(saga_db *db, const char *id, const char *token, bool *applied);
+/* Which of the rows ids[0..n) token still holds (PENDING, claimed under token), with one
+ * locking read per 64 ids in db's open transaction, so that they stay held until it ends:
+ * held[i] tells for ids[i]. ids and held are the caller's (n entries each). */
+int notification_store_lock_held(saga_db *db, const char *token, const char *const *ids, size_t n,
+                                 bool *held);
+
+/* Marks the rows ids[0..n) SENT (attempts + 1, sent_at now, claim cleared), one UPDATE
+ * per 64 ids, in db's open transaction. They must be held by token, locked by
+ * notification_store_lock_held in the same transaction: if fewer than n rows change,
+ * returns SAGA_ERR_CONFLICT (roll back). ids are the caller's. */
+int notification_store_mark_sent_held(saga_db *db, const char *token, const char *const *ids,
+                                      size_t n);
 
 /* A failed attempt (attempts + 1, last_error = error): with delay_ms >= 0 the row stays
  * PENDING and is due again in delay_ms; with delay_ms < 0 it becomes FAILED. Claim

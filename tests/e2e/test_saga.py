@@ -117,6 +117,36 @@ class SagaE2E(SagaTestCase):
                 if e["data"]["channel"] == "webhook"]
         self.assertEqual(len(sent), 1)
 
+    def test_burst_each_notification_sent_once(self):
+        """Orders confirmed together share delivery passes (several outcomes recorded in
+        one transaction): every notification ends SENT with exactly one NotificationSent."""
+        s = self.s
+        sku = s.sku("burst")
+        s.product(sku, price=100, stock=10)
+        customers = [s.customer(f"burst{i}") for i in range(8)]
+        for c in customers:
+            s.wallet(c, balance=10000)
+        with concurrent.futures.ThreadPoolExecutor(8) as pool:
+            answers = list(pool.map(lambda c: s.order(c, [(sku, 1)]), customers))
+        ids = [a.json["id"] for a in answers]
+        notes = {}
+        for order_id in ids:
+            self.assertEqual(s.wait_order(order_id)["status"], "CONFIRMED")
+            for n in self.wait_notifications(order_id, 2):
+                notes[n["id"]] = n
+        self.assertEqual(len(notes), 16)
+        for n in notes.values():  # the webhook receiver refuses each first attempt
+            self.assertEqual((n["status"], n["attempts"]),
+                             ("SENT", 1 if n["channel"] == "log" else 2), n)
+        deadline = time.time() + 30
+        while True:  # the outbox relay publishes after the commit
+            sent = [e["data"]["notificationId"] for e in s.events("notification-events")
+                    if e["type"] == "NotificationSent" and e["data"]["orderId"] in ids]
+            if len(sent) >= len(notes) or time.time() > deadline:
+                break
+            time.sleep(0.2)
+        self.assertEqual(sorted(sent), sorted(notes))
+
     def test_out_of_stock(self):
         s = self.s
         sku, customer = s.sku("scarce"), s.customer("scarce")

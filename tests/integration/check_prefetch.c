@@ -273,6 +273,19 @@ START_TEST(test_absence_kept_when_asked)
 }
 END_TEST
 
+START_TEST(test_in_list_shapes)
+{
+    char sql[64];
+    ck_assert_int_eq(saga_db_in_list(sql, sizeof(sql), "k IN (", 1, ")"), 1);
+    ck_assert_str_eq(sql, "k IN (?)");
+    ck_assert_int_eq(saga_db_in_list(sql, sizeof(sql), "k IN (", 3, ")"), 4);
+    ck_assert_str_eq(sql, "k IN (?,?,?,?)");
+    ck_assert_int_eq(saga_db_in_list(sql, sizeof(sql), "", 0, ""), 0);
+    ck_assert_int_eq(saga_db_in_list(sql, sizeof(sql), "", SAGA_DB_IN_LIST_MAX + 1, ""), 0);
+    ck_assert_int_eq(saga_db_in_list(sql, sizeof(sql), "k IN (", 64, ")"), 0); /* too long */
+}
+END_TEST
+
 static Suite *prefetch_suite(void)
 {
     Suite *s = suite_create("prefetch");
@@ -282,6 +295,7 @@ static Suite *prefetch_suite(void)
     tcase_add_test(tc, test_several_rows_per_key);
     tcase_add_test(tc, test_kept_for_one_connection_and_transaction);
     tcase_add_test(tc, test_absence_kept_when_asked);
+    tcase_add_test(tc, test_in_list_shapes);
     suite_add_tcase(s, tc);
     return s;
 }

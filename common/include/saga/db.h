@@ -109,6 +109,15 @@ int saga_db_query_one(saga_db *db, const char *sql, const saga_param *params, si
 int saga_db_query_i64(saga_db *db, const char *sql, const saga_param *params, size_t nparams,
                       long long *out);
 
+/* Most keys in one saga_db_in_list statement. */
+#define SAGA_DB_IN_LIST_MAX 64
+
+/* Writes head "?,?,...,?" tail into sql for an IN list of n keys (0 < n <=
+ * SAGA_DB_IN_LIST_MAX), padded to the next power of two so that few statement
+ * shapes are prepared: bind the keys, then repeat the last one up to the returned
+ * count. Returns that count, or 0 if sql is too short. */
+size_t saga_db_in_list(char *sql, size_t sqllen, const char *head, size_t n, const char *tail);
+
 /* Runs SQL text without parameters, several statements allowed (migrations, tests).
  * Never use it with input. */
 int saga_db_exec_script(saga_db *db, const char *sql);
