@@ -109,8 +109,8 @@ int main(void)
         fprintf(stderr, "order-service: invalid configuration: %s\n", err);
         return 2;
     }
-    if (order_watch_init(&app.watch) != 0) {
-        fprintf(stderr, "order-service: cannot initialise the order watch\n");
+    if (order_watch_init(&app.watch) != 0 || order_committer_init(&app.committer) != 0) {
+        fprintf(stderr, "order-service: cannot initialise its locks (order watch, committer)\n");
         return 1;
     }
     saga_service_def def = {
@@ -129,5 +129,6 @@ int main(void)
     rc = saga_service_main(&def);
     order_sweeper_stop(app.sweeper); /* start-up failed after the sweeper started */
     order_watch_destroy(&app.watch);
+    order_committer_destroy(&app.committer);
     return rc;
 }

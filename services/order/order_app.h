@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "order_commit.h"
 #include "order_events.h"
 #include "saga/metrics.h"
 #include "saga/ratelimit.h"
@@ -25,11 +26,12 @@ typedef struct order_app {
      * SAGA_RATE_LIMIT_ADDRESS_PER_S (100) / _BURST (200), per client address */
     saga_rate customer_limit;
     saga_rate address_limit;
-    order_watch watch;      /* GET ?wait= sleeps on it */
-    order_sweeper *sweeper; /* started by the service's start hook */
-    saga_metric *created;   /* saga_orders_created_total */
-    saga_metric *replayed;  /* saga_orders_idempotent_replays_total */
-    saga_metric *soldout;   /* saga_orders_soldout_refused_total */
+    order_watch watch;         /* GET ?wait= sleeps on it */
+    order_committer committer; /* POST /api/orders: creations committed together */
+    order_sweeper *sweeper;    /* started by the service's start hook */
+    saga_metric *created;      /* saga_orders_created_total */
+    saga_metric *replayed;     /* saga_orders_idempotent_replays_total */
+    saga_metric *soldout;      /* saga_orders_soldout_refused_total */
 } order_app;
 
 #endif

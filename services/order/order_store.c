@@ -75,22 +75,6 @@ static void row_to_line(const saga_row *row, size_t col, order *o)
 
 /* --- writing an order --- */
 
-/* Inserts lines [from, from + n) in one multi-row INSERT. */
-static int insert_lines(saga_db *db, const order *o, size_t from, size_t n)
-{
-    saga_param p[3 * 32];
-    char sql[64 + 32 * 8] = "INSERT INTO order_items (order_id, sku, quantity) VALUES ";
-    size_t len = strlen(sql);
-
-    for (size_t i = 0; i < n; i++) {
-        len += (size_t)snprintf(sql + len, sizeof(sql) - len, "%s(?,?,?)", i ? "," : "");
-        p[3 * i] = SAGA_P_STR(o->id);
-        p[3 * i + 1] = SAGA_P_STR(o->lines[from + i].sku);
-        p[3 * i + 2] = SAGA_P_I64(o->lines[from + i].quantity);
-    }
-    return saga_db_exec(db, sql, p, 3 * n, NULL, NULL);
-}
-
 int order_store_insert(saga_db *db, const order *o)
 {
     char deadline[ORDER_DB_TIME_LEN + 1], created[ORDER_DB_TIME_LEN + 1];
@@ -106,17 +90,15 @@ int order_store_insert(saga_db *db, const order *o)
                       SAGA_P_STR(deadline),
                       SAGA_P_STR(created),
                       SAGA_P_STR(created)};
-    rc = saga_db_exec(db,
-                      "INSERT INTO orders (id, customer_id, status, currency, deadline,"
-                      " created_at, updated_at) VALUES (?,?,?,?,?,?,?)",
-                      p, sizeof(p) / sizeof(p[0]), NULL, NULL);
-    /* lines in chunks of 32, 16, ..., 1: at most six statement shapes to cache */
-    size_t from = 0;
-    for (size_t chunk = 32; rc == SAGA_OK && chunk > 0; chunk /= 2) {
-        while (rc == SAGA_OK && o->nlines - from >= chunk) {
-            rc = insert_lines(db, o, from, chunk);
-            from += chunk;
-        }
+    rc = saga_db_insert(db,
+                        "INSERT INTO orders (id, customer_id, status, currency, deadline,"
+                        " created_at, updated_at) VALUES ",
+                        "(?,?,?,?,?,?,?)", p, sizeof(p) / sizeof(p[0]));
+    for (size_t i = 0; rc == SAGA_OK && i < o->nlines; i++) {
+        saga_param line[] = {SAGA_P_STR(o->id), SAGA_P_STR(o->lines[i].sku),
+                             SAGA_P_I64(o->lines[i].quantity)};
+        rc = saga_db_insert(db, "INSERT INTO order_items (order_id, sku, quantity) VALUES ",
+                            "(?,?,?)", line, 3);
     }
     return rc;
 }
@@ -321,10 +303,10 @@ int order_store_idem_insert(saga_db *db, const char *customer_id, const char *ke
     order_time_db(now_ms, now);
     saga_param p[] = {SAGA_P_STR(customer_id), SAGA_P_STR(key), SAGA_P_STR(hash),
                       SAGA_P_STR(order_id), SAGA_P_STR(now)};
-    return saga_db_exec(db,
-                        "INSERT INTO idempotency_keys (customer_id, idem_key, request_hash,"
-                        " order_id, created_at) VALUES (?,?,?,?,?)",
-                        p, sizeof(p) / sizeof(p[0]), NULL, NULL);
+    return saga_db_insert(db,
+                          "INSERT INTO idempotency_keys (customer_id, idem_key, request_hash,"
+                          " order_id, created_at) VALUES ",
+                          "(?,?,?,?,?)", p, sizeof(p) / sizeof(p[0]));
 }
 
 typedef struct idem_ctx {

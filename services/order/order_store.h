@@ -18,7 +18,8 @@
 /* The wall clock in milliseconds since the epoch (CLOCK_REALTIME). */
 long long order_store_now_ms(void);
 
-/* Inserts the order row and its lines (o->created_at etc. are RFC 3339 strings). */
+/* Inserts the order row and its lines (o->created_at etc. are RFC 3339 strings),
+ * through saga_db_insert: kept in the write batch attached to db, if any. */
 int order_store_insert(saga_db *db, const order *o);
 
 /* Reads an order with its lines (sku order). SAGA_ERR_NOT_FOUND if there is none. */
@@ -76,9 +77,10 @@ typedef int (*order_each_fn)(const order *o, void *ud);
 /* Calls fn for each order of the page, in id order. */
 int order_store_list(saga_db *db, const order_filter *f, order_each_fn fn, void *ud);
 
-/* Records an Idempotency-Key: SAGA_ERR_CONFLICT if (customer, key) exists already.
- * Inside the order's transaction, so the key and the order commit together; a
- * concurrent insert of the same key waits for this transaction. */
+/* Records an Idempotency-Key: SAGA_ERR_CONFLICT if (customer, key) exists already
+ * (from saga_write_batch_flush when a write batch is attached to db: the row is
+ * kept until then). Inside the order's transaction, so the key and the order
+ * commit together; a concurrent insert of the same key waits for this transaction. */
 int order_store_idem_insert(saga_db *db, const char *customer_id, const char *key, const char *hash,
                             const char *order_id, long long now_ms);
 

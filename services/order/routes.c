@@ -10,6 +10,7 @@
 
 #include "order.h"
 #include "order_app.h"
+#include "order_commit.h"
 #include "order_events.h"
 #include "order_store.h"
 #include "saga/err.h"
@@ -243,26 +244,6 @@ nomem:
     return true;
 }
 
-/* One attempt at the creating transaction. SAGA_ERR_CONFLICT: the key exists. */
-static int create_tx(saga_db *db, const order *o, const order_request *r, const char *key,
-                     const char *hash, const char *tp)
-{
-    int rc;
-    if ((rc = saga_db_begin(db)))
-        return rc;
-    /* the key first: a concurrent request with the same key waits here for us */
-    if (key &&
-        (rc = order_store_idem_insert(db, r->customer_id, key, hash, o->id, order_store_now_ms())))
-        goto fail;
-    if ((rc = order_events_create(db, o, key, tp)))
-        goto fail;
-    if ((rc = saga_db_commit(db)) == SAGA_OK)
-        return SAGA_OK;
-fail:
-    saga_db_rollback(db);
-    return rc;
-}
-
 /* The order body as the caller may send it: a customer places orders for itself,
  * so its customerId comes from the token (filled in when absent; another one is
  * 403); an admin names the customer in the body. Returns NULL with the answer
@@ -333,8 +314,10 @@ static void create_order(saga_http_req *req, saga_http_resp *resp, const cJSON *
         return;
     }
     order_build(o, &r, app->timeout_ms, order_store_now_ms());
+    order_creation job = {.o = o, .idem_key = key, .hash = hash, .traceparent = tp};
     for (int attempt = 0; attempt < TX_ATTEMPTS; attempt++) {
-        rc = create_tx(db, o, &r, key, hash, tp);
+        /* with the requests creating orders at the same moment; a retry alone */
+        rc = order_commit(&app->committer, db, &job, attempt > 0);
         if (rc == SAGA_ERR_CONFLICT && key) {
             /* the key exists (perhaps committed by a concurrent request just now) */
             rc = order_store_idem_get(db, r.customer_id, key, stored_hash, stored_id);

@@ -449,6 +449,48 @@ class SagaE2E(SagaTestCase):
         self.assertEqual(int(s.scalar("order", "SELECT COUNT(*) FROM orders WHERE customer_id = "
                                                f"'{customer}'")), 1)
 
+    def test_concurrent_creations_committed_together(self):
+        """Orders posted at the same moment share commits; concurrent requests with
+        one Idempotency-Key (which fail a shared commit) still make one order."""
+        s = self.s
+        sku = s.sku("group")
+        s.product(sku, price=100, stock=1000)
+        customers = [s.customer(f"group{i}") for i in range(40)]
+        for c in customers:
+            s.wallet(c, balance=10000)
+        twice = customers[0]
+        key = {"Idempotency-Key": f"k-{uuid.uuid4()}"}
+
+        def commits():
+            text = s.metrics_text("order")
+            grab = lambda name: float(re.search(rf"^{name} (\S+)$", text, re.M).group(1))
+            return (grab("saga_order_creations_per_commit_sum"),
+                    grab("saga_order_creations_per_commit_count"))
+
+        before = commits()
+        with concurrent.futures.ThreadPoolExecutor(48) as pool:
+            keyed = [pool.submit(s.order, twice, [(sku, 1)], key) for _ in range(8)]
+            plain = [pool.submit(s.order, c, [(sku, 2)]) for c in customers[1:] for _ in range(2)]
+            keyed = [f.result() for f in keyed]
+            plain = [f.result() for f in plain]
+        after = commits()
+
+        self.assertEqual([a.status for a in plain], [202] * len(plain), plain)
+        self.assertEqual(len({a.json["id"] for a in plain}), len(plain))
+        for a in keyed:
+            self.assertIn(a.status, (200, 202), a)
+        self.assertEqual(len({a.json["id"] for a in keyed}), 1, keyed)
+        created, groups = after[0] - before[0], after[1] - before[1]
+        # every new order went through a commit, and some commits carried several
+        self.assertLessEqual(created, len(plain) + 1)
+        self.assertGreater(created, groups, (created, groups))
+        for a in plain + keyed[:1]:
+            self.assertEqual(s.wait_order(a.json["id"])["status"], "CONFIRMED")
+        self.assertEqual(int(s.scalar("order", "SELECT COUNT(*) FROM orders WHERE customer_id = "
+                                               f"'{twice}'")), 1)
+        self.assertEqual(s.wait_stock(sku, {"sku": sku, "available": 1000 - 157, "reserved": 0,
+                                            "sold": 157})["sold"], 157)
+
     def test_bad_input(self):
         s = self.s
         customer = s.customer("bad")
