@@ -508,7 +508,15 @@ static int apply_batch(saga_consumer *c, long *failed)
             .errlen = sizeof(m->why),
         };
         m->why[0] = '\0';
-        if ((rc = m->fn(c->db, m->ev, &meta, c->opts.ud))) {
+        rc = m->fn(c->db, m->ev, &meta, c->opts.ud);
+        if (saga_write_batch_failed(c->writes)) {
+            /* kept rows were written before one of this handler's statements, and
+             * one failed (whatever the handler made of it): not this event's failure;
+             * the rerun inserts each row at once, so its error reaches its handler */
+            c->writes_direct = true;
+            rc = SAGA_ERR_TRANSIENT;
+        }
+        if (rc) {
             if (rc != SAGA_ERR_TRANSIENT)
                 *failed = (long)i;
             if (!m->why[0])

@@ -16,6 +16,7 @@
 #include "saga/log.h"
 #include "db_row.h"
 #include "prefetch_hooks.h"
+#include "write_batch_hooks.h"
 
 /* the services' statements plus the batch shapes of the inbox, the outbox and the prefetches */
 #define STMT_CACHE_SIZE 192
@@ -426,8 +427,11 @@ int saga_db_exec(saga_db *db, const char *sql, const saga_param *params, size_t 
                  uint64_t *affected, uint64_t *insert_id)
 {
     MYSQL_STMT *stmt = NULL;
+    int rc = write_batch_before(db, sql);
+    if (rc)
+        return rc;
     prefetch_written(db, sql, params, nparams);
-    int rc = stmt_run(db, sql, params, nparams, &stmt);
+    rc = stmt_run(db, sql, params, nparams, &stmt);
     if (rc)
         return rc;
     if (affected)
@@ -493,6 +497,9 @@ int saga_db_query(saga_db *db, const char *sql, const saga_param *params, size_t
 
     /* a locked row this transaction's batch read kept (see prefetch.h) */
     if (prefetch_answer(db, sql, params, nparams, fn, ud, &rc))
+        return rc;
+    /* rows this transaction's write batch keeps for a table the query reads */
+    if ((rc = write_batch_before(db, sql)))
         return rc;
     rc = stmt_run(db, sql, params, nparams, &stmt);
 

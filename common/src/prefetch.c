@@ -11,6 +11,7 @@
 #include "saga/err.h"
 #include "db_row.h"
 #include "prefetch_hooks.h"
+#include "sql_names.h"
 
 /* Most columns a kept row may have. */
 #define COLS_MAX 32
@@ -235,19 +236,6 @@ bool prefetch_answer(const saga_db *db, const char *sql, const saga_param *param
     return answered;
 }
 
-/* Whether sql names table as a word ("orders" is not in "known_orders"). */
-static bool names_table(const char *sql, const char *table)
-{
-    size_t len = strlen(table);
-    for (const char *at = strstr(sql, table); at; at = strstr(at + 1, table)) {
-        bool starts = at == sql || !(isalnum((unsigned char)at[-1]) || at[-1] == '_');
-        bool ends = !(isalnum((unsigned char)at[len]) || at[len] == '_');
-        if (starts && ends)
-            return true;
-    }
-    return false;
-}
-
 void prefetch_written(const saga_db *db, const char *sql, const saga_param *params, size_t nparams)
 {
     if (kept.n == 0 || kept.db != db)
@@ -258,7 +246,7 @@ void prefetch_written(const saga_db *db, const char *sql, const saga_param *para
         kept_row *r = &kept.rows[i];
         if (r->query != last) {
             last = r->query;
-            written = names_table(sql, r->query->table);
+            written = sql_names_table(sql, r->query->table);
         }
         if (!written || r->dropped)
             continue;

@@ -2,11 +2,15 @@
  * write_batch.h). */
 #include "saga/write_batch.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "saga/err.h"
+#include "prefetch_hooks.h"
+#include "sql_names.h"
+#include "write_batch_hooks.h"
 
 /* Most rows in one INSERT; groups are powers of two up to this. */
 #define GROUP_MAX 64
@@ -14,6 +18,9 @@
 #define ROW_PARAMS_MAX 16
 /* Longest statement: the head plus GROUP_MAX rows and commas. */
 #define SQL_MAX 8192
+/* Most tables the kept rows of one batch go to. */
+#define TABLES_MAX 16
+#define TABLE_NAME_MAX 64
 
 typedef struct kept_row {
     const char *insert; /* by pointer: a constant */
@@ -26,6 +33,11 @@ typedef struct kept_row {
 struct saga_write_batch {
     kept_row *rows;
     size_t n, cap;
+    /* the tables the kept rows go to: a statement naming one flushes them first */
+    char tables[TABLES_MAX][TABLE_NAME_MAX];
+    size_t ntables;
+    bool flushing;
+    bool failed; /* a flush failed other than transiently since the last discard */
 };
 
 /* The batch attached in this thread, and the connection it is attached to. */
@@ -45,13 +57,26 @@ static void kept_row_clear(kept_row *r)
     r->nparams = 0;
 }
 
+/* Drops the kept rows (the failed flag stays until saga_write_batch_discard). */
+static void rows_drop(saga_write_batch *b)
+{
+    for (size_t i = 0; i < b->n; i++)
+        kept_row_clear(&b->rows[i]);
+    b->n = 0;
+    b->ntables = 0;
+}
+
 void saga_write_batch_discard(saga_write_batch *b)
 {
     if (!b)
         return;
-    for (size_t i = 0; i < b->n; i++)
-        kept_row_clear(&b->rows[i]);
-    b->n = 0;
+    rows_drop(b);
+    b->failed = false;
+}
+
+bool saga_write_batch_failed(const saga_write_batch *b)
+{
+    return b && b->failed;
 }
 
 void saga_write_batch_free(saga_write_batch *b)
@@ -69,6 +94,31 @@ void saga_write_batch_attach(saga_db *db, saga_write_batch *b)
 {
     attached_batch = db ? b : NULL;
     attached_db = b ? db : NULL;
+}
+
+/* Remembers the table "INSERT [IGNORE] INTO t ..." goes to. False if it cannot be
+ * read or there are too many: then the row is not kept (inserted at once). */
+static bool table_note(saga_write_batch *b, const char *insert)
+{
+    const char *at = strstr(insert, "INTO ");
+    char name[TABLE_NAME_MAX];
+    size_t len = 0;
+
+    if (!at)
+        return false;
+    for (at += 5; len + 1 < sizeof(name) && (isalnum((unsigned char)at[len]) || at[len] == '_');
+         len++)
+        name[len] = at[len];
+    name[len] = '\0';
+    if (len == 0 || len + 1 == sizeof(name))
+        return false;
+    for (size_t i = 0; i < b->ntables; i++)
+        if (strcmp(b->tables[i], name) == 0)
+            return true;
+    if (b->ntables == TABLES_MAX)
+        return false;
+    memcpy(b->tables[b->ntables++], name, len + 1);
+    return true;
 }
 
 /* Keeps a copy of one row in b. */
@@ -108,8 +158,12 @@ int saga_db_insert(saga_db *db, const char *insert, const char *row, const saga_
 {
     if (nparams > ROW_PARAMS_MAX)
         return SAGA_ERR_INVALID;
-    if (attached_batch && attached_db == db)
+    if (attached_batch && attached_db == db && !attached_batch->flushing &&
+        table_note(attached_batch, insert)) {
+        /* a batch-wide read of that table kept earlier may not show this row */
+        prefetch_written(db, insert, params, nparams);
         return keep_row(attached_batch, insert, row, params, nparams);
+    }
     char sql[SQL_MAX];
     if ((size_t)snprintf(sql, sizeof(sql), "%s%s", insert, row) >= sizeof(sql))
         return SAGA_ERR_INVALID;
@@ -139,6 +193,7 @@ int saga_write_batch_flush(saga_db *db, saga_write_batch *b)
     size_t at[GROUP_MAX];
     int rc = SAGA_OK;
 
+    b->flushing = true;
     for (size_t i = 0; i < b->n; i++)
         b->rows[i].flushed = false;
     /* shape by shape, in the order each shape first appears */
@@ -167,6 +222,20 @@ int saga_write_batch_flush(saga_db *db, saga_write_batch *b)
             left -= n;
         }
     }
-    saga_write_batch_discard(b);
+    b->flushing = false;
+    if (rc && rc != SAGA_ERR_TRANSIENT)
+        b->failed = true;
+    rows_drop(b);
     return rc;
+}
+
+int write_batch_before(saga_db *db, const char *sql)
+{
+    saga_write_batch *b = attached_batch;
+    if (!b || attached_db != db || b->n == 0 || b->flushing)
+        return SAGA_OK;
+    for (size_t i = 0; i < b->ntables; i++)
+        if (sql_names_table(sql, b->tables[i]))
+            return saga_write_batch_flush(db, b);
+    return SAGA_OK;
 }

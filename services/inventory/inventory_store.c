@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "saga/err.h"
+#include "saga/write_batch.h"
 
 #define TIME_COL(c) "CONCAT(LEFT(DATE_FORMAT(" c ", '%Y-%m-%dT%H:%i:%s.%f'), 23), 'Z')"
 
@@ -198,10 +199,10 @@ int inventory_store_outcome_insert(saga_db *db, const char *order_id, const char
 {
     saga_param p[] = {SAGA_P_STR(order_id), SAGA_P_STR(customer_id), SAGA_P_STR(outcome),
                       amount < 0 ? SAGA_P_NULL : SAGA_P_I64(amount)};
-    return saga_db_exec(db,
-                        "INSERT INTO order_outcomes (order_id, customer_id, outcome, amount,"
-                        " created_at) VALUES (?, ?, ?, ?, UTC_TIMESTAMP(3))",
-                        p, 4, NULL, NULL);
+    return saga_db_insert(db,
+                          "INSERT INTO order_outcomes (order_id, customer_id, outcome, amount,"
+                          " created_at) VALUES ",
+                          "(?, ?, ?, ?, UTC_TIMESTAMP(3))", p, 4);
 }
 
 static int outcome_row(const saga_row *row, void *ud)
@@ -220,46 +221,22 @@ int inventory_store_outcome_lock(saga_db *db, const char *order_id, inventory_ou
     return saga_db_query_one(db, inventory_outcome_lock_query.point_sql, p, 1, outcome_row, out);
 }
 
-#define RESERVATION_COLS 6
-
 int inventory_store_reservations_insert(saga_db *db, const char *order_id, const char *customer_id,
                                         const inventory_line *lines, size_t n)
 {
-    static const char head[] = "INSERT INTO reservations (order_id, sku, customer_id, quantity,"
-                               " unit_price, status, created_at, updated_at) VALUES ";
-    static const char tuple[] = "(?, ?, ?, ?, ?, 'HELD', UTC_TIMESTAMP(3), UTC_TIMESTAMP(3))";
-    saga_param *p = NULL;
-    char *sql = NULL;
-    size_t len, i;
-    int rc;
+    int rc = SAGA_OK;
 
     if (n == 0 || n > INVENTORY_LINES_MAX)
         return SAGA_ERR_INVALID;
-    len = sizeof(head) + n * (sizeof(tuple) + 1);
-    sql = malloc(len);
-    p = calloc(n * (RESERVATION_COLS - 1), sizeof(*p));
-    if (!sql || !p) {
-        rc = SAGA_ERR_NOMEM;
-        goto out;
+    for (size_t i = 0; rc == SAGA_OK && i < n; i++) {
+        saga_param p[] = {SAGA_P_STR(order_id), SAGA_P_STR(lines[i].sku), SAGA_P_STR(customer_id),
+                          SAGA_P_I64(lines[i].quantity), SAGA_P_I64(lines[i].price)};
+        rc = saga_db_insert(db,
+                            "INSERT INTO reservations (order_id, sku, customer_id, quantity,"
+                            " unit_price, status, created_at, updated_at) VALUES ",
+                            "(?, ?, ?, ?, ?, 'HELD', UTC_TIMESTAMP(3), UTC_TIMESTAMP(3))", p,
+                            sizeof(p) / sizeof(p[0]));
     }
-    memcpy(sql, head, sizeof(head)); /* with its NUL */
-    size_t at = sizeof(head) - 1;
-    for (i = 0; i < n; i++) {
-        if (i > 0)
-            sql[at++] = ',';
-        memcpy(sql + at, tuple, sizeof(tuple)); /* with its NUL */
-        at += sizeof(tuple) - 1;
-        saga_param *q = p + i * (RESERVATION_COLS - 1);
-        q[0] = SAGA_P_STR(order_id);
-        q[1] = SAGA_P_STR(lines[i].sku);
-        q[2] = SAGA_P_STR(customer_id);
-        q[3] = SAGA_P_I64(lines[i].quantity);
-        q[4] = SAGA_P_I64(lines[i].price);
-    }
-    rc = saga_db_exec(db, sql, p, n * (RESERVATION_COLS - 1), NULL, NULL);
-out:
-    free(p);
-    free(sql);
     return rc;
 }
 

@@ -76,8 +76,9 @@ typedef struct inventory_outcome {
     long long amount;
 } inventory_outcome;
 
-/* Records the outcome; amount < 0 stores NULL. SAGA_ERR_CONFLICT if the order has
- * one already. */
+/* Records the outcome; amount < 0 stores NULL. Through saga_db_insert: kept in the
+ * write batch attached to db, if any. SAGA_ERR_CONFLICT if the order has one
+ * already (with a batch: from its flush). */
 int inventory_store_outcome_insert(saga_db *db, const char *order_id, const char *customer_id,
                                    const char *outcome, long long amount);
 
@@ -93,8 +94,8 @@ typedef struct inventory_reservation {
     char status[16];
 } inventory_reservation;
 
-/* Inserts one HELD row per line (quantity, unit price = line's price), in one
- * statement. */
+/* Inserts one HELD row per line (quantity, unit price = line's price), through
+ * saga_db_insert: kept in the write batch attached to db, if any. */
 int inventory_store_reservations_insert(saga_db *db, const char *order_id, const char *customer_id,
                                         const inventory_line *lines, size_t n);
 

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "saga/err.h"
+#include "saga/write_batch.h"
 
 /* DATETIME(3) as "YYYY-MM-DDTHH:MM:SS.ffffff"; copy_time cuts it to milliseconds. */
 #define TIME_COL(c) "DATE_FORMAT(" c ", '%Y-%m-%dT%H:%i:%s.%f')"
@@ -175,10 +176,10 @@ int payment_store_payment_insert(saga_db *db, const payment_record *r)
                       SAGA_P_STR(r->currency),
                       SAGA_P_STR(payment_status_str(r->status)),
                       SAGA_P_STR(payment_decline_str(r->decline))};
-    return saga_db_exec(db,
-                        "INSERT INTO payments (id, order_id, customer_id, amount, currency,"
-                        " status, decline_reason) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                        p, 7, NULL, NULL);
+    return saga_db_insert(db,
+                          "INSERT INTO payments (id, order_id, customer_id, amount, currency,"
+                          " status, decline_reason) VALUES ",
+                          "(?, ?, ?, ?, ?, ?, ?)", p, 7);
 }
 
 int payment_store_payment_set_status(saga_db *db, const payment_record *r, payment_status status)

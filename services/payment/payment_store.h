@@ -64,7 +64,9 @@ int payment_store_payment_get(saga_db *db, const char *order_id, bool for_update
                               payment_record *out);
 
 /* Inserts p (id, order_id, customer_id, amount, currency, status, decline; the
- * times are set by the database). SAGA_ERR_CONFLICT if the order has a payment. */
+ * times are set by the database) through saga_db_insert: kept in the write batch
+ * attached to db, if any. SAGA_ERR_CONFLICT if the order has a payment (with a
+ * batch: from its flush). */
 int payment_store_payment_insert(saga_db *db, const payment_record *p);
 
 /* Sets the status of payment r (by its id and order id). SAGA_ERR_NOT_FOUND if

@@ -8,11 +8,19 @@
  * of two up to 64 rows, so few shapes are prepared), each shape's rows in the order
  * they were added.
  *
- * Use saga_db_insert only for rows nothing reads before the commit: a kept row is
- * not in the table until the flush. */
+ * A kept row is not in its table until the flush, so a statement on that
+ * connection (saga_db_exec, saga_db_query) that names a table with kept rows writes
+ * them first: a later event of the batch sees what an earlier one inserted. A kept
+ * row's own result (a duplicate key) shows only at the flush, whose failure then
+ * fails whatever statement caused it: the caller rolls back and, seeing
+ * saga_write_batch_failed, runs the transaction again with no batch attached, so
+ * that each row's error reaches the code that inserted it (the consumer does).
+ * Insert through saga_db_insert only rows whose error the inserting code can learn
+ * that late. */
 #ifndef SAGA_WRITE_BATCH_H
 #define SAGA_WRITE_BATCH_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "saga/db.h"
@@ -29,8 +37,12 @@ void saga_write_batch_attach(saga_db *db, saga_write_batch *b);
  * SAGA_OK or the database's error (the rows are dropped either way: roll back). */
 int saga_write_batch_flush(saga_db *db, saga_write_batch *b);
 
-/* Drops the kept rows (after a rollback). */
+/* Drops the kept rows (after a rollback) and clears the failed flag. */
 void saga_write_batch_discard(saga_write_batch *b);
+
+/* Whether a flush failed other than transiently (a duplicate key, bad data) since
+ * the last discard: run the transaction again without the batch. */
+bool saga_write_batch_failed(const saga_write_batch *b);
 
 /* Inserts one row: `insert` is the statement up to VALUES ("INSERT INTO t (a, b)
  * VALUES "), `row` one row's tuple ("(?, ?)"; SQL expressions allowed) with
