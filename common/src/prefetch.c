@@ -4,7 +4,6 @@
 
 #include <ctype.h>
 #include <stdbool.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,17 +16,17 @@
 #define COLS_MAX 32
 #define SQL_MAX 4096
 
-/* One row of a batch read: its key (column 0) and point_sql's columns (1...),
- * in one allocation; or, with ncols 0, a key the read found no row for. */
+/* One row of a batch read: its key (column 0) and point_sql's columns (1...);
+ * or, with ncols 0, a key the read found no row for. */
 typedef struct kept_row {
     const saga_prefetch_query *query;
     const char *key;
     size_t key_len;
-    size_t ncols;               /* 0: the key has no row (saga_prefetch_query.keep_absent) */
-    const char *cols[COLS_MAX]; /* NULL: SQL NULL */
-    unsigned long lens[COLS_MAX];
+    size_t ncols;        /* 0: the key has no row (saga_prefetch_query.keep_absent) */
+    const char **cols;   /* ncols texts; NULL: SQL NULL */
+    unsigned long *lens; /* ncols lengths */
     bool dropped;
-    char *mem;
+    char *mem;           /* one allocation: cols, lens, then the key and the texts */
 } kept_row;
 
 /* The rows kept in this thread, and the connection they were read on. */
@@ -80,12 +79,15 @@ static int keep_row(const saga_row *row, void *ud)
     kept_row *r = kept_row_add();
     if (!r)
         return k->rc = SAGA_ERR_NOMEM;
+    size_t arrays = (ncols - 1) * (sizeof(*r->cols) + sizeof(*r->lens));
     for (size_t i = 0; i < ncols; i++)
         size += saga_row_len(row, i) + 1;
     *r = (kept_row){.query = k->query, .ncols = ncols - 1};
-    if (!(r->mem = malloc(size)))
+    if (!(r->mem = malloc(arrays + size)))
         return k->rc = SAGA_ERR_NOMEM;
-    char *at = r->mem;
+    r->cols = (const char **)(void *)r->mem;
+    r->lens = (unsigned long *)(void *)(r->mem + (ncols - 1) * sizeof(*r->cols));
+    char *at = r->mem + arrays;
     for (size_t i = 0; i < ncols; i++) {
         size_t len = saga_row_len(row, i);
         const char *text = saga_row_str(row, i);

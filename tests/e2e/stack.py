@@ -442,6 +442,12 @@ class Stack:
             return resp.read().decode()
 
     # --- the shop ---
+
+    def metric(self, svc, name):
+        """The sum of a metric's samples on svc's /metrics (0 if absent)."""
+        text = self.metrics_text(svc)
+        return sum(float(v) for v in re.findall(rf"^{re.escape(name)}(?:{{[^}}]*}})? (\S+)$",
+                                                text, re.M))
     def sku(self, label):
         return f"{label}-{self.run}"
 
@@ -476,15 +482,24 @@ class Stack:
         """Who reads order_id: the customer who placed it with order(), else ADMIN."""
         return self.owners.get(order_id, ADMIN)
 
-    def wait_order(self, order_id, until=("CONFIRMED", "CANCELLED"), timeout=30):
+    @staticmethod
+    def wait_until(read, done, timeout=20, pause=0.05):
+        """Calls read() until done(what it returned) or timeout seconds have passed;
+        returns what it returned last (the caller asserts on it)."""
         deadline = time.time() + timeout
         while True:
+            seen = read()
+            if done(seen) or time.time() > deadline:
+                return seen
+            time.sleep(pause)
+
+    def wait_order(self, order_id, until=("CONFIRMED", "CANCELLED"), timeout=30):
+        def read():
             a = self.call("order", "GET", f"/api/orders/{order_id}?wait=5",
                           who=self.owner(order_id))
             assert a.status == 200, a
-            if a.json["status"] in until or time.time() > deadline:
-                return a.json
-            time.sleep(0.05)
+            return a.json
+        return self.wait_until(read, lambda o: o["status"] in until, timeout)
 
     def stock(self, sku):
         a = self.call("inventory", "GET", f"/api/inventory/{sku}")
@@ -494,20 +509,11 @@ class Stack:
     def wait_stock(self, sku, expected, timeout=20):
         """Stock levels change asynchronously (OrderConfirmed, OrderCancelled):
         waits until they are as expected, and returns the last seen."""
-        deadline = time.time() + timeout
-        while True:
-            seen = self.stock(sku)
-            if seen == expected or time.time() > deadline:
-                return seen
-            time.sleep(0.05)
+        return self.wait_until(lambda: self.stock(sku), lambda seen: seen == expected, timeout)
 
     def wait_balance(self, customer, expected, timeout=20):
-        deadline = time.time() + timeout
-        while True:
-            seen = self.balance(customer)
-            if seen == expected or time.time() > deadline:
-                return seen
-            time.sleep(0.05)
+        return self.wait_until(lambda: self.balance(customer), lambda seen: seen == expected,
+                               timeout)
 
     def balance(self, customer):
         a = self.call("payment", "GET", f"/api/wallets/{customer}", who=customer)

@@ -10,7 +10,6 @@ and a clean audit, like the other e2e tests."""
 import base64
 import json
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -53,12 +52,6 @@ def alg_none_token(subject, admin=True):
                               "role": "admin" if admin else "customer", "iat": now,
                               "nbf": now, "exp": now + 3600}).encode())
     return f"{head}.{body}."
-
-
-def metric_value(text, name):
-    """The value of an unlabelled metric in Prometheus text (0 when absent)."""
-    m = re.search(rf"^{re.escape(name)} (\S+)$", text, re.M)
-    return float(m.group(1)) if m else 0.0
 
 
 def restart_service(s, svc, env):
@@ -410,7 +403,7 @@ class AuthE2E(StackTestCase):
             s.owners[again.json["id"]] = customers[5]
 
             # Redis down: the limits cannot be checked, orders still flow, and it is counted
-            before = metric_value(s.metrics_text("order"), "saga_ratelimit_bypassed_total")
+            before = s.metric("order", "saga_ratelimit_bypassed_total")
             s.stop_redis()
             try:
                 placed = []
@@ -419,7 +412,7 @@ class AuthE2E(StackTestCase):
                     self.assertEqual(a.status, 202, a)
                     s.owners[a.json["id"]] = customers[2 + i % 4]
                     placed.append(a.json["id"])
-                after = metric_value(s.metrics_text("order"), "saga_ratelimit_bypassed_total")
+                after = s.metric("order", "saga_ratelimit_bypassed_total")
                 self.assertGreaterEqual(after - before, 5)
             finally:
                 s.start_redis()

@@ -64,11 +64,6 @@ class ReplayStack(Stack):
         assert code == 0, f"sagactl dlq list: {code} {err}"
         return json.loads(out)
 
-    def metric(self, svc, name):
-        """The sum of a metric's samples on svc's /metrics (0 if absent)."""
-        text = self.metrics_text(svc)
-        return sum(float(v) for v in re.findall(rf"^{name}(?:{{[^}}]*}})? (\S+)$", text, re.M))
-
 
 class DlqReplayE2E(StackTestCase):
     stack = None
