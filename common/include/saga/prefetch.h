@@ -11,10 +11,11 @@
  * answers "no row" until a write names the key.
  *
  * Kept rows cannot go stale: a row read under a lock cannot change on another
- * connection before the commit, and a write on this connection (saga_db_exec) to
- * the query's table drops the kept rows whose key equals one of its string
- * parameters, or all of the table's rows if it has none. So every write to such a
- * table names the rows' keys as parameters (as "UPDATE t ... WHERE k = ?" does).
+ * connection before the commit, and a write on this connection to the query's
+ * table (saga_db_exec, or a row saga_db_insert keeps for later) drops the kept
+ * rows whose key equals one of its string parameters, or all of the table's rows
+ * if it has none. So every write to such a table names the rows' keys as
+ * parameters (as "UPDATE t ... WHERE k = ?" does).
  * An unlocked point read may be declared only for rows that never change. */
 #ifndef SAGA_PREFETCH_H
 #define SAGA_PREFETCH_H
