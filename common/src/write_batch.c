@@ -1,4 +1,4 @@
-/* write_batch.c - rows kept during a transaction, inserted together (see
+/* write_batch.c - statements kept during a transaction, written together (see
  * write_batch.h). */
 #include "saga/write_batch.h"
 
@@ -8,32 +8,52 @@
 #include <string.h>
 
 #include "saga/err.h"
+#include "db_bulk.h"
 #include "prefetch_hooks.h"
 #include "sql_names.h"
 #include "write_batch_hooks.h"
 
 /* Most rows in one INSERT; groups are powers of two up to this. */
 #define GROUP_MAX 64
+/* Most statements in one bulk execution of an UPDATE. */
+#define BULK_MAX 256
 /* Most parameters of one row. */
 #define ROW_PARAMS_MAX 16
 /* Longest statement: the head plus GROUP_MAX rows and commas. */
 #define SQL_MAX 8192
-/* Most tables the kept rows of one batch go to. */
+/* Most tables, and statement shapes, the kept statements of one batch have. */
 #define TABLES_MAX 16
+#define SHAPES_MAX 32
 #define TABLE_NAME_MAX 64
 
+typedef enum kept_kind {
+    KEPT_INSERT,     /* a row of a multi-row INSERT */
+    KEPT_UPDATE,     /* an UPDATE whose row count nobody needs */
+    KEPT_UPDATE_ONE, /* an UPDATE that must change exactly one row */
+} kept_kind;
+
+/* A statement shape: its rows are written together, shapes in the order each
+ * first appeared. */
+typedef struct kept_shape {
+    kept_kind kind;
+    const char *sql; /* the INSERT up to VALUES, or the UPDATE; by pointer: a constant */
+    const char *row; /* an INSERT's row tuple */
+    size_t table;
+} kept_shape;
+
 typedef struct kept_row {
-    const char *insert; /* by pointer: a constant */
-    const char *row;
+    size_t shape;
+    int key; /* an UPDATE's parameter holding its row's key; -1 for an INSERT */
     size_t nparams;
     saga_param params[ROW_PARAMS_MAX]; /* STR and BLOB data owned (malloc'd copies) */
-    bool flushed;
 } kept_row;
 
 struct saga_write_batch {
     kept_row *rows;
     size_t n, cap;
-    /* the tables the kept rows go to: a statement naming one flushes them first */
+    kept_shape shapes[SHAPES_MAX];
+    size_t nshapes;
+    /* the tables the kept statements write: a statement naming one flushes first */
     char tables[TABLES_MAX][TABLE_NAME_MAX];
     size_t ntables;
     bool flushing;
@@ -57,12 +77,13 @@ static void kept_row_clear(kept_row *r)
     r->nparams = 0;
 }
 
-/* Drops the kept rows (the failed flag stays until saga_write_batch_discard). */
+/* Drops the kept statements (the failed flag stays until saga_write_batch_discard). */
 static void rows_drop(saga_write_batch *b)
 {
     for (size_t i = 0; i < b->n; i++)
         kept_row_clear(&b->rows[i]);
     b->n = 0;
+    b->nshapes = 0;
     b->ntables = 0;
 }
 
@@ -96,34 +117,91 @@ void saga_write_batch_attach(saga_db *db, saga_write_batch *b)
     attached_db = b ? db : NULL;
 }
 
-/* Remembers the table "INSERT [IGNORE] INTO t ..." goes to. False if it cannot be
- * read or there are too many: then the row is not kept (inserted at once). */
-static bool table_note(saga_write_batch *b, const char *insert)
+/* The batch to keep a statement for db in, if one is attached and not flushing. */
+static saga_write_batch *keeping_batch(const saga_db *db)
 {
-    const char *at = strstr(insert, "INTO ");
+    saga_write_batch *b = attached_batch;
+    return b && attached_db == db && !b->flushing ? b : NULL;
+}
+
+/* The index of the table after `word` ("INTO ", "UPDATE ") in sql, noted if new;
+ * false if it cannot be read or there are too many tables. */
+static bool table_note(saga_write_batch *b, const char *sql, const char *word, size_t *table)
+{
+    const char *at = strstr(sql, word);
     char name[TABLE_NAME_MAX];
     size_t len = 0;
 
     if (!at)
         return false;
-    for (at += 5; len + 1 < sizeof(name) && (isalnum((unsigned char)at[len]) || at[len] == '_');
-         len++)
+    for (at += strlen(word);
+         len + 1 < sizeof(name) && (isalnum((unsigned char)at[len]) || at[len] == '_'); len++)
         name[len] = at[len];
     name[len] = '\0';
     if (len == 0 || len + 1 == sizeof(name))
         return false;
-    for (size_t i = 0; i < b->ntables; i++)
-        if (strcmp(b->tables[i], name) == 0)
+    for (*table = 0; *table < b->ntables; ++*table)
+        if (strcmp(b->tables[*table], name) == 0)
             return true;
     if (b->ntables == TABLES_MAX)
         return false;
-    memcpy(b->tables[b->ntables++], name, len + 1);
+    memcpy(b->tables[b->ntables], name, len + 1);
+    *table = b->ntables++;
     return true;
 }
 
-/* Keeps a copy of one row in b. */
-static int keep_row(saga_write_batch *b, const char *insert, const char *row,
-                    const saga_param *params, size_t nparams)
+/* The index of a statement shape, noted if new; false if there are too many. */
+static bool shape_note(saga_write_batch *b, const kept_shape *shape, size_t *at)
+{
+    for (*at = 0; *at < b->nshapes; ++*at)
+        if (b->shapes[*at].sql == shape->sql && b->shapes[*at].row == shape->row &&
+            b->shapes[*at].kind == shape->kind)
+            return true;
+    if (b->nshapes == SHAPES_MAX)
+        return false;
+    b->shapes[ *at = b->nshapes++] = *shape;
+    return true;
+}
+
+static bool param_is(const saga_param *p, const saga_param *key)
+{
+    return p->type == SAGA_PARAM_STR && p->ptr && p->len == key->len &&
+           memcmp(p->ptr, key->ptr, p->len) == 0;
+}
+
+/* Whether an UPDATE keyed by `key` and the statement q may write the same row:
+ * q has the key among its string parameters. */
+static bool names_key(const saga_param *key, const saga_param *params, size_t nparams)
+{
+    for (size_t i = 0; i < nparams; i++)
+        if (param_is(&params[i], key))
+            return true;
+    return false;
+}
+
+/* The flush writes shape by shape, so a statement of shape s would be written
+ * before every kept statement of a later shape. True if one of those is of the
+ * same table and may write the same row (one of the two an UPDATE naming a key the
+ * other has): the order would matter, so the kept ones must be written first. */
+static bool would_overtake(const saga_write_batch *b, size_t shape, int key,
+                           const saga_param *params, size_t nparams)
+{
+    size_t table = b->shapes[shape].table;
+    for (size_t i = 0; i < b->n; i++) {
+        const kept_row *q = &b->rows[i];
+        if (q->shape <= shape || b->shapes[q->shape].table != table)
+            continue;
+        if (key >= 0 && names_key(&params[key], q->params, q->nparams))
+            return true;
+        if (q->key >= 0 && names_key(&q->params[q->key], params, nparams))
+            return true;
+    }
+    return false;
+}
+
+/* Keeps a copy of one statement's parameters in b. */
+static int keep(saga_write_batch *b, size_t shape, int key, const saga_param *params,
+                size_t nparams)
 {
     if (b->n == b->cap) {
         size_t cap = b->cap ? 2 * b->cap : 64;
@@ -134,7 +212,7 @@ static int keep_row(saga_write_batch *b, const char *insert, const char *row,
         b->cap = cap;
     }
     kept_row *k = &b->rows[b->n];
-    *k = (kept_row){.insert = insert, .row = row};
+    *k = (kept_row){.shape = shape, .key = key};
     for (size_t i = 0; i < nparams; i++) {
         saga_param p = params[i];
         if ((p.type == SAGA_PARAM_STR || p.type == SAGA_PARAM_BLOB) && p.ptr) {
@@ -153,33 +231,89 @@ static int keep_row(saga_write_batch *b, const char *insert, const char *row,
     return SAGA_OK;
 }
 
+/* Keeps the statement in db's attached batch if there is one and it can: *kept
+ * says whether it did. */
+static int try_keep(saga_db *db, kept_shape shape, const char *table_word, int key,
+                    const saga_param *params, size_t nparams, bool *kept)
+{
+    saga_write_batch *b = keeping_batch(db);
+    size_t at;
+    int rc;
+
+    *kept = false;
+    if (!b || !table_note(b, shape.sql, table_word, &shape.table) || !shape_note(b, &shape, &at))
+        return SAGA_OK;
+    if (would_overtake(b, at, key, params, nparams)) {
+        if ((rc = saga_write_batch_flush(db, b)))
+            return rc;
+        return try_keep(db, shape, table_word, key, params, nparams, kept);
+    }
+    /* a batch-wide read of that table kept earlier may not show this write */
+    prefetch_written(db, shape.sql, params, nparams);
+    if ((rc = keep(b, at, key, params, nparams)))
+        return rc;
+    *kept = true;
+    return SAGA_OK;
+}
+
 int saga_db_insert(saga_db *db, const char *insert, const char *row, const saga_param *params,
                    size_t nparams)
 {
+    bool kept;
+    int rc;
+
     if (nparams > ROW_PARAMS_MAX)
         return SAGA_ERR_INVALID;
-    if (attached_batch && attached_db == db && !attached_batch->flushing &&
-        table_note(attached_batch, insert)) {
-        /* a batch-wide read of that table kept earlier may not show this row */
-        prefetch_written(db, insert, params, nparams);
-        return keep_row(attached_batch, insert, row, params, nparams);
-    }
+    kept_shape shape = {.kind = KEPT_INSERT, .sql = insert, .row = row};
+    if ((rc = try_keep(db, shape, "INTO ", -1, params, nparams, &kept)) || kept)
+        return rc;
     char sql[SQL_MAX];
     if ((size_t)snprintf(sql, sizeof(sql), "%s%s", insert, row) >= sizeof(sql))
         return SAGA_ERR_INVALID;
     return saga_db_exec(db, sql, params, nparams, NULL, NULL);
 }
 
-/* One INSERT of the n rows (same shape) at rows[at[0]], rows[at[1]], ... */
-static int insert_group(saga_db *db, const kept_row *rows, const size_t *at, size_t n)
+static int update(saga_db *db, kept_kind kind, const char *sql, const saga_param *params,
+                  size_t nparams, size_t key)
+{
+    uint64_t affected = 0;
+    bool kept;
+    int rc;
+
+    if (nparams > ROW_PARAMS_MAX || key >= nparams || params[key].type != SAGA_PARAM_STR ||
+        !params[key].ptr)
+        return SAGA_ERR_INVALID;
+    kept_shape shape = {.kind = kind, .sql = sql};
+    if ((rc = try_keep(db, shape, "UPDATE ", (int)key, params, nparams, &kept)) || kept)
+        return rc;
+    if ((rc = saga_db_exec(db, sql, params, nparams, &affected, NULL)))
+        return rc;
+    return kind == KEPT_UPDATE_ONE && affected != 1 ? SAGA_ERR_CONFLICT : SAGA_OK;
+}
+
+int saga_db_update(saga_db *db, const char *sql, const saga_param *params, size_t nparams,
+                   size_t key)
+{
+    return update(db, KEPT_UPDATE, sql, params, nparams, key);
+}
+
+int saga_db_update_one(saga_db *db, const char *sql, const saga_param *params, size_t nparams,
+                       size_t key)
+{
+    return update(db, KEPT_UPDATE_ONE, sql, params, nparams, key);
+}
+
+/* One INSERT of the n rows at rows[at[0]], rows[at[1]], ... */
+static int insert_group(saga_db *db, const kept_shape *shape, const kept_row *rows,
+                        const size_t *at, size_t n)
 {
     char sql[SQL_MAX];
     saga_param params[GROUP_MAX * ROW_PARAMS_MAX];
-    size_t len = (size_t)snprintf(sql, sizeof(sql), "%s", rows[at[0]].insert), np = 0;
+    size_t len = (size_t)snprintf(sql, sizeof(sql), "%s", shape->sql), np = 0;
 
     for (size_t i = 0; i < n; i++) {
         const kept_row *r = &rows[at[i]];
-        len += (size_t)snprintf(sql + len, sizeof(sql) - len, "%s%s", i ? "," : "", r->row);
+        len += (size_t)snprintf(sql + len, sizeof(sql) - len, "%s%s", i ? "," : "", shape->row);
         if (len >= sizeof(sql))
             return SAGA_ERR_INVALID;
         memcpy(params + np, r->params, r->nparams * sizeof(*params));
@@ -188,40 +322,54 @@ static int insert_group(saga_db *db, const kept_row *rows, const size_t *at, siz
     return saga_db_exec(db, sql, params, np, NULL, NULL);
 }
 
+/* One bulk execution of the UPDATE for the n statements at rows[at[0]], ... */
+static int update_group(saga_db *db, const kept_shape *shape, const kept_row *rows,
+                        const size_t *at, size_t n)
+{
+    const saga_param *params[BULK_MAX];
+    uint64_t affected = 0;
+
+    for (size_t i = 0; i < n; i++)
+        params[i] = rows[at[i]].params;
+    int rc = db_exec_bulk(db, shape->sql, params, n, rows[at[0]].nparams, &affected);
+    /* one of them changed no row: the rerun without the batch tells its caller */
+    if (rc == SAGA_OK && shape->kind == KEPT_UPDATE_ONE && affected != n)
+        rc = SAGA_ERR_CONFLICT;
+    return rc;
+}
+
+/* Writes the kept statements of one shape, in the order they were kept. */
+static int flush_shape(saga_db *db, saga_write_batch *b, size_t shape)
+{
+    const kept_shape *s = &b->shapes[shape];
+    size_t at[BULK_MAX], left = 0, next = 0;
+    int rc = SAGA_OK;
+
+    for (size_t i = 0; i < b->n; i++)
+        left += b->rows[i].shape == shape;
+    while (rc == SAGA_OK && left > 0) {
+        size_t group = s->kind == KEPT_INSERT ? GROUP_MAX : BULK_MAX;
+        if (s->kind == KEPT_INSERT) /* few INSERT texts: powers of two */
+            while (group > left)
+                group /= 2;
+        size_t n = 0;
+        for (; n < group && next < b->n; next++)
+            if (b->rows[next].shape == shape)
+                at[n++] = next;
+        rc = s->kind == KEPT_INSERT ? insert_group(db, s, b->rows, at, n)
+                                    : update_group(db, s, b->rows, at, n);
+        left -= n;
+    }
+    return rc;
+}
+
 int saga_write_batch_flush(saga_db *db, saga_write_batch *b)
 {
-    size_t at[GROUP_MAX];
     int rc = SAGA_OK;
 
     b->flushing = true;
-    for (size_t i = 0; i < b->n; i++)
-        b->rows[i].flushed = false;
-    /* shape by shape, in the order each shape first appears */
-    for (size_t first = 0; rc == SAGA_OK && first < b->n; first++) {
-        const kept_row *shape = &b->rows[first];
-        if (shape->flushed)
-            continue;
-        size_t left = 0;
-        for (size_t i = first; i < b->n; i++)
-            left += !b->rows[i].flushed && b->rows[i].insert == shape->insert &&
-                    b->rows[i].row == shape->row;
-        size_t next = first;
-        while (rc == SAGA_OK && left > 0) {
-            size_t group = GROUP_MAX;
-            while (group > left)
-                group /= 2;
-            size_t n = 0;
-            for (; n < group; next++) {
-                kept_row *r = &b->rows[next];
-                if (!r->flushed && r->insert == shape->insert && r->row == shape->row) {
-                    r->flushed = true;
-                    at[n++] = next;
-                }
-            }
-            rc = insert_group(db, b->rows, at, n);
-            left -= n;
-        }
-    }
+    for (size_t shape = 0; rc == SAGA_OK && shape < b->nshapes; shape++)
+        rc = flush_shape(db, b, shape);
     b->flushing = false;
     if (rc && rc != SAGA_ERR_TRANSIENT)
         b->failed = true;

@@ -178,20 +178,16 @@ int inventory_store_stock_lock(saga_db *db, inventory_line *line)
 
 int inventory_store_stock_move(saga_db *db, const char *sku, const inventory_delta *d)
 {
-    uint64_t affected = 0;
     saga_param p[] = {SAGA_P_I64(d->available), SAGA_P_I64(d->reserved),  SAGA_P_I64(d->sold),
                       SAGA_P_STR(sku),          SAGA_P_I64(d->available), SAGA_P_I64(d->reserved),
                       SAGA_P_I64(d->sold)};
-    int rc = saga_db_exec(db,
-                          "UPDATE products SET available = available + ?,"
-                          " reserved = reserved + ?, sold = sold + ?,"
-                          " updated_at = UTC_TIMESTAMP(3)"
-                          " WHERE sku = ? AND available + ? >= 0 AND reserved + ? >= 0"
-                          " AND sold + ? >= 0",
-                          p, 7, &affected, NULL);
-    if (rc == SAGA_OK && affected == 0)
-        return SAGA_ERR_CONFLICT;
-    return rc;
+    return saga_db_update_one(db,
+                              "UPDATE products SET available = available + ?,"
+                              " reserved = reserved + ?, sold = sold + ?,"
+                              " updated_at = UTC_TIMESTAMP(3)"
+                              " WHERE sku = ? AND available + ? >= 0 AND reserved + ? >= 0"
+                              " AND sold + ? >= 0",
+                              p, 7, 3);
 }
 
 int inventory_store_outcome_insert(saga_db *db, const char *order_id, const char *customer_id,
@@ -288,13 +284,9 @@ int inventory_store_reservations_lock(saga_db *db, const char *order_id,
 int inventory_store_reservation_set_status(saga_db *db, const char *order_id, const char *sku,
                                            const char *from, const char *to)
 {
-    uint64_t affected = 0;
     saga_param p[] = {SAGA_P_STR(to), SAGA_P_STR(order_id), SAGA_P_STR(sku), SAGA_P_STR(from)};
-    int rc = saga_db_exec(db,
-                          "UPDATE reservations SET status = ?, updated_at = UTC_TIMESTAMP(3)"
-                          " WHERE order_id = ? AND sku = ? AND status = ?",
-                          p, 4, &affected, NULL);
-    if (rc == SAGA_OK && affected == 0)
-        return SAGA_ERR_CONFLICT;
-    return rc;
+    return saga_db_update_one(db,
+                              "UPDATE reservations SET status = ?, updated_at = UTC_TIMESTAMP(3)"
+                              " WHERE order_id = ? AND sku = ? AND status = ?",
+                              p, 4, 1);
 }

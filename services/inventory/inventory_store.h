@@ -64,7 +64,9 @@ int inventory_store_products_list(saga_db *db, const char *after, int limit, inv
 int inventory_store_stock_lock(saga_db *db, inventory_line *line);
 
 /* Moves the counters of a product by d, refusing any that would go negative:
- * SAGA_ERR_CONFLICT if no row changed (no such product, or not enough stock). */
+ * SAGA_ERR_CONFLICT if no row changed (no such product, or not enough stock). Kept
+ * in an attached write batch (saga_db_update_one): the conflict then shows at its
+ * flush. */
 int inventory_store_stock_move(saga_db *db, const char *sku, const inventory_delta *d);
 
 /* --- order outcomes (one row per order inventory has decided on) --- */
@@ -105,7 +107,7 @@ int inventory_store_reservations_lock(saga_db *db, const char *order_id,
                                       inventory_reservation **out, size_t *n);
 
 /* Moves one reservation from status `from` to `to`: SAGA_ERR_CONFLICT if it was
- * not in `from`. */
+ * not in `from` (kept in an attached write batch, like stock_move). */
 int inventory_store_reservation_set_status(saga_db *db, const char *order_id, const char *sku,
                                            const char *from, const char *to);
 

@@ -115,17 +115,17 @@ int order_store_update(saga_db *db, const order *o, long long now_ms)
         SAGA_P_STR(now),
         SAGA_P_STR(o->id),
     };
-    return saga_db_exec(db,
-                        "UPDATE orders SET status = ?, cancel_reason = ?, amount = ?,"
-                        " payment_id = ?, updated_at = ? WHERE id = ?",
-                        p, sizeof(p) / sizeof(p[0]), NULL, NULL);
+    return saga_db_update(db,
+                          "UPDATE orders SET status = ?, cancel_reason = ?, amount = ?,"
+                          " payment_id = ?, updated_at = ? WHERE id = ?",
+                          p, sizeof(p) / sizeof(p[0]), 5);
 }
 
 int order_store_set_price(saga_db *db, const char *order_id, const char *sku, long long price)
 {
     saga_param p[] = {SAGA_P_I64(price), SAGA_P_STR(order_id), SAGA_P_STR(sku)};
-    return saga_db_exec(db, "UPDATE order_items SET unit_price = ? WHERE order_id = ? AND sku = ?",
-                        p, 3, NULL, NULL);
+    return saga_db_update(
+        db, "UPDATE order_items SET unit_price = ? WHERE order_id = ? AND sku = ?", p, 3, 1);
 }
 
 /* --- reading orders --- */

@@ -33,10 +33,12 @@ extern const saga_prefetch_query order_lock_query;
  * (out->nlines = 0). Use inside a transaction. SAGA_ERR_NOT_FOUND if there is none. */
 int order_store_lock(saga_db *db, const char *id, order *out);
 
-/* Writes status, cancel reason, amount, payment id and updated_at (now_ms) of o. */
+/* Writes status, cancel reason, amount, payment id and updated_at (now_ms) of o
+ * (kept in an attached write batch: saga_db_update). */
 int order_store_update(saga_db *db, const order *o, long long now_ms);
 
-/* Sets the unit price of one line (no error if the order has no such sku). */
+/* Sets the unit price of one line (no error if the order has no such sku; kept in
+ * an attached write batch). */
 int order_store_set_price(saga_db *db, const char *order_id, const char *sku, long long price);
 
 /* Adds a saga history row. event_id and detail (JSON text) may be NULL; kind is

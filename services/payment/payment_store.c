@@ -126,10 +126,10 @@ int payment_store_wallet_move(saga_db *db, const char *customer_id, long long de
     saga_param p[] = {SAGA_P_I64(delta), SAGA_P_STR(customer_id)};
     /* no row count check: a zero delta in the same millisecond changes nothing, and
      * the caller holds the row's lock, so it exists */
-    return saga_db_exec(db,
-                        "UPDATE wallets SET balance = balance + ?,"
-                        " updated_at = CURRENT_TIMESTAMP(3) WHERE customer_id = ?",
-                        p, 2, NULL, NULL);
+    return saga_db_update(db,
+                          "UPDATE wallets SET balance = balance + ?,"
+                          " updated_at = CURRENT_TIMESTAMP(3) WHERE customer_id = ?",
+                          p, 2, 1);
 }
 
 int payment_store_wallet_topup(saga_db *db, const char *customer_id, long long amount)

@@ -52,7 +52,8 @@ int payment_store_wallet_create(saga_db *db, const char *customer_id, long long 
 int payment_store_wallet_set_blocked(saga_db *db, const char *customer_id, bool blocked);
 
 /* balance += delta (a charge is negative, a refund positive). The caller holds the
- * row's lock and has checked the result stays within 0..PAYMENT_MONEY_MAX. */
+ * row's lock and has checked the result stays within 0..PAYMENT_MONEY_MAX. Kept in
+ * an attached write batch (saga_db_update). */
 int payment_store_wallet_move(saga_db *db, const char *customer_id, long long delta);
 
 /* balance += amount and topped_up += amount. */

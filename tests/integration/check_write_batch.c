@@ -3,7 +3,9 @@
  * names the table (a read sees them, an UPDATE changes them), and not before one
  * that does not; a kept row drops the batch-wide read (prefetch) of its key; a
  * duplicate shows at the flush, fails the statement that caused it and leaves the
- * batch marked failed until discarded. */
+ * batch marked failed until discarded. Kept UPDATEs are written in one bulk
+ * execution, NULLs included; one that had to change a row and changed none fails
+ * the flush; an UPDATE is never written before an earlier kept INSERT of its key. */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -154,6 +156,91 @@ START_TEST(test_duplicate_fails_the_statement_and_marks_the_batch)
 }
 END_TEST
 
+#define ITEM_ADD "UPDATE items SET v = v + ? WHERE k = ?"
+#define ITEM_SET_UNLESS_NULL "UPDATE items SET v = COALESCE(?, v) WHERE k = ?"
+
+/* Keeps (or runs) "v = v + add" for k. */
+static int add(fixture *f, const char *k, long long delta, bool must_change)
+{
+    saga_param p[] = {SAGA_P_I64(delta), SAGA_P_STR(k)};
+    return must_change ? saga_db_update_one(f->db, ITEM_ADD, p, 2, 1)
+                       : saga_db_update(f->db, ITEM_ADD, p, 2, 1);
+}
+
+START_TEST(test_updates_kept_and_written_in_one_bulk)
+{
+    fixture f;
+    fixture_open(&f);
+    keep(&f, "a", 1);
+    keep(&f, "b", 2);
+    keep(&f, "c", 3);
+    ck_assert_int_eq(saga_write_batch_flush(f.db, f.batch), SAGA_OK);
+    ck_assert_int_eq(add(&f, "a", 10, false), SAGA_OK);
+    ck_assert_int_eq(add(&f, "b", 20, true), SAGA_OK);
+    ck_assert_int_eq(add(&f, "c", 30, false), SAGA_OK);
+    ck_assert_int_eq(add(&f, "a", 100, false), SAGA_OK);
+    saga_param p[] = {SAGA_P_NULL, SAGA_P_STR("b")}, q[] = {SAGA_P_I64(5), SAGA_P_STR("c")};
+    ck_assert_int_eq(saga_db_update(f.db, ITEM_SET_UNLESS_NULL, p, 2, 1), SAGA_OK);
+    ck_assert_int_eq(saga_db_update(f.db, ITEM_SET_UNLESS_NULL, q, 2, 1), SAGA_OK);
+    /* nothing written yet: the peek sees the rows as inserted */
+    long long sum = -1;
+    ck_assert_int_eq(saga_db_query_i64(f.peek, "SELECT SUM(v) FROM items", NULL, 0, &sum), SAGA_OK);
+    ck_assert_int_eq(sum, 6);
+    ck_assert_int_eq(saga_write_batch_flush(f.db, f.batch), SAGA_OK);
+    /* each shape's in the order kept: a got 10 then 100 */
+    ck_assert_int_eq(item(&f, "a"), 111);
+    ck_assert_int_eq(item(&f, "b"), 22);
+    ck_assert_int_eq(item(&f, "c"), 5);
+    ck_assert(!saga_write_batch_failed(f.batch));
+    fixture_close(&f);
+}
+END_TEST
+
+START_TEST(test_update_that_must_change_a_row_fails_the_flush)
+{
+    fixture f;
+    fixture_open(&f);
+    keep(&f, "e", 1);
+    ck_assert_int_eq(saga_write_batch_flush(f.db, f.batch), SAGA_OK);
+    ck_assert_int_eq(add(&f, "e", 1, true), SAGA_OK);
+    ck_assert_int_eq(add(&f, "missing", 1, true), SAGA_OK); /* not seen yet */
+    ck_assert_int_eq(saga_write_batch_flush(f.db, f.batch), SAGA_ERR_CONFLICT);
+    ck_assert(saga_write_batch_failed(f.batch));
+    saga_write_batch_discard(f.batch);
+    /* without a batch it fails at once; one that need not change a row does not */
+    saga_write_batch_attach(NULL, NULL);
+    ck_assert_int_eq(add(&f, "missing", 1, true), SAGA_ERR_CONFLICT);
+    ck_assert_int_eq(add(&f, "missing", 1, false), SAGA_OK);
+    ck_assert_int_eq(add(&f, "e", 1, true), SAGA_OK);
+    fixture_close(&f);
+}
+END_TEST
+
+START_TEST(test_update_not_written_before_an_insert_of_its_key)
+{
+    fixture f;
+    fixture_open(&f);
+    keep(&f, "p", 1);
+    ck_assert_int_eq(saga_write_batch_flush(f.db, f.batch), SAGA_OK);
+    /* the UPDATE's shape is first, so the flush would write the next UPDATE of r
+     * before r's INSERT: keeping it writes the batch first */
+    ck_assert_int_eq(add(&f, "p", 1, true), SAGA_OK);
+    keep(&f, "r", 5);
+    ck_assert_int_eq(written(&f), 1);
+    ck_assert_int_eq(add(&f, "r", 1, true), SAGA_OK);
+    ck_assert_int_eq(written(&f), 2);
+    /* an UPDATE of another key stays kept */
+    keep(&f, "s", 7);
+    ck_assert_int_eq(add(&f, "p", 1, true), SAGA_OK);
+    ck_assert_int_eq(written(&f), 2);
+    ck_assert_int_eq(saga_write_batch_flush(f.db, f.batch), SAGA_OK);
+    ck_assert_int_eq(item(&f, "p"), 3);
+    ck_assert_int_eq(item(&f, "r"), 6);
+    ck_assert_int_eq(item(&f, "s"), 7);
+    fixture_close(&f);
+}
+END_TEST
+
 static Suite *write_batch_suite(void)
 {
     Suite *s = suite_create("write_batch");
@@ -161,6 +248,9 @@ static Suite *write_batch_suite(void)
     tcase_add_test(tc, test_kept_until_a_statement_names_the_table);
     tcase_add_test(tc, test_kept_row_drops_the_batch_read_of_its_key);
     tcase_add_test(tc, test_duplicate_fails_the_statement_and_marks_the_batch);
+    tcase_add_test(tc, test_updates_kept_and_written_in_one_bulk);
+    tcase_add_test(tc, test_update_that_must_change_a_row_fails_the_flush);
+    tcase_add_test(tc, test_update_not_written_before_an_insert_of_its_key);
     suite_add_tcase(s, tc);
     return s;
 }
