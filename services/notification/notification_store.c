@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "saga/err.h"
+#include "saga/write_batch.h"
 
 #define ADD_PARAMS_PER_ROW 9
 
@@ -326,12 +327,12 @@ const saga_prefetch_query notification_known_query = {
 int notification_store_known_add(saga_db *db, const notification_order *o, bool *added)
 {
     saga_param params[] = {SAGA_P_STR(o->order_id), SAGA_P_STR(o->customer_id)};
-    uint64_t affected = 0;
-    int rc =
-        saga_db_exec(db, "INSERT IGNORE INTO known_orders (order_id, customer_id) VALUES (?, ?)",
-                     params, 2, &affected, NULL);
-    *added = rc == SAGA_OK && affected > 0;
-    return rc;
+    /* a replay (another event id for the order) is rare: one shared INSERT for the
+     * batch, and a rerun when a duplicate shows */
+    int rc = saga_db_insert(db, "INSERT INTO known_orders (order_id, customer_id) VALUES ",
+                            "(?, ?)", params, 2);
+    *added = rc == SAGA_OK;
+    return rc == SAGA_ERR_CONFLICT ? SAGA_OK : rc;
 }
 
 static int known_row(const saga_row *row, void *ud)

@@ -100,7 +100,10 @@ int notification_store_release(saga_db *db, const char *token);
 int notification_store_list(saga_db *db, const char *order_id, cJSON *items);
 
 /* Records an OrderCreated's order once, in db's open transaction; *added tells
- * whether this call added it. */
+ * whether this call added it. With the consumer's write batch attached the row is
+ * kept and *added is true: an order recorded before shows as a duplicate at the
+ * flush, and the batch's rerun without the batch tells this call (see
+ * saga/write_batch.h). */
 int notification_store_known_add(saga_db *db, const notification_order *o, bool *added);
 
 /* notification_store_known_get's read, which the consumer does for a whole batch of

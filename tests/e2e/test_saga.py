@@ -351,6 +351,53 @@ class SagaE2E(SagaTestCase):
         self.assertEqual(s.scalar("inventory", "SELECT COUNT(*) FROM order_outcomes WHERE "
                                                f"order_id IN ('{listed}')"), "0")
 
+    def test_order_created_again_changes_nothing(self):
+        """A confirmed order's OrderCreated again under new event ids, twice as it was
+        and once naming another customer, one right after the other: the services
+        that record orders (payment, notification) keep what they had, nothing moves
+        and nothing more is notified; only the one naming another customer is
+        dead-lettered, by both, as created for another customer."""
+        s = self.s
+        sku, customer = s.sku("again"), s.customer("again")
+        s.product(sku, price=700, stock=5)
+        s.wallet(customer, balance=10000)
+        a = s.order(customer, [(sku, 1)])
+        self.assertEqual(a.status, 202, a)
+        order_id = a.json["id"]
+        self.assertEqual(s.wait_order(order_id)["status"], "CONFIRMED")
+        self.wait_notifications(order_id, 2)
+        s.drain()
+        stock, balance = s.stock(sku), s.balance(customer)
+        created = [e for e in s.events("order-events", order_id)
+                   if e["type"] == "OrderCreated"][0]["data"]
+        other = s.customer("again-other")
+        forged = cloud_event("OrderCreated", order_id, dict(created, customerId=other))
+        for value in (cloud_event("OrderCreated", order_id, created), forged,
+                      cloud_event("OrderCreated", order_id, created)):
+            s.produce("order-events", order_id, value)
+        forged_id = json.loads(forged)["id"]
+
+        def dead_letters():
+            return {message_headers(m).get("saga-service"): message_headers(m)
+                    for m in s.read_topic("saga-dlq") if (m.key() or b"").decode() == order_id}
+        found = s.wait_until(dead_letters, lambda d: {"payment", "notification"} <= set(d))
+        self.assertEqual(sorted(found), ["notification", "payment"])
+        for svc, h in found.items():
+            with self.subTest(service=svc):
+                self.assertEqual(h["kafka_dlt-exception-fqcn"], "HANDLER_REJECTED", h)
+                self.assertIn("created for another customer", h["kafka_dlt-exception-message"])
+        for svc in ("payment", "notification"):
+            self.assertEqual(s.scalar(svc, "SELECT customer_id FROM known_orders WHERE "
+                                           f"order_id = '{order_id}'"), customer)
+        s.drain()
+        self.assertEqual((s.stock(sku), s.balance(customer)), (stock, balance))
+        notes = s.call("notification", "GET", f"/api/notifications?orderId={order_id}").json
+        self.assertEqual(len(notes["items"]), 2)
+        self.assertEqual(s.wait_order(order_id)["status"], "CONFIRMED")
+        dlq_ids = {json.loads(m.value())["id"] for m in s.read_topic("saga-dlq")
+                   if (m.key() or b"").decode() == order_id}
+        self.assertEqual(dlq_ids, {forged_id})
+
     def test_payment_resumes_with_order_and_reservation_waiting(self):
         """Payment frozen (SIGSTOP) while an order is placed and inventory reserves it:
         once it resumes, OrderCreated and InventoryReserved (two topics, no mutual
