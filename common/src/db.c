@@ -351,16 +351,23 @@ static int stmt_get(saga_db *db, const char *sql, MYSQL_STMT **out)
     return SAGA_OK;
 }
 
+/* SAGA_OK if the statement takes nparams parameters; a bug otherwise. */
+static int param_count_check(saga_db *db, MYSQL_STMT *stmt, size_t nparams)
+{
+    if (mysql_stmt_param_count(stmt) == nparams)
+        return SAGA_OK;
+    snprintf(db->last_error, sizeof(db->last_error), "statement takes %lu parameters, %zu given",
+             (unsigned long)mysql_stmt_param_count(stmt), nparams);
+    db->last_errno = 0;
+    return SAGA_ERR_INTERNAL;
+}
+
 static int stmt_bind_params(saga_db *db, MYSQL_STMT *stmt, const saga_param *params,
                             size_t nparams, MYSQL_BIND *binds)
 {
-    if (mysql_stmt_param_count(stmt) != nparams) {
-        snprintf(db->last_error, sizeof(db->last_error),
-                 "statement takes %lu parameters, %zu given",
-                 (unsigned long)mysql_stmt_param_count(stmt), nparams);
-        db->last_errno = 0;
-        return SAGA_ERR_INTERNAL;
-    }
+    int rc = param_count_check(db, stmt, nparams);
+    if (rc)
+        return rc;
     if (nparams == 0)
         return SAGA_OK;
     memset(binds, 0, sizeof(*binds) * nparams);
@@ -554,13 +561,8 @@ int db_exec_bulk(saga_db *db, const char *sql, const saga_param *const *rows, si
         return exec_each(db, sql, rows, nrows, nparams, affected);
     if ((rc = stmt_get(db, sql, &stmt)))
         return rc;
-    if (mysql_stmt_param_count(stmt) != nparams) {
-        snprintf(db->last_error, sizeof(db->last_error),
-                 "statement takes %lu parameters, %zu given",
-                 (unsigned long)mysql_stmt_param_count(stmt), nparams);
-        db->last_errno = 0;
-        return SAGA_ERR_INTERNAL;
-    }
+    if ((rc = param_count_check(db, stmt, nparams)))
+        return rc;
     void *block = bulk_arrays_new(&a, nrows, nparams);
     if (!block)
         return SAGA_ERR_NOMEM;
