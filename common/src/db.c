@@ -5,12 +5,15 @@
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
 #include <mysql.h>
 #include <mysqld_error.h>
 #include <errmsg.h>
 
+#include "saga/backoff.h"
 #include "saga/err.h"
 #include "saga/file.h"
 #include "saga/log.h"
@@ -273,11 +276,15 @@ void saga_db_rollback(saga_db *db)
 
 int saga_db_transaction(saga_db *db, int attempts, saga_tx_fn fn, void *ud)
 {
+    /* per thread: two requests that deadlocked each other draw different pauses */
+    static _Thread_local unsigned seed;
     int rc = SAGA_ERR_TRANSIENT;
 
+    if (!seed)
+        seed = (unsigned)time(NULL) ^ (unsigned)(uintptr_t)&seed;
     for (int attempt = 0; attempt < attempts && rc == SAGA_ERR_TRANSIENT; attempt++) {
-        if (attempt > 0)
-            usleep(10000U << (attempt - 1)); /* 10, 20, 40 ms ... */
+        if (attempt > 0) /* 5-10, 10-20, 20-40 ms ... up to 200 */
+            usleep((useconds_t)saga_backoff_ms((unsigned)attempt - 1, 10, 200, &seed) * 1000);
         if ((rc = saga_db_begin(db)) != SAGA_OK)
             continue;
         if ((rc = fn(db, ud)) == SAGA_OK)

@@ -336,11 +336,30 @@ class Stack:
         env.update(self.env_overrides.get(svc, {}))
         return env
 
-    def _start_service(self, svc):
+    def _start_service(self, svc, log_mode="w"):
         binary = os.path.join(BUILD, "services", svc, f"{svc}-service")
-        with open(self.log(svc), "w") as log:
+        with open(self.log(svc), log_mode) as log:
             self.procs[svc] = subprocess.Popen([binary], cwd=SOURCE, env=self.service_env(svc),
                                                stdout=log, stderr=subprocess.STDOUT)
+
+    def restart_service(self, svc, env):
+        """Stops svc (SIGTERM; it must exit 0), then starts it again with env on top
+        of the stack's own settings, and waits until it is ready and consuming. Its
+        log goes on in the same file."""
+        proc = self.procs[svc]
+        proc.send_signal(signal.SIGTERM)
+        try:
+            code = proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            code = proc.wait()
+        assert code == 0, f"{svc}-service exited with {code} on SIGTERM; see {self.log(svc)}"
+        self.env_overrides[svc] = dict(env)
+        with open(self.log(svc), "a") as log:
+            log.write(f"--- restarted with {env}\n")
+        self._start_service(svc, log_mode="a")
+        self._wait_ready(svc)
+        self._wait_assigned(svc)
 
     def _wait_ready(self, svc, timeout=60):
         deadline = time.time() + timeout

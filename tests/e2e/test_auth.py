@@ -10,7 +10,6 @@ and a clean audit, like the other e2e tests."""
 import base64
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -52,24 +51,6 @@ def alg_none_token(subject, admin=True):
                               "role": "admin" if admin else "customer", "iat": now,
                               "nbf": now, "exp": now + 3600}).encode())
     return f"{head}.{body}."
-
-
-def restart_service(s, svc, env):
-    """Restarts one of the stack's services with env on top of the stack's own
-    settings (stack.py starts services only with the stack; this is the small piece
-    this test needs)."""
-    proc = s.procs[svc]
-    proc.send_signal(signal.SIGTERM)
-    try:
-        code = proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        code = proc.wait()
-    assert code == 0, f"{svc}-service exited with {code} on SIGTERM; see {s.log(svc)}"
-    s.env_overrides[svc] = dict(env)
-    s._start_service(svc)
-    s._wait_ready(svc)
-    s._wait_assigned(svc)
 
 
 class AuthE2E(StackTestCase):
@@ -380,7 +361,7 @@ class AuthE2E(StackTestCase):
             s.wallet(c, balance=10_000_000)
         try:
             # per token subject: 3 pass, the 4th waits; another customer is not held up
-            restart_service(s, "order", {"SAGA_RATE_LIMIT_CUSTOMER_PER_S": "1",
+            s.restart_service("order", {"SAGA_RATE_LIMIT_CUSTOMER_PER_S": "1",
                                          "SAGA_RATE_LIMIT_CUSTOMER_BURST": "3"})
             limited = self.burst_then_429([customers[0]] * 4)
             self.assertIn("customer", limited.json["detail"])
@@ -393,7 +374,7 @@ class AuthE2E(StackTestCase):
             s.owners[again.json["id"]] = customers[0]
 
             # per client address: every customer's orders from here count together
-            restart_service(s, "order", {"SAGA_RATE_LIMIT_ADDRESS_PER_S": "1",
+            s.restart_service("order", {"SAGA_RATE_LIMIT_ADDRESS_PER_S": "1",
                                          "SAGA_RATE_LIMIT_ADDRESS_BURST": "3"})
             limited = self.burst_then_429(customers[2:6])
             self.assertIn("address", limited.json["detail"])
@@ -419,7 +400,7 @@ class AuthE2E(StackTestCase):
             for o in placed:
                 self.assertIn(s.wait_order(o)["status"], ("CONFIRMED", "CANCELLED"))
         finally:
-            restart_service(s, "order", {})  # the stack's own settings: limits off
+            s.restart_service("order", {})  # the stack's own settings: limits off
 
 
 if __name__ == "__main__":

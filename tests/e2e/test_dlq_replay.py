@@ -13,7 +13,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -31,23 +30,7 @@ SAGACTL = os.path.join(BUILD, "tools", "sagactl")
 
 
 class ReplayStack(Stack):
-    """A Stack whose services can be restarted with other settings."""
-
-    def restart_service(self, svc, env):
-        """Stops svc (SIGTERM), then starts it again with env as its overrides."""
-        proc = self.procs[svc]
-        proc.send_signal(signal.SIGTERM)
-        code = proc.wait(timeout=20)
-        assert code == 0, f"{svc}-service exited with {code}; log: {self.log(svc)}"
-        self.env_overrides[svc] = env
-        binary = os.path.join(BUILD, "services", svc, f"{svc}-service")
-        with open(self.log(svc), "a") as log:
-            log.write(f"--- restarted with {env}\n")
-            log.flush()
-            self.procs[svc] = subprocess.Popen([binary], cwd=SOURCE, env=self.service_env(svc),
-                                               stdout=log, stderr=subprocess.STDOUT)
-        self._wait_ready(svc)
-        self._wait_assigned(svc)
+    """A Stack with sagactl pointed at it."""
 
     def sagactl(self, *args, bootstrap=True):
         """Runs sagactl against this stack's broker: (exit status, stdout, stderr)."""

@@ -82,9 +82,10 @@ typedef int (*saga_tx_fn)(saga_db *db, void *ud);
 /* Runs fn in a transaction: commits when it returns SAGA_OK, rolls back
  * otherwise. A transient failure (deadlock, lock wait timeout, connection lost
  * before the commit) runs it again, up to `attempts` times in all, with a short
- * growing pause. Returns fn's result, or the database's (SAGA_ERR_UNAVAILABLE when
- * the connection was lost during the commit: not retried, the outcome is
- * unknown). fn must leave nothing behind that a retry would repeat. */
+ * growing pause drawn at random (saga/backoff.h). Returns fn's result, or the
+ * database's (SAGA_ERR_UNAVAILABLE when the connection was lost during the commit:
+ * not retried, the outcome is unknown). fn must leave nothing behind that a retry
+ * would repeat. */
 int saga_db_transaction(saga_db *db, int attempts, saga_tx_fn fn, void *ud);
 
 /* Runs a statement. affected and insert_id may be NULL. Returns SAGA_OK,
