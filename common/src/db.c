@@ -24,6 +24,8 @@
 
 /* the services' statements plus the batch shapes of the inbox, the outbox and the prefetches */
 #define STMT_CACHE_SIZE 192
+/* most saga_db_after_commit callbacks in one transaction */
+#define AFTER_COMMIT_MAX 8
 
 typedef struct cached_stmt {
     char *sql;
@@ -39,6 +41,11 @@ struct saga_db {
     bool outbox_dirty;        /* this transaction added outbox rows */
     void (*commit_hook)(void *ud);
     void *commit_hook_ud;
+    struct {
+        void (*fn)(void *ud);
+        void *ud;
+    } after_commit[AFTER_COMMIT_MAX]; /* this transaction's, run once it commits */
+    size_t nafter_commit;
     cached_stmt cache[STMT_CACHE_SIZE];
     unsigned long long use_clock;
     unsigned last_errno;
@@ -238,6 +245,7 @@ int saga_db_begin(saga_db *db)
     prefetch_end(db);
     db->in_tx = true;
     db->outbox_dirty = false;
+    db->nafter_commit = 0;
     return SAGA_OK;
 }
 
@@ -262,6 +270,10 @@ int saga_db_commit(saga_db *db)
         rc = SAGA_ERR_UNAVAILABLE;
     if (rc == SAGA_OK && wake && db->commit_hook)
         db->commit_hook(db->commit_hook_ud);
+    size_t nafter = rc == SAGA_OK ? db->nafter_commit : 0;
+    db->nafter_commit = 0;
+    for (size_t i = 0; i < nafter; i++)
+        db->after_commit[i].fn(db->after_commit[i].ud);
     return rc;
 }
 
@@ -272,6 +284,7 @@ void saga_db_rollback(saga_db *db)
     prefetch_end(db);
     db->in_tx = false;
     db->outbox_dirty = false;
+    db->nafter_commit = 0;
 }
 
 int saga_db_transaction(saga_db *db, int attempts, saga_tx_fn fn, void *ud)
@@ -304,6 +317,23 @@ void saga_db_set_commit_hook(saga_db *db, void (*fn)(void *ud), void *ud)
 {
     db->commit_hook = fn;
     db->commit_hook_ud = ud;
+}
+
+int saga_db_after_commit(saga_db *db, void (*fn)(void *ud), void *ud)
+{
+    if (!db->in_tx) {
+        fn(ud);
+        return SAGA_OK;
+    }
+    for (size_t i = 0; i < db->nafter_commit; i++)
+        if (db->after_commit[i].fn == fn && db->after_commit[i].ud == ud)
+            return SAGA_OK;
+    if (db->nafter_commit == AFTER_COMMIT_MAX)
+        return SAGA_ERR_NOMEM;
+    db->after_commit[db->nafter_commit].fn = fn;
+    db->after_commit[db->nafter_commit].ud = ud;
+    db->nafter_commit++;
+    return SAGA_OK;
 }
 
 void saga_db_mark_outbox(saga_db *db)

@@ -46,9 +46,6 @@ typedef struct delivery_worker {
     saga_write_batch *writes;
     /* guarded by d->lock */
     bool wake_pending;
-    bool await_pending;
-    char await_order[NOTIFY_ORDER_ID_MAX + 1];
-    notification_trigger await_trigger;
 } delivery_worker;
 
 struct notification_delivery {
@@ -163,19 +160,12 @@ unsigned notification_delivery_channels(const notification_delivery *d)
     return d->set.channels;
 }
 
-void notification_delivery_wake(notification_delivery *d, const char *order_id,
-                                notification_trigger trigger)
+void notification_delivery_wake(notification_delivery *d)
 {
     pthread_mutex_lock(&d->lock);
-    for (int ch = 0; ch < NOTIFY_CH_COUNT; ch++) {
-        delivery_worker *w = &d->workers[ch];
-        if (!(d->set.channels & NOTIFY_CH_BIT(ch)))
-            continue;
-        w->wake_pending = true;
-        w->await_pending = true;
-        snprintf(w->await_order, sizeof(w->await_order), "%s", order_id);
-        w->await_trigger = trigger;
-    }
+    for (int ch = 0; ch < NOTIFY_CH_COUNT; ch++)
+        if (d->set.channels & NOTIFY_CH_BIT(ch))
+            d->workers[ch].wake_pending = true;
     pthread_cond_broadcast(&d->cond);
     pthread_mutex_unlock(&d->lock);
 }
@@ -650,9 +640,6 @@ static void *delivery_main(void *arg)
              notification_channel_name(w->channel), w->lease_ms, d->set.batch, d->set.poll_ms);
     while (delivery_running(d)) {
         saga_db *db = saga_service_thread_db(d->svc);
-        char order_id[NOTIFY_ORDER_ID_MAX + 1] = "";
-        notification_trigger trigger = NOTIFY_TRIGGER_CONFIRMED;
-        bool await;
         long claimed;
 
         if (!db) {
@@ -660,16 +647,8 @@ static void *delivery_main(void *arg)
             continue;
         }
         pthread_mutex_lock(&d->lock);
-        if ((await = w->await_pending)) {
-            memcpy(order_id, w->await_order, sizeof(order_id));
-            trigger = w->await_trigger;
-        }
-        w->await_pending = false;
         w->wake_pending = false;
         pthread_mutex_unlock(&d->lock);
-        /* woken by the handler inside the consumer's transaction: wait for its commit */
-        if (await && notification_store_await(db, order_id, trigger) != SAGA_OK)
-            LOG_DEBUG("notification.await_failed", "waiting for new rows: %s", saga_db_error(db));
         claimed = delivery_pass(w, db);
         if (claimed >= d->set.batch)
             continue; /* more may be due */

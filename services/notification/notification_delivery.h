@@ -52,11 +52,9 @@ notification_delivery *notification_delivery_new(const notification_settings *s)
 /* The configured channels (NOTIFY_CH_BIT bits). Thread-safe. */
 unsigned notification_delivery_channels(const notification_delivery *d);
 
-/* Wakes the threads: rows of (order_id, trigger) were just inserted in a transaction that
- * is about to commit; each thread waits for that commit, then delivers. Thread-safe;
- * called by the consumer's handler. */
-void notification_delivery_wake(notification_delivery *d, const char *order_id,
-                                notification_trigger trigger);
+/* Wakes the threads: new rows were committed (the consumer's handler has it called
+ * after its transaction commits: saga_db_after_commit). Thread-safe. */
+void notification_delivery_wake(notification_delivery *d);
 
 /* Starts the threads (the service's start hook). Each uses saga_service_thread_db(svc) and
  * runs while saga_service_running(svc). Returns SAGA_OK or SAGA_ERR_INTERNAL. */

@@ -57,6 +57,11 @@ static int on_order_created(saga_db *db, const saga_event *ev, saga_msg_meta *me
     return SAGA_OK;
 }
 
+static void wake_delivery(void *d)
+{
+    notification_delivery_wake(d);
+}
+
 /* OrderConfirmed, OrderCancelled: one PENDING notification per configured channel. The
  * inbox has already skipped a redelivered event id; the unique (order, trigger, channel)
  * key makes a replay under a new id add nothing either. */
@@ -130,7 +135,9 @@ static int on_order_terminal(saga_db *db, const saga_event *ev, saga_msg_meta *m
     if (rc != SAGA_OK)
         goto out;
     if (added > 0) {
-        notification_delivery_wake(d, m.order_id, m.trigger);
+        /* the delivery threads see the rows once they are committed (were there no
+         * room for the call, the next poll would find them) */
+        (void)saga_db_after_commit(db, wake_delivery, d);
         saga_log_ids(SAGA_LOG_DEBUG, "notification.created", &log_ids,
                      "%llu notification(s) for %s", (unsigned long long)added, ev->type);
     } else {

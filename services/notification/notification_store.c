@@ -8,58 +8,38 @@
 #include "saga/err.h"
 #include "saga/write_batch.h"
 
-#define ADD_PARAMS_PER_ROW 9
-
 int notification_store_add(saga_db *db, const notification_new *rows, size_t n, uint64_t *added)
 {
-    saga_param params[NOTIFY_CH_COUNT * ADD_PARAMS_PER_ROW];
-    char sql[1024];
-    size_t len, k = 0;
-
     *added = 0;
-    if (n == 0)
-        return SAGA_OK;
     if (n > NOTIFY_CH_COUNT)
         return SAGA_ERR_INVALID;
-    len = (size_t)snprintf(sql, sizeof(sql),
-                           "INSERT INTO notifications (id, order_id, customer_id, trigger_type,"
-                           " trigger_event_id, channel, status, attempts, next_attempt_at,"
-                           " payload, traceparent, created_at) VALUES ");
     for (size_t i = 0; i < n; i++) {
         const notification_new *r = &rows[i];
-        len += (size_t)snprintf(sql + len, sizeof(sql) - len,
-                                "%s(?, ?, ?, ?, ?, ?, 'PENDING', 0, UTC_TIMESTAMP(3), ?, ?, ?)",
-                                i ? ", " : "");
-        params[k++] = SAGA_P_STR(r->id);
-        params[k++] = SAGA_P_STR(r->order_id);
-        params[k++] = SAGA_P_STR(r->customer_id);
-        params[k++] = SAGA_P_STR(notification_trigger_name(r->trigger));
-        params[k++] = SAGA_P_STR(r->trigger_event_id);
-        params[k++] = SAGA_P_STR(notification_channel_name(r->channel));
-        params[k++] = SAGA_P_STR(r->payload);
-        params[k++] = SAGA_P_STR(r->traceparent);
-        params[k++] = SAGA_P_STR(r->created_at);
+        saga_param params[] = {
+            SAGA_P_STR(r->id),
+            SAGA_P_STR(r->order_id),
+            SAGA_P_STR(r->customer_id),
+            SAGA_P_STR(notification_trigger_name(r->trigger)),
+            SAGA_P_STR(r->trigger_event_id),
+            SAGA_P_STR(notification_channel_name(r->channel)),
+            SAGA_P_STR(r->payload),
+            SAGA_P_STR(r->traceparent),
+            SAGA_P_STR(r->created_at),
+        };
+        int rc = saga_db_insert(db,
+                                "INSERT INTO notifications (id, order_id, customer_id,"
+                                " trigger_type, trigger_event_id, channel, status, attempts,"
+                                " next_attempt_at, payload, traceparent, created_at) VALUES ",
+                                "(?, ?, ?, ?, ?, ?, 'PENDING', 0, UTC_TIMESTAMP(3), ?, ?, ?)",
+                                params, sizeof(params) / sizeof(params[0]));
+        /* an existing (order, trigger, channel) row stays as it is */
+        if (rc == SAGA_ERR_CONFLICT)
+            continue;
+        if (rc)
+            return rc;
+        (*added)++;
     }
-    /* an existing (order, trigger, channel) row stays as it is: affected counts 0 */
-    snprintf(sql + len, sizeof(sql) - len, " ON DUPLICATE KEY UPDATE id = id");
-    return saga_db_exec(db, sql, params, k, added, NULL);
-}
-
-static int row_ignore(const saga_row *row, void *ud)
-{
-    (void)row;
-    (void)ud;
-    return 0;
-}
-
-int notification_store_await(saga_db *db, const char *order_id, notification_trigger trigger)
-{
-    saga_param params[] = {SAGA_P_STR(order_id), SAGA_P_STR(notification_trigger_name(trigger))};
-    /* a locking read waits for the inserting transaction's row locks */
-    return saga_db_query(db,
-                         "SELECT id FROM notifications WHERE order_id = ? AND trigger_type = ?"
-                         " LOCK IN SHARE MODE",
-                         params, 2, row_ignore, NULL);
+    return SAGA_OK;
 }
 
 int notification_store_claim(saga_db *db, notification_channel channel, const char *token,

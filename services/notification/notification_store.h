@@ -53,14 +53,11 @@ typedef struct notification_row {
 
 /* Inserts rows[0..n) (n <= NOTIFY_CH_COUNT) as PENDING, due now, in db's open
  * transaction; a row whose (order, trigger, channel) exists already is left alone (a
- * redelivered or replayed trigger adds nothing). *added: rows actually inserted. */
+ * redelivered or replayed trigger adds nothing). *added: rows inserted. With the
+ * consumer's write batch attached the rows are kept and all count as added: one that
+ * exists shows as a duplicate at the flush, and the batch's rerun without the batch
+ * leaves it alone (see saga/write_batch.h). */
 int notification_store_add(saga_db *db, const notification_new *rows, size_t n, uint64_t *added);
-
-/* Waits until the transaction that inserted the rows of (order_id, trigger) has ended
- * (a locking read of those rows), so that a pass started afterwards sees them. Outside
- * a transaction. Returns SAGA_OK or a database error (a lock wait timeout is
- * SAGA_ERR_TRANSIENT). */
-int notification_store_await(saga_db *db, const char *order_id, notification_trigger trigger);
 
 /* Claims up to `batch` due rows of channel for lease_ms under token (see above).
  * Autocommit. *claimed: how many. */

@@ -5,7 +5,9 @@
  * duplicate shows at the flush, fails the statement that caused it and leaves the
  * batch marked failed until discarded. Kept UPDATEs are written in one bulk
  * execution, NULLs included; one that had to change a row and changed none fails
- * the flush; an UPDATE is never written before an earlier kept INSERT of its key. */
+ * the flush; an UPDATE is never written before an earlier kept INSERT of its key.
+ * Callbacks registered with saga_db_after_commit run once, after the commit (which
+ * wrote the kept rows), and never for a rolled-back transaction. */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -241,6 +243,52 @@ START_TEST(test_update_not_written_before_an_insert_of_its_key)
 }
 END_TEST
 
+/* An after-commit callback: counts the items a fresh READ COMMITTED connection sees. */
+typedef struct committed_probe {
+    const saga_config *cfg;
+    int runs;
+    long long seen;
+} committed_probe;
+
+static void probe_committed(void *ud)
+{
+    committed_probe *p = ud;
+    char err[512];
+    saga_db *other = saga_db_open(p->cfg, err, sizeof(err));
+    ck_assert_msg(other != NULL, "%s", err);
+    ck_assert_int_eq(saga_db_query_i64(other, "SELECT COUNT(*) FROM items", NULL, 0, &p->seen),
+                     SAGA_OK);
+    saga_db_close(other);
+    p->runs++;
+}
+
+START_TEST(test_after_commit_sees_the_kept_rows_committed)
+{
+    fixture f;
+    fixture_open(&f);
+    committed_probe probe = {.cfg = &f.cfg};
+    keep(&f, "w", 1);
+    /* registered twice: runs once; nothing runs before the commit */
+    ck_assert_int_eq(saga_db_after_commit(f.db, probe_committed, &probe), SAGA_OK);
+    ck_assert_int_eq(saga_db_after_commit(f.db, probe_committed, &probe), SAGA_OK);
+    ck_assert_int_eq(saga_write_batch_flush(f.db, f.batch), SAGA_OK);
+    ck_assert_int_eq(probe.runs, 0);
+    ck_assert_int_eq(saga_db_commit(f.db), SAGA_OK);
+    ck_assert_int_eq(probe.runs, 1);
+    ck_assert_int_eq(probe.seen, 1);
+    /* a rolled-back transaction's callbacks never run, nor carry over */
+    ck_assert_int_eq(saga_db_begin(f.db), SAGA_OK);
+    ck_assert_int_eq(saga_db_after_commit(f.db, probe_committed, &probe), SAGA_OK);
+    saga_db_rollback(f.db);
+    ck_assert_int_eq(saga_db_begin(f.db), SAGA_OK);
+    ck_assert_int_eq(saga_db_commit(f.db), SAGA_OK);
+    ck_assert_int_eq(probe.runs, 1);
+    /* the fixture rolls back an open transaction */
+    ck_assert_int_eq(saga_db_begin(f.db), SAGA_OK);
+    fixture_close(&f);
+}
+END_TEST
+
 static Suite *write_batch_suite(void)
 {
     Suite *s = suite_create("write_batch");
@@ -251,6 +299,7 @@ static Suite *write_batch_suite(void)
     tcase_add_test(tc, test_updates_kept_and_written_in_one_bulk);
     tcase_add_test(tc, test_update_that_must_change_a_row_fails_the_flush);
     tcase_add_test(tc, test_update_not_written_before_an_insert_of_its_key);
+    tcase_add_test(tc, test_after_commit_sees_the_kept_rows_committed);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -141,4 +141,10 @@ int saga_db_migrate(saga_db *db, const char *dir, const char *service, char *err
 void saga_db_set_commit_hook(saga_db *db, void (*fn)(void *ud), void *ud);
 void saga_db_mark_outbox(saga_db *db);
 
+/* Runs fn(ud) once db's open transaction has committed (not if it rolls back, nor
+ * when the commit's outcome is unknown); the same fn and ud registered twice in one
+ * transaction run once. Outside a transaction fn runs now. SAGA_ERR_NOMEM if a
+ * transaction registers more than 8. */
+int saga_db_after_commit(saga_db *db, void (*fn)(void *ud), void *ud);
+
 #endif
