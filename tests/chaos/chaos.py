@@ -94,6 +94,16 @@ def now():
     return time.monotonic()
 
 
+def log_tail(path, lines=15):
+    """The last lines of a service's log, for a failure report: the log itself goes
+    with the stack's temporary directory."""
+    try:
+        with open(path, errors="replace") as f:
+            return "".join(f.readlines()[-lines:]).rstrip()
+    except OSError as e:
+        return f"(no log: {e})"
+
+
 class MariaDB:
     """The suite's own MariaDB server (the same shape as tests/harness/servers.sh's,
     done the way deploy/local/lib.sh does it): a scenario stops and starts it.
@@ -1387,7 +1397,8 @@ class Runner:
                     failures.append(f"{key}-service exited with {code} on SIGTERM; "
                                     f"see {s.log(key)}")
                 if how == "died":
-                    failures.append(f"{key}-service died on its own ({code}); see {s.log(key)}")
+                    failures.append(f"{key}-service died on its own ({code}); its log's "
+                                    f"last lines:\n{log_tail(s.log(key))}")
             failures.extend(s.sanitizer_reports())
         report["passed"] = not failures
         report["seconds"] = round(now() - started, 1)
