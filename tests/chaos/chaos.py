@@ -58,7 +58,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "e2e"))
-from stack import BUILD, EVENT_TOPICS, SERVICES, SOURCE, Stack, free_port, load_state  # noqa: E402
+from stack import (BUILD, EVENT_TOPICS, SERVICES, SOURCE, Stack, free_port,  # noqa: E402
+                   load_state, terminate)
 
 from confluent_kafka import Consumer, Producer, TopicPartition  # noqa: E402
 
@@ -257,12 +258,7 @@ class ChaosStack(Stack):
     def terminate(self, key):
         with self.lock:
             proc = self.procs.pop(key)
-        proc.send_signal(signal.SIGTERM)
-        try:
-            code = proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            code = proc.wait()
+        code = terminate(proc)
         self.exit_codes.append((key, code, "SIGTERM"))
         return code
 

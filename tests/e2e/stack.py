@@ -63,6 +63,16 @@ def load_state():
     return state
 
 
+def terminate(proc, timeout=30):
+    """SIGTERM to one process, then its exit status (SIGKILL after timeout s)."""
+    proc.send_signal(signal.SIGTERM)
+    try:
+        return proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        return proc.wait()
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -346,13 +356,7 @@ class Stack:
         """Stops svc (SIGTERM; it must exit 0), then starts it again with env on top
         of the stack's own settings, and waits until it is ready and consuming. Its
         log goes on in the same file."""
-        proc = self.procs[svc]
-        proc.send_signal(signal.SIGTERM)
-        try:
-            code = proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            code = proc.wait()
+        code = terminate(self.procs[svc])
         assert code == 0, f"{svc}-service exited with {code} on SIGTERM; see {self.log(svc)}"
         self.env_overrides[svc] = dict(env)
         with open(self.log(svc), "a") as log:
