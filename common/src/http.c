@@ -982,26 +982,33 @@ saga_http_server *saga_http_start(const saga_http_opts *opts, char *err, size_t 
         snprintf(err, errlen, "no options given");
         return NULL;
     }
+    /* the metrics listener first: a client that finds the API answering (its /ready
+     * says 200 as soon as the database and Kafka are) finds /metrics too */
+    saga_http_server *metrics = NULL;
+    if (opts->metrics_bind) {
+        saga_http_opts mopts = {
+            .bind = opts->metrics_bind,
+            .port = opts->metrics_port,
+            .threads = 1,
+            .body_max = 4096,
+            .ready = opts->ready,
+            .ud = opts->ud,
+        };
+        char merr[256];
+        metrics = http_server_start(&mopts, http_metrics_builtins,
+                                    HTTP_COUNT(http_metrics_builtins), merr, sizeof(merr));
+        if (!metrics) {
+            snprintf(err, errlen, "metrics listener: %s", merr);
+            return NULL;
+        }
+    }
     saga_http_server *srv = http_server_start(opts, http_api_builtins,
                                               HTTP_COUNT(http_api_builtins), err, errlen);
-    if (!srv || !opts->metrics_bind)
-        return srv;
-    saga_http_opts mopts = {
-        .bind = opts->metrics_bind,
-        .port = opts->metrics_port,
-        .threads = 1,
-        .body_max = 4096,
-        .ready = opts->ready,
-        .ud = opts->ud,
-    };
-    char merr[256];
-    srv->metrics = http_server_start(&mopts, http_metrics_builtins,
-                                     HTTP_COUNT(http_metrics_builtins), merr, sizeof(merr));
-    if (!srv->metrics) {
-        snprintf(err, errlen, "metrics listener: %s", merr);
-        saga_http_stop(srv);
+    if (!srv) {
+        saga_http_stop(metrics);
         return NULL;
     }
+    srv->metrics = metrics; /* stopped with srv, after it */
     return srv;
 }
 
