@@ -24,6 +24,8 @@
 
 /* the services' statements plus the batch shapes of the inbox, the outbox and the prefetches */
 #define STMT_CACHE_SIZE 192
+/* most parameters of a statement run in bulk (more: one execution per row) */
+#define BULK_PARAMS_MAX 32
 /* most saga_db_after_commit callbacks in one transaction */
 #define AFTER_COMMIT_MAX 8
 
@@ -38,7 +40,6 @@ struct saga_db {
     saga_config cfg;          /* copy: the settings to reconnect with */
     bool connected;
     bool in_tx;
-    bool outbox_dirty;        /* this transaction added outbox rows */
     void (*commit_hook)(void *ud);
     void *commit_hook_ud;
     struct {
@@ -244,7 +245,6 @@ int saga_db_begin(saga_db *db)
         return rc;
     prefetch_end(db);
     db->in_tx = true;
-    db->outbox_dirty = false;
     db->nafter_commit = 0;
     return SAGA_OK;
 }
@@ -252,7 +252,6 @@ int saga_db_begin(saga_db *db)
 int saga_db_commit(saga_db *db)
 {
     int rc;
-    bool wake = db->outbox_dirty;
 
     if (!db->connected) {
         db->in_tx = false;
@@ -261,15 +260,12 @@ int saga_db_commit(saga_db *db)
     rc = simple_query(db, "COMMIT");
     prefetch_end(db);
     db->in_tx = false;
-    db->outbox_dirty = false;
     /* The connection dropped while COMMIT was on its way: the server may or may not
      * have committed. Not SAGA_ERR_TRANSIENT, so that no caller re-runs the
      * transaction blindly (a top-up applied twice); the consumer retries its batch
      * anyway, which the inbox makes safe. */
     if (rc == SAGA_ERR_TRANSIENT && errno_is_connection_loss(db->last_errno))
         rc = SAGA_ERR_UNAVAILABLE;
-    if (rc == SAGA_OK && wake && db->commit_hook)
-        db->commit_hook(db->commit_hook_ud);
     size_t nafter = rc == SAGA_OK ? db->nafter_commit : 0;
     db->nafter_commit = 0;
     for (size_t i = 0; i < nafter; i++)
@@ -283,7 +279,6 @@ void saga_db_rollback(saga_db *db)
         db->connected = false; /* the server rolls back a dropped connection */
     prefetch_end(db);
     db->in_tx = false;
-    db->outbox_dirty = false;
     db->nafter_commit = 0;
 }
 
@@ -338,10 +333,9 @@ int saga_db_after_commit(saga_db *db, void (*fn)(void *ud), void *ud)
 
 void saga_db_mark_outbox(saga_db *db)
 {
-    if (db->in_tx)
-        db->outbox_dirty = true;
-    else if (db->commit_hook) /* autocommit: the row is already visible */
-        db->commit_hook(db->commit_hook_ud);
+    /* in autocommit the row is already visible: the hook runs at once */
+    if (db->commit_hook)
+        saga_db_after_commit(db, db->commit_hook, db->commit_hook_ud);
 }
 
 /* Finds or prepares the statement for sql. */
@@ -585,15 +579,15 @@ int db_exec_bulk(saga_db *db, const char *sql, const saga_param *const *rows, si
 {
     MYSQL_STMT *stmt = NULL;
     bulk_arrays a;
-    saga_param_type type;
+    saga_param_type types[BULK_PARAMS_MAX];
     int rc;
 
     *affected = 0;
     if ((rc = ensure_connected(db)))
         return rc;
-    bool alike = nparams > 0;
+    bool alike = nparams > 0 && nparams <= BULK_PARAMS_MAX;
     for (size_t col = 0; col < nparams && alike; col++)
-        alike = column_type(rows, nrows, col, &type);
+        alike = column_type(rows, nrows, col, &types[col]);
     if (nrows < 2 || !alike || !bulk_supported(db))
         return exec_each(db, sql, rows, nrows, nparams, affected);
     if ((rc = stmt_get(db, sql, &stmt)))
@@ -603,10 +597,8 @@ int db_exec_bulk(saga_db *db, const char *sql, const saga_param *const *rows, si
     void *block = bulk_arrays_new(&a, nrows, nparams);
     if (!block)
         return SAGA_ERR_NOMEM;
-    for (size_t col = 0; col < nparams; col++) {
-        column_type(rows, nrows, col, &type);
-        bulk_bind_column(&a, rows, nrows, col, type);
-    }
+    for (size_t col = 0; col < nparams; col++)
+        bulk_bind_column(&a, rows, nrows, col, types[col]);
     unsigned int size = (unsigned int)nrows;
     mysql_stmt_attr_set(stmt, STMT_ATTR_ARRAY_SIZE, &size);
     if (mysql_stmt_bind_param(stmt, a.binds) != 0 || mysql_stmt_execute(stmt) != 0)

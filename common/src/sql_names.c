@@ -20,3 +20,18 @@ bool sql_names_table(const char *sql, const char *table)
     }
     return false;
 }
+
+bool sql_names_table_after(const char *sql, const char *word, char *out, size_t outlen)
+{
+    const char *at = strstr(sql, word);
+    size_t len = 0;
+
+    if (!at || outlen == 0)
+        return false;
+    for (at += strlen(word); word_char(at[len]); len++)
+        if (len + 1 == outlen)
+            return false;
+    memcpy(out, at, len);
+    out[len] = '\0';
+    return len > 0;
+}

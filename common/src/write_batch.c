@@ -2,7 +2,6 @@
  * write_batch.h). */
 #include "saga/write_batch.h"
 
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -128,24 +127,16 @@ static saga_write_batch *keeping_batch(const saga_db *db)
  * false if it cannot be read or there are too many tables. */
 static bool table_note(saga_write_batch *b, const char *sql, const char *word, size_t *table)
 {
-    const char *at = strstr(sql, word);
     char name[TABLE_NAME_MAX];
-    size_t len = 0;
 
-    if (!at)
-        return false;
-    for (at += strlen(word);
-         len + 1 < sizeof(name) && (isalnum((unsigned char)at[len]) || at[len] == '_'); len++)
-        name[len] = at[len];
-    name[len] = '\0';
-    if (len == 0 || len + 1 == sizeof(name))
+    if (!sql_names_table_after(sql, word, name, sizeof(name)))
         return false;
     for (*table = 0; *table < b->ntables; ++*table)
         if (strcmp(b->tables[*table], name) == 0)
             return true;
     if (b->ntables == TABLES_MAX)
         return false;
-    memcpy(b->tables[b->ntables], name, len + 1);
+    memcpy(b->tables[b->ntables], name, sizeof(name));
     *table = b->ntables++;
     return true;
 }
@@ -186,7 +177,11 @@ static bool names_key(const saga_param *key, const saga_param *params, size_t np
 static bool would_overtake(const saga_write_batch *b, size_t shape, int key,
                            const saga_param *params, size_t nparams)
 {
-    size_t table = b->shapes[shape].table;
+    size_t table = b->shapes[shape].table, later = shape + 1;
+    while (later < b->nshapes && b->shapes[later].table != table)
+        later++;
+    if (later == b->nshapes)
+        return false; /* the usual case: no later shape of this table, no scan */
     for (size_t i = 0; i < b->n; i++) {
         const kept_row *q = &b->rows[i];
         if (q->shape <= shape || b->shapes[q->shape].table != table)
@@ -379,8 +374,8 @@ int saga_write_batch_flush(saga_db *db, saga_write_batch *b)
 
 int write_batch_before(saga_db *db, const char *sql)
 {
-    saga_write_batch *b = attached_batch;
-    if (!b || attached_db != db || b->n == 0 || b->flushing)
+    saga_write_batch *b = keeping_batch(db);
+    if (!b || b->n == 0)
         return SAGA_OK;
     for (size_t i = 0; i < b->ntables; i++)
         if (sql_names_table(sql, b->tables[i]))

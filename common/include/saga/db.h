@@ -137,7 +137,8 @@ bool saga_db_ping(saga_db *db);
 int saga_db_migrate(saga_db *db, const char *dir, const char *service, char *err, size_t errlen);
 
 /* Outbox support: the outbox marks the transaction when it adds a row; after
- * such a transaction commits, the hook runs (it wakes the relay). */
+ * such a transaction commits, the hook runs (it wakes the relay; registered with
+ * saga_db_after_commit). */
 void saga_db_set_commit_hook(saga_db *db, void (*fn)(void *ud), void *ud);
 void saga_db_mark_outbox(saga_db *db);
 
