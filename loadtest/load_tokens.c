@@ -22,6 +22,7 @@ struct load_tokens {
     const load_opts *opts;
     char *key; /* NULL: tokens disabled */
     size_t key_len;
+    saga_minter *minter; /* made from key on the first mint */
     char **rich; /* [customers + 1], index = customer number */
     char *poor[LOAD_POOR_CUSTOMERS + 1];
     char *admin;
@@ -165,6 +166,7 @@ void load_tokens_free(load_tokens *t)
     for (int i = 0; i <= LOAD_POOR_CUSTOMERS; i++)
         free(t->poor[i]);
     free(t->admin);
+    saga_minter_free(t->minter);
     if (t->key) /* a secret: do not leave it in freed memory */
         memset(t->key, 0, t->key_len);
     free(t->key);
@@ -195,10 +197,7 @@ unsigned long load_tokens_loaded(const load_tokens *t)
 static char *mint_header(load_tokens *t, const char *subject, bool admin, char *err, size_t errlen)
 {
     const load_opts *o = t->opts;
-    saga_mint_opts m = {
-        .alg = o->jwt_alg,
-        .key = t->key,
-        .key_len = t->key_len,
+    saga_token_claims claims = {
         .issuer = o->jwt_issuer,
         .audience = o->jwt_audience,
         .subject = subject,
@@ -214,7 +213,9 @@ static char *mint_header(load_tokens *t, const char *subject, bool admin, char *
                  o->tokens_file ? o->tokens_file : "(no tokens file)");
         return NULL;
     }
-    if (!(jwt = saga_auth_mint(&m, err, errlen)))
+    if (!t->minter && !(t->minter = saga_minter_new(o->jwt_alg, t->key, t->key_len, err, errlen)))
+        return NULL;
+    if (!(jwt = saga_minter_sign(t->minter, &claims, err, errlen)))
         return NULL;
     t->minted++;
     n = sizeof(AUTH_PREFIX) + strlen(jwt);

@@ -1,5 +1,5 @@
 /* load_tokens.h - bearer tokens for the load customers and the admin, minted once each
- * with saga_auth_mint and cached for the run. */
+ * with a saga_minter (its key read once) and cached for the run. */
 #ifndef LOAD_TOKENS_H
 #define LOAD_TOKENS_H
 

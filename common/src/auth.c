@@ -31,6 +31,7 @@
 #include "saga/err.h"
 #include "saga/file.h"
 #include "saga/text.h"
+#include "auth_alg.h"
 
 #define AUTH_TOKEN_MAX 8192      /* bytes; a header longer than this is refused */
 #define AUTH_HEADER_JSON_MAX 1024 /* bytes of the decoded JOSE header */
@@ -56,7 +57,7 @@ typedef struct auth_cache_entry {
 } auth_cache_entry;
 
 struct saga_auth {
-    jwt_alg_t alg;
+    int key_type; /* EVP_PKEY_EC (ES256), EVP_PKEY_RSA (RS256), 0 (HS256) */
     char alg_name[8];
     unsigned char *key; /* the HS256 secret, or the public key's PEM */
     size_t key_len;
@@ -95,26 +96,6 @@ static void auth_cache_put(const saga_auth *a, const auth_cache_entry *entry)
 
 /* --- algorithms and keys --- */
 
-/* The algorithms we accept, and the OpenSSL key type each needs (0: a secret). */
-static bool auth_alg_parse(const char *name, jwt_alg_t *alg, int *key_type)
-{
-    if (!name)
-        return false;
-    if (strcmp(name, "ES256") == 0) {
-        *alg = JWT_ALG_ES256;
-        *key_type = EVP_PKEY_EC;
-    } else if (strcmp(name, "RS256") == 0) {
-        *alg = JWT_ALG_RS256;
-        *key_type = EVP_PKEY_RSA;
-    } else if (strcmp(name, "HS256") == 0) {
-        *alg = JWT_ALG_HS256;
-        *key_type = 0;
-    } else {
-        return false;
-    }
-    return true;
-}
-
 /* The public key of the given type pem holds, or NULL (a private key is refused:
  * services only ever hold the public half). */
 static EVP_PKEY *auth_public_key_read(const char *pem, size_t len, int key_type)
@@ -133,10 +114,9 @@ static EVP_PKEY *auth_public_key_read(const char *pem, size_t len, int key_type)
 
 saga_auth *saga_auth_new(const saga_auth_opts *opts, char *err, size_t errlen)
 {
-    jwt_alg_t alg;
     int key_type;
 
-    if (!auth_alg_parse(opts->alg, &alg, &key_type)) {
+    if (!auth_alg_key_type(opts->alg, &key_type)) {
         snprintf(err, errlen, "unsupported JWT algorithm %s (use ES256, RS256 or HS256)",
                  opts->alg ? opts->alg : "(none)");
         return NULL;
@@ -165,7 +145,7 @@ saga_auth *saga_auth_new(const saga_auth_opts *opts, char *err, size_t errlen)
         goto nomem;
     }
     a->pkey = pkey;
-    a->alg = alg;
+    a->key_type = key_type;
     snprintf(a->alg_name, sizeof(a->alg_name), "%s", opts->alg);
     a->key = malloc(opts->key_len + 1); /* +1: PEM text stays NUL-terminated */
     a->issuer = strdup(opts->issuer);
@@ -293,7 +273,7 @@ static bool auth_signature_ok(const saga_auth *a, const char *token, size_t len)
     if (siglen <= 0)
         return false;
     const unsigned char *signed_part = (const unsigned char *)token;
-    if (a->alg == JWT_ALG_HS256) {
+    if (a->key_type == 0) {
         if (!HMAC(EVP_sha256(), a->key, (int)a->key_len, signed_part, signed_len, mac, &maclen))
             return false;
         return (size_t)siglen == maclen && CRYPTO_memcmp(sig, mac, maclen) == 0;
@@ -302,7 +282,7 @@ static bool auth_signature_ok(const saga_auth *a, const char *token, size_t len)
     unsigned char *der = NULL;
     const unsigned char *check = sig;
     size_t check_len = (size_t)siglen;
-    if (a->alg == JWT_ALG_ES256) {
+    if (a->key_type == EVP_PKEY_EC) {
         int n = auth_es256_der(sig, (size_t)siglen, &der);
         if (n == 0)
             return false;
@@ -482,55 +462,6 @@ out:
     return r;
 }
 
-/* --- minting --- */
-
-char *saga_auth_mint(const saga_mint_opts *o, char *err, size_t errlen)
-{
-    jwt_alg_t alg;
-    int key_type;
-    jwt_t *jwt = NULL;
-    char *token = NULL;
-
-    if (!auth_alg_parse(o->alg, &alg, &key_type)) {
-        snprintf(err, errlen, "unsupported JWT algorithm %s", o->alg ? o->alg : "(none)");
-        return NULL;
-    }
-    if (!o->key || o->key_len == 0 || !o->subject || !o->issuer || !o->audience) {
-        snprintf(err, errlen, "key, subject, issuer and audience are required");
-        return NULL;
-    }
-    long now = (long)time(NULL);
-    int rc = jwt_new(&jwt);
-    if (rc == 0)
-        rc = jwt_set_alg(jwt, alg, (const unsigned char *)o->key, (int)o->key_len);
-    if (rc == 0)
-        rc = jwt_add_grant(jwt, "iss", o->issuer);
-    if (rc == 0)
-        rc = jwt_add_grant(jwt, "aud", o->audience);
-    if (rc == 0)
-        rc = jwt_add_grant(jwt, "sub", o->subject);
-    if (rc == 0)
-        rc = jwt_add_grant(jwt, "role", o->admin ? "admin" : "customer");
-    if (rc == 0)
-        rc = jwt_add_grant_int(jwt, "iat", now);
-    if (rc == 0)
-        rc = jwt_add_grant_int(jwt, "nbf", now + o->not_before_s);
-    if (rc == 0)
-        rc = jwt_add_grant_int(jwt, "exp", now + o->ttl_s);
-    if (rc != 0) {
-        snprintf(err, errlen, "cannot build the token: %s", strerror(rc));
-        goto out;
-    }
-    token = jwt_encode_str(jwt);
-    if (!token) {
-        snprintf(err, errlen, "cannot sign the token (is the key a %s private key?)", o->alg);
-        goto out;
-    }
-out:
-    jwt_free(jwt);
-    return token; /* libjwt allocates with malloc unless told otherwise: free() it */
-}
-
 /* --- configuration --- */
 
 saga_auth *saga_auth_from_env(char *err, size_t errlen)
@@ -547,9 +478,8 @@ saga_auth *saga_auth_from_env(char *err, size_t errlen)
 
     if (!alg || !*alg)
         alg = "ES256";
-    jwt_alg_t parsed_alg;
     int key_type;
-    if (!auth_alg_parse(alg, &parsed_alg, &key_type)) {
+    if (!auth_alg_key_type(alg, &key_type)) {
         snprintf(err, errlen, "SAGA_JWT_ALG must be ES256, RS256 or HS256, not %s", alg);
         return NULL;
     }

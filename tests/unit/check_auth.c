@@ -5,7 +5,9 @@
  *
  * The key pairs are generated once in main() with OpenSSL's EVP API, before the
  * (forked) tests run. Tokens with claims saga_auth_mint cannot write are signed
- * with libjwt directly; tokens with a hand-made header are assembled here. */
+ * with libjwt directly; tokens with a hand-made header are assembled here. Our
+ * minted tokens are also read and verified by libjwt, which does not share our
+ * signing code. */
 #include <check.h>
 #include <jwt.h>
 #include <openssl/evp.h>
@@ -85,12 +87,12 @@ static char *mint(const char *alg, const char *key, const char *sub, int admin, 
     saga_mint_opts m = {.alg = alg,
                         .key = key,
                         .key_len = strlen(key),
-                        .issuer = ISS,
-                        .audience = AUD,
-                        .subject = sub,
-                        .admin = admin,
-                        .ttl_s = ttl,
-                        .not_before_s = nbf};
+                        .claims = {.issuer = ISS,
+                                   .audience = AUD,
+                                   .subject = sub,
+                                   .admin = admin,
+                                   .ttl_s = ttl,
+                                   .not_before_s = nbf}};
     char *t = saga_auth_mint(&m, err, sizeof(err));
     ck_assert_msg(t != NULL, "saga_auth_mint(%s): %s", alg, err);
     return t;
@@ -194,6 +196,25 @@ static void expect(const saga_auth *a, const char *token, saga_auth_result want,
 
 /* --- core --- */
 
+/* libjwt, which we do not sign with, must read our token and verify its signature:
+ * a check that does not share our code's mistakes. */
+static void libjwt_accepts(const char *token, const char *verify_key, const char *sub,
+                           const char *role, long ttl)
+{
+    jwt_t *jwt = NULL;
+    ck_assert_int_eq(
+        jwt_decode(&jwt, token, (const unsigned char *)verify_key, (int)strlen(verify_key)), 0);
+    ck_assert_str_eq(jwt_get_grant(jwt, "sub"), sub);
+    ck_assert_str_eq(jwt_get_grant(jwt, "role"), role);
+    ck_assert_str_eq(jwt_get_grant(jwt, "iss"), ISS);
+    ck_assert_str_eq(jwt_get_grant(jwt, "aud"), AUD);
+    long iat = jwt_get_grant_int(jwt, "iat");
+    ck_assert_int_eq(jwt_get_grant_int(jwt, "exp"), iat + ttl);
+    ck_assert_int_eq(jwt_get_grant_int(jwt, "nbf"), iat);
+    ck_assert_int_le(labs(iat - (long)time(NULL)), 5);
+    jwt_free(jwt);
+}
+
 static void round_trip(const char *alg, const char *sign_key, const char *verify_key)
 {
     saga_auth *a = verifier(alg, verify_key);
@@ -203,6 +224,7 @@ static void round_trip(const char *alg, const char *sign_key, const char *verify
     ck_assert_int_eq(check_token(a, t, &p, why, sizeof(why)), SAGA_AUTH_OK);
     ck_assert_str_eq(p.subject, "cust-1");
     ck_assert(!p.admin);
+    libjwt_accepts(t, verify_key, "cust-1", "customer", 60);
     free(t);
     t = mint(alg, sign_key, "ops", 1, 60, 0);
     ck_assert_int_eq(check_token(a, t, &p, why, sizeof(why)), SAGA_AUTH_OK);
@@ -319,19 +341,17 @@ START_TEST(test_wrong_issuer_audience)
 {
     saga_auth *a = verifier("ES256", es_pub);
     char err[256];
-    saga_mint_opts m = {.alg = "ES256",
-                        .key = es_priv,
-                        .key_len = strlen(es_priv),
-                        .issuer = "evil-issuer",
-                        .audience = AUD,
-                        .subject = "c1",
-                        .ttl_s = 60};
+    saga_mint_opts m = {
+        .alg = "ES256",
+        .key = es_priv,
+        .key_len = strlen(es_priv),
+        .claims = {.issuer = "evil-issuer", .audience = AUD, .subject = "c1", .ttl_s = 60}};
     char *t = saga_auth_mint(&m, err, sizeof(err));
     ck_assert_ptr_nonnull(t);
     expect(a, t, SAGA_AUTH_INVALID, "wrong issuer");
     free(t);
-    m.issuer = ISS;
-    m.audience = "another-api";
+    m.claims.issuer = ISS;
+    m.claims.audience = "another-api";
     t = saga_auth_mint(&m, err, sizeof(err));
     ck_assert_ptr_nonnull(t);
     expect(a, t, SAGA_AUTH_INVALID, "wrong audience");
@@ -720,18 +740,16 @@ START_TEST(test_from_env)
     /* defaults: ES256, issuer saga-local, audience saga-api */
     saga_auth *a = saga_auth_from_env(err, sizeof(err));
     ck_assert_msg(a != NULL, "from_env: %s", err);
-    saga_mint_opts m = {.alg = "ES256",
-                        .key = es_priv,
-                        .key_len = strlen(es_priv),
-                        .issuer = "saga-local",
-                        .audience = "saga-api",
-                        .subject = "c1",
-                        .ttl_s = 60};
+    saga_mint_opts m = {
+        .alg = "ES256",
+        .key = es_priv,
+        .key_len = strlen(es_priv),
+        .claims = {.issuer = "saga-local", .audience = "saga-api", .subject = "c1", .ttl_s = 60}};
     char *t = saga_auth_mint(&m, err, sizeof(err));
     ck_assert_ptr_nonnull(t);
     expect(a, t, SAGA_AUTH_OK, "env verifier, defaults");
     free(t);
-    m.issuer = ISS;
+    m.claims.issuer = ISS;
     t = saga_auth_mint(&m, err, sizeof(err));
     expect(a, t, SAGA_AUTH_INVALID, "env verifier, other issuer");
     free(t);
@@ -755,16 +773,42 @@ START_TEST(test_from_env)
 }
 END_TEST
 
+/* One minter, its key read once, signs any number of tokens, each its own. */
+START_TEST(test_minter_signs_many)
+{
+    char err[256] = "", why[256], sub[16];
+    saga_minter *m = saga_minter_new("ES256", es_priv, strlen(es_priv), err, sizeof(err));
+    ck_assert_msg(m != NULL, "saga_minter_new: %s", err);
+    saga_auth *a = verifier("ES256", es_pub);
+    for (int i = 0; i < 20; i++) {
+        snprintf(sub, sizeof(sub), "cust-%d", i);
+        saga_token_claims c = {
+            .issuer = ISS, .audience = AUD, .subject = sub, .admin = i % 2, .ttl_s = 600 + i};
+        char *t = saga_minter_sign(m, &c, err, sizeof(err));
+        ck_assert_msg(t != NULL, "saga_minter_sign: %s", err);
+        saga_principal p;
+        ck_assert_int_eq(check_token(a, t, &p, why, sizeof(why)), SAGA_AUTH_OK);
+        ck_assert_str_eq(p.subject, sub);
+        ck_assert(p.admin == (i % 2));
+        libjwt_accepts(t, es_pub, sub, i % 2 ? "admin" : "customer", 600 + i);
+        free(t);
+    }
+    saga_auth_free(a);
+    saga_minter_free(m);
+    /* a key of another kind than the algorithm's is refused when the minter is made */
+    ck_assert_ptr_null(saga_minter_new("RS256", es_priv, strlen(es_priv), err, sizeof(err)));
+    ck_assert_ptr_null(saga_minter_new("ES256", rs_priv, strlen(rs_priv), err, sizeof(err)));
+    ck_assert_ptr_null(saga_minter_new("ES256", "", 0, err, sizeof(err)));
+}
+END_TEST
+
 START_TEST(test_mint_refuses)
 {
     char err[256] = "";
     saga_mint_opts m = {.alg = "ES256",
                         .key = es_pub,
                         .key_len = strlen(es_pub),
-                        .issuer = ISS,
-                        .audience = AUD,
-                        .subject = "c1",
-                        .ttl_s = 60};
+                        .claims = {.issuer = ISS, .audience = AUD, .subject = "c1", .ttl_s = 60}};
     ck_assert_ptr_null(saga_auth_mint(&m, err, sizeof(err))); /* a public key cannot sign */
     ck_assert(err[0] != '\0');
     m.alg = "none";
@@ -774,7 +818,7 @@ START_TEST(test_mint_refuses)
     m.alg = "ES256";
     m.key = es_priv;
     m.key_len = strlen(es_priv);
-    m.subject = NULL;
+    m.claims.subject = NULL;
     ck_assert_ptr_null(saga_auth_mint(&m, err, sizeof(err)));
 }
 END_TEST
@@ -808,8 +852,12 @@ START_TEST(test_cache)
     saga_auth_free(a);
 
     /* a remembered token still expires: no leeway, exp one second away */
-    saga_auth_opts o = {.alg = "ES256", .key = es_pub, .key_len = strlen(es_pub),
-                        .issuer = ISS, .audience = AUD, .leeway_s = 0};
+    saga_auth_opts o = {.alg = "ES256",
+                        .key = es_pub,
+                        .key_len = strlen(es_pub),
+                        .issuer = ISS,
+                        .audience = AUD,
+                        .leeway_s = 0};
     a = saga_auth_new(&o, err, sizeof(err));
     ck_assert_msg(a != NULL, "%s", err);
     t = mint("ES256", es_priv, "cached-2", 0, 1, 0);
@@ -845,6 +893,7 @@ static Suite *auth_suite(void)
     tcase_add_test(limits, test_new_refuses);
     tcase_add_test(limits, test_from_env);
     tcase_add_test(limits, test_mint_refuses);
+    tcase_add_test(limits, test_minter_signs_many);
     tcase_add_test(limits, test_cache);
     suite_add_tcase(s, limits);
     return s;

@@ -49,12 +49,12 @@ static int mint(const token_opts *opts)
         .alg = opts->alg,
         .key = k,
         .key_len = klen,
-        .issuer = opts->issuer,
-        .audience = opts->audience,
-        .subject = opts->subject,
-        .admin = opts->admin,
-        .ttl_s = opts->ttl_s,
-        .not_before_s = opts->not_before_s,
+        .claims = {.issuer = opts->issuer,
+                   .audience = opts->audience,
+                   .subject = opts->subject,
+                   .admin = opts->admin,
+                   .ttl_s = opts->ttl_s,
+                   .not_before_s = opts->not_before_s},
     };
     if (!(token = saga_auth_mint(&m, err, sizeof(err)))) {
         fprintf(stderr, "saga-token: cannot sign: %s\n", err);

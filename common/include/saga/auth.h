@@ -8,7 +8,10 @@
  * customer id (1 to 64 characters, valid UTF-8, no control characters).
  *
  * Claims we read: `sub` (the customer id, or the admin's name) and `role`
- * ("admin" for an administrator; absent or "customer" for a customer). */
+ * ("admin" for an administrator; absent or "customer" for a customer).
+ *
+ * Minting (auth_mint.c) signs with OpenSSL and a key read once per minter, and
+ * writes iss, aud, sub, role, iat, nbf and exp. */
 #ifndef SAGA_AUTH_H
 #define SAGA_AUTH_H
 
@@ -53,21 +56,40 @@ typedef enum saga_auth_result {
 saga_auth_result saga_auth_verify(const saga_auth *a, const char *authorization,
                                   saga_principal *out, char *why, size_t whylen);
 
-/* What a token says, for minting (the local stack, tests, the load generator). */
-typedef struct saga_mint_opts {
-    const char *alg;      /* "ES256", "RS256" or "HS256" */
-    const char *key;      /* ES256/RS256: private key PEM; HS256: the shared secret */
-    size_t key_len;
+/* What a minted token says (the local stack, tests, the load generator). */
+typedef struct saga_token_claims {
     const char *issuer;
     const char *audience;
     const char *subject;
     bool admin;           /* role "admin" rather than "customer" */
     long ttl_s;           /* exp = now + ttl_s (negative: already expired) */
     long not_before_s;    /* nbf = now + not_before_s (0: now) */
+} saga_token_claims;
+
+/* A signer that reads its private key (or HS256 secret) once, for minting many
+ * tokens: reading a PEM key costs several times the signature itself. */
+typedef struct saga_minter saga_minter;
+
+/* alg is "ES256", "RS256" or "HS256"; key is the private key PEM (ES256, RS256) or
+ * the shared secret (HS256), copied. Returns NULL with a reason in err on an unknown
+ * algorithm or a key that cannot sign with it (a public key, another kind). */
+saga_minter *saga_minter_new(const char *alg, const char *key, size_t key_len, char *err,
+                             size_t errlen);
+void saga_minter_free(saga_minter *m); /* NULL is fine */
+
+/* Signs a token with these claims. Returns it (caller frees with free()), or NULL
+ * with a reason in err. Thread-safe. */
+char *saga_minter_sign(const saga_minter *m, const saga_token_claims *claims, char *err,
+                       size_t errlen);
+
+/* One token, for a one-off: saga_minter_new, saga_minter_sign, saga_minter_free. */
+typedef struct saga_mint_opts {
+    const char *alg; /* "ES256", "RS256" or "HS256" */
+    const char *key; /* ES256/RS256: private key PEM; HS256: the shared secret */
+    size_t key_len;
+    saga_token_claims claims;
 } saga_mint_opts;
 
-/* Signs a token. Returns it (caller frees with free()), or NULL with a reason in
- * err. */
 char *saga_auth_mint(const saga_mint_opts *opts, char *err, size_t errlen);
 
 /* Reads the verifier's settings from the environment and builds it:
