@@ -203,14 +203,29 @@ wait_quiet() {
     saga_say "the system is still busy after 3 minutes ($busy rows in flight); going on"
 }
 
-# run_load NAME KIND LABEL SAGA-LOAD-OPTIONS...: one saga-load run, recorded in runs.tsv
+# stack_pids: NAME=PID for each process of the local stack (for bench_cpu.py)
+stack_pids() {
+    local name
+    for name in mariadb redis broker order payment inventory notification; do
+        if [[ -s $LOCAL/pids/$name.pid ]]; then
+            printf '%s=%s\n' "$name" "$(<"$LOCAL/pids/$name.pid")"
+        fi
+    done
+}
+
+# run_load NAME KIND LABEL SAGA-LOAD-OPTIONS...: one saga-load run, recorded in runs.tsv,
+# with the CPU time of saga-load and of every process of the stack sampled meanwhile
+# (<name>.cpu.jsonl, loadtest/bench_cpu.py)
 run_load() {
     local name=$1 kind=$2 label=$3 rc=0
     shift 3
     wait_quiet
     saga_say "run $name: $label"
+    # shellcheck disable=SC2046 # stack_pids: one NAME=PID argument per line
     SAGA_KAFKA_BOOTSTRAP=$BOOTSTRAP SAGA_JWT_ALG=ES256 \
         SAGA_JWT_PRIVATE_KEY_FILE=$LOCAL/secrets/jwt-private.pem \
+        /usr/bin/python3 "$ROOT/loadtest/bench_cpu.py" run "$WORK/$name.cpu.jsonl" \
+        $(stack_pids) -- \
         "$BUILD/loadtest/saga-load" --customers "$customers" --products "$products" \
         --order-url http://127.0.0.1:8081 --inventory-url http://127.0.0.1:8083 \
         --drain-timeout "$drain_timeout" --json "$WORK/$name.json" \

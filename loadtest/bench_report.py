@@ -6,7 +6,8 @@
 
 Reads what bench.sh left in the directory: meta.env and settings.env (KEY=VALUE
 lines), datagen.txt, blocks.json (saga-blocks --json), runs.tsv (name, kind, label,
-exit status per run) and <name>.json (saga-load --json) for each run. Machine facts
+exit status per run), <name>.json (saga-load --json) and <name>.cpu.jsonl (bench_cpu.py's
+CPU samples) for each run. Machine facts
 (CPU, memory, kernel) are read here, from /proc: run it on the benchmarked machine.
 Standard library only.
 """
@@ -16,6 +17,8 @@ import json
 import os
 import platform
 import sys
+
+import bench_cpu
 
 # A CONFIRMED saga's database steps across the four services (docs/DOMAIN.md): the
 # order API's insert; OrderCreated at inventory, payment and notification;
@@ -30,6 +33,12 @@ EVENTS_PER_SAGA = 5
 # OrderConfirmed x3 (inventory, payment, notification), plus saga-load reading
 # OrderCreated and OrderConfirmed on order-events.
 DELIVERIES_PER_SAGA = 11
+# The target rate of issue 5, against which the CPU a saga costs is read.
+TARGET_SAGAS_PER_S = 2000
+# bench_cpu.py's process names, as the report shows them, in this order.
+CPU_PROCESSES = [("mariadb", "MariaDB"), ("order", "order"), ("payment", "payment"),
+                 ("inventory", "inventory"), ("notification", "notification"),
+                 ("broker", "broker"), ("redis", "Redis"), ("saga-load", "saga-load")]
 # Broker hops on its critical path: OrderCreated -> inventory, InventoryReserved ->
 # payment, PaymentCompleted -> order, OrderConfirmed -> saga-load.
 CRITICAL_HOPS = 4
@@ -509,6 +518,61 @@ class Report:
                        "of broker produce", "of broker consume", "e2e p50 ÷ floor"], rows), ""]
         return out
 
+    def cpu_of(self, r):
+        """The run's CPU between its first send and its last outcome (bench_cpu.window),
+        or None."""
+        d = r["data"]
+        start = get(d, "started_at_unix_s")
+        span = get(d, "duration_s", "completion")
+        if not d or not start or not span:
+            return None
+        return bench_cpu.window(os.path.join(self.work, f"{r['name']}.cpu.jsonl"), start,
+                                start + span)
+
+    def cpu_section(self):
+        cores = os.cpu_count() or 1
+        budget = cores * 1000.0 / TARGET_SAGAS_PER_S
+        out = ["## Where the CPU goes", "",
+               "CPU time (user + system, all threads) of each process between a run's first "
+               "send and its last outcome, sampled from /proc by `loadtest/bench_cpu.py`, per "
+               "completed saga. *other*: the rest of the machine's busy time (kernel threads, "
+               "the sampler). *CPU bound*: the rate at which this cost per saga would take all "
+               f"{cores} cores ({cores} × 1,000 ms ÷ total); near saturation the measured rate "
+               "meets it.", ""]
+        rows, ceiling = [], None
+        for r in self.runs:
+            d, w = r["data"], self.cpu_of(r)
+            sagas = get(d, "outcomes", "completed")
+            if not w or not sagas:
+                continue
+            per = {name: w["cpu"].get(name, 0.0) * 1000.0 / sagas for name, _ in CPU_PROCESSES}
+            total = w["busy"] * 1000.0 / sagas
+            other = total - sum(per.values())
+            bound = cores * 1000.0 / total if total > 0 else None
+            comp = get(d, "throughput_per_s", "completed")
+            busy_pct = 100.0 * w["busy"] / (w["busy"] + w["idle"]) if w["busy"] + w["idle"] else 0
+            rows.append([f"`{r['name']}`", num(comp), f"{busy_pct:.0f} %"]
+                        + [num(per[name], 2) for name, _ in CPU_PROCESSES]
+                        + [num(other, 2), f"**{num(total, 2)}**", num(bound), pct(comp, bound)])
+            if comp and (ceiling is None or comp > ceiling[3]):
+                ceiling = (r["name"], total, bound, comp)
+        if not rows:
+            return out + ["No CPU samples.", ""]
+        out += [table(["run", "completed sagas/s", "machine busy"]
+                      + [f"{label} ms" for _, label in CPU_PROCESSES]
+                      + ["other ms", "total ms/saga", "CPU bound sagas/s", "of CPU bound"],
+                      rows), ""]
+        out += [f"**The bound on {TARGET_SAGAS_PER_S:,} sagas/s.** On {cores} cores, "
+                f"{TARGET_SAGAS_PER_S:,} sagas/s leave {num(budget, 2)} ms of CPU per saga for "
+                "everything: services, MariaDB, broker, Redis and the load generator."]
+        if ceiling:
+            name, total, bound, _ = ceiling
+            out[-1] += (f" The run that completed the most sagas/s, `{name}`, spent "
+                        f"{num(total, 2)} ms per saga, {total / budget:.1f}× that: at this "
+                        f"cost per saga this machine's CPU allows about {num(bound)} "
+                        "sagas/s.")
+        return out + [""]
+
     def render(self):
         out = []
         out += self.header()
@@ -523,6 +587,7 @@ class Report:
                 out += self.run_section(r)
         out += self.flash_section()
         out += self.fractions_section()
+        out += self.cpu_section()
         return "\n".join(out).rstrip() + "\n"
 
 

@@ -366,6 +366,7 @@ static cJSON *json_build(const load_results *r)
         cJSON_AddNullToObject(root, "failure");
     cJSON_AddItemToObject(root, "config", json_config(o));
     cJSON_AddBoolToObject(root, "interrupted", r->interrupted);
+    cJSON_AddNumberToObject(root, "started_at_unix_s", round3(r->started_unix_s));
     if ((d = cJSON_AddObjectToObject(root, "duration_s"))) {
         cJSON_AddNumberToObject(d, "send", round3(r->send_s));
         cJSON_AddNumberToObject(d, "completion", round3(r->completion_s));

@@ -24,6 +24,8 @@ typedef struct load_named_count {
 typedef struct load_results {
     const load_opts *opts; /* borrowed */
 
+    double started_unix_s; /* the wall clock at the first scheduled send (to line the run
+                              up with other records, such as bench.sh's CPU samples) */
     /* times, in seconds from the first scheduled send */
     double send_s;       /* until the last order's HTTP answer */
     double completion_s; /* until the last outcome read */

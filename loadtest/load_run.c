@@ -446,6 +446,9 @@ int load_run(const load_opts *o, load_tokens *tokens, load_results *r, volatile 
         goto out;
 
     run.start_us = now = load_now_us();
+    struct timespec wall;
+    clock_gettime(CLOCK_REALTIME, &wall);
+    r->started_unix_s = (double)wall.tv_sec + (double)wall.tv_nsec / 1e9;
     next_progress = now + PROGRESS_US;
     for (;;) {
         int wait_ms = TICK_MS;
