@@ -550,7 +550,9 @@ class Report:
                 continue
             per = {name: w["cpu"].get(name, 0.0) * 1000.0 / sagas for name, _ in CPU_PROCESSES}
             total = w["busy"] * 1000.0 / sagas
-            other = total - sum(per.values())
+            # the processes' and the machine's counters tick separately: a few
+            # hundredths of a ms below zero is rounding, not a negative cost
+            other = max(0.0, total - sum(per.values()))
             bound = cores * 1000.0 / total if total > 0 else None
             comp = get(d, "throughput_per_s", "completed")
             busy_pct = 100.0 * w["busy"] / (w["busy"] + w["idle"]) if w["busy"] + w["idle"] else 0

@@ -175,9 +175,9 @@ static bool idem_fast_path(saga_http_req *req, saga_http_resp *resp, saga_db *db
 }
 
 /* The sold-out hint: 409 with the sold-out skus if Redis flags any of them. One
- * EXISTS for all lines; only when some exist, one more per line to name them (and a
- * replay of an Idempotency-Key used before the sku sold out is still answered as a
- * replay). Returns true if it answered. Redis down: no hint. */
+ * EXISTS for all lines; only when some but not all exist, one more per line to name
+ * them (and a replay of an Idempotency-Key used before the sku sold out is still
+ * answered as a replay). Returns true if it answered. Redis down: no hint. */
 static bool soldout_refuse(saga_http_req *req, saga_http_resp *resp, saga_db *db, saga_redis *redis,
                            const order_request *r, const char *key, const char *hash)
 {
@@ -193,8 +193,10 @@ static bool soldout_refuse(saga_http_req *req, saga_http_resp *resp, saga_db *db
         snprintf(keys[i], sizeof(keys[i]), "saga:soldout:%s", r->lines[i].sku);
         kp[i] = keys[i];
     }
-    if (saga_redis_exists(redis, kp, r->nlines) <= 0)
+    long flagged = saga_redis_exists(redis, kp, r->nlines);
+    if (flagged <= 0)
         return false;
+    bool all_flagged = (size_t)flagged == r->nlines; /* EXISTS counts a repeated key twice */
     int rc = key ? order_store_idem_get(db, r->customer_id, key, stored_hash, stored_id)
                  : SAGA_ERR_NOT_FOUND;
     if (rc == SAGA_OK) {
@@ -208,7 +210,7 @@ static bool soldout_refuse(saga_http_req *req, saga_http_resp *resp, saga_db *db
     if (!(problem = cJSON_CreateObject()) || !(skus = cJSON_CreateArray()))
         goto nomem;
     for (size_t i = 0; i < r->nlines; i++) {
-        if (saga_redis_exists(redis, &kp[i], 1) != 1)
+        if (!all_flagged && saga_redis_exists(redis, &kp[i], 1) != 1)
             continue;
         if (!cJSON_AddItemToArray(skus, cJSON_CreateString(r->lines[i].sku)))
             goto nomem;

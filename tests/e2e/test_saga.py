@@ -468,6 +468,34 @@ class SagaE2E(SagaTestCase):
         expected = {"sku": sku, "available": 0, "reserved": 0, "sold": 50}
         self.assertEqual(s.wait_stock(sku, expected), expected)
 
+    def test_sold_out_refusal_names_the_sold_out_skus(self):
+        """The sold-out hint's 409 names exactly the order's sold-out skus, whether all
+        its lines are sold out or only some; an order for what is left goes through."""
+        s = self.s
+        gone, gone2, left = s.sku("gone"), s.sku("gone2"), s.sku("left")
+        customer = s.customer("hint")
+        s.wallet(customer, balance=100000)
+        for sku, stock in ((gone, 1), (gone2, 1), (left, 5)):
+            s.product(sku, price=100, stock=stock)
+        for sku in (gone, gone2):
+            first = s.order(customer, [(sku, 1)])
+            self.assertEqual(first.status, 202, first)
+            self.assertEqual(s.wait_order(first.json["id"])["status"], "CONFIRMED")
+            # inventory publishes the hint as the stock runs out; an order that comes
+            # before it is cancelled OUT_OF_STOCK instead
+            self.assertEqual(s.wait_until(lambda: s.order(customer, [(sku, 1)]).status,
+                                          lambda st: st == 409, pause=0.2), 409)
+
+        both = s.order(customer, [(gone, 1), (gone2, 1)])
+        self.assertEqual(both.status, 409, both)
+        self.assertEqual(sorted(both.json["skus"]), sorted([gone, gone2]))
+        some = s.order(customer, [(gone, 1), (left, 1)])
+        self.assertEqual(some.status, 409, some)
+        self.assertEqual(some.json["skus"], [gone])
+        rest = s.order(customer, [(left, 1)])
+        self.assertEqual(rest.status, 202, rest)
+        self.assertEqual(s.wait_order(rest.json["id"])["status"], "CONFIRMED")
+
     def test_idempotency_key(self):
         s = self.s
         sku, customer = s.sku("idem"), s.customer("idem")
