@@ -6,10 +6,9 @@
 
 Reads what bench.sh left in the directory: meta.env and settings.env (KEY=VALUE
 lines), datagen.txt, blocks.json (saga-blocks --json), runs.tsv (name, kind, label,
-exit status per run), <name>.json (saga-load --json) and <name>.cpu.jsonl (bench_cpu.py's
-CPU samples) for each run. Machine facts
-(CPU, memory, kernel) are read here, from /proc: run it on the benchmarked machine.
-Standard library only.
+exit status per run), and for each run <name>.json (saga-load --json) and
+<name>.cpu.jsonl (bench_cpu.py's CPU samples). Machine facts (CPU, memory, kernel)
+are read here, from /proc: run it on the benchmarked machine. Standard library only.
 """
 import argparse
 import datetime
