@@ -19,7 +19,6 @@
 #include <openssl/ecdsa.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
-#include <openssl/pem.h>
 #include <openssl/sha.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -94,23 +93,7 @@ static void auth_cache_put(const saga_auth *a, const auth_cache_entry *entry)
     pthread_mutex_unlock(&m->cache_mu);
 }
 
-/* --- algorithms and keys --- */
-
-/* The public key of the given type pem holds, or NULL (a private key is refused:
- * services only ever hold the public half). */
-static EVP_PKEY *auth_public_key_read(const char *pem, size_t len, int key_type)
-{
-    BIO *bio = BIO_new_mem_buf(pem, (int)len);
-    if (!bio)
-        return NULL;
-    EVP_PKEY *pkey = PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL);
-    BIO_free(bio);
-    if (pkey && EVP_PKEY_base_id(pkey) != key_type) {
-        EVP_PKEY_free(pkey);
-        pkey = NULL;
-    }
-    return pkey;
-}
+/* --- making a verifier --- */
 
 saga_auth *saga_auth_new(const saga_auth_opts *opts, char *err, size_t errlen)
 {
@@ -134,7 +117,7 @@ saga_auth *saga_auth_new(const saga_auth_opts *opts, char *err, size_t errlen)
         return NULL;
     }
     EVP_PKEY *pkey = NULL;
-    if (key_type != 0 && !(pkey = auth_public_key_read(opts->key, opts->key_len, key_type))) {
+    if (key_type != 0 && !(pkey = auth_key_read(opts->key, opts->key_len, key_type, false))) {
         snprintf(err, errlen, "the JWT key is not a PEM public key for %s", opts->alg);
         return NULL;
     }

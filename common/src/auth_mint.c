@@ -13,7 +13,6 @@
 #include <openssl/ecdsa.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
-#include <openssl/pem.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,21 +52,6 @@ static size_t mint_base64url_size(size_t len)
     return 4 * ((len + 2) / 3) + 1;
 }
 
-/* The private key of the given type pem holds, or NULL. */
-static EVP_PKEY *mint_private_key_read(const char *pem, size_t len, int key_type)
-{
-    BIO *bio = BIO_new_mem_buf(pem, (int)len);
-    if (!bio)
-        return NULL;
-    EVP_PKEY *pkey = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
-    BIO_free(bio);
-    if (pkey && EVP_PKEY_base_id(pkey) != key_type) {
-        EVP_PKEY_free(pkey);
-        pkey = NULL;
-    }
-    return pkey;
-}
-
 saga_minter *saga_minter_new(const char *alg, const char *key, size_t key_len, char *err,
                              size_t errlen)
 {
@@ -86,7 +70,7 @@ saga_minter *saga_minter_new(const char *alg, const char *key, size_t key_len, c
         return NULL;
     }
     m->key_type = key_type;
-    if (key_type != 0 && !(m->pkey = mint_private_key_read(key, key_len, key_type))) {
+    if (key_type != 0 && !(m->pkey = auth_key_read(key, key_len, key_type, true))) {
         snprintf(err, errlen, "the key is not a PEM private key for %s", alg);
         goto fail;
     }
