@@ -2,7 +2,7 @@
  *
  * libjwt 1.10 reads the PEM key again for every token it signs, which with OpenSSL 3
  * costs several times the signature: the load generator, minting a token for each
- * of 100,000 customers as it first uses them, spent a third of its CPU there. A
+ * of 100,000 customers as it first uses them, spent about 40 % of its CPU there. A
  * minter parses its key once; a token is then its JSON, base64url and one signature.
  * The tokens are the compact JWS form that auth.c verifies (and libjwt reads). */
 #include "saga/auth.h"
@@ -30,7 +30,7 @@ struct saga_minter {
     char header[64]; /* the JOSE header, base64url-encoded */
 };
 
-/* Appends base64url (no padding) of in[0..len) to out, which has room for
+/* Writes base64url (no padding) of in[0..len) to out, which has room for
  * 4 * ceil(len / 3) + 1 bytes; returns the characters written. */
 static size_t mint_base64url(const unsigned char *in, size_t len, char *out)
 {
