@@ -245,12 +245,8 @@ load_once() {
 # start wait for what happens only once (consumers joining their group, connection
 # pools): a warm-up run at 100 orders/s takes that, and the report leaves it out.
 fresh_broker() {
-    local name=$1 svc
-    for svc in notification inventory payment order; do
-        saga_stop "$svc" "$LOCAL/pids/$svc.pid" "$svc-service" >>"$WORK/stack.log" 2>&1
-    done
-    saga_stop broker "$LOCAL/pids/broker.pid" saga-broker >>"$WORK/stack.log" 2>&1
-    rm -f "$LOCAL/kafka.bootstrap"
+    local name=$1
+    "$ROOT/deploy/local/down.sh" --services >>"$WORK/stack.log" 2>&1
     if ! "$ROOT/deploy/local/up.sh" >>"$WORK/stack.log" 2>&1; then
         saga_err "the local stack did not restart before $name (see $WORK/stack.log)"
         exit 1

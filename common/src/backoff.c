@@ -2,6 +2,8 @@
 #include "saga/backoff.h"
 
 #include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
 
 long saga_backoff_ms(unsigned attempt, long base_ms, long cap_ms, unsigned *seed)
 {
@@ -17,4 +19,9 @@ long saga_backoff_ms(unsigned attempt, long base_ms, long cap_ms, unsigned *seed
 
     long half = ceiling / 2;
     return half + (long)(rand_r(seed) % (unsigned long)(ceiling - half + 1));
+}
+
+unsigned saga_backoff_seed(const void *salt)
+{
+    return (unsigned)time(NULL) ^ ((unsigned)getpid() << 16) ^ (unsigned)(uintptr_t)salt;
 }

@@ -752,7 +752,7 @@ saga_consumer *saga_consumer_new(const saga_consumer_opts *opts, char *err, size
     }
     c->opts = *opts;
     c->cfg = opts->cfg;
-    c->seed = (unsigned)time(NULL) ^ (unsigned)getpid();
+    c->seed = saga_backoff_seed(c);
     atomic_init(&c->running, true);
     pthread_mutex_init(&c->progress_mu, NULL);
     size_t cap = (size_t)c->cfg->batch_max;

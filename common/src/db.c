@@ -5,9 +5,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
-#include <stdint.h>
 #include <stdlib.h>
-#include <time.h>
 #include <unistd.h>
 #include <mysql.h>
 #include <mysqld_error.h>
@@ -289,7 +287,7 @@ int saga_db_transaction(saga_db *db, int attempts, saga_tx_fn fn, void *ud)
     int rc = SAGA_ERR_TRANSIENT;
 
     if (!seed)
-        seed = (unsigned)time(NULL) ^ (unsigned)(uintptr_t)&seed;
+        seed = saga_backoff_seed(&seed);
     for (int attempt = 0; attempt < attempts && rc == SAGA_ERR_TRANSIENT; attempt++) {
         if (attempt > 0) /* 5-10, 10-20, 20-40 ms ... up to 200 */
             usleep((useconds_t)saga_backoff_ms((unsigned)attempt - 1, 10, 200, &seed) * 1000);

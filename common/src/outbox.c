@@ -474,7 +474,7 @@ saga_relay *saga_relay_start(const saga_config *cfg, char *err, size_t errlen)
     pthread_mutex_init(&r->mu, NULL);
     pthread_cond_init(&r->cv, NULL);
     atomic_init(&r->backlog, -1);
-    r->seed = (unsigned)time(NULL) ^ (unsigned)(uintptr_t)r;
+    r->seed = saga_backoff_seed(r);
     size_t pos = (size_t)snprintf(r->delete_sql, sizeof(r->delete_sql),
                                   "DELETE FROM outbox WHERE id IN (?");
     for (size_t i = 1; i < DELETE_CHUNK; i++)

@@ -59,7 +59,7 @@ from concurrent.futures import ThreadPoolExecutor
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "e2e"))
 from stack import (BUILD, EVENT_TOPICS, SERVICES, SOURCE, Stack, free_port,  # noqa: E402
-                   load_state, terminate)
+                   load_state, terminate, wait_or_kill)
 
 from confluent_kafka import Consumer, Producer, TopicPartition  # noqa: E402
 
@@ -177,11 +177,7 @@ class MariaDB:
         subprocess.run(["mariadb-admin", "--no-defaults", "--protocol=socket",
                         f"--socket={self.sock}", "-uroot", "--connect-timeout=2", "shutdown"],
                        capture_output=True)
-        try:
-            self.proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        wait_or_kill(self.proc, timeout)
 
     def running(self):
         return self.proc is not None and self.proc.poll() is None
@@ -307,13 +303,7 @@ class ChaosStack(Stack):
         for key in keys:
             self.procs[key].send_signal(signal.SIGTERM)
         for key in keys:
-            proc = self.procs.pop(key)
-            try:
-                code = proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                code = proc.wait()
-            self.exit_codes.append((key, code, "SIGTERM"))
+            self.exit_codes.append((key, wait_or_kill(self.procs.pop(key)), "SIGTERM"))
         for key, proc in list(self.procs.items()):  # died on their own
             self.exit_codes.append((key, proc.wait(), "died"))
         self.procs = {}

@@ -63,14 +63,19 @@ def load_state():
     return state
 
 
-def terminate(proc, timeout=30):
-    """SIGTERM to one process, then its exit status (SIGKILL after timeout s)."""
-    proc.send_signal(signal.SIGTERM)
+def wait_or_kill(proc, timeout=30):
+    """The exit status of a process already asked to stop; SIGKILL after timeout s."""
     try:
         return proc.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
         proc.kill()
         return proc.wait()
+
+
+def terminate(proc, timeout=30):
+    """SIGTERM to one process, then its exit status (SIGKILL after timeout s)."""
+    proc.send_signal(signal.SIGTERM)
+    return wait_or_kill(proc, timeout)
 
 
 def free_port():
@@ -218,20 +223,12 @@ class Stack:
             if proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)
         for svc, proc in self.procs.items():
-            try:
-                code = proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                code = proc.wait()
+            code = wait_or_kill(proc, timeout=20)
             if code != 0:
                 print(f"{self.name}: {svc}-service exited with {code}; log: {self.log(svc)}")
         self.procs = {}
         if self.broker and self.broker.poll() is None:
-            self.broker.send_signal(signal.SIGTERM)
-            try:
-                self.broker.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.broker.kill()
+            terminate(self.broker, timeout=10)
         self.broker = None
         self.stop_redis()
 
@@ -482,6 +479,14 @@ class Stack:
                       {"name": name or sku, "price": price, "stock": stock})
         assert a.status in (200, 201), a
         return a.json
+
+    def shop(self, label, price, stock, balance):
+        """A new sku and a new customer, both named after label, with the product
+        (price, stock) and the customer's wallet (balance): (sku, customer)."""
+        sku, customer = self.sku(label), self.customer(label)
+        self.product(sku, price=price, stock=stock)
+        self.wallet(customer, balance=balance)
+        return sku, customer
 
     def wallet(self, customer, balance, blocked=False):
         body = {"balance": balance}

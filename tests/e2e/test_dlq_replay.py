@@ -102,9 +102,7 @@ class DlqReplayE2E(StackTestCase):
 
     def test_1_fixed_cause_replayed_completes_the_order_once(self):
         s = self.s
-        sku, customer = s.sku("replay"), s.customer("replay")
-        s.product(sku, price=1500, stock=5)
-        s.wallet(customer, balance=10000)
+        sku, customer = s.shop("replay", price=1500, stock=5, balance=10000)
         a = s.order(customer, [(sku, 2)])
         self.assertEqual(a.status, 202, a)
         order_id = a.json["id"]

@@ -54,9 +54,7 @@ class SagaE2E(SagaTestCase):
 
     def test_happy_path(self):
         s = self.s
-        sku, customer = s.sku("happy"), s.customer("happy")
-        s.product(sku, price=1250, stock=10)
-        s.wallet(customer, balance=100000)
+        sku, customer = s.shop("happy", price=1250, stock=10, balance=100000)
         a = s.order(customer, [(sku, 2)])
         self.assertEqual(a.status, 202, a)
         self.assertEqual(a.json["status"], "PENDING")
@@ -97,9 +95,7 @@ class SagaE2E(SagaTestCase):
 
     def test_webhook_retried_after_failure(self):
         s = self.s
-        sku, customer = s.sku("hook"), s.customer("hook")
-        s.product(sku, price=500, stock=5)
-        s.wallet(customer, balance=10000)
+        sku, customer = s.shop("hook", price=500, stock=5, balance=10000)
         order = s.wait_order(s.order(customer, [(sku, 1)]).json["id"])
         self.assertEqual(order["status"], "CONFIRMED")
         notes = self.wait_notifications(order["id"], 2)
@@ -145,9 +141,7 @@ class SagaE2E(SagaTestCase):
 
     def test_out_of_stock(self):
         s = self.s
-        sku, customer = s.sku("scarce"), s.customer("scarce")
-        s.product(sku, price=999, stock=1)
-        s.wallet(customer, balance=10000)
+        sku, customer = s.shop("scarce", price=999, stock=1, balance=10000)
         order = s.wait_order(s.order(customer, [(sku, 2)]).json["id"])
         self.assertEqual((order["status"], order["cancelReason"]), ("CANCELLED", "OUT_OF_STOCK"))
         self.assertEqual(s.stock(sku), {"sku": sku, "available": 1, "reserved": 0, "sold": 0})
@@ -195,9 +189,7 @@ class SagaE2E(SagaTestCase):
 
     def test_cancel_after_confirmation_twice(self):
         s = self.s
-        sku, customer = s.sku("regret"), s.customer("regret")
-        s.product(sku, price=700, stock=4)
-        s.wallet(customer, balance=5000)
+        sku, customer = s.shop("regret", price=700, stock=4, balance=5000)
         order = s.wait_order(s.order(customer, [(sku, 3)]).json["id"])
         self.assertEqual(order["status"], "CONFIRMED")
         self.assertEqual(s.balance(customer), 5000 - 2100)
@@ -231,9 +223,7 @@ class SagaE2E(SagaTestCase):
         payment records the cancellation first; once inventory resumes it reserves
         (InventoryReserved reaches payment second) and then releases."""
         s = self.s
-        sku, customer = s.sku("race"), s.customer("race")
-        s.product(sku, price=3000, stock=2)
-        s.wallet(customer, balance=9000)
+        sku, customer = s.shop("race", price=3000, stock=2, balance=9000)
         inventory = s.procs["inventory"]
         inventory.send_signal(signal.SIGSTOP)
         try:
@@ -270,9 +260,7 @@ class SagaE2E(SagaTestCase):
         each is dead-lettered by every service that handles it (payment parks the
         InventoryReserved instead: its OrderCreated could still come)."""
         s = self.s
-        sku, customer = s.sku("ghost"), s.customer("ghost")
-        s.product(sku, price=1000, stock=5)
-        s.wallet(customer, balance=50000)
+        sku, customer = s.shop("ghost", price=1000, stock=5, balance=50000)
         stock_before, balance_before = s.stock(sku), s.balance(customer)
         line = {"sku": sku, "quantity": 1}
         cases = [  # topic, type, data (without orderId), services that dead-letter it
@@ -358,9 +346,7 @@ class SagaE2E(SagaTestCase):
         and nothing more is notified; only the one naming another customer is
         dead-lettered, by both, as created for another customer."""
         s = self.s
-        sku, customer = s.sku("again"), s.customer("again")
-        s.product(sku, price=700, stock=5)
-        s.wallet(customer, balance=10000)
+        sku, customer = s.shop("again", price=700, stock=5, balance=10000)
         a = s.order(customer, [(sku, 1)])
         self.assertEqual(a.status, 202, a)
         order_id = a.json["id"]
@@ -404,9 +390,7 @@ class SagaE2E(SagaTestCase):
         order) are both waiting; whichever it reads first, it charges exactly once and
         leaves nothing parked."""
         s = self.s
-        sku, customer = s.sku("early"), s.customer("early")
-        s.product(sku, price=1500, stock=3)
-        s.wallet(customer, balance=6000)
+        sku, customer = s.shop("early", price=1500, stock=3, balance=6000)
         payment = s.procs["payment"]
         payment.send_signal(signal.SIGSTOP)
         try:
@@ -505,9 +489,7 @@ class SagaE2E(SagaTestCase):
 
     def test_idempotency_key(self):
         s = self.s
-        sku, customer = s.sku("idem"), s.customer("idem")
-        s.product(sku, price=300, stock=10)
-        s.wallet(customer, balance=10000)
+        sku, customer = s.shop("idem", price=300, stock=10, balance=10000)
         key = {"Idempotency-Key": f"k-{uuid.uuid4()}"}
         first = s.order(customer, [(sku, 1)], headers=key)
         again = s.order(customer, [(sku, 1)], headers=key)
@@ -626,9 +608,7 @@ class SagaE2E(SagaTestCase):
         """Without Redis: no idempotency fast path, no sold-out hint; orders still
         flow, and a retried request still returns the same order."""
         s = self.s
-        sku, customer = s.sku("noredis"), s.customer("noredis")
-        s.product(sku, price=250, stock=5)
-        s.wallet(customer, balance=10000)
+        sku, customer = s.shop("noredis", price=250, stock=5, balance=10000)
         s.stop_redis()
         try:
             key = {"Idempotency-Key": f"k-{uuid.uuid4()}"}
@@ -647,9 +627,7 @@ class SagaE2E(SagaTestCase):
 
     def test_order_listing_and_openapi(self):
         s = self.s
-        sku, customer = s.sku("list"), s.customer("list")
-        s.product(sku, price=100, stock=10)
-        s.wallet(customer, balance=10000)
+        sku, customer = s.shop("list", price=100, stock=10, balance=10000)
         ids = [s.order(customer, [(sku, 1)]).json["id"] for _ in range(3)]
         for i in ids:
             s.wait_order(i)
@@ -703,9 +681,7 @@ class TimeoutE2E(SagaTestCase):
 
     def test_timeout_then_late_charge_refunded(self):
         s = self.stack
-        sku, customer = s.sku("slow"), s.customer("slow")
-        s.product(sku, price=800, stock=5)
-        s.wallet(customer, balance=10000)
+        sku, customer = s.shop("slow", price=800, stock=5, balance=10000)
         order = s.wait_order(s.order(customer, [(sku, 1)]).json["id"], until=("CANCELLED",))
         self.assertEqual((order["status"], order["cancelReason"]), ("CANCELLED", "TIMEOUT"))
         time.sleep(4)  # the slow gateway finishes its work

@@ -35,6 +35,20 @@ START_TEST(test_jitter_spreads)
 }
 END_TEST
 
+/* Two retriers in one process (two objects) start from different seeds, so the
+ * pauses they draw after colliding differ. */
+START_TEST(test_seeds_differ_by_object)
+{
+    int a = 0, b = 0; /* two objects: only their addresses count */
+    unsigned sa = saga_backoff_seed(&a), sb = saga_backoff_seed(&b);
+    ck_assert_uint_ne(sa, sb);
+    int same = 0;
+    for (unsigned i = 0; i < 20; i++)
+        same += saga_backoff_ms(6, 10, 1000, &sa) == saga_backoff_ms(6, 10, 1000, &sb);
+    ck_assert_int_lt(same, 10);
+}
+END_TEST
+
 START_TEST(test_limits)
 {
     unsigned seed = 1;
@@ -56,6 +70,7 @@ static Suite *backoff_suite(void)
     TCase *core = tcase_create("core");
     tcase_add_test(core, test_grows_within_bounds);
     tcase_add_test(core, test_jitter_spreads);
+    tcase_add_test(core, test_seeds_differ_by_object);
     suite_add_tcase(s, core);
     TCase *limits = tcase_create("limits");
     tcase_add_test(limits, test_limits);
