@@ -1,6 +1,7 @@
 /* redis.c - the optional Redis connection (see redis.h). */
 #include "saga/redis.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -115,24 +116,38 @@ static redisContext *ensure(saga_redis *r)
     return r->ctx;
 }
 
-/* Runs a command; NULL (and Redis marked down) if Redis is unreachable. An error
- * reply is returned as it is. Free the reply. */
+/* Whether a failed command found its connection closed by the server (Redis
+ * restarted, or dropped the client) rather than a server too slow to answer: the
+ * command was not run, and a new connection may well work. */
+static bool connection_was_closed(const redisContext *ctx)
+{
+    return ctx->err == REDIS_ERR_EOF ||
+           (ctx->err == REDIS_ERR_IO && (errno == ECONNRESET || errno == EPIPE));
+}
+
+/* Runs a command; NULL (and Redis marked down) if Redis is unreachable. A
+ * connection the server closed while it sat idle is replaced once at once, so that
+ * a Redis restart does not cost every thread a second without Redis; a timeout is
+ * not retried (the command may have run). An error reply is returned as it is.
+ * Free the reply. */
 static redisReply *command_raw(saga_redis *r, int argc, const char **argv, const size_t *lens)
 {
-    redisContext *ctx = r ? ensure(r) : NULL;
-    redisReply *reply;
-
-    if (!ctx) {
-        saga_metric_add(unavailable_metric(), 1);
-        return NULL;
+    for (int attempt = 0; attempt < 2; attempt++) {
+        redisContext *ctx = r ? ensure(r) : NULL;
+        if (!ctx)
+            break;
+        redisReply *reply = redisCommandArgv(ctx, argc, argv, lens);
+        if (reply)
+            return reply;
+        if (attempt > 0 || !connection_was_closed(ctx)) {
+            mark_down(r, ctx->errstr);
+            break;
+        }
+        redisFree(r->ctx); /* not marked down: the next pass connects anew */
+        r->ctx = NULL;
     }
-    reply = redisCommandArgv(ctx, argc, argv, lens);
-    if (!reply) {
-        mark_down(r, ctx->errstr);
-        saga_metric_add(unavailable_metric(), 1);
-        return NULL;
-    }
-    return reply;
+    saga_metric_add(unavailable_metric(), 1);
+    return NULL;
 }
 
 /* As command_raw, but an error reply is logged and turned into NULL too. */

@@ -2,7 +2,7 @@
  * through then limited with a Retry-After, the bucket refills with time, keys are
  * independent, rate 0 is off, a flushed script is loaded again, and with Redis
  * unreachable every request is let through and counted. Also saga_redis_command,
- * which the buckets run on. */
+ * which the buckets run on, and a connection Redis closed replaced at once. */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -253,6 +253,34 @@ START_TEST(test_command_replies)
 }
 END_TEST
 
+/* A connection Redis closed while it sat idle (as a Redis restart does) is replaced
+ * at once: the next command is answered, not skipped for a second. */
+START_TEST(test_closed_connection_replaced_at_once)
+{
+    saga_redis *r = open_redis(), *other = open_redis();
+    saga_redis_reply reply;
+    char key[96], id[32];
+
+    run_key(key, sizeof(key), "closed");
+    const char *client_id[] = {"CLIENT", "ID"};
+    ck_assert_int_eq(saga_redis_command(r, 2, client_id, &reply), SAGA_OK);
+    ck_assert_uint_eq(reply.nints, 1);
+    snprintf(id, sizeof(id), "%lld", reply.ints[0]);
+    const char *kill[] = {"CLIENT", "KILL", "ID", id};
+    ck_assert_int_eq(saga_redis_command(other, 4, kill, &reply), SAGA_OK);
+    ck_assert_int_eq(reply.ints[0], 1); /* one client closed */
+
+    ck_assert_int_eq(saga_redis_set(r, key, "v", 60, false), SAGA_OK);
+    ck_assert(saga_redis_up(r));
+    char value[8];
+    ck_assert_int_eq(saga_redis_get(other, key, value, sizeof(value)), SAGA_OK);
+    ck_assert_str_eq(value, "v");
+    ck_assert_int_eq(saga_redis_del(other, key), SAGA_OK);
+    saga_redis_free(other);
+    saga_redis_free(r);
+}
+END_TEST
+
 static Suite *ratelimit_suite(void)
 {
     Suite *s = suite_create("ratelimit");
@@ -266,6 +294,7 @@ static Suite *ratelimit_suite(void)
     TCase *limits = tcase_create("limits");
     tcase_add_test(limits, test_redis_down_bypasses);
     tcase_add_test(limits, test_command_replies);
+    tcase_add_test(limits, test_closed_connection_replaced_at_once);
     suite_add_tcase(s, limits);
     return s;
 }
