@@ -336,6 +336,13 @@ nomem:
     return SAGA_ERR_NOMEM;
 }
 
+int saga_http_reply_static(saga_http_resp *resp, int status, const char *content_type,
+                           const char *body, size_t len)
+{
+    http_resp_set(resp, status, content_type, (char *)body, body ? len : 0, http_free_none);
+    return SAGA_OK;
+}
+
 int saga_http_add_header(saga_http_resp *resp, const char *name, const char *value)
 {
     char *n = strdup(name);

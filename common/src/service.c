@@ -16,6 +16,8 @@
 #include "saga/log.h"
 #include "saga/metrics.h"
 #include "saga/outbox.h"
+#include "saga/swagger_ui.h"
+#include "saga/version.h"
 
 #define STARTUP_DB_WAIT_S 60
 #define RELAY_STOP_TIMEOUT_MS 10000
@@ -37,6 +39,8 @@ struct saga_service {
     saga_metric *up;
     char *openapi; /* the OpenAPI description served at /openapi.json, NULL if none */
     size_t openapi_len;
+    saga_swagger_ui *swagger_ui;   /* the page at /swagger-ui.html */
+    saga_http_route *routes;       /* the service's routes, then the Swagger UI's */
 };
 
 /* The one thing the signal handler does. */
@@ -206,6 +210,32 @@ static int load_openapi(saga_service *svc)
     return SAGA_OK;
 }
 
+static void service_swagger_ui(saga_http_req *req, saga_http_resp *resp)
+{
+    saga_swagger_ui_serve(saga_service_from_request(req)->swagger_ui, req, resp);
+}
+
+/* The Swagger UI (saga/swagger_ui.h): its files, and the routes that serve it after
+ * the service's own. */
+static int load_swagger_ui(saga_service *svc)
+{
+    const saga_service_def *def = svc->def;
+    size_t n = def->nroutes + saga_swagger_ui_npaths;
+
+    svc->swagger_ui = saga_swagger_ui_load(svc->cfg.service, svc->cfg.schemas_dir);
+    svc->routes = calloc(n, sizeof(*svc->routes));
+    if (!svc->swagger_ui || !svc->routes) {
+        LOG_ERROR("service.start_failed", "out of memory loading the Swagger UI");
+        return SAGA_ERR_NOMEM;
+    }
+    for (size_t i = 0; i < def->nroutes; i++)
+        svc->routes[i] = def->routes[i];
+    for (size_t i = 0; i < saga_swagger_ui_npaths; i++)
+        svc->routes[def->nroutes + i] = (saga_http_route){
+            "GET", saga_swagger_ui_paths[i], service_swagger_ui, SAGA_ROUTE_PUBLIC, NULL};
+    return SAGA_OK;
+}
+
 static int service_start(saga_service *svc)
 {
     const saga_service_def *def = svc->def;
@@ -218,6 +248,8 @@ static int service_start(saga_service *svc)
     }
     if (load_openapi(svc))
         return SAGA_ERR_INVALID;
+    if (load_swagger_ui(svc))
+        return SAGA_ERR_NOMEM;
     if (connect_and_migrate(svc))
         return SAGA_ERR_UNAVAILABLE;
     if (!(svc->relay = saga_relay_start(&svc->cfg, err, sizeof(err)))) {
@@ -260,8 +292,8 @@ static int service_start(saga_service *svc)
         .port = svc->cfg.http_port,
         .threads = svc->cfg.http_threads,
         .body_max = svc->cfg.http_body_max,
-        .routes = def->routes,
-        .nroutes = def->nroutes,
+        .routes = svc->routes,
+        .nroutes = def->nroutes + saga_swagger_ui_npaths,
         .ready = service_ready,
         .ud = svc,
         .openapi = svc->openapi,
@@ -300,6 +332,10 @@ static void service_stop(saga_service *svc)
     svc->schemas = NULL;
     free(svc->openapi);
     svc->openapi = NULL;
+    saga_swagger_ui_free(svc->swagger_ui);
+    svc->swagger_ui = NULL;
+    free(svc->routes);
+    svc->routes = NULL;
 }
 
 int saga_service_main(const saga_service_def *def)
@@ -328,7 +364,8 @@ int saga_service_main(const saga_service_def *def)
     pthread_key_create(&svc.thread_db_key, thread_db_free);
     svc.up = saga_metrics_gauge("saga_up", "1 while the service runs", "");
 
-    LOG_INFO("service.starting", "%s-service starting (mysql %s:%d/%s, kafka %s)", def->name,
+    LOG_INFO("service.starting", "%s-service %s (commit %s) starting (mysql %s:%d/%s, kafka %s)",
+             def->name, saga_version(), saga_version_commit(),
              svc.cfg.mysql_host, svc.cfg.mysql_port, svc.cfg.mysql_database,
              svc.cfg.kafka_bootstrap);
     rc = service_start(&svc);

@@ -48,6 +48,8 @@
 #include <librdkafka/rdkafka_mock.h>
 #include <microhttpd.h>
 
+#include "saga/version.h"
+
 #define BROKER_DEFAULT_TOPICS                                                                      \
     "order-events,inventory-events,payment-events,notification-events,saga-dlq"
 #define BROKER_DEFAULT_BROKERS 3
@@ -492,6 +494,8 @@ int main(int argc, char **argv)
     int wrote_bootstrap = 0;
     int rc = 1;
 
+    if (saga_version_requested(argc, argv, "saga-broker"))
+        return 0;
     setvbuf(stdout, NULL, _IOLBF, 0);
     rc = broker_opts_parse(&opts, argc, argv);
     if (rc)

@@ -68,6 +68,10 @@ int saga_http_reply_rc(saga_http_resp *resp, int rc, const char *detail);
 /* Raw answer (copied), e.g. the Prometheus text. */
 int saga_http_reply_raw(saga_http_resp *resp, int status, const char *content_type,
                         const char *body, size_t len);
+/* Raw answer whose body and content type are borrowed, not copied: both must
+ * outlive the server (files read once at start, string literals). */
+int saga_http_reply_static(saga_http_resp *resp, int status, const char *content_type,
+                           const char *body, size_t len);
 /* Adds a header to the answer (copied). */
 int saga_http_add_header(saga_http_resp *resp, const char *name, const char *value);
 
