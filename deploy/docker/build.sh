@@ -13,6 +13,9 @@
 #   PREFIX/schemas/*.json                  (SAGA_SCHEMAS_DIR default: schemas)
 #   PREFIX/deploy/mysql/<service>/*.sql    (SAGA_MIGRATIONS_DIR default: deploy/mysql)
 #   PREFIX/services/<name>/openapi.json    (SAGA_OPENAPI_FILE default)
+#   PREFIX/node_modules/swagger-ui-dist/   (SAGA_SWAGGER_UI_DIR default; the files the
+#       services serve, when deploy/install-deps.sh installed them in the checkout;
+#       the Dockerfile copies them from its swagger-ui stage instead)
 # so a service started with PREFIX as its working directory finds everything.
 # Then checks that every binary runs (saga-audit --help) and links.
 set -euo pipefail
@@ -52,6 +55,12 @@ for svc in "${SERVICES[@]}"; do
 done
 install -m 0755 -s "$BUILD_DIR/tools/saga-audit" "$BUILD_DIR/tools/saga-token" "$PREFIX/bin/"
 install -m 0644 "$ROOT"/schemas/*.json "$PREFIX/schemas/"
+if [[ -f $ROOT/node_modules/swagger-ui-dist/swagger-ui-bundle.js ]]; then
+    install -d "$PREFIX/node_modules/swagger-ui-dist"
+    (cd "$ROOT/node_modules/swagger-ui-dist" &&
+        install -m 0644 swagger-ui-bundle.js swagger-ui.css favicon-32x32.png favicon-16x16.png \
+            LICENSE "$PREFIX/node_modules/swagger-ui-dist/")
+fi
 for dir in "$ROOT"/deploy/mysql/*/; do
     sub=$(basename "$dir")
     install -d "$PREFIX/deploy/mysql/$sub"

@@ -2,7 +2,7 @@
  *
  * The version is CMake's project version (the top-level CMakeLists.txt), written
  * into a generated header at configure time; the commit is read at every build
- * (cmake/git_commit.cmake): a short hash, "-dirty" when the tree had changes, or
+ * (common/version/git_commit.cmake): a short hash, "-dirty" when the tree had changes, or
  * "unknown" outside git. Every executable answers --version with both. */
 #ifndef SAGA_VERSION_H
 #define SAGA_VERSION_H
