@@ -149,7 +149,8 @@ static const char usage_text[] =
     "  --audit-settle S      wait S seconds before the audit, for notifications (2)\n"
     "  --no-audit            do not run it\n"
     "  --quiet               no progress lines on stderr\n"
-    "  --help\n";
+    "  --help\n"
+    "  -V, --version         the version and the commit of this build\n";
 
 void load_opts_usage(FILE *out)
 {

@@ -18,7 +18,8 @@
 const char *const saga_swagger_ui_paths[] = {
     SWAGGER_PAGE, SWAGGER_FILES "{file}", "/swagger-ui/", "/swagger-ui", "/docs", "/docs/",
 };
-const size_t saga_swagger_ui_npaths = sizeof(saga_swagger_ui_paths) / sizeof(saga_swagger_ui_paths[0]);
+const size_t saga_swagger_ui_npaths =
+    sizeof(saga_swagger_ui_paths) / sizeof(saga_swagger_ui_paths[0]);
 
 /* The files of swagger-ui-dist the page loads; nothing else of the package is served. */
 static const struct {

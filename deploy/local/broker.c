@@ -186,7 +186,8 @@ static void broker_usage(FILE *f)
                "                   [--bootstrap-file PATH] [--control-port N]\n"
                "defaults: 3 brokers, 6 partitions (env SAGA_TOPIC_PARTITIONS),\n"
                "          topics " BROKER_DEFAULT_TOPICS ",\n"
-               "          control port 19092 on 127.0.0.1 (0 picks a free one)\n");
+               "          control port 19092 on 127.0.0.1 (0 picks a free one)\n"
+               "--version (-V) prints the version and the commit of this build\n");
 }
 
 /* Fills opts from the environment and argv. Returns 0, 1 for --help, -1 on a bad

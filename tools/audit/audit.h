@@ -1,4 +1,4 @@
-/* audit.h - saga-audit: checks the invariants of DESIGN.md section 5 across the
+/* audit.h - saga-audit: checks the invariants of docs/DESIGN.md section 5 across the
  * four services' databases (and the saga-dlq topic) after a run.
  *
  * Shape: every database is read in its own consistent snapshot, one service at a

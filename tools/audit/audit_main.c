@@ -1,4 +1,4 @@
-/* saga-audit: checks the invariants of DESIGN.md section 5 (see audit.h).
+/* saga-audit: checks the invariants of docs/DESIGN.md section 5 (see audit.h).
  *
  *   saga-audit [--allow-in-flight] [--grace-ms N] [--json] [--max-print N]
  *

@@ -11,7 +11,7 @@
 static const char usage_text[] =
     "usage: saga-audit [--allow-in-flight] [--grace-ms N] [--json] [--max-print N]\n"
     "\n"
-    "Checks the invariants of DESIGN.md section 5 across the four services' databases\n"
+    "Checks the invariants of docs/DESIGN.md section 5 across the four services' databases\n"
     "and the saga-dlq topic. Exit status: 0 clean, 1 violations, 2 could not run.\n"
     "\n"
     "  --allow-in-flight  tolerate the legal states of a system that has not drained\n"
@@ -20,6 +20,7 @@ static const char usage_text[] =
     "  --grace-ms N       inv5: orders past their deadline by more than N ms (5000)\n"
     "  --json             also print the result as one JSON object (the last line)\n"
     "  --max-print N      print at most N violations per invariant, 0 = all (1000)\n"
+    "  -V, --version      the version and the commit of this build\n"
     "\n"
     "Environment (defaults in brackets):\n"
     "  SAGA_AUDIT_MYSQL_HOST [127.0.0.1], SAGA_AUDIT_MYSQL_PORT [3306],\n"

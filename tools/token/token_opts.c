@@ -26,6 +26,7 @@ const char token_usage[] =
     "  --issuer ISS       the iss claim (default $SAGA_JWT_ISSUER, else saga-local)\n"
     "  --audience AUD     the aud claim (default $SAGA_JWT_AUDIENCE, else saga-api)\n"
     "  -h, --help         this text\n"
+    "  -V, --version      the version and the commit of this build\n"
     "\n"
     "keygen DIR writes a new ES256 (P-256) key pair: DIR/jwt-private.pem (mode 0600,\n"
     "for saga-token) and DIR/jwt-public.pem (for the services' SAGA_JWT_KEY_FILE).\n"
