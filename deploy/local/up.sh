@@ -169,6 +169,7 @@ for svc in "${SERVICES[@]}"; do
     printf '  %-13s http://127.0.0.1:%s   (%s; /metrics on 127.0.0.1:%s)\n' "$svc" \
         "${HTTP_PORT[$svc]}" "$state" "$((HTTP_PORT[$svc] + 1000))"
 done
+echo "  Swagger UI    http://127.0.0.1:<port>/swagger-ui.html on each service above (Authorize with a token)"
 echo "  MariaDB       127.0.0.1:$MYSQL_PORT  (socket $MYSQL_SOCK; user saga_<svc>, password in $SECRETS/mysql-<svc>.password)"
 echo "  Redis         127.0.0.1:$REDIS_PORT"
 echo "  Kafka         $BOOTSTRAP"
