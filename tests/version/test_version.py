@@ -46,7 +46,8 @@ class Version(unittest.TestCase):
                     commits.add(commit)
                     if head:
                         self.assertEqual(commit.removesuffix("-dirty"), head,
-                                         f"{name} was built from another commit")
+                                         f"{name} was built from another commit than HEAD: "
+                                         "rebuild (cmake --build build)")
                     else:
                         self.assertEqual(commit, "unknown")
         self.assertEqual(len(commits), 1, f"the executables disagree: {commits}")
