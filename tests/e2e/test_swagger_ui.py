@@ -22,6 +22,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -102,10 +103,18 @@ class SwaggerUi(StackTestCase):
         plan_file = os.path.join(self.tmp, f"{svc}-plan.json")
         with open(plan_file, "w") as f:
             json.dump(plan, f)
-        out = subprocess.run(["node", DRIVER, plan_file], capture_output=True, text=True,
-                             timeout=180, cwd=SOURCE)
-        self.assertEqual(out.returncode, 0, f"{svc}: the browser run failed:\n{out.stderr}")
-        return plan, json.loads(out.stdout.strip().splitlines()[-1])
+        # its own process group, so that a run that hangs ends with its Chromium
+        proc = subprocess.Popen(["node", DRIVER, plan_file], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True, cwd=SOURCE,
+                                start_new_session=True)
+        try:
+            stdout, stderr = proc.communicate(timeout=180)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            stdout, stderr = proc.communicate()
+            self.fail(f"{svc}: the browser run took over 180 s:\n{stderr}")
+        self.assertEqual(proc.returncode, 0, f"{svc}: the browser run failed:\n{stderr}")
+        return plan, json.loads(stdout.strip().splitlines()[-1])
 
     def test_browser_renders_and_tries_it_out(self):
         s = self.stack
