@@ -39,8 +39,8 @@ struct saga_service {
     saga_metric *up;
     char *openapi; /* the OpenAPI description served at /openapi.json, NULL if none */
     size_t openapi_len;
-    saga_swagger_ui *swagger_ui;   /* the page at /swagger-ui.html */
-    saga_http_route *routes;       /* the service's routes, then the Swagger UI's */
+    saga_swagger_ui *swagger_ui; /* the page at /swagger-ui.html */
+    saga_http_route *routes;     /* the service's routes, then the Swagger UI's */
 };
 
 /* The one thing the signal handler does. */

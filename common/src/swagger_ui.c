@@ -45,17 +45,16 @@ struct saga_swagger_ui {
 /* The start-up script, a file of its own so that the page needs no inline script
  * (the Content-Security-Policy allows scripts from this origin only). The URL is
  * relative to the page: this service's /openapi.json. */
-static const char swagger_init_js[] =
-    "window.addEventListener('load', function () {\n"
-    "  window.ui = SwaggerUIBundle({\n"
-    "    url: 'openapi.json',\n"
-    "    dom_id: '#swagger-ui',\n"
-    "    deepLinking: true,\n"
-    "    validatorUrl: null,\n"
-    "    presets: [SwaggerUIBundle.presets.apis],\n"
-    "    layout: 'BaseLayout'\n"
-    "  });\n"
-    "});\n";
+static const char swagger_init_js[] = "window.addEventListener('load', function () {\n"
+                                      "  window.ui = SwaggerUIBundle({\n"
+                                      "    url: 'openapi.json',\n"
+                                      "    dom_id: '#swagger-ui',\n"
+                                      "    deepLinking: true,\n"
+                                      "    validatorUrl: null,\n"
+                                      "    presets: [SwaggerUIBundle.presets.apis],\n"
+                                      "    layout: 'BaseLayout'\n"
+                                      "  });\n"
+                                      "});\n";
 
 static const char swagger_page_fmt[] =
     "<!DOCTYPE html>\n"
@@ -128,14 +127,12 @@ saga_swagger_ui *saga_swagger_ui_load(const char *service, const char *schemas_d
         snprintf(dirs[ndirs++], sizeof(dirs[0]), "%s", set);
     } else {
         snprintf(dirs[ndirs++], sizeof(dirs[0]), "node_modules/swagger-ui-dist");
-        snprintf(dirs[ndirs++], sizeof(dirs[0]), "%s/../node_modules/swagger-ui-dist",
-                 schemas_dir);
+        snprintf(dirs[ndirs++], sizeof(dirs[0]), "%s/../node_modules/swagger-ui-dist", schemas_dir);
     }
     for (size_t i = 0; i < ndirs; i++) {
         if (swagger_read_dir(ui, dirs[i], why, sizeof(why)) == 0) {
             ui->available = true;
-            LOG_INFO("swagger_ui.loaded", "Swagger UI at /swagger-ui.html, files from %s",
-                     dirs[i]);
+            LOG_INFO("swagger_ui.loaded", "Swagger UI at /swagger-ui.html, files from %s", dirs[i]);
             return ui;
         }
         size_t used = strlen(tried);
@@ -194,8 +191,8 @@ void saga_swagger_ui_serve(const saga_swagger_ui *ui, saga_http_req *req, saga_h
         return;
     }
     if (strcmp(file, SWAGGER_INIT) == 0) {
-        saga_http_reply_static(resp, 200, "application/javascript; charset=utf-8",
-                               swagger_init_js, sizeof(swagger_init_js) - 1);
+        saga_http_reply_static(resp, 200, "application/javascript; charset=utf-8", swagger_init_js,
+                               sizeof(swagger_init_js) - 1);
         saga_http_add_header(resp, "X-Content-Type-Options", "nosniff");
         saga_http_add_header(resp, "Cache-Control", "no-cache");
         return;
