@@ -91,8 +91,10 @@ static int swagger_read_dir(saga_swagger_ui *ui, const char *dir, char *why, siz
         free(ui->body[i]);
         ui->body[i] = NULL;
         ui->len[i] = 0;
-        snprintf(path, sizeof(path), "%s/%s", dir, swagger_files[i].name);
-        int rc = saga_file_read(path, SWAGGER_FILE_MAX, &ui->body[i], &ui->len[i]);
+        int rc = SAGA_ERR_INVALID; /* a path too long to name is not found */
+        int n = snprintf(path, sizeof(path), "%s/%s", dir, swagger_files[i].name);
+        if (n > 0 && (size_t)n < sizeof(path))
+            rc = saga_file_read(path, SWAGGER_FILE_MAX, &ui->body[i], &ui->len[i]);
         if (rc == SAGA_OK || !swagger_files[i].required)
             continue;
         if (!missing)
