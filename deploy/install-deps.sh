@@ -13,8 +13,30 @@ PACKAGES=(
     default-libmysqlclient-dev libcurl4-openssl-dev uuid-dev libjwt-dev libssl-dev openssl
     check libsubunit-dev
     mariadb-server mariadb-client redis-server kcat curl
-    python3-jsonschema python3-confluent-kafka
+    python3-jsonschema python3-confluent-kafka python3-aiosmtpd
 )
+# Node.js and npm run the npm packages of package.json (the tests' CloudEvents
+# reader). A machine that already has both (say from another distribution of
+# Node.js) keeps its own; else Debian's are installed.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+    PACKAGES+=(nodejs npm)
+fi
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$HERE/.." && pwd)
+
+# npm_deps: the npm packages of package-lock.json in node_modules/, with `npm ci`,
+# only when node_modules/ is missing or older than the lock file.
+npm_deps() {
+    [[ -f $ROOT/package-lock.json ]] || return 0
+    if [[ -f $ROOT/node_modules/.package-lock.json &&
+        ! $ROOT/package-lock.json -nt $ROOT/node_modules/.package-lock.json ]]; then
+        echo "install-deps: npm packages present"
+        return 0
+    fi
+    echo "install-deps: npm ci"
+    (cd "$ROOT" && npm ci --no-audit --no-fund --loglevel=error)
+}
 
 installed() {
     [[ $(dpkg-query -W -f='${Status}' "$1" 2>/dev/null) == "install ok installed" ]]
@@ -27,6 +49,7 @@ done
 
 if ((${#missing[@]} == 0)); then
     echo "install-deps: all ${#PACKAGES[@]} packages present"
+    npm_deps
     exit 0
 fi
 
@@ -64,4 +87,5 @@ if ((${#still[@]})); then
     echo "install-deps: still missing after install: ${still[*]}" >&2
     exit 1
 fi
+npm_deps
 echo "install-deps: done"

@@ -397,8 +397,8 @@ out:
     return result;
 }
 
-static delivery_result deliver(delivery_worker *w, const notification_row *row, char *err,
-                               size_t errlen)
+static delivery_result deliver_row(delivery_worker *w, const notification_row *row, char *err,
+                                   size_t errlen)
 {
     notification_msg m;
     char summary[256];
@@ -429,6 +429,16 @@ static delivery_result deliver(delivery_worker *w, const notification_row *row, 
         snprintf(err, errlen, "unknown channel");
         return DELIVERY_PERMANENT;
     }
+}
+
+/* Delivers one row; the lines logged meanwhile carry the trace of the event that caused it. */
+static delivery_result deliver(delivery_worker *w, const notification_row *row, char *err,
+                               size_t errlen)
+{
+    saga_log_trace_set(row->traceparent);
+    delivery_result result = deliver_row(w, row, err, errlen);
+    saga_log_trace_clear();
+    return result;
 }
 
 /* --- recording outcomes --- */
@@ -522,6 +532,7 @@ static void record(delivery_worker *w, saga_db *db, const char *token, outcome *
         saga_log_ids ids = {.order_id = row->order_id,
                             .event_id = row->trigger_event_id,
                             .correlation_id = row->order_id};
+        saga_log_trace_set(row->traceparent);
         if (rc != SAGA_OK) {
             saga_log_ids(SAGA_LOG_ERROR, "notification.record_failed", &ids,
                          "cannot record the outcome of notification %s (%s): %s; it is tried"
@@ -549,6 +560,7 @@ static void record(delivery_worker *w, saga_db *db, const char *token, outcome *
                          attempts, o[i].error);
         }
     }
+    saga_log_trace_clear();
 }
 
 /* --- the threads --- */
