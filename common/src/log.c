@@ -46,9 +46,8 @@ bool saga_log_trace_set(const char *tp)
     /* version-traceid-parentid-flags; version 00 is exactly 55 characters, a later
      * version may append fields after a '-'; version ff is invalid */
     bool ok = len >= 55 && is_hex(tp, 2) && strncmp(tp, "ff", 2) != 0 && tp[2] == '-' &&
-              is_hex(tp + 3, 32) && !is_zero(tp + 3, 32) && tp[35] == '-' &&
-              is_hex(tp + 36, 16) && !is_zero(tp + 36, 16) && tp[52] == '-' &&
-              is_hex(tp + 53, 2) &&
+              is_hex(tp + 3, 32) && !is_zero(tp + 3, 32) && tp[35] == '-' && is_hex(tp + 36, 16) &&
+              !is_zero(tp + 36, 16) && tp[52] == '-' && is_hex(tp + 53, 2) &&
               (len == 55 || (strncmp(tp, "00", 2) != 0 && tp[55] == '-'));
     if (!ok) {
         saga_log_trace_clear();

@@ -38,8 +38,12 @@ static int proc_stat_read(unsigned long long out[5])
     int field = 2, got = 0;
     for (char *save = NULL, *tok = strtok_r(p, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
         field++;
-        int slot = field == 14 ? 0 : field == 15 ? 1 : field == 22 ? 2 : field == 23 ? 3
-                   : field == 24 ? 4 : -1;
+        int slot = field == 14   ? 0
+                   : field == 15 ? 1
+                   : field == 22 ? 2
+                   : field == 23 ? 3
+                   : field == 24 ? 4
+                                 : -1;
         if (slot >= 0) {
             out[slot] = strtoull(tok, NULL, 10);
             got++;
@@ -133,13 +137,13 @@ void saga_metrics_process_register(void)
     proc.registered = true;
     proc.cpu = saga_metrics_counter("process_cpu_seconds_total",
                                     "Total user and system CPU time spent in seconds.", "");
-    proc.rss = saga_metrics_gauge("process_resident_memory_bytes",
-                                  "Resident memory size in bytes.", "");
-    proc.vsize = saga_metrics_gauge("process_virtual_memory_bytes",
-                                    "Virtual memory size in bytes.", "");
+    proc.rss =
+        saga_metrics_gauge("process_resident_memory_bytes", "Resident memory size in bytes.", "");
+    proc.vsize =
+        saga_metrics_gauge("process_virtual_memory_bytes", "Virtual memory size in bytes.", "");
     proc.fds = saga_metrics_gauge("process_open_fds", "Number of open file descriptors.", "");
-    proc.max_fds = saga_metrics_gauge("process_max_fds",
-                                      "Maximum number of open file descriptors.", "");
+    proc.max_fds =
+        saga_metrics_gauge("process_max_fds", "Maximum number of open file descriptors.", "");
     proc.start = saga_metrics_gauge("process_start_time_seconds",
                                     "Start time of the process since unix epoch in seconds.", "");
     double ticks = (double)sysconf(_SC_CLK_TCK);
@@ -150,8 +154,7 @@ void saga_metrics_process_register(void)
     label_escape(commit, sizeof(commit), saga_version_commit());
     snprintf(labels, sizeof(labels), "version=\"%s\",commit=\"%s\"", version, commit);
     saga_metric_set(saga_metrics_gauge("saga_build_info",
-                                       "The build: its version and git commit; always 1",
-                                       labels),
+                                       "The build: its version and git commit; always 1", labels),
                     1);
     pthread_mutex_unlock(&proc.mu);
     saga_metrics_on_render(proc_collect, NULL);

@@ -74,14 +74,14 @@ START_TEST(test_malformed_traceparents_clear_it)
     static const char *const bad[] = {
         NULL,
         "",
-        "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331",     /* no flags */
-        "00-0AF7651916CD43DD8448EB211C80319C-b7ad6b7169203331-01",  /* upper case */
-        "00-00000000000000000000000000000000-b7ad6b7169203331-01",  /* zero trace id */
-        "00-0af7651916cd43dd8448eb211c80319c-0000000000000000-01",  /* zero span id */
-        "ff-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",  /* version ff */
+        "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331",      /* no flags */
+        "00-0AF7651916CD43DD8448EB211C80319C-b7ad6b7169203331-01",   /* upper case */
+        "00-00000000000000000000000000000000-b7ad6b7169203331-01",   /* zero trace id */
+        "00-0af7651916cd43dd8448eb211c80319c-0000000000000000-01",   /* zero span id */
+        "ff-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",   /* version ff */
         "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01-x", /* 00 is 55 long */
         "00_0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
-        "00-0af7651916cd43dd8448eb211c80319g-b7ad6b7169203331-01",  /* not hex */
+        "00-0af7651916cd43dd8448eb211c80319g-b7ad6b7169203331-01", /* not hex */
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         ck_assert(saga_log_trace_set(TP));
