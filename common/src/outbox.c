@@ -186,7 +186,8 @@ static rd_kafka_headers_t *headers_from_json(relay_row *row)
 {
     cJSON *obj = row->headers ? cJSON_Parse(row->headers) : NULL;
     rd_kafka_headers_t *hdrs = NULL;
-    bool has_content_type = false;
+    bool has_content_type = false, dead_letter = false;
+    const char *legacy_type = NULL;
     const cJSON *h;
 
     if (!cJSON_IsObject(obj))
@@ -197,13 +198,18 @@ static rd_kafka_headers_t *headers_from_json(relay_row *row)
         if (!cJSON_IsString(h))
             continue;
         if (strncmp(h->string, "ce_", 3) == 0) {
-            if (strcmp(h->string, "ce_type") == 0 && !row->type[0])
-                snprintf(row->type, sizeof(row->type), "%s", h->valuestring);
+            if (strcmp(h->string, "ce_type") == 0)
+                legacy_type = h->valuestring;
             continue;
         }
         has_content_type |= strcmp(h->string, "content-type") == 0;
+        dead_letter |= strncmp(h->string, "kafka_dlt-", 10) == 0;
         rd_kafka_header_add(hdrs, h->string, -1, h->valuestring, -1);
     }
+    /* a dead letter kept its original's ce_type, but is counted as no event type,
+     * like a new one */
+    if (legacy_type && !dead_letter && !row->type[0])
+        snprintf(row->type, sizeof(row->type), "%s", legacy_type);
     if (!has_content_type)
         rd_kafka_header_add(hdrs, "content-type", -1, legacy_content_type(row), -1);
 out:

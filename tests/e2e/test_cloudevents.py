@@ -22,6 +22,7 @@ and checked:
 """
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -189,6 +190,12 @@ class CloudEventsE2E(StackTestCase):
 
         self.assertEqual(seen_types, set().union(*TOPIC_TYPES.values()))
         self.assertEqual(legacy_seen, 1, "the outbox row of the old format was not published")
+        # and counted by its type, like the rows of the new format
+        sent = sum(1 for m in messages["notification-events"])
+        counted = re.search(r'^saga_events_published_total\{topic="notification-events",'
+                            r'type="NotificationSent"\} (\S+)$', s.metrics_text("notification"),
+                            re.M)
+        self.assertEqual(float(counted.group(1)) if counted else None, sent)
         self.assertEqual(dead, {"event": 3, "other": 3})
 
 
