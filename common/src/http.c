@@ -855,7 +855,12 @@ static enum MHD_Result http_access(void *cls, struct MHD_Connection *conn, const
         *upload_data_size = 0;
         return MHD_YES;
     }
-    return http_send(req, http_dispatch(req));
+    /* the lines logged while handling it carry the caller's trace (a handler that
+     * starts a new trace sets its own) */
+    saga_log_trace_set(saga_http_header(req, "traceparent"));
+    enum MHD_Result ret = http_send(req, http_dispatch(req));
+    saga_log_trace_clear();
+    return ret;
 }
 
 static void http_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
@@ -950,15 +955,21 @@ static saga_http_server *http_server_start(const saga_http_opts *opts,
 
     unsigned int threads = opts->threads > 0 ? (unsigned int)opts->threads : HTTP_DEFAULT_THREADS;
     /* MHD_USE_ITC lets saga_http_stop quiesce the daemon before stopping it */
+    /* libmicrohttpd warns that a pool of one "is ignored": one thread is its
+     * internal polling thread, so the pool option is given only for two or more */
+    struct MHD_OptionItem pool[] = {
+        {threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END, threads, NULL},
+        {MHD_OPTION_END, 0, NULL},
+    };
     /* clang-format off */
     srv->d = MHD_start_daemon(MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_USE_ITC,
                               0, NULL, NULL, http_access, srv,
                               /* the logger must come first to catch every message */
                               MHD_OPTION_EXTERNAL_LOGGER, saga_log_mhd, NULL,
                               MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sin,
-                              MHD_OPTION_THREAD_POOL_SIZE, threads,
                               MHD_OPTION_CONNECTION_TIMEOUT, HTTP_CONNECTION_TIMEOUT_S,
                               MHD_OPTION_NOTIFY_COMPLETED, http_completed, srv,
+                              MHD_OPTION_ARRAY, pool,
                               MHD_OPTION_END);
     /* clang-format on */
     if (!srv->d) {

@@ -363,6 +363,7 @@ int saga_service_main(const saga_service_def *def)
      * in other threads; service_stop does not use one */
     pthread_key_create(&svc.thread_db_key, thread_db_free);
     svc.up = saga_metrics_gauge("saga_up", "1 while the service runs", "");
+    saga_metrics_process_register();
 
     LOG_INFO("service.starting", "%s-service %s (commit %s) starting (mysql %s:%d/%s, kafka %s)",
              def->name, saga_version(), saga_version_commit(),

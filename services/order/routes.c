@@ -72,6 +72,7 @@ static void route_traceparent(saga_http_req *req, saga_http_resp *resp,
         order_traceparent_format(rnd, tp);
     }
     saga_http_add_header(resp, "traceparent", tp);
+    saga_log_trace_set(tp); /* the request's lines carry the trace it starts or continues */
 }
 
 /* 200/202 with the order JSON; Location when asked. */

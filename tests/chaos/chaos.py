@@ -20,7 +20,7 @@ same things:
 
 Each scenario reports orders placed, confirmed, cancelled by reason, HTTP failures
 by kind, dead letters, and the time to recover: from the moment the fault is cleared
-until, for every service, consumer lag (saga_consumer_lag_total) and outbox backlog
+until, for every service, consumer lag (saga_consumer_total_lag) and outbox backlog
 are back to their steady-state level under the load (Probe says why not zero), and
 the time until both are zero once the load has stopped, polling every instance's
 /metrics every 100 ms.
@@ -647,7 +647,7 @@ class Load:
 class Probe(threading.Thread):
     """Polls every live instance's /metrics every 100 ms, and the outbox tables.
 
-    A sample's level is the sum over all instances of saga_consumer_lag_total plus
+    A sample's level is the sum over all instances of saga_consumer_total_lag plus
     the outbox backlog. The backlog is the larger of saga_outbox_backlog and the
     rows in the outbox tables (read from MySQL in the same tick): the relay refreshes
     the gauge only after a pass that reached Kafka, so while it waits for delivery
@@ -718,7 +718,7 @@ class Probe(threading.Thread):
                 continue
             svc = service_of(key)
             reachable.add(svc)
-            value = metric_sum(m, "saga_consumer_lag_total")
+            value = metric_sum(m, "saga_consumer_total_lag")
             if value is not None:
                 self.lag_metric = True
                 lag += value

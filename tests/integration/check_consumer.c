@@ -76,8 +76,8 @@ static int apply_order_created(saga_db *db, const saga_event *ev, saga_msg_meta 
             /* and /metrics shows the consumer behind by at least this message */
             size_t len = 0;
             char *text = saga_metrics_render(&len);
-            const char *total = strstr(text, "\nsaga_consumer_lag_total ");
-            ctx->lag_during_failure = total ? atof(total + strlen("\nsaga_consumer_lag_total ")) : -1;
+            const char *total = strstr(text, "\nsaga_consumer_total_lag ");
+            ctx->lag_during_failure = total ? atof(total + strlen("\nsaga_consumer_total_lag ")) : -1;
             free(text);
         }
         /* a real lost connection, in the middle of the batch's transaction */
@@ -214,9 +214,9 @@ START_TEST(test_duplicate_applied_once)
     double lag = -1;
     for (int i = 0; i < 100 && lag != 0; i++) {
         text = saga_metrics_render(&len);
-        const char *total = strstr(text, "\nsaga_consumer_lag_total ");
+        const char *total = strstr(text, "\nsaga_consumer_total_lag ");
         ck_assert_ptr_nonnull(total);
-        lag = atof(total + strlen("\nsaga_consumer_lag_total "));
+        lag = atof(total + strlen("\nsaga_consumer_total_lag "));
         ck_assert_ptr_nonnull(strstr(text, "saga_consumer_lag{topic=\"order-events\",partition=\""));
         free(text);
         if (lag != 0)
