@@ -40,7 +40,7 @@ bool inventory_sku_valid(const char *sku);
 /* True if name is valid UTF-8 of 1..255 characters without control characters. */
 bool inventory_name_valid(const char *name);
 
-/* True if id is a UUID in its 36-character text form (either case of hex). */
+/* True if id is a UUID in its canonical 36-character text form (lowercase hex). */
 bool inventory_order_id_valid(const char *id);
 
 /* True if currency is three upper-case ASCII letters. */
