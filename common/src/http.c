@@ -54,6 +54,7 @@
 #define HTTP_WATCH_MS 100       /* how often deadlines are looked at */
 #define HTTP_MEMORY_LIMIT (64u * 1024u) /* per connection, libmicrohttpd's pool */
 #define HTTP_TARGET_MAX 8192    /* path and query, decoded; over it: 414 */
+#define HTTP_INSTANCE_MAX 1024  /* a longer path is not echoed in a problem answer */
 #define HTTP_HEADERS_MAX 16384  /* header names and values; over it: 431 */
 #define HTTP_STOP_GRACE_MS 5000
 #define HTTP_DETAIL_MAX 1024
@@ -325,7 +326,10 @@ int saga_http_reply_json(saga_http_resp *resp, int status, cJSON *body)
 
 static int http_reply_problem_detail(saga_http_resp *resp, int status, const char *detail)
 {
-    char *text = saga_http_problem_body(status, NULL, detail, resp->req->path);
+    /* the path as the instance, unless it is long (a 414 would echo what it refuses) */
+    const char *path = resp->req->path;
+    char *text = saga_http_problem_body(status, NULL, detail,
+                                        path && strlen(path) <= HTTP_INSTANCE_MAX ? path : NULL);
     if (!text)
         return SAGA_ERR_NOMEM;
     http_resp_set(resp, status, "application/problem+json", text, strlen(text), http_free_cjson);
