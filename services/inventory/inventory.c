@@ -195,7 +195,8 @@ int inventory_decide(const inventory_line *lines, size_t n, inventory_decision *
     }
     for (i = 0; i < n; i++) {
         long long q = lines[i].quantity, p = lines[i].price;
-        if (q < 0 || p < 0 || p > INVENTORY_PRICE_MAX)
+        /* a stored price may predate INVENTORY_PRICE_MAX: bounded by the amount only */
+        if (q < 0 || p < 0 || p > INVENTORY_AMOUNT_MAX)
             return SAGA_ERR_INVALID;
         /* q <= 1000 and p <= 2^53: q * p fits a long long; check the sum's bound */
         if (q > INVENTORY_QUANTITY_MAX || (p != 0 && q > INVENTORY_AMOUNT_MAX / p))
