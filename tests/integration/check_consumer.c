@@ -93,10 +93,10 @@ static const char *const topics[] = {TOPIC};
 /* A valid OrderCreated for this run. Caller frees with cJSON_free. */
 static char *order_created(const char *run, const char *customer, char *id_out)
 {
-    char order_id[64];
-    static int seq;
+    char order_id[SAGA_UUID_LEN + 1]; /* order ids are UUIDs (the event schemas) */
+    (void)run;
     cJSON *data = cJSON_CreateObject();
-    snprintf(order_id, sizeof(order_id), "%s-%d", run, seq++);
+    saga_uuid_v4(order_id);
     cJSON_AddStringToObject(data, "orderId", order_id);
     cJSON_AddStringToObject(data, "customerId", customer);
     cJSON *items = cJSON_AddArrayToObject(data, "items");
