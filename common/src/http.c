@@ -21,9 +21,21 @@
  * some pattern matches but no method does: 405 with Allow listing the methods of
  * the patterns that match. Otherwise 404.
  *
+ * Before routing: a NUL decoded from the URL (the path handed to us would end there),
+ * a URL or headers over their limits: 400/414/431. JSON bodies are scanned for a NUL
+ * in a string (cJSON would cut the string) before they are believed.
+ *
+ * Connections: libmicrohttpd limits them in total and per address. Its own timeout
+ * is an idle timeout, which a client trickling a byte at a time never lets run out,
+ * so each connection also has a deadline: a whole request must be in within
+ * timeout_s of the connection's opening or the previous answer. A watchdog thread
+ * shuts down (shutdown(), never close(): the descriptor stays libmicrohttpd's) the
+ * connections past it. The connection list is kept by MHD_OPTION_NOTIFY_CONNECTION.
+ *
  * Metrics: each route (pattern, plus "unmatched") has a slot made at start with
  * its histogram and a small table of counter pointers by (method, status) filled
- * on first use; uncommon methods or statuses fall back to a registry lookup. */
+ * on first use; other methods and statuses are counted under one fixed label each
+ * ("OTHER", "other"), so that clients cannot add series. */
 #include "saga/http.h"
 
 #include <arpa/inet.h>
@@ -147,6 +159,7 @@ struct saga_http_server {
     /* /ready: the last check, reused for ready_cache_ms; the reason shown only here */
     pthread_mutex_t ready_lock;
     bool ready_known;
+    bool ready_checking; /* a thread is running the check */
     bool ready_ok;
     long long ready_at_ms;
     char ready_why[256];
@@ -497,28 +510,45 @@ static long long http_now_ms(void)
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* The readiness check, run at most once per ready_cache_ms: callers meanwhile get
- * its answer (one check at a time; the others wait for it and reuse it). A failure
- * is logged with its reason when it is found. */
+/* The readiness check, run at most once per ready_cache_ms and by one thread at a
+ * time: meanwhile callers get the last answer (only before the first one is known do
+ * they run a check of their own). The check runs outside the lock, so a slow
+ * database holds one HTTP thread, not every caller of /ready. A failure is logged
+ * with its reason when it is found. */
 static bool http_ready_check(saga_http_server *srv, char *why, size_t whylen)
 {
-    bool ok = true;
+    char fresh[sizeof(srv->ready_why)] = "";
     why[0] = '\0';
     if (!srv->opts.ready)
         return true;
     pthread_mutex_lock(&srv->ready_lock);
-    long long now = http_now_ms();
-    if (!srv->ready_known || now - srv->ready_at_ms >= srv->opts.ready_cache_ms) {
-        char fresh[sizeof(srv->ready_why)] = "";
-        srv->ready_ok = srv->opts.ready(srv->opts.ud, fresh, sizeof(fresh));
+    bool stale = !srv->ready_known || http_now_ms() - srv->ready_at_ms >= srv->opts.ready_cache_ms;
+    bool mine = stale && !srv->ready_checking;
+    if (mine)
+        srv->ready_checking = true;
+    if (stale && !mine && srv->ready_known)
+        stale = false; /* another thread is checking: its last answer stands */
+    pthread_mutex_unlock(&srv->ready_lock);
+    if (stale) {
+        bool ok = srv->opts.ready(srv->opts.ud, fresh, sizeof(fresh));
         fresh[sizeof(fresh) - 1] = '\0';
-        snprintf(srv->ready_why, sizeof(srv->ready_why), "%s", fresh[0] ? fresh : "not ready");
-        srv->ready_known = true;
-        srv->ready_at_ms = http_now_ms();
-        if (!srv->ready_ok && !srv->ready_detail)
-            LOG_WARN("http.not_ready", "/ready answers 503: %s", srv->ready_why);
+        pthread_mutex_lock(&srv->ready_lock);
+        if (mine) {
+            srv->ready_ok = ok;
+            snprintf(srv->ready_why, sizeof(srv->ready_why), "%s", fresh[0] ? fresh : "not ready");
+            srv->ready_known = true;
+            srv->ready_at_ms = http_now_ms();
+            srv->ready_checking = false;
+        }
+        pthread_mutex_unlock(&srv->ready_lock);
+        if (!ok && !srv->ready_detail)
+            LOG_WARN("http.not_ready", "/ready answers 503: %s", fresh[0] ? fresh : "not ready");
+        if (!ok)
+            snprintf(why, whylen, "%s", fresh[0] ? fresh : "not ready");
+        return ok;
     }
-    ok = srv->ready_ok;
+    pthread_mutex_lock(&srv->ready_lock);
+    bool ok = srv->ready_ok;
     if (!ok)
         snprintf(why, whylen, "%s", srv->ready_why);
     pthread_mutex_unlock(&srv->ready_lock);
