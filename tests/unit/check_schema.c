@@ -668,7 +668,8 @@ START_TEST(test_broken_envelopes)
 
     ev = example_event(8); /* OrderCancelled */
     cJSON_ReplaceItemInObjectCaseSensitive(ev->doc, "id", cJSON_CreateString("not-a-uuid"));
-    expect_event_invalid(ev, "/id: format: not a uuid");
+    expect_event_invalid(ev, "/id: pattern: does not match "
+                             "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$");
     saga_event_free(ev);
 
     ev = example_event(8);
