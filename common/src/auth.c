@@ -29,6 +29,7 @@
 
 #include "saga/err.h"
 #include "saga/file.h"
+#include "saga/jsonscan.h"
 #include "saga/text.h"
 #include "auth_alg.h"
 
@@ -214,11 +215,30 @@ static bool auth_header_alg_is(const char *token, const char *alg_name)
     if (n <= 0)
         return false;
     json[n] = '\0';
+    if (saga_json_find_nul((const char *)json, (size_t)n, NULL, 0))
+        return false; /* "ES256\u0000..." would read as ES256 */
     cJSON *head = cJSON_ParseWithLength((const char *)json, (size_t)n);
     const cJSON *alg = cJSON_GetObjectItemCaseSensitive(head, "alg");
     bool ok = cJSON_IsString(alg) && strcmp(alg->valuestring, alg_name) == 0;
     cJSON_Delete(head);
     return ok;
+}
+
+/* True if the token's claims (its second part) hold a NUL in a string: libjwt would
+ * read "bob\u0000x" as "bob", and "admin\u0000x" as "admin". */
+static bool auth_claims_have_nul(const char *token, size_t len)
+{
+    const char *a = memchr(token, '.', len);
+    const char *b = a ? memchr(a + 1, '.', len - (size_t)(a + 1 - token)) : NULL;
+    if (!b)
+        return true; /* not three parts: refused anyway */
+    size_t inlen = (size_t)(b - (a + 1));
+    size_t max = inlen / 4 * 3 + 3;
+    unsigned char *json = malloc(max + 1);
+    long n = json ? auth_base64url_decode(a + 1, inlen, json, max) : -1;
+    bool nul = n < 0 || saga_json_find_nul((const char *)json, (size_t)n, NULL, 0);
+    free(json);
+    return nul;
 }
 
 /* An ES256 signature is R and S, 32 bytes each; OpenSSL wants them DER-encoded.
@@ -386,6 +406,10 @@ saga_auth_result saga_auth_verify(const saga_auth *a, const char *authorization,
      * libjwt parses what was signed (given no key, it checks nothing again) */
     if (!auth_signature_ok(a, copy, len) || jwt_decode(&jwt, copy, NULL, 0) != 0 || !jwt) {
         snprintf(why, whylen, "the token's signature does not verify");
+        goto out;
+    }
+    if (auth_claims_have_nul(copy, len)) {
+        snprintf(why, whylen, "the token's claims hold a NUL character");
         goto out;
     }
 

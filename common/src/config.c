@@ -110,6 +110,10 @@ int saga_config_load(saga_config *cfg, const char *service, int default_port, ch
     STR("SAGA_HTTP_BIND", "127.0.0.1", http_bind);
     INT("SAGA_HTTP_PORT", default_port, 0, 65535, http_port);
     INT("SAGA_HTTP_THREADS", 2, 1, 256, http_threads);
+    INT("SAGA_HTTP_MAX_CONNECTIONS", 512, 1, 65536, http_max_connections);
+    INT("SAGA_HTTP_MAX_CONNECTIONS_PER_ADDRESS", 128, 0, 65536, http_max_per_address);
+    INT("SAGA_HTTP_TIMEOUT_S", 10, 1, 3600, http_timeout_s);
+    INT("SAGA_HTTP_READY_CACHE_MS", 1000, 0, 60000, http_ready_cache_ms);
     if ((rc = saga_config_int("SAGA_HTTP_BODY_MAX", 65536, 1024, 64L * 1024 * 1024,
                               &cfg->http_body_max, err, errlen)))
         return rc;

@@ -14,7 +14,8 @@ static const char *const all_vars[] = {
     "SAGA_KAFKA_BOOTSTRAP", "SAGA_KAFKA_GROUP", "SAGA_KAFKA_FETCH_WAIT_MS", "SAGA_REDIS_HOST",
     "SAGA_REDIS_PORT", "SAGA_BATCH_MAX", "SAGA_BATCH_WAIT_MS", "SAGA_MAX_ATTEMPTS",
     "SAGA_RETRY_BASE_MS", "SAGA_RETRY_MAX_MS", "SAGA_RELAY_BATCH_MAX", "SAGA_RELAY_POLL_MS",
-    "SAGA_LOG_LEVEL"};
+    "SAGA_LOG_LEVEL", "SAGA_HTTP_MAX_CONNECTIONS", "SAGA_HTTP_MAX_CONNECTIONS_PER_ADDRESS",
+    "SAGA_HTTP_TIMEOUT_S", "SAGA_HTTP_READY_CACHE_MS"};
 
 static void clear_env(void)
 {
@@ -40,6 +41,31 @@ START_TEST(test_defaults)
     ck_assert_int_eq(cfg.batch_wait_ms, 5);
     ck_assert_int_eq(cfg.max_attempts, 3);
     ck_assert_int_eq(cfg.log_level, SAGA_LOG_INFO);
+    ck_assert_int_eq(cfg.http_max_connections, 512);
+    ck_assert_int_eq(cfg.http_max_per_address, 128);
+    ck_assert_int_eq(cfg.http_timeout_s, 10);
+    ck_assert_int_eq(cfg.http_ready_cache_ms, 1000);
+}
+END_TEST
+
+START_TEST(test_http_limits)
+{
+    saga_config cfg;
+    char err[256] = "";
+    clear_env();
+    setenv("SAGA_HTTP_MAX_CONNECTIONS_PER_ADDRESS", "0", 1); /* no limit, behind a proxy */
+    setenv("SAGA_HTTP_TIMEOUT_S", "3", 1);
+    ck_assert_int_eq(saga_config_load(&cfg, "order", 8081, err, sizeof(err)), SAGA_OK);
+    ck_assert_int_eq(cfg.http_max_per_address, 0);
+    ck_assert_int_eq(cfg.http_timeout_s, 3);
+    setenv("SAGA_HTTP_TIMEOUT_S", "0", 1); /* a request must have a deadline */
+    ck_assert_int_eq(saga_config_load(&cfg, "order", 8081, err, sizeof(err)), SAGA_ERR_INVALID);
+    ck_assert_ptr_nonnull(strstr(err, "SAGA_HTTP_TIMEOUT_S"));
+    clear_env();
+    setenv("SAGA_HTTP_MAX_CONNECTIONS", "0", 1);
+    ck_assert_int_eq(saga_config_load(&cfg, "order", 8081, err, sizeof(err)), SAGA_ERR_INVALID);
+    ck_assert_ptr_nonnull(strstr(err, "SAGA_HTTP_MAX_CONNECTIONS"));
+    clear_env();
 }
 END_TEST
 
@@ -125,6 +151,7 @@ static Suite *config_suite(void)
     Suite *s = suite_create("config");
     TCase *core = tcase_create("core");
     tcase_add_test(core, test_defaults);
+    tcase_add_test(core, test_http_limits);
     tcase_add_test(core, test_values_from_env);
     tcase_add_test(core, test_invalid_values);
     suite_add_tcase(s, core);

@@ -15,6 +15,10 @@ typedef struct saga_config {
     int http_port;           /* SAGA_HTTP_PORT, default per service; 0 picks a free port */
     int http_threads;        /* SAGA_HTTP_THREADS, default 2 */
     long http_body_max;      /* SAGA_HTTP_BODY_MAX bytes, default 65536 */
+    int http_max_connections;/* SAGA_HTTP_MAX_CONNECTIONS: open at once, default 512 */
+    int http_max_per_address;/* SAGA_HTTP_MAX_CONNECTIONS_PER_ADDRESS, default 128; 0 no limit */
+    int http_timeout_s;      /* SAGA_HTTP_TIMEOUT_S: to send a whole request, default 10 */
+    int http_ready_cache_ms; /* SAGA_HTTP_READY_CACHE_MS: /ready's check reused, default 1000 */
     char metrics_bind[64];   /* SAGA_METRICS_BIND: /metrics listener, default 127.0.0.1 */
     int metrics_port;        /* SAGA_METRICS_PORT, default http_port + 1000 (0 if http_port is 0) */
     char mysql_host[128];    /* SAGA_MYSQL_HOST, default 127.0.0.1 */
