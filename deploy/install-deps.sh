@@ -14,6 +14,7 @@ PACKAGES=(
     check libsubunit-dev
     mariadb-server mariadb-client redis-server kcat curl
     python3-jsonschema python3-confluent-kafka
+    buildah debootstrap docker-compose procps
 )
 
 installed() {

@@ -339,8 +339,8 @@ done
 step "the compose health checks pass inside the containers"
 
 # -- tokens from the token service, orders through the containerized order-service
+container token
 token() {
-    container "token-$1"
     plan token --args "$@"
     run_plan 2>>"$WORK/logs/token.log"
 }
