@@ -481,7 +481,7 @@ saga_auth *saga_auth_from_env(char *err, size_t errlen)
     if (!key_file && !secret) {
         snprintf(err, errlen,
                  "SAGA_JWT_KEY_FILE is not set: a key to verify bearer tokens is required "
-                 "(or SAGA_JWT_SECRET for HS256)");
+                 "(or SAGA_JWT_SECRET or SAGA_JWT_SECRET_FILE for HS256)");
         goto out;
     }
     if (key_file && secret) {
