@@ -164,7 +164,7 @@ fi
 
 # ---- 2. the image, from the checkout as its build context
 step "buildah bud -f deploy/docker/Dockerfile -t $IMAGE . (log: build.log)"
-if ! "${BUILDAH[@]}" bud --isolation chroot --layers --pull=never \
+if ! "${BUILDAH[@]}" bud --isolation chroot --layers --force-rm --jobs 2 --pull=never \
     -f deploy/docker/Dockerfile -t "$IMAGE" . >"$WORK/logs/build.log" 2>&1; then
     die "the image does not build from its build context (build.log above)"
 fi
