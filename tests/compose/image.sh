@@ -21,6 +21,9 @@
 #        databases and users on MariaDB from the generated passwords;
 #      - order, payment, inventory and notification start, pass their compose health
 #        check (curl to /ready inside the container) and serve;
+#      - the README's docker-compose block runs line by line (`docker-compose run`
+#        as a container from the image; `up`, `ps`, `down` stood in for by these
+#        steps): its order ends CONFIRMED and its audit is clean;
 #      - `token` mints the tokens; orders placed through the containerized
 #        order-service end CONFIRMED, CANCELLED(OUT_OF_STOCK),
 #        CANCELLED(PAYMENT_DECLINED) and CANCELLED(CUSTOMER_REQUEST), with their
@@ -338,20 +341,90 @@ for svc in "${APPS[@]}"; do
 done
 step "the compose health checks pass inside the containers"
 
+# -- the README's docker-compose block, line by line as a user types it:
+# `docker-compose run --rm [-T] SERVICE ARGS` is SERVICE's container from the image,
+# `up`, `ps` and `down` are what the steps before and after stand in for, and
+# localhost:8081..8084 are the ports picked above
+AUDIT_OPTS=(--set SAGA_AUDIT_MYSQL_HOST=127.0.0.1 --set "SAGA_AUDIT_MYSQL_PORT=$MYSQL_PORT"
+    --set "SAGA_KAFKA_BOOTSTRAP=$BOOTSTRAP")
+awk '/^## docker-compose$/ {s = 1} s && /^```sh$/ {b = 1; next} b && /^```$/ {exit} b' \
+    README.md >"$WORK/readme.sh"
+grep -q 'docker-compose up -d' "$WORK/readme.sh" ||
+    die "no sh block with docker-compose up -d in the README's docker-compose section"
+container readme
+README_CTR=$CTR
+(
+    set -euo pipefail
+    docker-compose() {
+        local cmd=$1 svc t
+        shift
+        case $cmd in
+            up | ps | down)
+                echo "image.sh: docker-compose $cmd${*:+ $*}: stood in for (no container engine)"
+                return 0
+                ;;
+            run) ;;
+            *)
+                echo "image.sh: docker-compose $cmd: not expected in the README block" >&2
+                return 1
+                ;;
+        esac
+        while [[ $1 == -* ]]; do # --rm, -T
+            shift
+        done
+        svc=$1
+        shift
+        CTR=$README_CTR
+        case $svc in
+            token)
+                plan token --args "$@"
+                run_plan 2>>"$WORK/logs/token.log"
+                ;;
+            audit) # strict: retried while the order's notification goes out
+                plan audit "${AUDIT_OPTS[@]}" --args "$@"
+                for ((t = 0; t < 10; t++)); do
+                    run_plan && return 0
+                    sleep 2
+                done
+                return 1
+                ;;
+            *)
+                echo "image.sh: docker-compose run $svc: not expected in the README block" >&2
+                return 1
+                ;;
+        esac
+    }
+    curl() {
+        local a n args=()
+        for a in "$@"; do
+            for n in 1 2 3 4; do
+                a=${a//localhost:808$n/127.0.0.1:${PORT[${APPS[n - 1]}]}}
+            done
+            args+=("$a")
+        done
+        command curl "${args[@]}"
+    }
+    # shellcheck source=/dev/null
+    source "$WORK/readme.sh"
+) >"$WORK/logs/readme.log" 2>&1 || die "the README's docker-compose block failed (readme.log)"
+grep -q '"status":"CONFIRMED"' "$WORK/logs/readme.log" ||
+    die "the README's order did not end CONFIRMED (readme.log)"
+step "the README's docker-compose block: its order CONFIRMED, its audit clean"
+
 # -- tokens from the token service, orders through the containerized order-service
 container token
 token() {
     plan token --args "$@"
     run_plan 2>>"$WORK/logs/token.log"
 }
-C_ALICE=$(token alice) && C_BOB=$(token bob) && ADMIN=$(token ops --admin) ||
+C_CAROL=$(token carol) && C_DAVE=$(token dave) && ADMIN=$(token ops --admin) ||
     die "the token service failed (token.log)"
 /usr/bin/python3 - "${PORT[order]}" "${PORT[payment]}" "${PORT[inventory]}" \
-    "${PORT[notification]}" "$C_ALICE" "$C_BOB" "$ADMIN" <<'PY' || die "the orders did not end as expected"
+    "${PORT[notification]}" "$C_CAROL" "$C_DAVE" "$ADMIN" <<'PY' || die "the orders did not end as expected"
 import json, sys, time, urllib.error, urllib.request
 
 order, payment, inventory, notification = (f"http://127.0.0.1:{p}" for p in sys.argv[1:5])
-alice, bob, admin = sys.argv[5:8]
+carol, dave, admin = sys.argv[5:8]
 
 def call(method, url, token, body=None, expect=(200,)):
     data = json.dumps(body).encode() if body is not None else None
@@ -373,7 +446,7 @@ call("PUT", f"{inventory}/api/products/IMG-FEW", admin,
      {"name": "Last one", "price": 500, "stock": 1}, (200, 201))
 call("PUT", f"{inventory}/api/products/IMG-GONE", admin,
      {"name": "Sold out", "price": 500, "stock": 0}, (200, 201))
-call("PUT", f"{payment}/api/wallets/alice", admin, {"balance": 100000}, (200, 201))
+call("PUT", f"{payment}/api/wallets/carol", admin, {"balance": 100000}, (200, 201))
 
 def place(token, sku, qty):
     o = call("POST", f"{order}/api/orders", token,
@@ -399,7 +472,7 @@ deadline = time.time() + 10
 while True:
     data = json.dumps({"items": [{"sku": "IMG-GONE", "quantity": 1}], "currency": "EUR"})
     req = urllib.request.Request(f"{order}/api/orders", data=data.encode(), method="POST",
-                                 headers={"Authorization": f"Bearer {alice}",
+                                 headers={"Authorization": f"Bearer {carol}",
                                           "Content-Type": "application/json"})
     try:
         urllib.request.urlopen(req, timeout=30)
@@ -412,23 +485,23 @@ while True:
 if status != 409:
     sys.exit(f"an order for a sold-out sku got {status}, not 409 (the sold-out hint)")
 print("image.sh: an order for a sold-out sku: 409")
-confirmed = place(alice, "IMG-KB", 1)
-short = place(alice, "IMG-FEW", 2)
-declined = place(bob, "IMG-KB", 1)       # bob has no wallet
-cancelled = place(alice, "IMG-KB", 2)
-expect(final(alice, confirmed), "CONFIRMED")
-expect(final(alice, short), "CANCELLED", "OUT_OF_STOCK")
-expect(final(bob, declined), "CANCELLED", "PAYMENT_DECLINED")
-expect(final(alice, cancelled), "CONFIRMED")
-call("POST", f"{order}/api/orders/{cancelled}/cancel", alice)
-expect(final(alice, cancelled), "CANCELLED", "CUSTOMER_REQUEST")
+confirmed = place(carol, "IMG-KB", 1)
+short = place(carol, "IMG-FEW", 2)
+declined = place(dave, "IMG-KB", 1)       # dave has no wallet
+cancelled = place(carol, "IMG-KB", 2)
+expect(final(carol, confirmed), "CONFIRMED")
+expect(final(carol, short), "CANCELLED", "OUT_OF_STOCK")
+expect(final(dave, declined), "CANCELLED", "PAYMENT_DECLINED")
+expect(final(carol, cancelled), "CONFIRMED")
+call("POST", f"{order}/api/orders/{cancelled}/cancel", carol)
+expect(final(carol, cancelled), "CANCELLED", "CUSTOMER_REQUEST")
 
 deadline = time.time() + 60
 while True:
-    refund = call("GET", f"{payment}/api/payments/{cancelled}", alice, expect=(200, 404))
-    wallet = call("GET", f"{payment}/api/wallets/alice", alice)
-    stock = call("GET", f"{inventory}/api/inventory/IMG-KB", alice)
-    notes = call("GET", f"{notification}/api/notifications?orderId={confirmed}", alice)
+    refund = call("GET", f"{payment}/api/payments/{cancelled}", carol, expect=(200, 404))
+    wallet = call("GET", f"{payment}/api/wallets/carol", carol)
+    stock = call("GET", f"{inventory}/api/inventory/IMG-KB", carol)
+    notes = call("GET", f"{notification}/api/notifications?orderId={confirmed}", carol)
     items = notes.get("items", notes) if isinstance(notes, dict) else notes
     done = (refund and refund.get("status") == "REFUNDED" and wallet["balance"] == 100000 - 8900
             and stock["sold"] == 1 and stock["reserved"] == 0 and stock["available"] == 9
@@ -445,8 +518,7 @@ step "orders through the containerized order-service: CONFIRMED and CANCELLED as
 
 # -- the audit service (saga_audit, read-only), strict, once the system is quiet
 container audit
-plan audit --set SAGA_AUDIT_MYSQL_HOST=127.0.0.1 --set "SAGA_AUDIT_MYSQL_PORT=$MYSQL_PORT" \
-    --set "SAGA_KAFKA_BOOTSTRAP=$BOOTSTRAP"
+plan audit "${AUDIT_OPTS[@]}"
 clean=0
 for ((t = 0; t < 10; t++)); do
     if run_plan >"$WORK/logs/audit.log" 2>&1; then
