@@ -150,8 +150,8 @@ Suites: bookworm-security
 Components: main
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 EOF
-    rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/* \
-        "$rootfs"/dev/* "$rootfs"/proc/* "$rootfs"/sys/*
+    rm -rf "${rootfs:?}"/var/cache/apt/archives/*.deb "${rootfs:?}"/var/lib/apt/lists/* \
+        "${rootfs:?}"/dev/* "${rootfs:?}"/proc/* "${rootfs:?}"/sys/*
     ctr=$("${BUILDAH[@]}" from scratch)
     CONTAINERS+=("$ctr")
     mnt=$("${BUILDAH[@]}" mount "$ctr")
@@ -271,7 +271,6 @@ step "mysql-init: databases, migrate and runtime users, saga_audit read-only"
 # password; one that knows them runs exactly as the compose file says.
 container probe
 knows() { "${BUILDAH[@]}" run --isolation chroot "$CTR" -- grep -q "$1" /opt/saga/bin/order-service; }
-compat=()
 if knows SAGA_MYSQL_MIGRATE_USER; then
     migrate_compat=0
 else
