@@ -5,8 +5,9 @@
 # daemon):
 #
 #   1. base images: the Dockerfile's FROM images (debian:bookworm,
-#      debian:bookworm-slim) made from Debian's archive with debootstrap (minbase),
-#      since no registry can be reached; kept in the cache below;
+#      debian:bookworm-slim, read from its FROM lines) made from Debian's archive
+#      with debootstrap (minbase), since no registry can be reached; kept in the
+#      cache below;
 #   2. the image: `buildah bud` of deploy/docker/Dockerfile with the checkout as its
 #      real build context (.dockerignore applies), tagged saga-platform:latest as
 #      docker-compose.yml names it;
@@ -35,7 +36,8 @@
 #
 # Environment: SAGA_IMAGE_CACHE (default ~/.cache/saga-image): buildah's storage, with
 # the base images and the build's cached layers, so a second run skips debootstrap
-# and unchanged build steps (CI starts empty). SAGA_DEBIAN_MIRROR (default
+# and unchanged build steps (CI starts empty; delete it to make the base images
+# again). SAGA_DEBIAN_MIRROR (default
 # http://deb.debian.org/debian). SAGA_TEST_MYSQL_PORT, SAGA_TEST_REDIS_PORT,
 # SAGA_TEST_BROKER_CONTROL_PORT: the harness's ports. Needs root (buildah's storage,
 # chroot), buildah, debootstrap, docker-compose and the build's -dev packages (for
@@ -47,8 +49,10 @@ cd "$ROOT"
 CACHE=${SAGA_IMAGE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/saga-image}
 MIRROR=${SAGA_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 IMAGE=saga-platform:latest
-BASE=docker.io/library/debian:bookworm
-BASE_SLIM=docker.io/library/debian:bookworm-slim
+# the Dockerfile's FROM images, as a registry would name them (debian:bookworm is
+# docker.io/library/debian:bookworm): every one is the debootstrapped bookworm
+mapfile -t BASES < <(awk 'toupper($1) == "FROM" {print $2}' deploy/docker/Dockerfile |
+    sed -E 's|^([^/]+)$|docker.io/library/\1|' | sort -u)
 APPS=(order payment inventory notification)
 export BUILDAH_ISOLATION=chroot
 BUILDAH=(buildah --root "$CACHE/storage" --runroot "$CACHE/run" --storage-driver overlay)
@@ -128,8 +132,16 @@ done
 
 # ---- 1. the base images, from Debian's archive
 image_exists() { "${BUILDAH[@]}" inspect --type image "$1" >/dev/null 2>&1; }
-if image_exists "$BASE" && image_exists "$BASE_SLIM"; then
-    step "base images $BASE, $BASE_SLIM: cached in $CACHE"
+for base in "${BASES[@]}"; do
+    [[ $base == docker.io/library/debian:bookworm* ]] ||
+        die "FROM $base: only Debian bookworm images can be made here (debootstrap)"
+done
+missing=0
+for base in "${BASES[@]}"; do
+    image_exists "$base" || missing=1
+done
+if ((!missing)); then
+    step "base images ${BASES[*]}: cached in $CACHE"
 else
     step "debootstrap --variant=minbase bookworm ($MIRROR)"
     rootfs=$WORK/rootfs
@@ -159,10 +171,12 @@ EOF
     "${BUILDAH[@]}" umount "$ctr" >/dev/null
     "${BUILDAH[@]}" config --env PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
         --cmd /bin/bash "$ctr"
-    "${BUILDAH[@]}" commit --quiet "$ctr" "$BASE" >/dev/null
-    "${BUILDAH[@]}" tag "$BASE" "$BASE_SLIM"
+    "${BUILDAH[@]}" commit --quiet "$ctr" "${BASES[0]}" >/dev/null
+    if ((${#BASES[@]} > 1)); then
+        "${BUILDAH[@]}" tag "${BASES[0]}" "${BASES[@]:1}"
+    fi
     rm -rf "$rootfs"
-    step "base images $BASE and $BASE_SLIM made"
+    step "base images ${BASES[*]} made"
 fi
 
 # ---- 2. the image, from the checkout as its build context
