@@ -208,6 +208,9 @@ MYSQL_PORT=$(h SAGA_MYSQL_PORT)
 MYSQL_SOCK=$(h SAGA_MYSQL_SOCKET)
 REDIS_PORT=$(h SAGA_REDIS_PORT)
 BOOTSTRAP=$(h SAGA_KAFKA_BOOTSTRAP)
+MYSQL_ADMIN=$(h SAGA_MYSQL_ADMIN_USER) # the server's administrator, over the socket
+MYSQL_ADMIN=${MYSQL_ADMIN:-root}
+HARNESS_REDIS_PASSWORD=$(h SAGA_REDIS_PASSWORD) # none on a harness without one
 step "harness: MariaDB :$MYSQL_PORT, Redis :$REDIS_PORT, broker $BOOTSTRAP"
 
 # plan SERVICE [plan.py options]: the buildah run arguments of SERVICE into PLAN.
@@ -259,18 +262,22 @@ step "secrets: made, kept by a second run; a short SAGA_JWT_SECRET refused by na
 # -- the mysql container's init scripts, against MariaDB, with the mysql service's
 # environment (MYSQL_ROOT_PASSWORD as the image's entrypoint reads it from its _FILE)
 # and its secrets volume; their `mysql` client reaches the harness's socket as its
-# root (which has no password: MYSQL_PWD is dropped)
+# administrator (unix-socket authentication: MYSQL_PWD is dropped)
 mapfile -d '' mysql_env < <(/usr/bin/python3 tests/compose/plan.py "$CONFIG" mysql "$VOLUMES" \
     --env-only --set "SAGA_MYSQL_SECRETS_DIR=$VOLUMES/secrets-mysql" \
     --set "MYSQL_ROOT_PASSWORD=$(<"$VOLUMES/secrets-mysql/root")" --unset MYSQL_ROOT_PASSWORD_FILE)
 mkdir -p "$WORK/bin"
-printf '#!/bin/sh\nunset MYSQL_PWD\nexec mariadb --no-defaults --socket=%q "$@"\n' "$MYSQL_SOCK" >"$WORK/bin/mysql"
+printf '#!/bin/sh\nunset MYSQL_PWD\nexec mariadb --no-defaults --socket=%q -u%q "$@"\n' \
+    "$MYSQL_SOCK" "$MYSQL_ADMIN" >"$WORK/bin/mysql"
 chmod +x "$WORK/bin/mysql"
 for init in deploy/docker/mysql-init/*.sh; do
     env -i PATH="$WORK/bin:$PATH" "${mysql_env[@]}" bash "$init" >>"$WORK/logs/mysql-init.log" 2>&1 ||
         die "$init failed against MariaDB (mysql-init.log)"
 done
-grants() { mariadb --no-defaults --socket="$MYSQL_SOCK" -uroot -N -B -e "SHOW GRANTS FOR '$1'@'%'"; }
+grants() {
+    mariadb --no-defaults --socket="$MYSQL_SOCK" -u"$MYSQL_ADMIN" -N -B \
+        -e "SHOW GRANTS FOR '$1'@'%'"
+}
 [[ $(grants saga_order | grep -v '^GRANT USAGE') == "GRANT SELECT, INSERT, UPDATE, DELETE ON \`saga_order\`.* TO \`saga_order\`@\`%\`" ]] ||
     die "saga_order's grants are not SELECT, INSERT, UPDATE, DELETE on saga_order: $(grants saga_order)"
 [[ $(grants saga_order_migrate | grep -v '^GRANT USAGE') == "GRANT ALL PRIVILEGES ON \`saga_order\`.* TO \`saga_order_migrate\`@\`%\`" ]] ||
@@ -292,8 +299,10 @@ else
     step "note: the services do not know SAGA_MYSQL_MIGRATE_USER: running as the migrate users"
 fi
 if knows SAGA_REDIS_PASSWORD; then
-    redis-cli -p "$REDIS_PORT" CONFIG SET requirepass "$(<"$VOLUMES/secrets-redis/password")" \
-        >/dev/null || die "cannot set the harness Redis's password"
+    # the generated password, as redis.conf gives it to the redis container
+    env ${HARNESS_REDIS_PASSWORD:+REDISCLI_AUTH="$HARNESS_REDIS_PASSWORD"} redis-cli \
+        -p "$REDIS_PORT" CONFIG SET requirepass "$(<"$VOLUMES/secrets-redis/password")" |
+        grep -qx OK || die "cannot set the harness Redis's password"
 else
     step "note: the services do not know SAGA_REDIS_PASSWORD: the harness Redis has none"
 fi
