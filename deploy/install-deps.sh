@@ -19,6 +19,7 @@ PACKAGES=(
     mariadb-server mariadb-client redis-server kcat curl
     python3-jsonschema python3-confluent-kafka python3-aiosmtpd
     chromium
+    buildah debootstrap docker-compose procps
 )
 # Node.js and npm: Node.js 20 or later (playwright-core and @redocly/cli need it);
 # Debian 12's own nodejs (18) is installed only when there is none at all.

@@ -684,8 +684,10 @@ START_TEST(test_new_refuses)
 }
 END_TEST
 
-static const char *const jwt_vars[] = {"SAGA_JWT_ALG",    "SAGA_JWT_KEY_FILE", "SAGA_JWT_SECRET",
-                                       "SAGA_JWT_ISSUER", "SAGA_JWT_AUDIENCE", "SAGA_JWT_LEEWAY_S"};
+static const char *const jwt_vars[] = {"SAGA_JWT_ALG",      "SAGA_JWT_KEY_FILE",
+                                       "SAGA_JWT_SECRET",   "SAGA_JWT_SECRET_FILE",
+                                       "SAGA_JWT_ISSUER",   "SAGA_JWT_AUDIENCE",
+                                       "SAGA_JWT_LEEWAY_S"};
 
 static void clear_env(void)
 {
@@ -787,7 +789,23 @@ START_TEST(test_from_env)
     expect(a, t, SAGA_AUTH_OK, "HS256 secret file with a newline");
     free(t);
     saga_auth_free(a);
+
+    /* SAGA_JWT_SECRET_FILE: the same secret; with SAGA_JWT_SECRET too, refused */
+    unsetenv("SAGA_JWT_KEY_FILE");
+    setenv("SAGA_JWT_SECRET_FILE", secret_file, 1);
+    a = saga_auth_from_env(err, sizeof(err));
+    ck_assert_msg(a != NULL, "from_env SAGA_JWT_SECRET_FILE: %s", err);
+    t = mint("HS256", HS_SECRET, "c1", 0, 60, 0);
+    expect(a, t, SAGA_AUTH_OK, "SAGA_JWT_SECRET_FILE");
+    free(t);
+    saga_auth_free(a);
+    setenv("SAGA_JWT_SECRET", HS_SECRET, 1);
+    expect_env_fails("SAGA_JWT_SECRET_FILE");
+    ck_assert_ptr_null(saga_auth_from_env(err, sizeof(err)));
+    ck_assert_msg(strstr(err, "SAGA_JWT_SECRET and SAGA_JWT_SECRET_FILE are both set"), "%s", err);
+    unsetenv("SAGA_JWT_SECRET");
     unlink(secret_file);
+    expect_env_fails("SAGA_JWT_SECRET_FILE"); /* the file is gone */
     clear_env();
 }
 END_TEST

@@ -27,6 +27,7 @@ static const char usage_text[] =
     "  SAGA_AUDIT_MYSQL_USER [root], SAGA_AUDIT_MYSQL_PASSWORD [], SAGA_AUDIT_MYSQL_SOCKET []\n"
     "  SAGA_AUDIT_<SVC>_MYSQL_HOST/PORT/USER/PASSWORD/SOCKET  per service (SVC = ORDER,\n"
     "      PAYMENT, INVENTORY, NOTIFICATION), each defaulting to the shared setting\n"
+    "  every *_PASSWORD may instead be given as *_PASSWORD_FILE, a file holding it\n"
     "  SAGA_AUDIT_<SVC>_DB [saga_order, saga_payment, saga_inventory, saga_notification]\n"
     "  SAGA_KAFKA_BOOTSTRAP []  read saga-dlq for inv7; unset: skipped with a note\n"
     "  SAGA_AUDIT_DLQ_TOPIC [saga-dlq], SAGA_AUDIT_KAFKA_TIMEOUT_MS [30000]\n";
@@ -40,6 +41,15 @@ static int svc_str(const char *svc, const char *what, const char *shared, char *
     char name[96];
     snprintf(name, sizeof(name), "SAGA_AUDIT_%s_%s", svc, what);
     return saga_config_str(name, shared, out, outlen, err, errlen);
+}
+
+/* A secret setting: SAGA_AUDIT_<SVC>_<what> or its _FILE if set, else the shared value. */
+static int svc_secret(const char *svc, const char *what, const char *shared, char *out,
+                      size_t outlen, char *err, size_t errlen)
+{
+    char name[96];
+    snprintf(name, sizeof(name), "SAGA_AUDIT_%s_%s", svc, what);
+    return saga_config_secret(name, shared, out, outlen, err, errlen);
 }
 
 static int parse_long(const char *opt, const char *val, long min, long max, long *out, char *err,
@@ -71,8 +81,8 @@ static int load_env(audit_opts *o, char *err, size_t errlen)
                               errlen)) ||
         (rc = saga_config_int("SAGA_AUDIT_MYSQL_PORT", 3306, 1, 65535, &port, err, errlen)) ||
         (rc = saga_config_str("SAGA_AUDIT_MYSQL_USER", "root", user, sizeof(user), err, errlen)) ||
-        (rc = saga_config_str("SAGA_AUDIT_MYSQL_PASSWORD", "", password, sizeof(password), err,
-                              errlen)) ||
+        (rc = saga_config_secret("SAGA_AUDIT_MYSQL_PASSWORD", "", password, sizeof(password),
+                                 err, errlen)) ||
         (rc = saga_config_str("SAGA_AUDIT_MYSQL_SOCKET", "", sock, sizeof(sock), err, errlen)))
         return rc;
 
@@ -92,8 +102,8 @@ static int load_env(audit_opts *o, char *err, size_t errlen)
                           errlen)) ||
             (rc = svc_str(up, "MYSQL_USER", user, c->mysql_user, sizeof(c->mysql_user), err,
                           errlen)) ||
-            (rc = svc_str(up, "MYSQL_PASSWORD", password, c->mysql_password,
-                          sizeof(c->mysql_password), err, errlen)) ||
+            (rc = svc_secret(up, "MYSQL_PASSWORD", password, c->mysql_password,
+                             sizeof(c->mysql_password), err, errlen)) ||
             (rc = svc_str(up, "MYSQL_SOCKET", sock, c->mysql_socket, sizeof(c->mysql_socket), err,
                           errlen)))
             return rc;

@@ -24,7 +24,7 @@ typedef struct saga_config {
     char mysql_host[128];    /* SAGA_MYSQL_HOST, default 127.0.0.1 */
     int mysql_port;          /* SAGA_MYSQL_PORT, default 3306 */
     char mysql_user[64];     /* SAGA_MYSQL_USER, default saga_<service> */
-    char mysql_password[128];/* SAGA_MYSQL_PASSWORD, default empty */
+    char mysql_password[128];/* SAGA_MYSQL_PASSWORD or SAGA_MYSQL_PASSWORD_FILE, default empty */
     char mysql_database[64]; /* SAGA_MYSQL_DATABASE, default saga_<service> */
     char mysql_socket[256];  /* SAGA_MYSQL_SOCKET, default empty (TCP) */
     char migrations_dir[512];/* SAGA_MIGRATIONS_DIR, default deploy/mysql */
@@ -61,5 +61,15 @@ int saga_config_int(const char *name, long def, long min, long max, long *out, c
 int saga_config_str(const char *name, const char *def, char *out, size_t outlen, char *err,
                     size_t errlen);
 int saga_config_bool(const char *name, bool def, bool *out, char *err, size_t errlen);
+
+/* A secret setting (a password, a token secret): given in `name` itself, or as
+ * `name`_FILE, the path of a file holding it (a container secret, a generated file);
+ * the value is then the file's content minus one trailing newline. Neither set (or
+ * both empty): def is stored. Returns SAGA_OK or SAGA_ERR_INVALID, err naming the
+ * variable at fault: both set (naming both), a file that cannot be read, is empty,
+ * holds a NUL byte or does not fit in outlen - 1 bytes. Every secret setting is read
+ * through this function, so each has its _FILE variant. */
+int saga_config_secret(const char *name, const char *def, char *out, size_t outlen, char *err,
+                       size_t errlen);
 
 #endif
