@@ -20,6 +20,7 @@ bearer token: call(..., who=ADMIN) by default, who="<customer id>" for that
 customer's own token, who=None for none. The rate limits on POST /api/orders are
 off unless a test turns them on (Stack(name, env={"order": {...}})).
 """
+import datetime
 import json
 import os
 import re
@@ -272,7 +273,11 @@ class Stack:
         if os.path.exists(bootstrap_file):
             os.unlink(bootstrap_file)
         self.control_port = free_port()
-        with open(self.log("broker"), "w") as log:
+        # the mock keeps its topics in memory and starts empty: the audit is told when
+        # (SAGA_AUDIT_DLQ_SINCE), as deploy/local/audit.sh tells it on the local stack
+        self.broker_started = (datetime.datetime.now(datetime.timezone.utc)
+                               .strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z")
+        with open(self.log("broker"), "a") as log:
             self.broker = subprocess.Popen(
                 [os.path.join(BUILD, "deploy", "local", "saga-broker"), "--bootstrap-file",
                  bootstrap_file, "--control-port", str(self.control_port)],
@@ -284,6 +289,25 @@ class Stack:
             time.sleep(0.05)
         with open(bootstrap_file) as f:
             self.bootstrap = f.read().strip()
+
+    def restart_broker(self):
+        """What `down.sh --services; up.sh` does to the local stack: every service
+        stopped (each must exit 0), the broker stopped and a new, empty one started
+        (the mock keeps its topics, saga-dlq included, in memory), the services started
+        again against it; returns once they are ready and consuming."""
+        for proc in self.procs.values():
+            proc.send_signal(signal.SIGTERM)
+        for svc, proc in self.procs.items():
+            code = wait_or_kill(proc, timeout=20)
+            assert code == 0, f"{svc}-service exited with {code}; see {self.log(svc)}"
+        terminate(self.broker, timeout=10)
+        self._start_broker()
+        for svc in SERVICES:
+            self._start_service(svc, log_mode="a")
+        for svc in SERVICES:
+            self._wait_ready(svc)
+        for svc in SERVICES:
+            self._wait_assigned(svc)
 
     def db(self, svc):
         return f"saga_test_{self.name}_{svc}"
@@ -650,6 +674,7 @@ class Stack:
             "SAGA_AUDIT_INVENTORY_DB": self.db("inventory"),
             "SAGA_AUDIT_NOTIFICATION_DB": self.db("notification"),
             "SAGA_KAFKA_BOOTSTRAP": self.bootstrap,
+            "SAGA_AUDIT_DLQ_SINCE": self.broker_started,
         }
 
     def audit(self):
