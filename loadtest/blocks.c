@@ -8,8 +8,8 @@
  *
  * Defaults fit the local stack when run from the checkout: socket .local/mysql.sock,
  * the user running it (the local stack's administrator, by unix-socket
- * authentication; a password from MYSQL_PWD for another user), bootstrap from SAGA_KAFKA_BOOTSTRAP or
- * .local/kafka.bootstrap. Exit status 0 when every measurement ran, 1 when one
+ * authentication; a password from MYSQL_PWD for another user), bootstrap from
+ * SAGA_KAFKA_BOOTSTRAP or .local/kafka.bootstrap. Exit status 0 when every measurement ran, 1 when one
  * failed (the others are still reported), 2 on bad usage. */
 #include "blocks.h"
 

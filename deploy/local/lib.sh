@@ -205,7 +205,7 @@ saga_mysql_init() {
 # every other root account, every anonymous account and every account without a
 # password that TCP can reach dropped. Idempotent.
 saga_mysql_secure() {
-    local sock=$1 admin accounts sql=""
+    local sock=$1 admin accounts account sql=""
     admin=$(saga_mysql_admin_user)
     if ! saga_mysql "$sock" -e 'SELECT 1' >/dev/null 2>&1; then
         # a data directory from before, where only a password-less root gets in

@@ -458,7 +458,8 @@ class AuthE2E(StackTestCase):
                 self.assertEqual(self.mysql_as(svc, "SELECT COUNT(*) FROM outbox")[0], 0)
                 for ddl in ("CREATE TABLE intruder (i INT)", "DROP TABLE inbox",
                             "ALTER TABLE outbox ADD COLUMN intruder INT",
-                            "CREATE TRIGGER intruder BEFORE INSERT ON inbox FOR EACH ROW SET @x = 1"):
+                            "CREATE TRIGGER intruder BEFORE INSERT ON inbox"
+                            " FOR EACH ROW SET @x = 1"):
                     code, err = self.mysql_as(svc, ddl)
                     self.assertNotEqual(code, 0, ddl)
                     self.assertRegex(err, r"ERROR 11(42|44)|command denied", ddl)
