@@ -186,6 +186,10 @@ int saga_config_load(saga_config *cfg, const char *service, int default_port, ch
         return rc;
     STR("SAGA_MYSQL_DATABASE", def_name, mysql_database);
     STR("SAGA_MYSQL_SOCKET", "", mysql_socket);
+    STR("SAGA_MYSQL_MIGRATE_USER", "", mysql_migrate_user);
+    if ((rc = saga_config_secret("SAGA_MYSQL_MIGRATE_PASSWORD", "", cfg->mysql_migrate_password, sizeof(cfg->mysql_migrate_password), err,
+                                 errlen)))
+        return rc;
     STR("SAGA_MIGRATIONS_DIR", "deploy/mysql", migrations_dir);
     STR("SAGA_SCHEMAS_DIR", "schemas", schemas_dir);
     STR("SAGA_KAFKA_BOOTSTRAP", "localhost:9092", kafka_bootstrap);
@@ -195,6 +199,9 @@ int saga_config_load(saga_config *cfg, const char *service, int default_port, ch
     INT("SAGA_KAFKA_SESSION_TIMEOUT_MS", 10000, 3000, 300000, kafka_session_timeout_ms);
     STR("SAGA_REDIS_HOST", "127.0.0.1", redis_host);
     INT("SAGA_REDIS_PORT", 6379, 1, 65535, redis_port);
+    if ((rc = saga_config_secret("SAGA_REDIS_PASSWORD", "", cfg->redis_password, sizeof(cfg->redis_password), err,
+                                 errlen)))
+        return rc;
     INT("SAGA_BATCH_MAX", 500, 1, 100000, batch_max);
     INT("SAGA_BATCH_WAIT_MS", 5, 0, 60000, batch_wait_ms);
     INT("SAGA_MAX_ATTEMPTS", 3, 1, 100, max_attempts);

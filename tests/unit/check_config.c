@@ -17,7 +17,9 @@ static const char *const all_vars[] = {
     "SAGA_REDIS_PORT", "SAGA_BATCH_MAX", "SAGA_BATCH_WAIT_MS", "SAGA_MAX_ATTEMPTS",
     "SAGA_RETRY_BASE_MS", "SAGA_RETRY_MAX_MS", "SAGA_RELAY_BATCH_MAX", "SAGA_RELAY_POLL_MS",
     "SAGA_LOG_LEVEL", "SAGA_HTTP_MAX_CONNECTIONS", "SAGA_HTTP_MAX_CONNECTIONS_PER_ADDRESS",
-    "SAGA_HTTP_TIMEOUT_S", "SAGA_HTTP_READY_CACHE_MS", "SAGA_MYSQL_PASSWORD_FILE"};
+    "SAGA_HTTP_TIMEOUT_S", "SAGA_HTTP_READY_CACHE_MS", "SAGA_MYSQL_PASSWORD_FILE",
+    "SAGA_MYSQL_MIGRATE_USER", "SAGA_MYSQL_MIGRATE_PASSWORD", "SAGA_REDIS_PASSWORD",
+    "SAGA_MYSQL_MIGRATE_PASSWORD_FILE", "SAGA_REDIS_PASSWORD_FILE"};
 
 static void clear_env(void)
 {
@@ -47,6 +49,8 @@ START_TEST(test_defaults)
     ck_assert_int_eq(cfg.http_max_per_address, 128);
     ck_assert_int_eq(cfg.http_timeout_s, 10);
     ck_assert_int_eq(cfg.http_ready_cache_ms, 1000);
+    ck_assert_str_eq(cfg.mysql_migrate_user, ""); /* migrations as SAGA_MYSQL_USER */
+    ck_assert_str_eq(cfg.redis_password, "");
 }
 END_TEST
 
@@ -81,12 +85,18 @@ START_TEST(test_values_from_env)
     setenv("SAGA_BATCH_MAX", "1000", 1);
     setenv("SAGA_LOG_LEVEL", "DEBUG", 1);
     setenv("SAGA_KAFKA_GROUP", "", 1); /* empty means the default */
+    setenv("SAGA_MYSQL_MIGRATE_USER", "saga_payment_migrate", 1);
+    setenv("SAGA_MYSQL_MIGRATE_PASSWORD", "m1gr4te", 1);
+    setenv("SAGA_REDIS_PASSWORD", "r3dis", 1);
     ck_assert_int_eq(saga_config_load(&cfg, "payment", 8082, err, sizeof(err)), SAGA_OK);
     ck_assert_int_eq(cfg.http_port, 0);
     ck_assert_str_eq(cfg.mysql_database, "shop");
     ck_assert_int_eq(cfg.batch_max, 1000);
     ck_assert_int_eq(cfg.log_level, SAGA_LOG_DEBUG);
     ck_assert_str_eq(cfg.kafka_group, "payment-service");
+    ck_assert_str_eq(cfg.mysql_migrate_user, "saga_payment_migrate");
+    ck_assert_str_eq(cfg.mysql_migrate_password, "m1gr4te");
+    ck_assert_str_eq(cfg.redis_password, "r3dis");
 }
 END_TEST
 

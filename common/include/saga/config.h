@@ -27,6 +27,9 @@ typedef struct saga_config {
     char mysql_password[128];/* SAGA_MYSQL_PASSWORD or SAGA_MYSQL_PASSWORD_FILE, default empty */
     char mysql_database[64]; /* SAGA_MYSQL_DATABASE, default saga_<service> */
     char mysql_socket[256];  /* SAGA_MYSQL_SOCKET, default empty (TCP) */
+    char mysql_migrate_user[64];      /* SAGA_MYSQL_MIGRATE_USER: applies the migrations,
+                                       * default empty (SAGA_MYSQL_USER does) */
+    char mysql_migrate_password[128]; /* SAGA_MYSQL_MIGRATE_PASSWORD, default empty */
     char migrations_dir[512];/* SAGA_MIGRATIONS_DIR, default deploy/mysql */
     char schemas_dir[512];   /* SAGA_SCHEMAS_DIR, default schemas */
     char kafka_bootstrap[512];/* SAGA_KAFKA_BOOTSTRAP, default localhost:9092 */
@@ -35,6 +38,7 @@ typedef struct saga_config {
     int kafka_session_timeout_ms; /* SAGA_KAFKA_SESSION_TIMEOUT_MS, default 10000 */
     char redis_host[128];    /* SAGA_REDIS_HOST, default 127.0.0.1 */
     int redis_port;          /* SAGA_REDIS_PORT, default 6379 */
+    char redis_password[128];/* SAGA_REDIS_PASSWORD: AUTH on every connection, default empty */
     int batch_max;           /* SAGA_BATCH_MAX, default 500 */
     int batch_wait_ms;       /* SAGA_BATCH_WAIT_MS, default 5 */
     int max_attempts;        /* SAGA_MAX_ATTEMPTS: failures of one message before it is dead-lettered, default 3 */
