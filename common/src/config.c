@@ -131,8 +131,10 @@ int saga_config_load(saga_config *cfg, const char *service, int default_port, ch
     STR("SAGA_KAFKA_GROUP", def_name, kafka_group);
     INT("SAGA_KAFKA_FETCH_WAIT_MS", 5, 0, 10000, kafka_fetch_wait_ms);
     INT("SAGA_KAFKA_SESSION_TIMEOUT_MS", 10000, 3000, 300000, kafka_session_timeout_ms);
+    STR("SAGA_KAFKA_GROUP_INSTANCE_ID", "", kafka_group_instance_id);
     STR("SAGA_REDIS_HOST", "127.0.0.1", redis_host);
     INT("SAGA_REDIS_PORT", 6379, 1, 65535, redis_port);
+    INT("SAGA_REDIS_TIMEOUT_MS", 250, 1, 10000, redis_timeout_ms);
     INT("SAGA_BATCH_MAX", 500, 1, 100000, batch_max);
     INT("SAGA_BATCH_WAIT_MS", 5, 0, 60000, batch_wait_ms);
     INT("SAGA_MAX_ATTEMPTS", 3, 1, 100, max_attempts);

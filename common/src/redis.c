@@ -13,12 +13,12 @@
 #include "saga/log.h"
 #include "saga/metrics.h"
 
-#define REDIS_TIMEOUT_MS 50
 #define REDIS_RETRY_AFTER_S 1
 
 struct saga_redis {
     char host[128];
     int port;
+    int timeout_ms; /* SAGA_REDIS_TIMEOUT_MS */
     redisContext *ctx;
     time_t down_since; /* 0 while up or never tried */
     bool up;
@@ -42,6 +42,7 @@ saga_redis *saga_redis_new(const saga_config *cfg)
         return NULL;
     snprintf(r->host, sizeof(r->host), "%s", cfg->redis_host);
     r->port = cfg->redis_port;
+    r->timeout_ms = cfg->redis_timeout_ms > 0 ? cfg->redis_timeout_ms : 250;
     return r;
 }
 
@@ -97,7 +98,8 @@ static void mark_down(saga_redis *r, const char *why)
 /* A connected context, or NULL while Redis is down (retried once a second). */
 static redisContext *ensure(saga_redis *r)
 {
-    struct timeval tv = {.tv_sec = 0, .tv_usec = REDIS_TIMEOUT_MS * 1000};
+    struct timeval tv = {.tv_sec = r->timeout_ms / 1000,
+                         .tv_usec = (r->timeout_ms % 1000) * 1000};
 
     if (r->ctx)
         return r->ctx;

@@ -12,7 +12,8 @@ static const char *const all_vars[] = {
     "SAGA_MYSQL_HOST", "SAGA_MYSQL_PORT", "SAGA_MYSQL_USER", "SAGA_MYSQL_PASSWORD",
     "SAGA_MYSQL_DATABASE", "SAGA_MYSQL_SOCKET", "SAGA_MIGRATIONS_DIR", "SAGA_SCHEMAS_DIR",
     "SAGA_KAFKA_BOOTSTRAP", "SAGA_KAFKA_GROUP", "SAGA_KAFKA_FETCH_WAIT_MS", "SAGA_REDIS_HOST",
-    "SAGA_REDIS_PORT", "SAGA_BATCH_MAX", "SAGA_BATCH_WAIT_MS", "SAGA_MAX_ATTEMPTS",
+    "SAGA_REDIS_PORT", "SAGA_REDIS_TIMEOUT_MS", "SAGA_KAFKA_SESSION_TIMEOUT_MS",
+    "SAGA_KAFKA_GROUP_INSTANCE_ID", "SAGA_BATCH_MAX", "SAGA_BATCH_WAIT_MS", "SAGA_MAX_ATTEMPTS",
     "SAGA_RETRY_BASE_MS", "SAGA_RETRY_MAX_MS", "SAGA_RELAY_BATCH_MAX", "SAGA_RELAY_POLL_MS",
     "SAGA_LOG_LEVEL"};
 
@@ -36,6 +37,8 @@ START_TEST(test_defaults)
     ck_assert_str_eq(cfg.mysql_user, "saga_order");
     ck_assert_str_eq(cfg.kafka_group, "order-service");
     ck_assert_int_eq(cfg.kafka_fetch_wait_ms, 5);
+    ck_assert_int_eq(cfg.redis_timeout_ms, 250);
+    ck_assert_str_eq(cfg.kafka_group_instance_id, "");
     ck_assert_int_eq(cfg.batch_max, 500);
     ck_assert_int_eq(cfg.batch_wait_ms, 5);
     ck_assert_int_eq(cfg.max_attempts, 3);
