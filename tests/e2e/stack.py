@@ -350,9 +350,11 @@ class Stack:
             "SAGA_REDIS_HOST": "127.0.0.1",
             "SAGA_REDIS_PORT": str(self.redis_port),
             "SAGA_LOG_LEVEL": "info",
-            # a restarted or added instance gets partitions sooner (the mock
-            # broker waits about a session timeout to rebalance)
-            "SAGA_KAFKA_SESSION_TIMEOUT_MS": "6000",
+            # as up.sh: the mock broker holds a rebalance for the session timeout
+            # less 1 s, so a restarted or added instance consumes about 2 s after
+            # it joins (the environment may set another value, to compare)
+            "SAGA_KAFKA_SESSION_TIMEOUT_MS": os.environ.get("SAGA_KAFKA_SESSION_TIMEOUT_MS",
+                                                            "3000"),
         })
         env.update(self.env_overrides.get(svc, {}))
         return env
