@@ -98,8 +98,7 @@ static void mark_down(saga_redis *r, const char *why)
 /* A connected context, or NULL while Redis is down (retried once a second). */
 static redisContext *ensure(saga_redis *r)
 {
-    struct timeval tv = {.tv_sec = r->timeout_ms / 1000,
-                         .tv_usec = (r->timeout_ms % 1000) * 1000};
+    struct timeval tv = {.tv_sec = r->timeout_ms / 1000, .tv_usec = (r->timeout_ms % 1000) * 1000};
 
     if (r->ctx)
         return r->ctx;

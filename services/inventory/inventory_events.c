@@ -198,8 +198,14 @@ static batch_effects *effects_of(saga_db *db, const inventory_ctx *ctx)
     return e;
 }
 
-enum { COUNT_RESERVED, COUNT_SHORTAGE, COUNT_COMMITTED, COUNT_RELEASED, COUNT_RESTOCKED,
-       COUNT_IGNORED };
+enum {
+    COUNT_RESERVED,
+    COUNT_SHORTAGE,
+    COUNT_COMMITTED,
+    COUNT_RELEASED,
+    COUNT_RESTOCKED,
+    COUNT_IGNORED
+};
 
 /* Counts `n` in the counter `which` of the open transaction's effects. */
 static int effects_count(saga_db *db, const inventory_ctx *ctx, size_t which, double n)
@@ -207,7 +213,7 @@ static int effects_count(saga_db *db, const inventory_ctx *ctx, size_t which, do
     batch_effects *e = effects_of(db, ctx);
     if (!e)
         return SAGA_ERR_NOMEM;
-    double *counters[] = {&e->reserved, &e->shortage, &e->committed,
+    double *counters[] = {&e->reserved, &e->shortage,  &e->committed,
                           &e->released, &e->restocked, &e->ignored};
     *counters[which] += n;
     return SAGA_OK;
@@ -215,8 +221,7 @@ static int effects_count(saga_db *db, const inventory_ctx *ctx, size_t which, do
 
 /* Records sku's hint as this transaction leaves it (available units), to be
  * published once it commits. */
-static int effects_hint(saga_db *db, const inventory_ctx *ctx, const char *sku,
-                        long long available)
+static int effects_hint(saga_db *db, const inventory_ctx *ctx, const char *sku, long long available)
 {
     batch_effects *e = effects_of(db, ctx);
     size_t i;
@@ -432,8 +437,8 @@ static int on_order_created(saga_db *db, const saga_event *ev, saga_msg_meta *me
         if (lines[i].found && left <= 0 && (rc = effects_hint(db, ctx, lines[i].sku, left)))
             goto out;
     }
-    if ((rc = effects_count(db, ctx, decision == INVENTORY_RESERVE ? COUNT_RESERVED
-                                                                    : COUNT_SHORTAGE, 1)))
+    if ((rc = effects_count(db, ctx,
+                            decision == INVENTORY_RESERVE ? COUNT_RESERVED : COUNT_SHORTAGE, 1)))
         goto out;
     if (decision == INVENTORY_RESERVE) {
         saga_log_ids(SAGA_LOG_INFO, "inventory.reserved", &ids,

@@ -81,8 +81,12 @@ static saga_event *event_about(const fixture *f, const char *type, const char *s
 static void apply_open(fixture *f, const saga_event *ev)
 {
     char why[256] = "";
-    saga_msg_meta meta = {.topic = "t", .partition = 0, .offset = 0, .timestamp = -1,
-                          .err = why, .errlen = sizeof(why)};
+    saga_msg_meta meta = {.topic = "t",
+                          .partition = 0,
+                          .offset = 0,
+                          .timestamp = -1,
+                          .err = why,
+                          .errlen = sizeof(why)};
     ck_assert_int_eq(saga_db_begin(f->db), SAGA_OK);
     ck_assert_msg(order_events_handle(f->db, ev, &meta, &f->app) == SAGA_OK, "%s", why);
 }
