@@ -179,8 +179,8 @@ static void effects_publish(void *ud)
     e->db = NULL;
 }
 
-/* The effects of db's open transaction (emptied first if left over from another),
- * with their publication registered for its commit. NULL when out of memory. */
+/* The effects of db's open transaction, emptied first if left over from another.
+ * The caller adds to them, then registers effects_publish (effects_publish_after). */
 static batch_effects *effects_of(saga_db *db, const inventory_ctx *ctx)
 {
     batch_effects *e = &effects;
@@ -193,9 +193,13 @@ static batch_effects *effects_of(saga_db *db, const inventory_ctx *ctx)
         e->serial = serial;
     }
     e->ctx = ctx;
-    if (saga_db_after_commit(db, effects_publish, e) != SAGA_OK)
-        return NULL;
     return e;
+}
+
+/* Publishes e once db's open transaction commits (registered once per transaction). */
+static int effects_publish_after(saga_db *db, batch_effects *e)
+{
+    return saga_db_after_commit(db, effects_publish, e);
 }
 
 enum {
@@ -211,12 +215,10 @@ enum {
 static int effects_count(saga_db *db, const inventory_ctx *ctx, size_t which, double n)
 {
     batch_effects *e = effects_of(db, ctx);
-    if (!e)
-        return SAGA_ERR_NOMEM;
     double *counters[] = {&e->reserved, &e->shortage,  &e->committed,
                           &e->released, &e->restocked, &e->ignored};
     *counters[which] += n;
-    return SAGA_OK;
+    return effects_publish_after(db, e);
 }
 
 /* Records sku's hint as this transaction leaves it (available units), to be
@@ -226,8 +228,6 @@ static int effects_hint(saga_db *db, const inventory_ctx *ctx, const char *sku, 
     batch_effects *e = effects_of(db, ctx);
     size_t i;
 
-    if (!e)
-        return SAGA_ERR_NOMEM;
     for (i = 0; i < e->nhints && strcmp(e->hints[i].sku, sku) != 0; i++)
         ;
     if (i == e->nhints) {
@@ -243,7 +243,7 @@ static int effects_hint(saga_db *db, const inventory_ctx *ctx, const char *sku, 
         e->nhints++;
     }
     e->hints[i].available = available;
-    return SAGA_OK;
+    return effects_publish_after(db, e);
 }
 
 /* Reads the order's lines from the event into a calloc'd array (free with free). */
