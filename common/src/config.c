@@ -1,6 +1,7 @@
 /* config.c - configuration from environment variables. */
 #include "saga/config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -153,6 +154,16 @@ int saga_config_load(saga_config *cfg, const char *service, int default_port, ch
         snprintf(err, errlen, "SAGA_LOG_LEVEL: '%s' is not one of debug, info, warn, error",
                  level);
         return SAGA_ERR_INVALID;
+    }
+    /* Kafka's rule for group.instance.id, checked here rather than at the first join */
+    for (const char *p = cfg->kafka_group_instance_id; *p; p++) {
+        if (!isalnum((unsigned char)*p) && *p != '.' && *p != '_' && *p != '-') {
+            snprintf(err, errlen,
+                     "SAGA_KAFKA_GROUP_INSTANCE_ID: '%s' may hold only letters, digits, '.', '_' "
+                     "and '-'",
+                     cfg->kafka_group_instance_id);
+            return SAGA_ERR_INVALID;
+        }
     }
     if (cfg->retry_max_ms < cfg->retry_base_ms) {
         snprintf(err, errlen, "SAGA_RETRY_MAX_MS: %d is less than SAGA_RETRY_BASE_MS (%d)",

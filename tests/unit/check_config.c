@@ -56,7 +56,11 @@ START_TEST(test_values_from_env)
     setenv("SAGA_BATCH_MAX", "1000", 1);
     setenv("SAGA_LOG_LEVEL", "DEBUG", 1);
     setenv("SAGA_KAFKA_GROUP", "", 1); /* empty means the default */
+    setenv("SAGA_KAFKA_GROUP_INSTANCE_ID", "payment-service-host1.8082", 1);
+    setenv("SAGA_REDIS_TIMEOUT_MS", "1500", 1);
     ck_assert_int_eq(saga_config_load(&cfg, "payment", 8082, err, sizeof(err)), SAGA_OK);
+    ck_assert_str_eq(cfg.kafka_group_instance_id, "payment-service-host1.8082");
+    ck_assert_int_eq(cfg.redis_timeout_ms, 1500);
     ck_assert_int_eq(cfg.http_port, 0);
     ck_assert_str_eq(cfg.mysql_database, "shop");
     ck_assert_int_eq(cfg.batch_max, 1000);
@@ -87,6 +91,9 @@ START_TEST(test_invalid_values)
     expect_invalid("SAGA_MAX_ATTEMPTS", "0");
     expect_invalid("SAGA_LOG_LEVEL", "loud");
     expect_invalid("SAGA_RETRY_MAX_MS", "1"); /* below the base (50) */
+    expect_invalid("SAGA_REDIS_TIMEOUT_MS", "0");
+    expect_invalid("SAGA_KAFKA_GROUP_INSTANCE_ID", "order service 1");
+    expect_invalid("SAGA_KAFKA_GROUP_INSTANCE_ID", "order/1");
 }
 END_TEST
 
