@@ -155,7 +155,11 @@ for svc in "${SERVICES[@]}"; do
             exit 1
         fi
         saga_say "$svc: starting on 127.0.0.1:$port"
-        SAGA_HTTP_PORT=$port \
+        # The mock broker ignores static membership (group.instance.id) and holds a
+        # rebalance for the session timeout less 1 s: a short session lets a
+        # restarted service take its partitions back about 2 s after it joins.
+        SAGA_KAFKA_SESSION_TIMEOUT_MS=${SAGA_KAFKA_SESSION_TIMEOUT_MS:-3000} \
+            SAGA_HTTP_PORT=$port \
             SAGA_MYSQL_HOST=127.0.0.1 SAGA_MYSQL_PORT=$MYSQL_PORT \
             SAGA_MYSQL_USER=saga_$svc SAGA_MYSQL_PASSWORD=$pw \
             SAGA_MYSQL_MIGRATE_USER=saga_${svc}_migrate SAGA_MYSQL_MIGRATE_PASSWORD=$mpw \
