@@ -1,0 +1,123 @@
+/* console_scan.c - one order's messages on every topic (see console_key_scan in
+ * console.h): the producers key every event by order id with librdkafka's default
+ * partitioner, so each topic holds them on one partition, the one the key hashes
+ * to; only that partition is read, from about the order's creation, and at most
+ * cfg.scan_max messages of it. */
+#include "console.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dlq_reader.h"
+#include "saga/err.h"
+
+typedef struct scan_state {
+    const char *key;
+    size_t key_len;
+    int topic;
+    console_msg_fn fn;
+    void *ud;
+} scan_state;
+
+static void scan_one(const rd_kafka_message_t *rkm, void *ud)
+{
+    scan_state *st = ud;
+    if (rkm->key && rkm->key_len == st->key_len && !memcmp(rkm->key, st->key, st->key_len))
+        st->fn(st->topic, rkm, st->ud);
+}
+
+static int partition_count(const rd_kafka_metadata_t *md, const char *topic)
+{
+    for (int i = 0; i < md->topic_cnt; i++) {
+        if (!strcmp(md->topics[i].topic, topic))
+            return md->topics[i].err ? 0 : md->topics[i].partition_cnt;
+    }
+    return 0;
+}
+
+/* The first offset at or after time ms on topic/partition; high when there is none. */
+static int64_t offset_at(rd_kafka_t *rk, const char *topic, int32_t partition, int64_t ms,
+                         int64_t high, int timeout_ms)
+{
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+    int64_t off = high;
+    if (!l)
+        return high;
+    rd_kafka_topic_partition_list_add(l, topic, partition)->offset = ms;
+    if (rd_kafka_offsets_for_times(rk, l, timeout_ms) == RD_KAFKA_RESP_ERR_NO_ERROR &&
+        !l->elems[0].err && l->elems[0].offset >= 0)
+        off = l->elems[0].offset;
+    rd_kafka_topic_partition_list_destroy(l);
+    return off;
+}
+
+int console_key_scan(console *c, const char *key, int64_t since_ms, console_msg_fn fn, void *ud,
+                     bool *partial, char *err, size_t errlen)
+{
+    const rd_kafka_metadata_t *md = NULL;
+    scan_state st = {.key = key, .key_len = strlen(key), .fn = fn, .ud = ud};
+    int64_t start[CONSOLE_MAX_PARTITIONS], end[CONSOLE_MAX_PARTITIONS];
+    rd_kafka_resp_err_t kerr;
+    rd_kafka_t *rk;
+    int rc = SAGA_OK;
+
+    *partial = false;
+    pthread_mutex_lock(&c->kafka_lock);
+    if (!(rk = console_reader(c, err, errlen))) {
+        rc = SAGA_ERR_UNAVAILABLE;
+        goto out;
+    }
+    if ((kerr = rd_kafka_metadata(rk, 1, NULL, &md, (int)c->cfg.timeout_ms))) {
+        snprintf(err, errlen, "cannot read the topics from kafka: %s", rd_kafka_err2str(kerr));
+        rc = SAGA_ERR_UNAVAILABLE;
+        goto out;
+    }
+    for (int t = 0; t < CONSOLE_NTOPICS; t++) {
+        const char *topic = c->cfg.topics[t];
+        int cnt = partition_count(md, topic);
+        int64_t low = 0, high = 0;
+        if (cnt <= 0 || cnt > CONSOLE_MAX_PARTITIONS)
+            continue; /* not created yet: nothing on it */
+        rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
+        if (!rkt) {
+            snprintf(err, errlen, "kafka topic %s: %s", topic,
+                     rd_kafka_err2str(rd_kafka_last_error()));
+            rc = SAGA_ERR_UNAVAILABLE;
+            goto out;
+        }
+        int32_t p = rd_kafka_msg_partitioner_consistent_random(rkt, key, st.key_len, cnt, NULL,
+                                                               NULL);
+        rd_kafka_topic_destroy(rkt);
+        if ((kerr = rd_kafka_query_watermark_offsets(rk, topic, p, &low, &high,
+                                                     (int)c->cfg.timeout_ms))) {
+            snprintf(err, errlen, "cannot read the offsets of %s [%d]: %s", topic, (int)p,
+                     rd_kafka_err2str(kerr));
+            rc = SAGA_ERR_UNAVAILABLE;
+            goto out;
+        }
+        int64_t from = since_ms >= 0
+                           ? offset_at(rk, topic, p, since_ms, high, (int)c->cfg.timeout_ms)
+                           : high - c->cfg.scan_max;
+        if (from < low)
+            from = low;
+        else if (since_ms < 0 && from > low)
+            *partial = true; /* older messages left unread */
+        int64_t to = from + c->cfg.scan_max < high ? from + c->cfg.scan_max : high;
+        if (to < high)
+            *partial = true;
+        for (int i = 0; i <= p; i++)
+            start[i] = end[i] = 0;
+        start[p] = from;
+        end[p] = to;
+        st.topic = t;
+        if ((rc = dlq_reader_read(rk, topic, p + 1, start, end, c->cfg.timeout_ms, scan_one, &st,
+                                  err, errlen)))
+            goto out;
+    }
+out:
+    if (md)
+        rd_kafka_metadata_destroy(md);
+    pthread_mutex_unlock(&c->kafka_lock);
+    return rc;
+}
