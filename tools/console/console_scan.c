@@ -36,20 +36,57 @@ static int partition_count(const rd_kafka_metadata_t *md, const char *topic)
     return 0;
 }
 
-/* The first offset at or after time ms on topic/partition; high when there is none. */
-static int64_t offset_at(rd_kafka_t *rk, const char *topic, int32_t partition, int64_t ms,
-                         int64_t high, int timeout_ms)
+static void take_timestamp(const rd_kafka_message_t *rkm, void *ud)
+{
+    *(int64_t *)ud = rd_kafka_message_timestamp(rkm, NULL);
+}
+
+/* The timestamp of the message at offset (-1 if it cannot be read). */
+static int64_t timestamp_at(console *c, rd_kafka_t *rk, const char *topic, int32_t partition,
+                            int64_t offset)
+{
+    int64_t start[CONSOLE_MAX_PARTITIONS] = {0}, end[CONSOLE_MAX_PARTITIONS] = {0}, ts = -1;
+    char err[256];
+    start[partition] = offset;
+    end[partition] = offset + 1;
+    if (dlq_reader_read(rk, topic, partition + 1, start, end, c->cfg.timeout_ms, take_timestamp,
+                        &ts, err, sizeof(err)) != SAGA_OK)
+        return -1;
+    return ts;
+}
+
+/* The first offset in [low, high) of a message at or after time ms; high when there
+ * is none. Kafka answers it (ListOffsets by time); librdkafka's mock cluster, the
+ * local broker, always answers "none", so then it is found by bisection on the
+ * messages' timestamps (about log2(high - low) one-message reads). */
+static int64_t offset_at(console *c, rd_kafka_t *rk, const char *topic, int32_t partition,
+                         int64_t ms, int64_t low, int64_t high)
 {
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
-    int64_t off = high;
+    int64_t off = -1, lo = low, hi = high;
     if (!l)
-        return high;
+        return low;
     rd_kafka_topic_partition_list_add(l, topic, partition)->offset = ms;
-    if (rd_kafka_offsets_for_times(rk, l, timeout_ms) == RD_KAFKA_RESP_ERR_NO_ERROR &&
+    if (rd_kafka_offsets_for_times(rk, l, (int)c->cfg.timeout_ms) == RD_KAFKA_RESP_ERR_NO_ERROR &&
         !l->elems[0].err && l->elems[0].offset >= 0)
         off = l->elems[0].offset;
     rd_kafka_topic_partition_list_destroy(l);
-    return off;
+    if (off >= 0 || high <= low)
+        return off >= 0 ? off : high;
+    /* "none": true only if the newest message is older than ms */
+    int64_t last = timestamp_at(c, rk, topic, partition, high - 1);
+    if (last >= 0 && last < ms)
+        return high;
+    while (lo < hi) { /* the first offset whose timestamp is >= ms */
+        int64_t mid = lo + (hi - lo) / 2, ts = timestamp_at(c, rk, topic, partition, mid);
+        if (ts < 0)
+            return low; /* unreadable: read from the start, bounded by scan_max */
+        if (ts < ms)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
 }
 
 int console_key_scan(console *c, const char *key, int64_t since_ms, console_msg_fn fn, void *ud,
@@ -97,7 +134,7 @@ int console_key_scan(console *c, const char *key, int64_t since_ms, console_msg_
             goto out;
         }
         int64_t from = since_ms >= 0
-                           ? offset_at(rk, topic, p, since_ms, high, (int)c->cfg.timeout_ms)
+                           ? offset_at(c, rk, topic, p, since_ms, low, high)
                            : high - c->cfg.scan_max;
         if (from < low)
             from = low;
