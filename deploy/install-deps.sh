@@ -2,7 +2,9 @@
 # deploy/install-deps.sh - installs the Debian 12 packages this project needs to
 # build, run and test, and only those that are missing. Runs `apt-get update`
 # only when the package lists are missing or an install fails without them.
-# Idempotent; prints one line when everything is already there.
+# Idempotent; prints one line when everything is already there. Then the npm
+# packages the tests use (package.json, package-lock.json at the repository root)
+# with `npm ci`, when node_modules/ is missing or older than the lock file.
 #
 # Needs root (or sudo) only when something has to be installed.
 set -euo pipefail
@@ -14,7 +16,23 @@ PACKAGES=(
     check libsubunit-dev
     mariadb-server mariadb-client redis-server kcat curl
     python3-jsonschema python3-confluent-kafka
+    chromium nodejs
 )
+# npm: Debian's npm package, unless the nodejs installed already brings npm
+command -v npm >/dev/null 2>&1 || PACKAGES+=(npm)
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+
+# The npm packages (the console's browser test drives Debian's chromium with
+# playwright-core); as the user who runs this, into $ROOT/node_modules.
+npm_install() {
+    [[ -f $ROOT/package-lock.json ]] || return 0
+    if [[ -d $ROOT/node_modules && $ROOT/node_modules -nt $ROOT/package-lock.json ]]; then
+        return 0
+    fi
+    echo "install-deps: npm ci (package-lock.json)"
+    (cd "$ROOT" && npm ci --no-audit --no-fund --loglevel=error) && touch "$ROOT/node_modules"
+}
 
 installed() {
     [[ $(dpkg-query -W -f='${Status}' "$1" 2>/dev/null) == "install ok installed" ]]
@@ -27,6 +45,7 @@ done
 
 if ((${#missing[@]} == 0)); then
     echo "install-deps: all ${#PACKAGES[@]} packages present"
+    npm_install
     exit 0
 fi
 
@@ -64,4 +83,5 @@ if ((${#still[@]})); then
     echo "install-deps: still missing after install: ${still[*]}" >&2
     exit 1
 fi
+npm_install
 echo "install-deps: done"

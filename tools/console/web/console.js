@@ -360,9 +360,13 @@ function causeName(m) {
   return m.kind === 'dead-letter' ? 'dead letter' : (m.event && m.event.type) || '';
 }
 
+let sagaShown = null; /* the order id the saga view is for */
+
 async function loadSaga(id) {
   const data = await api('/api/orders/' + encodeURIComponent(id) + '/saga');
+  if (sagaShown !== id) return false; /* another order was asked for meanwhile */
   $('saga').hidden = false;
+  $('saga').dataset.order = id;
   $('timeline').replaceChildren(...data.events.map((m, i) => timelineItem(m, i, data.events)));
   if (!data.events.length) $('timeline').append(el('li', { text: 'no event about this order on the topics' }));
   $('state').replaceChildren(...stateCards(data.state));
@@ -376,6 +380,11 @@ async function loadSaga(id) {
 
 function showSaga(id) {
   $('saga-id').value = id || '';
+  sagaShown = id || null;
+  $('saga-status').textContent = id ? 'reading...' : '';
+  $('saga').dataset.order = '';
+  $('timeline').replaceChildren();
+  $('state').replaceChildren();
   if (!id) {
     $('saga').hidden = true;
     return;
