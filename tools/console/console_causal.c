@@ -16,6 +16,25 @@ static bool earlier(const console_causal_node *a, const console_causal_node *b)
     return a->tiebreak < b->tiebreak;
 }
 
+/* The earliest node left that lies on a cycle of causes (forged events naming each
+ * other); fallback if none does. */
+static size_t cycle_start(const console_causal_node *nodes, const size_t *parent,
+                          const bool *done, size_t n, size_t fallback)
+{
+    const size_t none = (size_t)-1;
+    size_t best = none;
+    for (size_t i = 0; i < n; i++) {
+        if (done[i])
+            continue;
+        size_t p = parent[i];
+        for (size_t steps = 0; p != none && p != i && steps < n; steps++)
+            p = parent[p];
+        if (p == i && (best == none || earlier(&nodes[i], &nodes[best])))
+            best = i;
+    }
+    return best == none ? fallback : best;
+}
+
 int console_causal_order(console_causal_node *nodes, size_t n, size_t *order)
 {
     size_t *parent = NULL, *pos = NULL;
@@ -56,8 +75,8 @@ int console_causal_order(console_causal_node *nodes, size_t n, size_t *order)
             if (best == none || earlier(&nodes[i], &nodes[best]))
                 best = i;
         }
-        if (best == none)
-            best = any; /* only cycles are left */
+        if (best == none) /* only cycles, and what waits on them, are left */
+            best = cycle_start(nodes, parent, done, n, any);
         done[best] = true;
         pos[best] = k;
         order[k] = best;
