@@ -5,6 +5,8 @@
 #   jwt-private.pem             ES256 signing key (0600): deploy/local/token.sh mints with it
 #   jwt-public.pem              what the services verify with (SAGA_JWT_KEY_FILE)
 #   mysql-<service>.password    the MariaDB password of user saga_<service> (0600)
+#   mysql-console-<service>.password  the password of saga_console_<service>, saga-console's
+#                               read-only user on that service's database (0600)
 #
 # Source it (after lib.sh); it only defines functions (prefix saga_secrets_) and
 # changes no shell options. up.sh calls saga_secrets_init once the build is done,
@@ -27,17 +29,19 @@ saga_secrets_init() {
         "$token_bin" keygen "$dir" || return 1
         saga_say "secrets: new ES256 key pair in $dir"
     fi
-    for svc in order payment inventory notification; do
+    for svc in order payment inventory notification console-order console-payment \
+        console-inventory console-notification; do
         file=$dir/mysql-$svc.password
         [[ -s $file ]] && continue
         # 24 random bytes as hex: nothing to quote in SQL or in the shell
         (umask 077 && od -An -tx1 -N24 /dev/urandom | tr -d ' \n' >"$file.tmp" &&
             mv -f "$file.tmp" "$file") || return 1
-        saga_say "secrets: new MariaDB password for saga_$svc in $file"
+        saga_say "secrets: new MariaDB password for saga_${svc//-/_} in $file"
     done
 }
 
-# saga_secrets_mysql_password DIR SERVICE: prints saga_SERVICE's MariaDB password.
+# saga_secrets_mysql_password DIR SERVICE: prints saga_SERVICE's MariaDB password
+# (SERVICE console-<svc>: saga_console_<svc>'s).
 saga_secrets_mysql_password() {
     local file=$1/mysql-$2.password pw
     read -r pw <"$file" || [[ -n ${pw:-} ]] || {
