@@ -65,11 +65,11 @@ else
 fi
 docker-compose --env-file .env.example --profile tools config >"$WORK/config.yml" 2>"$WORK/out"
 missing=""
-for svc in kafka kafka-init mysql redis kafdrop order payment inventory notification audit \
-    token; do
+for svc in kafka kafka-init mysql redis kafdrop console order payment inventory notification \
+    audit token; do
     grep -q "^  $svc:$" "$WORK/config.yml" || missing+=" $svc"
 done
-for port in 8081 8082 8083 8084 9000; do
+for port in 8081 8082 8083 8084 9000 9010; do
     grep -q "published: $port$" "$WORK/config.yml" || missing+=" port:$port"
 done
 for port in 9081 9082 9083 9084; do # metrics: on the host's loopback only
@@ -99,12 +99,22 @@ mkdir -p "$WORK/stub"
 printf '#!/bin/sh\ncat > "%s/sql"\n' "$WORK" >"$WORK/stub/mysql"
 chmod +x "$WORK/stub/mysql"
 init=deploy/docker/mysql-init/01-saga-databases.sh
+# saga-console's users: SELECT on their own database each, nothing else
+console_grants_ok() {
+    local svc
+    for svc in order payment inventory notification; do
+        grep -qxF "GRANT SELECT ON \`saga_$svc\`.* TO 'saga_console_$svc'@'%';" "$WORK/sql" ||
+            return 1
+    done
+}
 if PATH="$WORK/stub:$PATH" MYSQL_ROOT_PASSWORD=r SAGA_ORDER_DB_PASSWORD="o'x\\y" \
     SAGA_PAYMENT_DB_PASSWORD=p SAGA_INVENTORY_DB_PASSWORD=i SAGA_NOTIFICATION_DB_PASSWORD=n \
-    SAGA_AUDIT_DB_PASSWORD=a bash "$init" >"$WORK/out" 2>&1 &&
+    SAGA_AUDIT_DB_PASSWORD=a SAGA_CONSOLE_DB_PASSWORD=c bash "$init" >"$WORK/out" 2>&1 &&
     grep -qF "CREATE USER IF NOT EXISTS 'saga_order'@'%' IDENTIFIED WITH mysql_native_password BY 'o''x\\\\y';" "$WORK/sql" &&
     [[ $(grep -c '^GRANT ALL PRIVILEGES ON `saga_[a-z]*`\.\* TO '"'saga_[a-z]*'@'%';" "$WORK/sql") == 4 ]] &&
     [[ $(grep -c "^GRANT SELECT ON \`saga_[a-z]*\`\.\* TO 'saga_audit'@'%';" "$WORK/sql") == 4 ]] &&
+    console_grants_ok &&
+    [[ $(grep -c "TO 'saga_console_" "$WORK/sql") == 4 ]] &&
     ! grep -q "ON \*\.\*" "$WORK/sql"; then
     ok "mysql-init: databases, least-privilege users, saga_audit read-only"
 else
@@ -125,7 +135,8 @@ else
 fi
 missing=""
 for f in bin/order-service bin/payment-service bin/inventory-service bin/notification-service \
-    bin/saga-audit deploy/mysql/common/001_outbox_inbox.sql schemas/envelope.json; do
+    bin/saga-audit bin/saga-console tools/console/web/index.html \
+    deploy/mysql/common/001_outbox_inbox.sql schemas/envelope.json; do
     [[ -e $WORK/prefix/$f ]] || missing+=" $f"
 done
 for svc in order payment inventory notification; do

@@ -4,10 +4,11 @@
 #
 # Creates the four service databases and one least-privilege user per service (ALL
 # on its own database only, nothing else), plus saga_audit with SELECT on all
-# four for tools/audit. Passwords come from the container's environment (set from
-# .env by docker-compose.yml), never from this file:
+# four for tools/audit, and saga-console's read-only users saga_console_<service>
+# (SELECT on that service's database only). Passwords come from the container's
+# environment (set from .env by docker-compose.yml), never from this file:
 #   SAGA_ORDER_DB_PASSWORD, SAGA_PAYMENT_DB_PASSWORD, SAGA_INVENTORY_DB_PASSWORD,
-#   SAGA_NOTIFICATION_DB_PASSWORD, SAGA_AUDIT_DB_PASSWORD
+#   SAGA_NOTIFICATION_DB_PASSWORD, SAGA_AUDIT_DB_PASSWORD, SAGA_CONSOLE_DB_PASSWORD
 # The tables are created by each service's own migrations at start-up.
 #
 # The users authenticate with mysql_native_password: the services' client library
@@ -47,10 +48,18 @@ for svc in order payment inventory notification; do
     statements+="
 GRANT SELECT ON \`saga_$svc\`.* TO 'saga_audit'@'%';"
 done
+# saga-console: one read-only user per database (one password for the four)
+need SAGA_CONSOLE_DB_PASSWORD
+pw=$(sql_string "$SAGA_CONSOLE_DB_PASSWORD")
+for svc in order payment inventory notification; do
+    statements+="
+CREATE USER IF NOT EXISTS 'saga_console_$svc'@'%' IDENTIFIED WITH mysql_native_password BY $pw;
+GRANT SELECT ON \`saga_$svc\`.* TO 'saga_console_$svc'@'%';"
+done
 statements+="
 FLUSH PRIVILEGES;"
 
 # The entrypoint's temporary server listens on its socket only during init.
 MYSQL_PWD=${MYSQL_ROOT_PASSWORD} mysql --protocol=socket -uroot <<<"$statements"
 echo "01-saga-databases.sh: created saga_order, saga_payment, saga_inventory," \
-    "saga_notification, their users, and saga_audit (read-only)"
+    "saga_notification, their users, saga_audit and saga_console_<service> (read-only)"
