@@ -80,6 +80,14 @@ typedef struct console {
     pthread_mutex_t db_lock[CONSOLE_NSVC];
     saga_db *db[CONSOLE_NSVC]; /* owned; opened on first use, NULL while unreachable */
     console_file index_html, console_js, console_css;
+    /* where each recent order's messages start on each topic (console_scan.c), so a
+     * saga view polled every 1.5 s looks its start up once; under kafka_lock */
+    struct console_start {
+        char key[72];
+        int64_t since_ms;
+        int64_t offset[CONSOLE_NTOPICS]; /* -1: not known yet */
+    } starts[32];
+    unsigned starts_next; /* the entry replaced next (round robin) */
 } console;
 
 /* ---- the static page (console_web.c) ---- */

@@ -89,6 +89,22 @@ static int64_t offset_at(console *c, rd_kafka_t *rk, const char *topic, int32_t 
     return lo;
 }
 
+/* The cached start offsets of key (looked up from since_ms), or a fresh entry. */
+static struct console_start *start_entry(console *c, const char *key, int64_t since_ms)
+{
+    const size_t n = sizeof(c->starts) / sizeof(c->starts[0]);
+    for (size_t i = 0; i < n; i++) {
+        if (c->starts[i].since_ms == since_ms && !strcmp(c->starts[i].key, key))
+            return &c->starts[i];
+    }
+    struct console_start *e = &c->starts[c->starts_next++ % n];
+    snprintf(e->key, sizeof(e->key), "%s", key);
+    e->since_ms = since_ms;
+    for (int t = 0; t < CONSOLE_NTOPICS; t++)
+        e->offset[t] = -1;
+    return e;
+}
+
 int console_key_scan(console *c, const char *key, int64_t since_ms, console_msg_fn fn, void *ud,
                      bool *partial, char *err, size_t errlen)
 {
@@ -101,6 +117,7 @@ int console_key_scan(console *c, const char *key, int64_t since_ms, console_msg_
 
     *partial = false;
     pthread_mutex_lock(&c->kafka_lock);
+    struct console_start *cached = since_ms >= 0 ? start_entry(c, key, since_ms) : NULL;
     if (!(rk = console_reader(c, err, errlen))) {
         rc = SAGA_ERR_UNAVAILABLE;
         goto out;
@@ -133,9 +150,16 @@ int console_key_scan(console *c, const char *key, int64_t since_ms, console_msg_
             rc = SAGA_ERR_UNAVAILABLE;
             goto out;
         }
-        int64_t from = since_ms >= 0
-                           ? offset_at(c, rk, topic, p, since_ms, low, high)
-                           : high - c->cfg.scan_max;
+        int64_t from;
+        if (cached && cached->offset[t] >= 0) {
+            from = cached->offset[t];
+        } else if (cached) {
+            from = offset_at(c, rk, topic, p, since_ms, low, high);
+            if (from < high) /* found: keep it; "none yet" is asked again next time */
+                cached->offset[t] = from;
+        } else {
+            from = high - c->cfg.scan_max;
+        }
         if (from < low)
             from = low;
         else if (since_ms < 0 && from > low)
