@@ -144,6 +144,18 @@ async function main() {
 
     for (const o of spec.orders) await checkOrder(page, o);
 
+    /* the poison's own timeline before its replay: the event and its dead letters */
+    await page.goto(`${spec.url}/#/saga/${spec.poison.id}`);
+    await page.waitForFunction(([id, n]) => document.getElementById('saga').dataset.order === id &&
+      document.querySelectorAll('#timeline li[data-type="dead-letter"]').length >= n,
+      [spec.poison.id, spec.poison.count], { timeout: WAIT });
+    let before = await timeline(page);
+    check(before.filter((i) => i.type === 'OrderCreated').length === 1 &&
+      before.filter((i) => i.type === 'dead-letter').length === spec.poison.count,
+      `the poison's timeline: the event and ${spec.poison.count} dead letters (saw ${before.length} items)`);
+    check((await cardText(page, 'state-order')).includes('does not know this order'),
+      'order-service does not know the poison\'s order');
+
     /* dead letters: the poison, with its reason, and a replay */
     await page.goto(spec.url + '/#/dlq');
     await page.waitForSelector('#dlq-table tbody tr[data-position]', { timeout: WAIT });
@@ -171,7 +183,8 @@ async function main() {
       replayedFrom = poisonRows[0].position.replace(':', '/');
       await shot(page, 'dead-letters-replayed');
 
-      /* the poison's own timeline: the event and its dead letters, then the replay */
+      /* the poison's timeline again: the replay and its dead letters are added to what
+       * the console read before */
       await page.goto(`${spec.url}/#/saga/${spec.poison.id}`);
       await page.waitForFunction(([id, n]) => document.getElementById('saga').dataset.order === id &&
         document.querySelectorAll('#timeline li[data-type="dead-letter"]').length >= n,

@@ -80,14 +80,16 @@ typedef struct console {
     pthread_mutex_t db_lock[CONSOLE_NSVC];
     saga_db *db[CONSOLE_NSVC]; /* owned; opened on first use, NULL while unreachable */
     console_file index_html, console_js, console_css;
-    /* where each recent order's messages start on each topic (console_scan.c), so a
-     * saga view polled every 1.5 s looks its start up once; under kafka_lock */
-    struct console_start {
-        char key[72];
+    /* what the last reads found of each recent order (console_scan.c), so a saga view
+     * polled every 1.5 s reads only what arrived since; under kafka_lock */
+    struct console_scan_cache {
+        char key[72];                    /* "" unused */
         int64_t since_ms;
-        int64_t offset[CONSOLE_NTOPICS]; /* -1: not known yet */
-    } starts[32];
-    unsigned starts_next; /* the entry replaced next (round robin) */
+        int64_t next[CONSOLE_NTOPICS];   /* the next offset to read; -1 not started */
+        cJSON *msgs;                     /* owned: the messages found so far */
+        bool partial, capped;
+    } scans[8];
+    unsigned scans_next; /* the entry replaced next (round robin) */
 } console;
 
 /* ---- the static page (console_web.c) ---- */
@@ -127,16 +129,23 @@ typedef struct console_browse {
 int console_browse_json(console *c, const console_browse *b, cJSON **out, char *err,
                         size_t errlen);
 
-/* Called for each message of the key read by console_key_scan; rkm is borrowed. */
-typedef void (*console_msg_fn)(int topic, const rd_kafka_message_t *rkm, void *ud);
+#define CONSOLE_SCAN_KEEP 500 /* messages of one key kept; more are left out, and said so */
 
-/* Reads, on each of the five topics, the partition the key hashes to (the
- * producers' partitioner), from the offset of time since_ms (-1: the last
- * cfg.scan_max messages) to the end, at most cfg.scan_max messages per topic, and
- * calls fn for every message with that key. *partial is set when a topic held more
- * than was read. Returns SAGA_OK or SAGA_ERR_UNAVAILABLE (err). */
-int console_key_scan(console *c, const char *key, int64_t since_ms, console_msg_fn fn, void *ud,
-                     bool *partial, char *err, size_t errlen);
+/* Every message with this key on the five topics: on each, the partition the key
+ * hashes to (the producers' partitioner), from the first message at time since_ms
+ * (-1: the last cfg.scan_max messages) to the end, reading at most cfg.scan_max
+ * messages per topic per call. The messages found are kept for the next call with
+ * the same key and since_ms (8 keys kept), which reads only what arrived since.
+ * *out: a new array (cJSON_Delete) of console_message_json (saga-dlq:
+ * console_dlq_entry_json) objects with "kind" ("event"|"dead-letter") and
+ * "topicIndex", in the order read. *partial: a topic held more than was read (or
+ * lost messages before they were read); *capped: more than CONSOLE_SCAN_KEEP
+ * messages. Returns SAGA_OK, SAGA_ERR_NOMEM or SAGA_ERR_UNAVAILABLE (err). */
+int console_key_scan(console *c, const char *key, int64_t since_ms, cJSON **out, bool *partial,
+                     bool *capped, char *err, size_t errlen);
+
+/* Frees what console_key_scan keeps. */
+void console_scan_free(console *c);
 
 /* The dead letters, newest first: at most limit (<= cfg.dlq_max) of the last limit
  * messages of each partition of the dead-letter topic, as {"entries":[...],

@@ -75,6 +75,7 @@ int main(void)
 out:
     saga_http_stop(srv);
     console_kafka_free(&c);
+    console_scan_free(&c);
     console_db_free(&c);
     console_web_free(&c);
     saga_auth_free(c.auth);

@@ -8,36 +8,7 @@
 
 #include "saga/err.h"
 
-#define SAGA_EVENTS_MAX 500 /* messages of one order shown; more are left out, and said so */
 #define SINCE_MARGIN_MS 5000 /* read from this long before the order's creation (clocks) */
-
-typedef struct saga_collect {
-    cJSON *msgs;
-    int n;
-    bool capped;
-    bool oom;
-} saga_collect;
-
-static void on_msg(int topic, const rd_kafka_message_t *rkm, void *ud)
-{
-    saga_collect *col = ud;
-    cJSON *m;
-    if (col->oom)
-        return;
-    if (col->n >= SAGA_EVENTS_MAX) {
-        col->capped = true;
-        return;
-    }
-    m = topic == CONSOLE_NTOPICS - 1 ? console_dlq_entry_json(rkm) : console_message_json(rkm);
-    if (!m || !cJSON_AddStringToObject(m, "kind", topic == CONSOLE_NTOPICS - 1 ? "dead-letter"
-                                                                               : "event") ||
-        !cJSON_AddNumberToObject(m, "topicIndex", topic) || !cJSON_AddItemToArray(col->msgs, m)) {
-        cJSON_Delete(m);
-        col->oom = true;
-        return;
-    }
-    col->n++;
-}
 
 static const char *str_of(const cJSON *o, const char *name)
 {
@@ -160,23 +131,22 @@ static bool settled(const cJSON *state)
 
 int console_saga_json(console *c, const char *order_id, cJSON **out, char *err, size_t errlen)
 {
-    saga_collect col = {.msgs = cJSON_CreateArray()};
-    cJSON *state = NULL, *root = NULL, *events = NULL, *dls;
+    cJSON *msgs = NULL, *state = NULL, *root = NULL, *events = NULL, *dls;
     int64_t created = -1, since;
-    bool partial = false;
+    bool partial = false, capped = false;
     int rc;
 
     *out = NULL;
-    if (!col.msgs || (rc = console_db_state(c, order_id, &state, &created)))
+    if (console_db_state(c, order_id, &state, &created))
         goto nomem;
     since = created >= 0 ? created - SINCE_MARGIN_MS : -1;
-    if ((rc = console_key_scan(c, order_id, since, on_msg, &col, &partial, err, errlen)))
+    if ((rc = console_key_scan(c, order_id, since, &msgs, &partial, &capped, err, errlen)))
         goto out;
-    if (col.oom || order_messages(col.msgs, &events))
+    if (order_messages(msgs, &events))
         goto nomem;
     if (!(root = cJSON_CreateObject()) || !cJSON_AddStringToObject(root, "orderId", order_id) ||
         !cJSON_AddBoolToObject(root, "settled", settled(state)) ||
-        !cJSON_AddBoolToObject(root, "partial", partial || col.capped) ||
+        !cJSON_AddBoolToObject(root, "partial", partial || capped) ||
         !cJSON_AddNumberToObject(root, "scannedSince", (double)since) ||
         !(dls = cJSON_AddArrayToObject(root, "deadLetters")))
         goto nomem;
@@ -202,7 +172,7 @@ nomem:
     snprintf(err, errlen, "out of memory");
     rc = SAGA_ERR_NOMEM;
 out:
-    cJSON_Delete(col.msgs);
+    cJSON_Delete(msgs);
     cJSON_Delete(state);
     cJSON_Delete(events);
     if (rc)

@@ -16,15 +16,29 @@ typedef struct scan_state {
     const char *key;
     size_t key_len;
     int topic;
-    console_msg_fn fn;
-    void *ud;
+    struct console_scan_cache *e;
+    bool oom;
 } scan_state;
 
 static void scan_one(const rd_kafka_message_t *rkm, void *ud)
 {
     scan_state *st = ud;
-    if (rkm->key && rkm->key_len == st->key_len && !memcmp(rkm->key, st->key, st->key_len))
-        st->fn(st->topic, rkm, st->ud);
+    bool dlq = st->topic == CONSOLE_NTOPICS - 1;
+    cJSON *m;
+    if (st->oom || !rkm->key || rkm->key_len != st->key_len ||
+        memcmp(rkm->key, st->key, st->key_len) != 0)
+        return;
+    if (cJSON_GetArraySize(st->e->msgs) >= CONSOLE_SCAN_KEEP) {
+        st->e->capped = true;
+        return;
+    }
+    m = dlq ? console_dlq_entry_json(rkm) : console_message_json(rkm);
+    if (!m || !cJSON_AddStringToObject(m, "kind", dlq ? "dead-letter" : "event") ||
+        !cJSON_AddNumberToObject(m, "topicIndex", st->topic) ||
+        !cJSON_AddItemToArray(st->e->msgs, m)) {
+        cJSON_Delete(m);
+        st->oom = true;
+    }
 }
 
 static int partition_count(const rd_kafka_metadata_t *md, const char *topic)
@@ -89,35 +103,53 @@ static int64_t offset_at(console *c, rd_kafka_t *rk, const char *topic, int32_t 
     return lo;
 }
 
-/* The cached start offsets of key (looked up from since_ms), or a fresh entry. */
-static struct console_start *start_entry(console *c, const char *key, int64_t since_ms)
+/* key's entry for since_ms, or the oldest entry made over for it (NULL: no memory). */
+static struct console_scan_cache *scan_entry(console *c, const char *key, int64_t since_ms)
 {
-    const size_t n = sizeof(c->starts) / sizeof(c->starts[0]);
+    const size_t n = sizeof(c->scans) / sizeof(c->scans[0]);
     for (size_t i = 0; i < n; i++) {
-        if (c->starts[i].since_ms == since_ms && !strcmp(c->starts[i].key, key))
-            return &c->starts[i];
+        if (c->scans[i].since_ms == since_ms && !strcmp(c->scans[i].key, key))
+            return &c->scans[i];
     }
-    struct console_start *e = &c->starts[c->starts_next++ % n];
+    struct console_scan_cache *e = &c->scans[c->scans_next++ % n];
+    cJSON_Delete(e->msgs);
+    memset(e, 0, sizeof(*e));
+    if (!(e->msgs = cJSON_CreateArray()))
+        return NULL;
     snprintf(e->key, sizeof(e->key), "%s", key);
     e->since_ms = since_ms;
     for (int t = 0; t < CONSOLE_NTOPICS; t++)
-        e->offset[t] = -1;
+        e->next[t] = -1;
     return e;
 }
 
-int console_key_scan(console *c, const char *key, int64_t since_ms, console_msg_fn fn, void *ud,
-                     bool *partial, char *err, size_t errlen)
+void console_scan_free(console *c)
+{
+    for (size_t i = 0; i < sizeof(c->scans) / sizeof(c->scans[0]); i++) {
+        cJSON_Delete(c->scans[i].msgs);
+        memset(&c->scans[i], 0, sizeof(c->scans[i]));
+    }
+}
+
+int console_key_scan(console *c, const char *key, int64_t since_ms, cJSON **out, bool *partial,
+                     bool *capped, char *err, size_t errlen)
 {
     const rd_kafka_metadata_t *md = NULL;
-    scan_state st = {.key = key, .key_len = strlen(key), .fn = fn, .ud = ud};
+    scan_state st = {.key = key, .key_len = strlen(key)};
     int64_t start[CONSOLE_MAX_PARTITIONS], end[CONSOLE_MAX_PARTITIONS];
+    struct console_scan_cache *e;
     rd_kafka_resp_err_t kerr;
     rd_kafka_t *rk;
     int rc = SAGA_OK;
 
-    *partial = false;
+    *out = NULL;
+    *partial = *capped = false;
     pthread_mutex_lock(&c->kafka_lock);
-    struct console_start *cached = since_ms >= 0 ? start_entry(c, key, since_ms) : NULL;
+    if (!(e = st.e = scan_entry(c, key, since_ms))) {
+        snprintf(err, errlen, "out of memory");
+        rc = SAGA_ERR_NOMEM;
+        goto out;
+    }
     if (!(rk = console_reader(c, err, errlen))) {
         rc = SAGA_ERR_UNAVAILABLE;
         goto out;
@@ -150,23 +182,22 @@ int console_key_scan(console *c, const char *key, int64_t since_ms, console_msg_
             rc = SAGA_ERR_UNAVAILABLE;
             goto out;
         }
-        int64_t from;
-        if (cached && cached->offset[t] >= 0) {
-            from = cached->offset[t];
-        } else if (cached) {
-            from = offset_at(c, rk, topic, p, since_ms, low, high);
-            if (from < high) /* found: keep it; "none yet" is asked again next time */
-                cached->offset[t] = from;
-        } else {
-            from = high - c->cfg.scan_max;
+        int64_t from = e->next[t];
+        if (from < 0) { /* the first read of this key on this topic */
+            if (since_ms >= 0) {
+                /* every later message is newer: "none yet" means from the end */
+                from = offset_at(c, rk, topic, p, since_ms, low, high);
+            } else {
+                from = high - c->cfg.scan_max;
+                if (from > low)
+                    e->partial = true; /* older messages left unread */
+            }
+        } else if (from < low) {
+            e->partial = true; /* the broker dropped messages before they were read */
         }
         if (from < low)
             from = low;
-        else if (since_ms < 0 && from > low)
-            *partial = true; /* older messages left unread */
         int64_t to = from + c->cfg.scan_max < high ? from + c->cfg.scan_max : high;
-        if (to < high)
-            *partial = true;
         for (int i = 0; i <= p; i++)
             start[i] = end[i] = 0;
         start[p] = from;
@@ -175,7 +206,20 @@ int console_key_scan(console *c, const char *key, int64_t since_ms, console_msg_
         if ((rc = dlq_reader_read(rk, topic, p + 1, start, end, c->cfg.timeout_ms, scan_one, &st,
                                   err, errlen)))
             goto out;
+        if (st.oom) {
+            snprintf(err, errlen, "out of memory");
+            rc = SAGA_ERR_NOMEM;
+            goto out;
+        }
+        e->next[t] = to;
+        *partial = *partial || to < high;
     }
+    if (!(*out = cJSON_Duplicate(e->msgs, true))) {
+        snprintf(err, errlen, "out of memory");
+        rc = SAGA_ERR_NOMEM;
+    }
+    *partial = *partial || e->partial;
+    *capped = e->capped;
 out:
     if (md)
         rd_kafka_metadata_destroy(md);
