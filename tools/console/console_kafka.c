@@ -180,7 +180,7 @@ static rd_kafka_t *group_get(console *c, int s, char *err, size_t errlen)
         goto bad;
     return c->groups[s]; /* conf is now owned by the handle */
 bad:
-    snprintf(err, errlen, "kafka client for group %s: %s", c->cfg.group[s], errstr);
+    snprintf(err, errlen, "kafka client for group %s: %.300s", c->cfg.group[s], errstr);
     rd_kafka_conf_destroy(conf);
     return NULL;
 }
