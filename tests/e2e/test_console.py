@@ -25,7 +25,7 @@ import uuid
 
 sys.path.insert(0, os.path.dirname(__file__))
 from stack import (BUILD, EVENT_TOPICS, SOURCE, Stack, StackTestCase,  # noqa: E402
-                   message_headers)
+                   message_headers, terminate)
 
 BROWSER_SCRIPT = os.path.join(SOURCE, "tests", "e2e", "console_browser.js")
 ARTIFACTS = os.path.join(BUILD, "console-artifacts")
@@ -162,6 +162,14 @@ class ConsoleE2E(StackTestCase):
         # still poison: each consumer dead-letters the replayed copy too
         self.wait_for("the replayed poison's dead letters",
                       lambda: len(self.dead_letters_of(poison)) >= 2 * CONSUMERS_OF_ORDER_EVENTS)
+
+        # the console stops cleanly on SIGTERM (in the Debug build: no leak, no
+        # sanitizer report)
+        code = terminate(s.console)
+        s.console = None
+        with open(s.log("console")) as f:
+            log = f.read()
+        self.assertEqual(code, 0, f"saga-console exited with {code}:\n{log[-3000:]}")
 
 
 if __name__ == "__main__":
