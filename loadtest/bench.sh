@@ -172,7 +172,7 @@ BOOTSTRAP=$(<"$LOCAL/kafka.bootstrap")
     printf 'mariadb_buffer_pool_mib=%s\n' \
         "$(mysql_root -e 'SELECT @@innodb_buffer_pool_size DIV 1048576')"
     printf 'redis_version=%s\n' \
-        "$(redis-cli -h 127.0.0.1 -p "$REDIS_PORT" INFO server | tr -d '\r' |
+        "$(saga_redis_cli "$REDIS_PORT" "$LOCAL/secrets/redis.password" INFO server | tr -d '\r' |
             sed -n 's/^redis_version://p')"
     printf 'librdkafka_version=%s\n' "$(pkg-config --modversion rdkafka 2>/dev/null || echo '?')"
     printf 'git_commit=%s\n' "$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')"

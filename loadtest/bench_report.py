@@ -32,7 +32,7 @@ EVENTS_PER_SAGA = 5
 # OrderConfirmed x3 (inventory, payment, notification), plus saga-load reading
 # OrderCreated and OrderConfirmed on order-events.
 DELIVERIES_PER_SAGA = 11
-# The target rate of issue 5, against which the CPU a saga costs is read.
+# The target rate (docs/PERFORMANCE.md), against which the CPU a saga costs is read.
 TARGET_SAGAS_PER_S = 2000
 # bench_cpu.py's process names, as the report shows them, in this order.
 CPU_PROCESSES = [("mariadb", "MariaDB"), ("order", "order"), ("payment", "payment"),
@@ -384,7 +384,7 @@ class Report:
                     f"followed by a warm-up run ({self.warmups[0]['label']}, not in the "
                     f"tables): {len(self.warmups)} warm-ups, {state}.", ""]
         return ["## Summary", "",
-                "The targets of issue 5, what bounds them on this machine, and what each "
+                "The throughput targets, what bounds them on this machine, and what each "
                 "change did: `docs/PERFORMANCE.md`.", ""] + warm + [
                 table(["run", "what", "offered/s", "accepted/s", "completed sagas/s",
                        "HTTP p99 ms", "e2e p50 ms", "e2e p99 ms", "keeps up", "audit",

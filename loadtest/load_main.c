@@ -15,6 +15,8 @@
 #include "load_run.h"
 #include "load_tokens.h"
 
+#include "saga/version.h"
+
 /* 1: stop sending and drain; 2: stop draining too. The handler only counts. */
 static volatile sig_atomic_t stop_requested;
 
@@ -76,6 +78,8 @@ int main(int argc, char **argv)
     char err[512];
     int status = 1;
 
+    if (saga_version_requested(argc, argv, "saga-load"))
+        return 0;
     switch (load_opts_parse(argc, argv, &o, err, sizeof(err))) {
     case LOAD_OPTS_HELP:
         load_opts_usage(stdout);

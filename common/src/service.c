@@ -6,6 +6,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "saga/backoff.h"
@@ -16,6 +17,8 @@
 #include "saga/log.h"
 #include "saga/metrics.h"
 #include "saga/outbox.h"
+#include "saga/swagger_ui.h"
+#include "saga/version.h"
 
 #define STARTUP_DB_WAIT_S 60
 #define RELAY_STOP_TIMEOUT_MS 10000
@@ -37,6 +40,8 @@ struct saga_service {
     saga_metric *up;
     char *openapi; /* the OpenAPI description served at /openapi.json, NULL if none */
     size_t openapi_len;
+    saga_swagger_ui *swagger_ui; /* the page at /swagger-ui.html */
+    saga_http_route *routes;     /* the service's routes, then the Swagger UI's */
 };
 
 /* The one thing the signal handler does. */
@@ -147,33 +152,59 @@ static void *consumer_main(void *arg)
     return NULL;
 }
 
-/* Waits for MySQL at start (compose starts everything at once), then migrates. */
-static int connect_and_migrate(saga_service *svc)
+/* Opens a connection with cfg's account, waiting for MySQL at start (compose starts
+ * everything at once) up to STARTUP_DB_WAIT_S. NULL (logged) if it never answers. */
+static saga_db *open_waiting(const saga_config *cfg)
 {
     char err[512];
     unsigned seed = (unsigned)getpid();
+    time_t started = time(NULL);
     saga_db *db = NULL;
-    int rc;
 
     for (unsigned attempt = 0; !db; attempt++) {
-        static time_t started;
-        if (!started)
-            started = time(NULL);
-        db = saga_db_open(&svc->cfg, err, sizeof(err));
+        db = saga_db_open(cfg, err, sizeof(err));
         if (db)
             break;
         if (stop_requested || time(NULL) - started > STARTUP_DB_WAIT_S) {
-            LOG_ERROR("service.start_failed", "%s", err);
-            return SAGA_ERR_UNAVAILABLE;
+            LOG_ERROR("service.start_failed", "%s (user %s)", err, cfg->mysql_user);
+            return NULL;
         }
         LOG_WARN("service.waiting_for_db", "%s", err);
         usleep((useconds_t)saga_backoff_ms(attempt, 200, 2000, &seed) * 1000);
     }
+    return db;
+}
+
+/* Applies the migrations, with SAGA_MYSQL_MIGRATE_USER's account when it is set (the
+ * runtime account then needs no DDL privilege), and checks that the runtime account
+ * can connect. */
+static int connect_and_migrate(saga_service *svc)
+{
+    char err[512];
+    saga_config migrate = svc->cfg;
+    saga_db *db;
+    int rc;
+
+    if (svc->cfg.mysql_migrate_user[0]) {
+        snprintf(migrate.mysql_user, sizeof(migrate.mysql_user), "%s",
+                 svc->cfg.mysql_migrate_user);
+        snprintf(migrate.mysql_password, sizeof(migrate.mysql_password), "%s",
+                 svc->cfg.mysql_migrate_password);
+    }
+    if (!(db = open_waiting(&migrate)))
+        return SAGA_ERR_UNAVAILABLE;
     rc = saga_db_migrate(db, svc->cfg.migrations_dir, svc->cfg.service, err, sizeof(err));
     if (rc)
-        LOG_ERROR("service.migration_failed", "%s", err);
+        LOG_ERROR("service.migration_failed", "%s (user %s)", err, migrate.mysql_user);
     saga_db_close(db);
-    return rc;
+    if (rc || !svc->cfg.mysql_migrate_user[0])
+        return rc;
+    LOG_INFO("service.migrated", "migrations applied as %s; running as %s",
+             migrate.mysql_user, svc->cfg.mysql_user);
+    if (!(db = open_waiting(&svc->cfg)))
+        return SAGA_ERR_UNAVAILABLE;
+    saga_db_close(db);
+    return SAGA_OK;
 }
 
 /* Loads the OpenAPI description: SAGA_OPENAPI_FILE, else
@@ -206,6 +237,32 @@ static int load_openapi(saga_service *svc)
     return SAGA_OK;
 }
 
+static void service_swagger_ui(saga_http_req *req, saga_http_resp *resp)
+{
+    saga_swagger_ui_serve(saga_service_from_request(req)->swagger_ui, req, resp);
+}
+
+/* The Swagger UI (saga/swagger_ui.h): its files, and the routes that serve it after
+ * the service's own. */
+static int load_swagger_ui(saga_service *svc)
+{
+    const saga_service_def *def = svc->def;
+    size_t n = def->nroutes + saga_swagger_ui_npaths;
+
+    svc->swagger_ui = saga_swagger_ui_load(svc->cfg.service, svc->cfg.schemas_dir);
+    svc->routes = calloc(n, sizeof(*svc->routes));
+    if (!svc->swagger_ui || !svc->routes) {
+        LOG_ERROR("service.start_failed", "out of memory loading the Swagger UI");
+        return SAGA_ERR_NOMEM;
+    }
+    for (size_t i = 0; i < def->nroutes; i++)
+        svc->routes[i] = def->routes[i];
+    for (size_t i = 0; i < saga_swagger_ui_npaths; i++)
+        svc->routes[def->nroutes + i] = (saga_http_route){
+            "GET", saga_swagger_ui_paths[i], service_swagger_ui, SAGA_ROUTE_PUBLIC, NULL};
+    return SAGA_OK;
+}
+
 static int service_start(saga_service *svc)
 {
     const saga_service_def *def = svc->def;
@@ -218,6 +275,8 @@ static int service_start(saga_service *svc)
     }
     if (load_openapi(svc))
         return SAGA_ERR_INVALID;
+    if (load_swagger_ui(svc))
+        return SAGA_ERR_NOMEM;
     if (connect_and_migrate(svc))
         return SAGA_ERR_UNAVAILABLE;
     if (!(svc->relay = saga_relay_start(&svc->cfg, err, sizeof(err)))) {
@@ -260,8 +319,12 @@ static int service_start(saga_service *svc)
         .port = svc->cfg.http_port,
         .threads = svc->cfg.http_threads,
         .body_max = svc->cfg.http_body_max,
-        .routes = def->routes,
-        .nroutes = def->nroutes,
+        .max_connections = svc->cfg.http_max_connections,
+        .max_per_address = svc->cfg.http_max_per_address,
+        .timeout_s = svc->cfg.http_timeout_s,
+        .ready_cache_ms = svc->cfg.http_ready_cache_ms,
+        .routes = svc->routes,
+        .nroutes = def->nroutes + saga_swagger_ui_npaths,
         .ready = service_ready,
         .ud = svc,
         .openapi = svc->openapi,
@@ -300,6 +363,10 @@ static void service_stop(saga_service *svc)
     svc->schemas = NULL;
     free(svc->openapi);
     svc->openapi = NULL;
+    saga_swagger_ui_free(svc->swagger_ui);
+    svc->swagger_ui = NULL;
+    free(svc->routes);
+    svc->routes = NULL;
 }
 
 int saga_service_main(const saga_service_def *def)
@@ -327,8 +394,10 @@ int saga_service_main(const saga_service_def *def)
      * in other threads; service_stop does not use one */
     pthread_key_create(&svc.thread_db_key, thread_db_free);
     svc.up = saga_metrics_gauge("saga_up", "1 while the service runs", "");
+    saga_metrics_process_register();
 
-    LOG_INFO("service.starting", "%s-service starting (mysql %s:%d/%s, kafka %s)", def->name,
+    LOG_INFO("service.starting", "%s-service %s (commit %s) starting (mysql %s:%d/%s, kafka %s)",
+             def->name, saga_version(), saga_version_commit(),
              svc.cfg.mysql_host, svc.cfg.mysql_port, svc.cfg.mysql_database,
              svc.cfg.kafka_bootstrap);
     rc = service_start(&svc);

@@ -48,6 +48,8 @@
 #include <librdkafka/rdkafka_mock.h>
 #include <microhttpd.h>
 
+#include "saga/version.h"
+
 #define BROKER_DEFAULT_TOPICS                                                                      \
     "order-events,inventory-events,payment-events,notification-events,saga-dlq"
 #define BROKER_DEFAULT_BROKERS 3
@@ -184,7 +186,8 @@ static void broker_usage(FILE *f)
                "                   [--bootstrap-file PATH] [--control-port N]\n"
                "defaults: 3 brokers, 6 partitions (env SAGA_TOPIC_PARTITIONS),\n"
                "          topics " BROKER_DEFAULT_TOPICS ",\n"
-               "          control port 19092 on 127.0.0.1 (0 picks a free one)\n");
+               "          control port 19092 on 127.0.0.1 (0 picks a free one)\n"
+               "--version (-V) prints the version and the commit of this build\n");
 }
 
 /* Fills opts from the environment and argv. Returns 0, 1 for --help, -1 on a bad
@@ -464,10 +467,12 @@ static struct MHD_Daemon *broker_control_start(broker_state *st, int port)
     sin.sin_port = htons((uint16_t)port);
     sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 
+    /* the logger first: libmicrohttpd complains (through its own logger) about
+     * any option before it */
     d = MHD_start_daemon(MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG, (uint16_t)port, NULL,
-                         NULL, broker_handle, st, MHD_OPTION_SOCK_ADDR, &sin,
-                         MHD_OPTION_CONNECTION_TIMEOUT, 30U, MHD_OPTION_EXTERNAL_LOGGER,
-                         broker_mhd_log, NULL, MHD_OPTION_END);
+                         NULL, broker_handle, st, MHD_OPTION_EXTERNAL_LOGGER, broker_mhd_log, NULL,
+                         MHD_OPTION_SOCK_ADDR, &sin, MHD_OPTION_CONNECTION_TIMEOUT, 30U,
+                         MHD_OPTION_END);
     if (!d) {
         broker_log("error", "broker.control.failed", "cannot listen on 127.0.0.1:%d (port in use?)",
                    port);
@@ -492,6 +497,8 @@ int main(int argc, char **argv)
     int wrote_bootstrap = 0;
     int rc = 1;
 
+    if (saga_version_requested(argc, argv, "saga-broker"))
+        return 0;
     setvbuf(stdout, NULL, _IOLBF, 0);
     rc = broker_opts_parse(&opts, argc, argv);
     if (rc)

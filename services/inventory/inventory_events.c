@@ -18,6 +18,7 @@
 #include "saga/err.h"
 #include "saga/log.h"
 #include "saga/metrics.h"
+#include "saga/text.h"
 #include "saga/outbox.h"
 #include "saga/redis.h"
 #include "inventory.h"
@@ -96,8 +97,8 @@ static int order_ids(const saga_event *ev, saga_msg_meta *meta, const char **ord
     if (strcmp(*order_id, ev->subject) != 0)
         return reject(meta, "%s: orderId %s differs from the subject %s", ev->type, *order_id,
                       ev->subject);
-    if (!*customer_id || !(*customer_id)[0] || strlen(*customer_id) > 4 * INVENTORY_CUSTOMER_MAX)
-        return reject(meta, "%s: customerId is missing or too long", ev->type);
+    if (!saga_text_is_customer_id(*customer_id))
+        return reject(meta, "%s: customerId is missing or not a customer id", ev->type);
     return SAGA_OK;
 }
 

@@ -9,6 +9,7 @@
 #include "saga/err.h"
 #include "saga/log.h"
 #include "saga/service.h"
+#include "saga/version.h"
 #include "inventory.h"
 #include "inventory_events.h"
 #include "inventory_service.h"
@@ -17,10 +18,12 @@ static const char *const inventory_topics[] = {"order-events"};
 
 static inventory_ctx ctx;
 
-int main(void)
+int main(int argc, char **argv)
 {
     char err[512];
 
+    if (saga_version_requested(argc, argv, "inventory-service"))
+        return 0;
     /* the runtime loads and checks these again and reports a bad value itself; a
      * copy here gives the consumer thread the Redis settings from its first event */
     if (saga_config_load(&ctx.cfg, "inventory", 8083, err, sizeof(err)) == SAGA_OK) {

@@ -7,6 +7,7 @@
 #include <curl/curl.h>
 
 #include "saga/service.h"
+#include "saga/version.h"
 #include "notification_delivery.h"
 #include "notification_events.h"
 #include "routes.h"
@@ -23,13 +24,15 @@ static void notification_stop(saga_service *svc)
     notification_delivery_stop(saga_service_userdata(svc));
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
     notification_settings settings;
     notification_delivery *delivery = NULL;
     char err[512];
     int rc;
 
+    if (saga_version_requested(argc, argv, "notification-service"))
+        return 0;
     if (notification_settings_load(&settings, err, sizeof(err)) != 0) {
         fprintf(stderr, "notification-service: invalid configuration: %s\n", err);
         return 2;

@@ -20,6 +20,7 @@
 #include "saga/err.h"
 #include "saga/log.h"
 #include "saga/service.h"
+#include "saga/version.h"
 
 #define ORDER_HTTP_THREADS_DEFAULT "16"
 
@@ -97,12 +98,14 @@ static void order_stop(saga_service *svc)
     app->sweeper = NULL;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
     static order_app app;
     char err[512];
     int rc;
 
+    if (saga_version_requested(argc, argv, "order-service"))
+        return 0;
     /* ?wait= holds an HTTP thread: more of them than the library's default 2 */
     setenv("SAGA_HTTP_THREADS", ORDER_HTTP_THREADS_DEFAULT, 0);
     if (order_app_load(&app, err, sizeof(err))) {

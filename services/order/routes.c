@@ -72,6 +72,7 @@ static void route_traceparent(saga_http_req *req, saga_http_resp *resp,
         order_traceparent_format(rnd, tp);
     }
     saga_http_add_header(resp, "traceparent", tp);
+    saga_log_trace_set(tp); /* the request's lines carry the trace it starts or continues */
 }
 
 /* 200/202 with the order JSON; Location when asked. */
@@ -298,7 +299,7 @@ static void create_order(saga_http_req *req, saga_http_resp *resp, const cJSON *
     }
     if (key && !order_idem_key_valid(key)) {
         saga_field_reply(resp, 400, "Idempotency-Key",
-                         "Idempotency-Key must be 1 to 128 printable ASCII characters");
+                         "Idempotency-Key must be 1 to 128 visible ASCII characters (no spaces)");
         return;
     }
     if (!(db = route_db(req, resp)))
@@ -433,6 +434,17 @@ static int wait_settled(saga_http_req *req, saga_db *db, order *o, unsigned long
     }
 }
 
+/* The {id} path parameter, or NULL after answering 400: an order id has one spelling,
+ * the canonical UUID text the service made. */
+static const char *route_order_id(saga_http_req *req, saga_http_resp *resp)
+{
+    const char *id = saga_http_param(req, "id");
+    if (saga_text_is_uuid(id))
+        return id;
+    saga_field_reply(resp, 400, "id", "id must be an order id: a UUID in lowercase hex");
+    return NULL;
+}
+
 /* Reads order id for the caller: SAGA_ERR_NOT_FOUND also for another customer's
  * order, so that ids cannot be probed. */
 static int own_order_get(saga_http_req *req, saga_db *db, const char *id, order *o)
@@ -445,13 +457,15 @@ static int own_order_get(saga_http_req *req, saga_db *db, const char *id, order 
 
 static void route_get(saga_http_req *req, saga_http_resp *resp)
 {
-    const char *id = saga_http_param(req, "id");
+    const char *id = route_order_id(req, resp);
     const char *wait = saga_http_query(req, "wait");
     long wait_s = 0;
     order *o = NULL;
     saga_db *db;
     int rc;
 
+    if (!id)
+        return;
     if (wait && order_parse_int(wait, 0, ORDER_WAIT_MAX_S, &wait_s) != SAGA_OK) {
         saga_field_reply(resp, 400, "wait", "wait must be an integer from 0 to %d (seconds)",
                          ORDER_WAIT_MAX_S);
@@ -520,8 +534,7 @@ static void route_list(saga_http_req *req, saga_http_resp *resp)
     if (customer) {
         if (!saga_text_is_customer_id(customer)) {
             saga_field_reply(resp, 400, "customerId",
-                             "customerId must be 1 to 64 characters of UTF-8 without control "
-                             "characters");
+                             "customerId must be " SAGA_CUSTOMER_ID_RULE);
             return;
         }
         f.customer_id = customer;
@@ -548,7 +561,7 @@ static void route_list(saga_http_req *req, saga_http_resp *resp)
                          ORDER_LIST_LIMIT_MAX);
         return;
     }
-    if (after && (strlen(after) < 1 || strlen(after) > ORDER_ID_MAX)) {
+    if (after && !saga_text_is_uuid(after)) {
         saga_field_reply(resp, 400, "after",
                          "after must be an order id (the previous page's next)");
         return;
@@ -613,12 +626,14 @@ static int events_add(const order_history_row *row, void *ud)
 
 static void route_events(saga_http_req *req, saga_http_resp *resp)
 {
-    const char *id = saga_http_param(req, "id");
+    const char *id = route_order_id(req, resp);
     cJSON *body = NULL, *events = NULL;
     order *o = NULL;
     saga_db *db;
     int rc;
 
+    if (!id)
+        return;
     if (!(db = route_db(req, resp)))
         return;
     if (!(o = malloc(sizeof(*o))) || !(body = cJSON_CreateObject())) {
@@ -667,13 +682,15 @@ static int cancel_tx(saga_db *db, void *ud)
 
 static void route_cancel(saga_http_req *req, saga_http_resp *resp)
 {
-    const char *id = saga_http_param(req, "id");
+    const char *id = route_order_id(req, resp);
     char tp[ORDER_TRACEPARENT_LEN + 1];
     order *o = NULL;
     bool changed = false;
     saga_db *db;
     int rc = SAGA_OK;
 
+    if (!id)
+        return;
     route_traceparent(req, resp, tp);
     if (!(db = route_db(req, resp)))
         return;

@@ -14,6 +14,7 @@
 #include "saga/log.h"
 #include "saga/metrics.h"
 #include "saga/service.h"
+#include "saga/version.h"
 #include "payment_events.h"
 #include "routes.h"
 
@@ -51,10 +52,12 @@ static int payment_start(saga_service *svc)
     return 0;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
     char err[512];
 
+    if (saga_version_requested(argc, argv, "payment-service"))
+        return 0;
     if (ctx_load(&ctx, err, sizeof(err))) {
         fprintf(stderr, "payment-service: invalid configuration: %s\n", err);
         return 2;

@@ -20,7 +20,7 @@ same things:
 
 Each scenario reports orders placed, confirmed, cancelled by reason, HTTP failures
 by kind, dead letters, and the time to recover: from the moment the fault is cleared
-until, for every service, consumer lag (saga_consumer_lag_total) and outbox backlog
+until, for every service, consumer lag (saga_consumer_total_lag) and outbox backlog
 are back to their steady-state level under the load (Probe says why not zero), and
 the time until both are zero once the load has stopped, polling every instance's
 /metrics every 100 ms.
@@ -42,6 +42,7 @@ import http.client
 import itertools
 import json
 import os
+import pwd
 import re
 import shutil
 import signal
@@ -123,6 +124,8 @@ class MariaDB:
         self.log = os.path.join(root, "mariadb.log")
         self.port = free_port()
         self.proc = None
+        # the administrator: this process's user, by unix-socket authentication only
+        self.admin = pwd.getpwuid(os.getuid()).pw_name
 
     def setup(self):
         os.makedirs(self.root, exist_ok=True)
@@ -130,8 +133,9 @@ class MariaDB:
             with open(self.log, "a") as log:
                 subprocess.run(
                     ["mariadb-install-db", "--no-defaults", f"--datadir={self.datadir}",
-                     "--user=root", "--auth-root-authentication-method=normal",
-                     "--skip-test-db", "--skip-name-resolve", *self.FILE_OPTS],
+                     "--user=root", "--auth-root-authentication-method=socket",
+                     f"--auth-root-socket-user={self.admin}", "--skip-test-db",
+                     "--skip-name-resolve", *self.FILE_OPTS],
                     stdout=log, stderr=subprocess.STDOUT, check=True)
         self.start()
         self.root_sql("""
@@ -143,12 +147,12 @@ class MariaDB:
 
     def root_sql(self, sql):
         subprocess.run(["mariadb", "--no-defaults", "--protocol=socket", f"--socket={self.sock}",
-                        "-uroot", "-e", sql], check=True, capture_output=True, text=True)
+                        f"-u{self.admin}", "-e", sql], check=True, capture_output=True, text=True)
 
     def ping(self):
         return subprocess.run(
             ["mariadb-admin", "--no-defaults", "--protocol=socket", f"--socket={self.sock}",
-             "-uroot", "--connect-timeout=2", "ping"], capture_output=True).returncode == 0
+             f"-u{self.admin}", "--connect-timeout=2", "ping"], capture_output=True).returncode == 0
 
     def start(self, timeout=60):
         """Starts the server and waits until it answers. Call from the main thread
@@ -169,13 +173,15 @@ class MariaDB:
             if now() > deadline:
                 raise RuntimeError(f"mariadbd not answering after {timeout} s; see {self.log}")
             time.sleep(0.1)
+        os.chmod(self.sock, 0o600)  # as deploy/local/lib.sh does: not world-writable
 
     def stop(self, timeout=30):
         """A clean shutdown (mariadb-admin shutdown), SIGKILL if it hangs."""
         if not self.proc or self.proc.poll() is not None:
             return
         subprocess.run(["mariadb-admin", "--no-defaults", "--protocol=socket",
-                        f"--socket={self.sock}", "-uroot", "--connect-timeout=2", "shutdown"],
+                        f"--socket={self.sock}", f"-u{self.admin}", "--connect-timeout=2",
+                        "shutdown"],
                        capture_output=True)
         wait_or_kill(self.proc, timeout)
 
@@ -206,7 +212,7 @@ class ChaosStack(Stack):
         super().__init__(name, env)
         self.mariadb = mariadb
         self.state = dict(self.state, SAGA_MYSQL_PORT=str(mariadb.port),
-                          SAGA_MYSQL_SOCKET=mariadb.sock)
+                          SAGA_MYSQL_SOCKET=mariadb.sock, SAGA_MYSQL_ADMIN_USER=mariadb.admin)
         self.lock = threading.Lock()
         self.exit_codes = []   # (key, code, how) of every instance that ended
         self.partitions = {}   # topic -> partition count
@@ -647,7 +653,7 @@ class Load:
 class Probe(threading.Thread):
     """Polls every live instance's /metrics every 100 ms, and the outbox tables.
 
-    A sample's level is the sum over all instances of saga_consumer_lag_total plus
+    A sample's level is the sum over all instances of saga_consumer_total_lag plus
     the outbox backlog. The backlog is the larger of saga_outbox_backlog and the
     rows in the outbox tables (read from MySQL in the same tick): the relay refreshes
     the gauge only after a pass that reached Kafka, so while it waits for delivery
@@ -718,7 +724,7 @@ class Probe(threading.Thread):
                 continue
             svc = service_of(key)
             reachable.add(svc)
-            value = metric_sum(m, "saga_consumer_lag_total")
+            value = metric_sum(m, "saga_consumer_total_lag")
             if value is not None:
                 self.lag_metric = True
                 lag += value

@@ -217,8 +217,8 @@ async function main() {
     const msgs = await page.$$eval('#messages .msg', (ms) => ms.map((m) => m.textContent));
     check(msgs.length === 2 && msgs[0].includes('OrderCreated') && msgs[1].includes('OrderConfirmed'),
       `the key filter shows the order's OrderCreated then OrderConfirmed (saw ${msgs.length})`);
-    check(msgs.every((t) => t.includes('ce_id') && t.includes('ce_type') && t.includes('traceparent')
-      && t.includes('correlationid')), 'each message shows its headers');
+    check(msgs.every((t) => t.includes('content-type') && t.includes('application/cloudevents+json')
+      && t.includes('traceparent') && t.includes('correlationid')), 'each message shows its headers');
     check(msgs.every((t) => t.includes('"specversion": "1.0"')), 'and its CloudEvent, pretty-printed');
     await shot(page, 'topic');
   } finally {

@@ -10,13 +10,17 @@ the invariant audit (saga-audit) closes every test class.
 
 The services run as they would in production, with authentication on: each stack
 makes its own ES256 key pair (saga-token keygen) and the services verify with the
-public half; each service connects to MariaDB as its own user, with a random
-password and privileges on its own database only (so those grants are proven
-enough); /metrics is read from each service's own metrics port. Requests carry a
+public half; each service runs as its own MariaDB user, with a random password
+and only SELECT, INSERT, UPDATE, DELETE on its own database, and applies its
+migrations at start as a second user (SAGA_MYSQL_MIGRATE_USER) that may also change
+the schema: the grants deploy/local/lib.sh gives on the local stack, so every e2e
+and chaos run proves them enough. Each stack's Redis wants a password
+(SAGA_REDIS_PASSWORD); /metrics is read from each service's own metrics port. Requests carry a
 bearer token: call(..., who=ADMIN) by default, who="<customer id>" for that
 customer's own token, who=None for none. The rate limits on POST /api/orders are
 off unless a test turns them on (Stack(name, env={"order": {...}})).
 """
+import datetime
 import json
 import os
 import re
@@ -194,7 +198,9 @@ class Stack:
         self.schemas = EventSchemas()
         self.run = uuid.uuid4().hex[:8]
         self.metrics_ports = {}
-        self.db_passwords = {}
+        self.db_passwords = {}      # service -> its runtime user's password
+        self.migrate_passwords = {} # service -> its migration user's password
+        self.redis_password = secrets.token_hex(16)
         self.secrets_dir = os.path.join(self.dir, f"{name}-secrets")
         self.tokens = {}            # (subject, admin) -> token
         self.token_lock = threading.Lock()
@@ -244,10 +250,15 @@ class Stack:
 
     def start_redis(self):
         """This stack's own Redis (a test may stop and restart it)."""
+        # the password in a file of its own (0600), not on the command line
+        conf = os.path.join(self.dir, f"{self.name}-redis.conf")
+        fd = os.open(conf, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(f"requirepass {self.redis_password}\n")
         with open(self.log("redis"), "a") as log:
             self.redis = subprocess.Popen(
-                ["redis-server", "--port", str(self.redis_port), "--bind", "127.0.0.1", "--save",
-                 "", "--appendonly", "no", "--daemonize", "no"],
+                ["redis-server", conf, "--port", str(self.redis_port), "--bind", "127.0.0.1",
+                 "--save", "", "--appendonly", "no", "--daemonize", "no"],
                 stdout=log, stderr=subprocess.STDOUT)
         deadline = time.time() + 10
         while time.time() < deadline:
@@ -272,7 +283,11 @@ class Stack:
         if os.path.exists(bootstrap_file):
             os.unlink(bootstrap_file)
         self.control_port = free_port()
-        with open(self.log("broker"), "w") as log:
+        # the mock keeps its topics in memory and starts empty: the audit is told when
+        # (SAGA_AUDIT_DLQ_SINCE), as deploy/local/audit.sh tells it on the local stack
+        self.broker_started = (datetime.datetime.now(datetime.timezone.utc)
+                               .strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z")
+        with open(self.log("broker"), "a") as log:
             self.broker = subprocess.Popen(
                 [os.path.join(BUILD, "deploy", "local", "saga-broker"), "--bootstrap-file",
                  bootstrap_file, "--control-port", str(self.control_port)],
@@ -284,6 +299,25 @@ class Stack:
             time.sleep(0.05)
         with open(bootstrap_file) as f:
             self.bootstrap = f.read().strip()
+
+    def restart_broker(self):
+        """What `down.sh --services; up.sh` does to the local stack: every service
+        stopped (each must exit 0), the broker stopped and a new, empty one started
+        (the mock keeps its topics, saga-dlq included, in memory), the services started
+        again against it; returns once they are ready and consuming."""
+        for proc in self.procs.values():
+            proc.send_signal(signal.SIGTERM)
+        for svc, proc in self.procs.items():
+            code = wait_or_kill(proc, timeout=20)
+            assert code == 0, f"{svc}-service exited with {code}; see {self.log(svc)}"
+        terminate(self.broker, timeout=10)
+        self._start_broker()
+        for svc in SERVICES:
+            self._start_service(svc, log_mode="a")
+        for svc in SERVICES:
+            self._wait_ready(svc)
+        for svc in SERVICES:
+            self._wait_assigned(svc)
 
     def db(self, svc):
         return f"saga_test_{self.name}_{svc}"
@@ -302,21 +336,33 @@ class Stack:
         return rows[0][0] if rows else None
 
     def root_sql(self, query):
-        """SQL as MariaDB's root, over the server's socket (creating users needs it)."""
-        subprocess.run(["mariadb", "--no-defaults", "--protocol=socket",
-                        f"--socket={self.state['SAGA_MYSQL_SOCKET']}", "-uroot", "-N", "-B"],
-                       input=query, check=True, capture_output=True, text=True)
+        """SQL as MariaDB's administrator, over the server's socket (unix-socket
+        authentication: the only way in for it); returns rows as lists of strings."""
+        out = subprocess.run(["mariadb", "--no-defaults", "--protocol=socket",
+                              f"--socket={self.state['SAGA_MYSQL_SOCKET']}",
+                              f"-u{self.state.get('SAGA_MYSQL_ADMIN_USER', 'root')}", "-N", "-B"],
+                             input=query, check=True, capture_output=True, text=True).stdout
+        return [line.split("\t") for line in out.splitlines()]
+
+    def migrate_user(self, svc):
+        return f"{self.db(svc)}_migrate"
 
     def _reset_db(self, svc):
-        """A fresh database, and a user of its own (named like it) with a new random
-        password and every privilege on that database and nothing else."""
+        """A fresh database and its two users, named after it, with new random
+        passwords and the local stack's grants (deploy/local/lib.sh,
+        saga_mysql_service_users_sql): the runtime user may only read and write rows,
+        the migration user may also change the schema."""
         db = self.db(svc)
         pw = self.db_passwords[svc] = secrets.token_hex(16)
-        escaped = db.replace("_", "\\_")  # `_` is a wildcard in a GRANT's database name
-        self.root_sql(f"DROP DATABASE IF EXISTS {db}; CREATE DATABASE {db};"
+        mpw = self.migrate_passwords[svc] = secrets.token_hex(16)
+        users = subprocess.run(
+            ["bash", "-c", 'source "$0" && saga_mysql_service_users_sql "$@"',
+             os.path.join(SOURCE, "deploy", "local", "lib.sh"), db, db, pw,
+             self.migrate_user(svc), mpw, "127.0.0.1"],
+            check=True, capture_output=True, text=True).stdout
+        self.root_sql(f"DROP DATABASE IF EXISTS {db};"
                       f"DROP USER IF EXISTS '{db}'@'127.0.0.1';"
-                      f"CREATE USER '{db}'@'127.0.0.1' IDENTIFIED BY '{pw}';"
-                      f"GRANT ALL PRIVILEGES ON `{escaped}`.* TO '{db}'@'127.0.0.1';")
+                      f"DROP USER IF EXISTS '{self.migrate_user(svc)}'@'127.0.0.1';" + users)
 
     def console_user(self, svc):
         """The console's read-only MySQL user on svc's database (named like it)."""
@@ -405,10 +451,13 @@ class Stack:
             "SAGA_MYSQL_PORT": self.state["SAGA_MYSQL_PORT"],
             "SAGA_MYSQL_USER": self.db(svc),
             "SAGA_MYSQL_PASSWORD": self.db_passwords[svc],
+            "SAGA_MYSQL_MIGRATE_USER": self.migrate_user(svc),
+            "SAGA_MYSQL_MIGRATE_PASSWORD": self.migrate_passwords[svc],
             "SAGA_MYSQL_DATABASE": self.db(svc),
             "SAGA_KAFKA_BOOTSTRAP": self.bootstrap,
             "SAGA_REDIS_HOST": "127.0.0.1",
             "SAGA_REDIS_PORT": str(self.redis_port),
+            "SAGA_REDIS_PASSWORD": self.redis_password,
             "SAGA_LOG_LEVEL": "info",
             # a restarted or added instance gets partitions sooner (the mock
             # broker waits about a session timeout to rebalance)
@@ -699,6 +748,7 @@ class Stack:
             "SAGA_AUDIT_INVENTORY_DB": self.db("inventory"),
             "SAGA_AUDIT_NOTIFICATION_DB": self.db("notification"),
             "SAGA_KAFKA_BOOTSTRAP": self.bootstrap,
+            "SAGA_AUDIT_DLQ_SINCE": self.broker_started,
         }
 
     def audit(self):

@@ -586,10 +586,13 @@ class SagaE2E(SagaTestCase):
                 if field:
                     self.assertIn(field, a.json.get("field", "") + a.json.get("detail", ""),
                                   label)
-        for svc, path in (("order", "/api/orders/not-a-known-id"),
+        for svc, path in (("order", f"/api/orders/{uuid.uuid4()}"),
                           ("inventory", "/api/inventory/no-such-sku"),
                           ("payment", "/api/wallets/nobody-at-all")):
             self.assertEqual(s.call(svc, "GET", path).status, 404)
+        # an id that is not an order id at all (not a lowercase UUID): 400 naming it
+        a = s.call("order", "GET", "/api/orders/not-a-known-id")
+        self.assertEqual((a.status, a.json.get("field")), (400, "id"), a)
         self.assertEqual(s.call("inventory", "PUT", f"/api/products/{s.sku('x')}",
                                 {"name": "x", "price": -1}).status, 400)
         self.assertEqual(s.call("payment", "POST", f"/api/wallets/{customer}/topup",

@@ -1,4 +1,4 @@
-/* saga-audit: checks the invariants of DESIGN.md section 5 (see audit.h).
+/* saga-audit: checks the invariants of docs/DESIGN.md section 5 (see audit.h).
  *
  *   saga-audit [--allow-in-flight] [--grace-ms N] [--json] [--max-print N]
  *
@@ -12,6 +12,7 @@
 #include "audit_db.h"
 #include "saga/err.h"
 #include "saga/log.h"
+#include "saga/version.h"
 
 /* Snapshot order: the order database last (see audit_check.h). */
 static const audit_svc snapshot_order[AUDIT_NSVC] = {AUDIT_PAYMENT, AUDIT_INVENTORY,
@@ -42,6 +43,8 @@ int main(int argc, char **argv)
     char err[512] = "";
     int rc, status = AUDIT_EXIT_ERROR;
 
+    if (saga_version_requested(argc, argv, "saga-audit"))
+        return 0;
     rc = audit_opts_load(&opts, argc, argv, err, sizeof(err));
     if (rc == SAGA_ERR_NOT_FOUND)
         return AUDIT_EXIT_CLEAN; /* --help */

@@ -11,7 +11,7 @@
  *   cancelled  by reason: OUT_OF_STOCK saga_events_consumed_total{type="InventoryShortage"},
  *              PAYMENT_DECLINED ..{type="PaymentFailed"}, TIMEOUT saga_orders_timed_out_total,
  *              CUSTOMER_REQUEST saga_http_requests_total{route=".../cancel",status="200"}
- *   per service: saga_consumer_lag_total, saga_outbox_backlog,
+ *   per service: saga_consumer_total_lag, saga_outbox_backlog,
  *              saga_outbox_oldest_age_seconds, saga_events_consumed_total,
  *              saga_outbox_published_total, saga_dead_letters_total
  * Counters restart from zero with their service; the page shows no rate across a
@@ -101,7 +101,7 @@ static void on_sample(const char *name, const console_prom_label *l, size_t n, d
                       void *ud)
 {
     svc_figures *f = ud;
-    if (!strcmp(name, "saga_consumer_lag_total"))
+    if (!strcmp(name, "saga_consumer_total_lag"))
         f->lag += v;
     else if (!strcmp(name, "saga_outbox_backlog"))
         f->backlog += v;

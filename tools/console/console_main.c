@@ -13,6 +13,7 @@
 #include "console.h"
 #include "saga/err.h"
 #include "saga/log.h"
+#include "saga/version.h"
 
 static volatile sig_atomic_t stop_requested;
 
@@ -22,13 +23,20 @@ static void on_signal(int sig)
     stop_requested = 1;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
     static console c; /* large: not on the stack */
     saga_http_server *srv = NULL;
     char err[1024] = "";
     int status = 1;
 
+    if (saga_version_requested(argc, argv, "saga-console"))
+        return 0;
+    if (argc > 1) {
+        fprintf(stderr, "saga-console: no arguments are taken but --version (settings come "
+                        "from the environment: README, \"The console\")\n");
+        return 2;
+    }
     if (console_cfg_load(&c.cfg, err, sizeof(err))) {
         fprintf(stderr, "saga-console: %s\n", err);
         return 2;

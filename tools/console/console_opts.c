@@ -24,6 +24,15 @@ static int svc_setting(const char *svc, const char *what, const char *def, char 
     return saga_config_str(name, def, out, outlen, err, errlen);
 }
 
+/* A secret: SAGA_CONSOLE_<SVC>_<what> or SAGA_CONSOLE_<SVC>_<what>_FILE. */
+static int svc_secret(const char *svc, const char *what, char *out, size_t outlen, char *err,
+                      size_t errlen)
+{
+    char name[96];
+    snprintf(name, sizeof(name), "SAGA_CONSOLE_%s_%s", svc, what);
+    return saga_config_secret(name, "", out, outlen, err, errlen);
+}
+
 static int load_db(console_cfg *cfg, char *err, size_t errlen)
 {
     char host[128], sock[256];
@@ -47,8 +56,8 @@ static int load_db(console_cfg *cfg, char *err, size_t errlen)
         snprintf(def, sizeof(def), "saga_console_%s", console_svc_names[s]);
         if ((rc = svc_setting(svc_upper[s], "MYSQL_USER", def, d->mysql_user,
                               sizeof(d->mysql_user), err, errlen)) ||
-            (rc = svc_setting(svc_upper[s], "MYSQL_PASSWORD", "", d->mysql_password,
-                              sizeof(d->mysql_password), err, errlen)))
+            (rc = svc_secret(svc_upper[s], "MYSQL_PASSWORD", d->mysql_password,
+                             sizeof(d->mysql_password), err, errlen)))
             return rc;
         snprintf(def, sizeof(def), "saga_%s", console_svc_names[s]);
         if ((rc = svc_setting(svc_upper[s], "DB", def, d->mysql_database,

@@ -3,6 +3,7 @@
 
 #include "sagactl.h"
 #include "saga/err.h"
+#include "saga/version.h"
 
 int main(int argc, char **argv)
 {
@@ -10,6 +11,8 @@ int main(int argc, char **argv)
     char err[512] = "";
     int status;
 
+    if (saga_version_requested(argc, argv, "sagactl"))
+        return 0;
     if (sagactl_opts_load(&opts, argc, argv, err, sizeof(err))) {
         fprintf(stderr, "sagactl: %s\n(sagactl --help for usage)\n", err);
         sagactl_opts_free(&opts);

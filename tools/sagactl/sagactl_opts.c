@@ -47,6 +47,7 @@ const char sagactl_usage[] =
     "  --json                     list: print a JSON array\n"
     "  --dry-run                  replay: print what would be replayed, publish nothing\n"
     "  -h, --help                 this text\n"
+    "  -V, --version              the version and the commit of this build\n"
     "\n"
     "Exit status: 0 done, 1 something failed (broker unreachable, a replay not\n"
     "delivered, a named dead letter not found), 2 usage error.\n";

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "saga/err.h"
+#include "saga/outbox.h"
 
 #define HDR_REPLAYED_FROM "saga-replayed-from"
 
@@ -104,25 +105,22 @@ static rd_kafka_headers_t *headers_make(const dlq_replay_opts *o, const dlq_entr
     const void *val;
     size_t size;
     char from[320];
-    bool has_id = false, has_type = false, has_corr = false;
+    bool has_content_type = false, has_corr = false;
 
     if (!h)
         return NULL;
     for (size_t i = 0; e->headers && !rd_kafka_header_get_all(e->headers, i, &name, &val, &size);
          i++) {
-        bool keep = !strncmp(name, "ce_", 3) || !strcmp(name, "correlationid") ||
+        bool keep = !strcmp(name, "content-type") || !strcmp(name, "correlationid") ||
                     !strcmp(name, "traceparent") || !strcmp(name, "tracestate");
         if (!keep)
             continue;
-        has_id |= !strcmp(name, "ce_id");
-        has_type |= !strcmp(name, "ce_type");
+        has_content_type |= !strcmp(name, "content-type");
         has_corr |= !strcmp(name, "correlationid");
         rd_kafka_header_add(h, name, -1, val, (ssize_t)size);
     }
-    if (e->event_id && !has_id)
-        rd_kafka_header_add(h, "ce_id", -1, e->event_id, -1);
-    if (e->event_type && !has_type)
-        rd_kafka_header_add(h, "ce_type", -1, e->event_type, -1);
+    if (e->event_id && !has_content_type)
+        rd_kafka_header_add(h, "content-type", -1, SAGA_CE_CONTENT_TYPE, -1);
     if (e->correlation_id && !has_corr)
         rd_kafka_header_add(h, "correlationid", -1, e->correlation_id, -1);
     rd_kafka_header_add(h, HDR_REPLAYED_FROM, -1, dlq_replay_where(o, e, from, sizeof(from)), -1);

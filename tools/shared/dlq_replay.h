@@ -4,11 +4,14 @@
  * Each entry's payload goes, byte for byte, to its original topic and partition
  * (kafka_dlt-original-topic/-partition; the key's partition when that partition no
  * longer exists) with its original key, so it lands among the other events of its
- * order, through an idempotent producer (acks=all). Headers: the entry's ce_*,
- * correlationid, traceparent and tracestate, the ce_id/ce_type/correlationid the
- * outbox would have set when the entry lacks them and the payload is a valid
- * envelope, and saga-replayed-from: <dlq topic>/<partition>/<offset>. The
- * dead-letter headers themselves (kafka_dlt-*, saga-service, ...) are not copied.
+ * order, through an idempotent producer (acks=all). Headers: the entry's
+ * content-type, correlationid, traceparent and tracestate; the content-type and
+ * correlationid the outbox would have set when the entry lacks them and the payload
+ * is a valid envelope (a structured-mode CloudEvent: application/cloudevents+json);
+ * and saga-replayed-from: <dlq topic>/<partition>/<offset>. The dead-letter headers
+ * themselves (kafka_dlt-*, saga-service, ...) are not copied, nor ce_* headers (dead
+ * letters written before events carried a content-type kept the partial binary-mode
+ * ce_id and ce_type, which would make a CloudEvents SDK misread the event).
  * The event id is unchanged, so a consumer that applied the event before skips it
  * (its inbox).
  *

@@ -6,6 +6,7 @@
 #include "saga/auth.h"
 #include "saga/err.h"
 #include "saga/file.h"
+#include "saga/version.h"
 #include "token.h"
 
 #define TOKEN_KEY_MAX (64 * 1024) /* a PEM of any sane key is a few KiB */
@@ -76,6 +77,8 @@ int main(int argc, char **argv)
     token_opts opts;
     char err[512] = "";
 
+    if (saga_version_requested(argc, argv, "saga-token"))
+        return 0;
     if (token_opts_parse(&opts, argc, argv, err, sizeof(err))) {
         fprintf(stderr, "saga-token: %s\n(saga-token --help for usage)\n", err);
         return TOKEN_EXIT_USAGE;

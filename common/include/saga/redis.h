@@ -3,8 +3,11 @@
  * Redis is never the authority (MySQL is). Every call here fails fast when Redis
  * is down (connect and command timeouts of SAGA_REDIS_TIMEOUT_MS) and the caller
  * goes on without it; after a failure the connection is retried at most once a
- * second, so a dead Redis costs nothing on the hot path. One saga_redis per
- * thread. */
+ * second, so a dead Redis costs nothing on the hot path. Every new connection
+ * authenticates first (AUTH SAGA_REDIS_PASSWORD, or a PING without one); a Redis that
+ * refuses the credentials, or wants a password none was configured for, is logged
+ * (redis.auth_failed) and treated exactly like a Redis that is down. One saga_redis
+ * per thread. */
 #ifndef SAGA_REDIS_H
 #define SAGA_REDIS_H
 
