@@ -33,8 +33,8 @@ START_TEST(test_causal_chain_in_any_input_order)
 {
     /* a confirmed order's saga, given newest first */
     console_causal_node n[] = {
-        node("sent", "confirmed", 500, 4),  node("confirmed", "paid", 400, 3),
-        node("paid", "reserved", 300, 2),   node("reserved", "created", 200, 1),
+        node("sent", "confirmed", 500, 4), node("confirmed", "paid", 400, 3),
+        node("paid", "reserved", 300, 2),  node("reserved", "created", 200, 1),
         node("created", NULL, 100, 0),
     };
     char got[200];
@@ -69,9 +69,9 @@ START_TEST(test_branches_by_time)
     /* an OrderCancelled causes three events; a customer's cancellation is a second
      * root, after the first saga's events by time */
     console_causal_node n[] = {
-        node("created", NULL, 100, 0),       node("confirmed", "created", 200, 1),
-        node("cancel", NULL, 300, 2),        node("refund", "cancel", 420, 3),
-        node("release", "cancel", 410, 4),   node("sent2", "cancel", 430, 5),
+        node("created", NULL, 100, 0),      node("confirmed", "created", 200, 1),
+        node("cancel", NULL, 300, 2),       node("refund", "cancel", 420, 3),
+        node("release", "cancel", 410, 4),  node("sent2", "cancel", 430, 5),
         node("sent1", "confirmed", 350, 6),
     };
     char got[200];
@@ -85,7 +85,9 @@ START_TEST(test_unknown_cause_duplicates_and_ties)
     /* a cause not among the events makes a root; a redelivered event (same id) keeps
      * its children on the first copy; equal times fall back on the tiebreak */
     console_causal_node n[] = {
-        node("b", "missing", 100, 2), node("a", NULL, 100, 1), node("a", NULL, 300, 9),
+        node("b", "missing", 100, 2),
+        node("a", NULL, 100, 1),
+        node("a", NULL, 300, 9),
         node("c", "a", 200, 3),
     };
     char got[200];
@@ -101,7 +103,8 @@ START_TEST(test_cycles_and_dead_letters)
 {
     /* forged events that name each other: broken by time, nothing hangs */
     console_causal_node n[] = {
-        node("x", "y", 200, 0), node("y", "x", 100, 1),
+        node("x", "y", 200, 0),
+        node("y", "x", 100, 1),
         /* a dead letter follows the event it holds, whatever its timestamp */
         node("dlq:0:5", "x", 50, 2),
     };
@@ -157,8 +160,8 @@ typedef struct seen {
     double last_value;
 } seen;
 
-static void record(const char *name, const console_prom_label *labels, size_t nlabels,
-                   double value, void *ud)
+static void record(const char *name, const console_prom_label *labels, size_t nlabels, double value,
+                   void *ud)
 {
     seen *s = ud;
     s->n++;

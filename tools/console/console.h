@@ -42,18 +42,18 @@ extern const char *const console_svc_names[CONSOLE_NSVC];
 /* ---- settings (console_opts.c) ---- */
 
 typedef struct console_cfg {
-    char bind[64];             /* SAGA_CONSOLE_BIND, default 127.0.0.1 */
-    int port;                  /* SAGA_CONSOLE_PORT, default 9000 */
-    int threads;               /* SAGA_CONSOLE_THREADS, default 2 */
-    char bootstrap[512];       /* SAGA_KAFKA_BOOTSTRAP */
+    char bind[64];                     /* SAGA_CONSOLE_BIND, default 127.0.0.1 */
+    int port;                          /* SAGA_CONSOLE_PORT, default 9000 */
+    int threads;                       /* SAGA_CONSOLE_THREADS, default 2 */
+    char bootstrap[512];               /* SAGA_KAFKA_BOOTSTRAP */
     char topics[CONSOLE_NTOPICS][128]; /* the four event topics, then the dead-letter topic */
-    char web_dir[512];         /* SAGA_CONSOLE_WEB_DIR: index.html, console.js, console.css */
-    saga_config db[CONSOLE_NSVC];      /* read-only MySQL user and database per service */
+    char web_dir[512];            /* SAGA_CONSOLE_WEB_DIR: index.html, console.js, console.css */
+    saga_config db[CONSOLE_NSVC]; /* read-only MySQL user and database per service */
     char metrics_url[CONSOLE_NSVC][256]; /* SAGA_CONSOLE_<SVC>_METRICS_URL */
-    char group[CONSOLE_NSVC][128];       /* SAGA_CONSOLE_<SVC>_GROUP: the service's consumer group */
-    long scan_max;     /* SAGA_CONSOLE_SCAN_MAX: messages read per partition per request */
-    long dlq_max;      /* SAGA_CONSOLE_DLQ_MAX: newest dead letters listed */
-    long timeout_ms;   /* SAGA_CONSOLE_KAFKA_TIMEOUT_MS: one Kafka read or replay */
+    char group[CONSOLE_NSVC][128]; /* SAGA_CONSOLE_<SVC>_GROUP: the service's consumer group */
+    long scan_max;            /* SAGA_CONSOLE_SCAN_MAX: messages read per partition per request */
+    long dlq_max;             /* SAGA_CONSOLE_DLQ_MAX: newest dead letters listed */
+    long timeout_ms;          /* SAGA_CONSOLE_KAFKA_TIMEOUT_MS: one Kafka read or replay */
     saga_log_level log_level; /* SAGA_LOG_LEVEL */
 } console_cfg;
 
@@ -74,8 +74,8 @@ typedef struct console {
     /* Kafka: one reader (assign only) and, per service, a handle with its group.id
      * that only reads the group's committed offsets; all used under kafka_lock. */
     pthread_mutex_t kafka_lock;
-    rd_kafka_t *reader;                   /* owned; made on first use */
-    rd_kafka_t *groups[CONSOLE_NSVC];     /* owned; made on first use */
+    rd_kafka_t *reader;               /* owned; made on first use */
+    rd_kafka_t *groups[CONSOLE_NSVC]; /* owned; made on first use */
     /* MySQL: one connection per service database, each under its lock */
     pthread_mutex_t db_lock[CONSOLE_NSVC];
     saga_db *db[CONSOLE_NSVC]; /* owned; opened on first use, NULL while unreachable */
@@ -83,10 +83,10 @@ typedef struct console {
     /* what the last reads found of each recent order (console_scan.c), so a saga view
      * polled every 1.5 s reads only what arrived since; under kafka_lock */
     struct console_scan_cache {
-        char key[72];                    /* "" unused */
+        char key[72]; /* "" unused */
         int64_t since_ms;
-        int64_t next[CONSOLE_NTOPICS];   /* the next offset to read; -1 not started */
-        cJSON *msgs;                     /* owned: the messages found so far */
+        int64_t next[CONSOLE_NTOPICS]; /* the next offset to read; -1 not started */
+        cJSON *msgs;                   /* owned: the messages found so far */
         bool partial, capped;
     } scans[8];
     unsigned scans_next; /* the entry replaced next (round robin) */
@@ -113,12 +113,12 @@ cJSON *console_message_json(const rd_kafka_message_t *rkm);
 int console_topics_json(console *c, cJSON **out, char *err, size_t errlen);
 
 typedef struct console_browse {
-    int topic;         /* index into cfg.topics */
+    int topic; /* index into cfg.topics */
     int32_t partition;
-    int64_t offset;    /* oldest: the first offset read; newest: read below it; -1: the end */
-    bool newest;       /* newest first */
-    int limit;         /* 1..100 */
-    const char *key;   /* only messages with this key, NULL: all */
+    int64_t offset;  /* oldest: the first offset read; newest: read below it; -1: the end */
+    bool newest;     /* newest first */
+    int limit;       /* 1..100 */
+    const char *key; /* only messages with this key, NULL: all */
 } console_browse;
 
 /* {"topic","partition","low","high","messages":[...],"scanned","next"}: at most
@@ -126,8 +126,7 @@ typedef struct console_browse {
  * (oldest: the offset after the last read; newest: the lowest offset read), -1 at
  * the end. Returns SAGA_OK; SAGA_ERR_NOT_FOUND (no such partition);
  * SAGA_ERR_UNAVAILABLE (err). */
-int console_browse_json(console *c, const console_browse *b, cJSON **out, char *err,
-                        size_t errlen);
+int console_browse_json(console *c, const console_browse *b, cJSON **out, char *err, size_t errlen);
 
 #define CONSOLE_SCAN_KEEP 500 /* messages of one key kept; more are left out, and said so */
 
@@ -205,13 +204,13 @@ int console_saga_json(console *c, const char *order_id, cJSON **out, char *err, 
 /* ---- causal order (console_causal.c, no I/O) ---- */
 
 typedef struct console_causal_node {
-    const char *id;        /* the event id (borrowed); NULL: none */
-    const char *cause;     /* its causationid (borrowed); NULL: none */
-    int64_t timestamp;     /* ms, for ties and independent branches */
-    int64_t tiebreak;      /* then this (e.g. topic index * 2^40 + offset) */
+    const char *id;    /* the event id (borrowed); NULL: none */
+    const char *cause; /* its causationid (borrowed); NULL: none */
+    int64_t timestamp; /* ms, for ties and independent branches */
+    int64_t tiebreak;  /* then this (e.g. topic index * 2^40 + offset) */
     /* out */
-    int depth;             /* 0 for a root; a cause's depth + 1 */
-    int cause_index;       /* the position, in the result, of the cause; -1 none */
+    int depth;       /* 0 for a root; a cause's depth + 1 */
+    int cause_index; /* the position, in the result, of the cause; -1 none */
 } console_causal_node;
 
 /* Orders nodes[0..n-1] so that each event comes after the event it names as its
@@ -235,8 +234,8 @@ typedef struct console_prom_label {
     const char *name;
     const char *value;
 } console_prom_label;
-typedef void (*console_prom_fn)(const char *name, const console_prom_label *labels,
-                                size_t nlabels, double value, void *ud);
+typedef void (*console_prom_fn)(const char *name, const console_prom_label *labels, size_t nlabels,
+                                double value, void *ud);
 
 /* Parses text (len bytes, need not be NUL-terminated): comments and blank lines are
  * skipped, each sample line ("name{l=\"v\",...} value [timestamp]") calls fn.

@@ -18,8 +18,8 @@ static bool earlier(const console_causal_node *a, const console_causal_node *b)
 
 /* The earliest node left that lies on a cycle of causes (forged events naming each
  * other); fallback if none does. */
-static size_t cycle_start(const console_causal_node *nodes, const size_t *parent,
-                          const bool *done, size_t n, size_t fallback)
+static size_t cycle_start(const console_causal_node *nodes, const size_t *parent, const bool *done,
+                          size_t n, size_t fallback)
 {
     const size_t none = (size_t)-1;
     size_t best = none;

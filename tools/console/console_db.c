@@ -107,17 +107,19 @@ static bool note_error(cJSON *errors, int s, int rc, const char *why)
 int console_db_state(console *c, const char *order_id, cJSON **out, int64_t *created_ms)
 {
     static const col order_cols[] = {
-        {"id", false},       {"customerId", false}, {"status", false},   {"cancelReason", false},
-        {"currency", false}, {"amount", true},      {"paymentId", false}, {"deadline", false},
+        {"id", false},        {"customerId", false}, {"status", false},    {"cancelReason", false},
+        {"currency", false},  {"amount", true},      {"paymentId", false}, {"deadline", false},
         {"createdAt", false}, {"updatedAt", false},  {"createdMs", true}};
     static const col item_cols[] = {{"sku", false}, {"quantity", true}, {"unitPrice", true}};
     static const col outcome_cols[] = {{"outcome", false}, {"amount", true}, {"at", false}};
-    static const col reservation_cols[] = {{"sku", false},       {"quantity", true},
-                                           {"unitPrice", true},  {"status", false},
+    static const col reservation_cols[] = {{"sku", false},
+                                           {"quantity", true},
+                                           {"unitPrice", true},
+                                           {"status", false},
                                            {"updatedAt", false}};
-    static const col payment_cols[] = {{"id", false},       {"status", false},
-                                       {"amount", true},    {"currency", false},
-                                       {"declineReason", false}, {"updatedAt", false}};
+    static const col payment_cols[] = {
+        {"id", false},       {"status", false},        {"amount", true},
+        {"currency", false}, {"declineReason", false}, {"updatedAt", false}};
     static const col cancelled_cols[] = {{"reason", false}, {"at", false}};
     static const col notification_cols[] = {{"trigger", false},   {"channel", false},
                                             {"status", false},    {"attempts", true},
@@ -134,9 +136,11 @@ int console_db_state(console *c, const char *order_id, cJSON **out, int64_t *cre
 
     /* order-service */
     rc = query_rows(c, CONSOLE_ORDER,
-                    "SELECT id, customer_id, status, cancel_reason, currency, amount, payment_id, "
-                    TS("deadline") ", " TS("created_at") ", " TS("updated_at") ", "
-                    "CAST(UNIX_TIMESTAMP(created_at) * 1000 AS SIGNED) FROM orders WHERE id = ?",
+                    "SELECT id, customer_id, status, cancel_reason, currency, amount, "
+                    "payment_id, " TS("deadline") ", " TS("created_at") ", " TS(
+                        "updated_at") ", "
+                                      "CAST(UNIX_TIMESTAMP(created_at) * 1000 AS SIGNED) FROM "
+                                      "orders WHERE id = ?",
                     order_id, order_cols, N(order_cols), &rows, why, sizeof(why));
     if (rc) {
         if (!note_error(errors, CONSOLE_ORDER, rc, why) || !cJSON_AddNullToObject(root, "order"))
@@ -160,10 +164,10 @@ int console_db_state(console *c, const char *order_id, cJSON **out, int64_t *cre
     /* inventory-service */
     if (!(inv = cJSON_AddObjectToObject(root, "inventory")))
         goto nomem;
-    rc = query_rows(c, CONSOLE_INVENTORY,
-                    "SELECT outcome, amount, " TS("created_at")
-                    " FROM order_outcomes WHERE order_id = ?",
-                    order_id, outcome_cols, N(outcome_cols), &rows, why, sizeof(why));
+    rc = query_rows(
+        c, CONSOLE_INVENTORY,
+        "SELECT outcome, amount, " TS("created_at") " FROM order_outcomes WHERE order_id = ?",
+        order_id, outcome_cols, N(outcome_cols), &rows, why, sizeof(why));
     if (rc) {
         if (!note_error(errors, CONSOLE_INVENTORY, rc, why))
             goto nomem;
@@ -171,8 +175,8 @@ int console_db_state(console *c, const char *order_id, cJSON **out, int64_t *cre
         if (!add_first(inv, "outcome", rows))
             goto nomem;
         rc = query_rows(c, CONSOLE_INVENTORY,
-                        "SELECT sku, quantity, unit_price, status, " TS("updated_at")
-                        " FROM reservations WHERE order_id = ? ORDER BY sku",
+                        "SELECT sku, quantity, unit_price, status, " TS(
+                            "updated_at") " FROM reservations WHERE order_id = ? ORDER BY sku",
                         order_id, reservation_cols, N(reservation_cols), &rows, why, sizeof(why));
         if (rc ? !note_error(errors, CONSOLE_INVENTORY, rc, why)
                : !cJSON_AddItemToObject(inv, "reservations", rows))
@@ -183,8 +187,8 @@ int console_db_state(console *c, const char *order_id, cJSON **out, int64_t *cre
     if (!(pay = cJSON_AddObjectToObject(root, "payment")))
         goto nomem;
     rc = query_rows(c, CONSOLE_PAYMENT,
-                    "SELECT id, status, amount, currency, decline_reason, " TS("updated_at")
-                    " FROM payments WHERE order_id = ?",
+                    "SELECT id, status, amount, currency, decline_reason, " TS(
+                        "updated_at") " FROM payments WHERE order_id = ?",
                     order_id, payment_cols, N(payment_cols), &rows, why, sizeof(why));
     if (rc) {
         if (!note_error(errors, CONSOLE_PAYMENT, rc, why))
@@ -192,20 +196,21 @@ int console_db_state(console *c, const char *order_id, cJSON **out, int64_t *cre
     } else {
         if (!add_first(pay, "payment", rows))
             goto nomem;
-        rc = query_rows(c, CONSOLE_PAYMENT,
-                        "SELECT reason, " TS("created_at")
-                        " FROM cancelled_orders WHERE order_id = ?",
-                        order_id, cancelled_cols, N(cancelled_cols), &rows, why, sizeof(why));
+        rc = query_rows(
+            c, CONSOLE_PAYMENT,
+            "SELECT reason, " TS("created_at") " FROM cancelled_orders WHERE order_id = ?",
+            order_id, cancelled_cols, N(cancelled_cols), &rows, why, sizeof(why));
         if (rc ? !note_error(errors, CONSOLE_PAYMENT, rc, why)
                : !add_first(pay, "cancellation", rows))
             goto nomem;
     }
 
     /* notification-service */
-    rc = query_rows(c, CONSOLE_NOTIFICATION,
-                    "SELECT trigger_type, channel, status, attempts, last_error, " TS("sent_at")
-                    " FROM notifications WHERE order_id = ? ORDER BY created_at, channel",
-                    order_id, notification_cols, N(notification_cols), &rows, why, sizeof(why));
+    rc = query_rows(
+        c, CONSOLE_NOTIFICATION,
+        "SELECT trigger_type, channel, status, attempts, last_error, " TS(
+            "sent_at") " FROM notifications WHERE order_id = ? ORDER BY created_at, channel",
+        order_id, notification_cols, N(notification_cols), &rows, why, sizeof(why));
     if (rc ? !note_error(errors, CONSOLE_NOTIFICATION, rc, why)
            : !cJSON_AddItemToObject(root, "notifications", rows))
         goto nomem;

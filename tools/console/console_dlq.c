@@ -35,9 +35,9 @@ cJSON *console_dlq_entry_json(const rd_kafka_message_t *rkm)
         !add_num(o, "attempts", e.attempts) || !add_str(o, "eventType", e.event_type) ||
         !add_str(o, "eventId", e.event_id) || !add_str(o, "orderId", e.order_id) ||
         !cJSON_AddBoolToObject(o, "payloadCut", e.truncated) ||
-        !(orig = cJSON_AddObjectToObject(o, "original")) ||
-        !add_str(orig, "topic", e.orig_topic) || !add_num(orig, "partition", e.orig_partition) ||
-        !add_num(orig, "offset", e.orig_offset) || !add_num(orig, "timestamp", e.orig_timestamp))
+        !(orig = cJSON_AddObjectToObject(o, "original")) || !add_str(orig, "topic", e.orig_topic) ||
+        !add_num(orig, "partition", e.orig_partition) || !add_num(orig, "offset", e.orig_offset) ||
+        !add_num(orig, "timestamp", e.orig_timestamp))
         goto fail;
     dlq_entry_free(&e);
     return o;
@@ -214,8 +214,8 @@ int console_dlq_replay(console *c, int32_t partition, int64_t offset, cJSON **ou
         } else {
             start[partition] = offset;
             end[partition] = offset + 1;
-            rc = dlq_reader_read(rk, topic, partition + 1, start, end, c->cfg.timeout_ms,
-                                 take_one, &st, err, errlen);
+            rc = dlq_reader_read(rk, topic, partition + 1, start, end, c->cfg.timeout_ms, take_one,
+                                 &st, err, errlen);
         }
     }
     pthread_mutex_unlock(&c->kafka_lock);
@@ -252,7 +252,8 @@ int console_dlq_replay(console *c, int32_t partition, int64_t offset, cJSON **ou
              (int)item.new_partition, (long long)item.new_offset);
     rc = SAGA_ERR_NOMEM;
     if (!(root = cJSON_CreateObject()) || !cJSON_AddBoolToObject(root, "replayed", true) ||
-        !cJSON_AddStringToObject(root, "from", from) || !(to = cJSON_AddObjectToObject(root, "to")) ||
+        !cJSON_AddStringToObject(root, "from", from) ||
+        !(to = cJSON_AddObjectToObject(root, "to")) ||
         !cJSON_AddStringToObject(to, "topic", st.e.orig_topic) ||
         !cJSON_AddNumberToObject(to, "partition", item.new_partition) ||
         !cJSON_AddNumberToObject(to, "offset", (double)item.new_offset)) {

@@ -97,8 +97,7 @@ static const char *label_of(const console_prom_label *l, size_t n, const char *n
     return "";
 }
 
-static void on_sample(const char *name, const console_prom_label *l, size_t n, double v,
-                      void *ud)
+static void on_sample(const char *name, const console_prom_label *l, size_t n, double v, void *ud)
 {
     svc_figures *f = ud;
     if (!strcmp(name, "saga_consumer_total_lag"))
@@ -132,8 +131,7 @@ static void on_sample(const char *name, const console_prom_label *l, size_t n, d
         const char *route = label_of(l, n, "route");
         size_t rl = strlen(route);
         if (rl >= 7 && !strcmp(route + rl - 7, "/cancel") &&
-            !strcmp(label_of(l, n, "method"), "POST") &&
-            !strcmp(label_of(l, n, "status"), "200"))
+            !strcmp(label_of(l, n, "method"), "POST") && !strcmp(label_of(l, n, "status"), "200"))
             f->customer_cancel += v;
     }
 }

@@ -198,11 +198,11 @@ void console_kafka_free(console *c)
 
 /* ---- topics and groups ---- */
 
-int console_marks_read(console *c, rd_kafka_t *rk, int t, console_marks *m, char *err, size_t errlen)
+int console_marks_read(console *c, rd_kafka_t *rk, int t, console_marks *m, char *err,
+                       size_t errlen)
 {
     int rc = dlq_reader_watermarks(rk, c->cfg.topics[t], (int)c->cfg.timeout_ms,
-                                   CONSOLE_MAX_PARTITIONS, &m->npart, m->low, m->high, err,
-                                   errlen);
+                                   CONSOLE_MAX_PARTITIONS, &m->npart, m->low, m->high, err, errlen);
     m->missing = rc == SAGA_ERR_NOT_FOUND;
     return m->missing ? SAGA_OK : rc;
 }
@@ -229,8 +229,7 @@ static cJSON *group_json(console *c, int s, const console_marks *marks, char *er
     }
     if ((kerr = rd_kafka_committed(rk, parts, (int)c->cfg.timeout_ms))) {
         char why[300];
-        snprintf(why, sizeof(why), "cannot read the committed offsets: %s",
-                 rd_kafka_err2str(kerr));
+        snprintf(why, sizeof(why), "cannot read the committed offsets: %s", rd_kafka_err2str(kerr));
         cJSON_AddStringToObject(g, "error", why);
         goto done;
     }
@@ -299,7 +298,8 @@ int console_topics_json(console *c, cJSON **out, char *err, size_t errlen)
             goto unlock;
         cJSON *to = cJSON_CreateObject(), *ps;
         double total = 0;
-        if (!to || !cJSON_AddItemToArray(ts, to) || !(ps = cJSON_AddArrayToObject(to, "partitions")))
+        if (!to || !cJSON_AddItemToArray(ts, to) ||
+            !(ps = cJSON_AddArrayToObject(to, "partitions")))
             goto nomem;
         cJSON_AddStringToObject(to, "name", c->cfg.topics[t]);
         cJSON_AddBoolToObject(to, "exists", !marks[t].missing);
@@ -341,10 +341,10 @@ out:
 typedef struct collect {
     const char *key; /* NULL: every message */
     size_t key_len;
-    cJSON *msgs;     /* in offset order */
+    cJSON *msgs; /* in offset order */
     int limit;
-    bool newest;     /* keep the last `limit`, else the first */
-    bool more;       /* oldest: a match beyond the limit was seen */
+    bool newest;           /* keep the last `limit`, else the first */
+    bool more;             /* oldest: a match beyond the limit was seen */
     int64_t first_skipped; /* oldest: its offset */
     int64_t scanned;
     bool oom;
@@ -402,12 +402,13 @@ static int read_range(console *c, rd_kafka_t *rk, int t, int32_t partition, int6
     return rc;
 }
 
-int console_browse_json(console *c, const console_browse *b, cJSON **out, char *err,
-                        size_t errlen)
+int console_browse_json(console *c, const console_browse *b, cJSON **out, char *err, size_t errlen)
 {
     console_marks *m = calloc(1, sizeof(*m));
     cJSON *root = cJSON_CreateObject(), *msgs = cJSON_CreateArray();
-    collect col = {.key = b->key, .key_len = b->key ? strlen(b->key) : 0, .limit = b->limit,
+    collect col = {.key = b->key,
+                   .key_len = b->key ? strlen(b->key) : 0,
+                   .limit = b->limit,
                    .newest = b->newest};
     int64_t chunk = b->key ? BROWSE_CHUNK : b->limit, next = -1;
     rd_kafka_t *rk;
@@ -426,8 +427,7 @@ int console_browse_json(console *c, const console_browse *b, cJSON **out, char *
     if ((rc = console_marks_read(c, rk, b->topic, m, err, errlen)))
         goto unlock;
     if (b->partition >= m->npart) {
-        snprintf(err, errlen, "%s has no partition %d", c->cfg.topics[b->topic],
-                 (int)b->partition);
+        snprintf(err, errlen, "%s has no partition %d", c->cfg.topics[b->topic], (int)b->partition);
         rc = SAGA_ERR_NOT_FOUND;
         goto unlock;
     }

@@ -16,8 +16,8 @@ static const char *const svc_upper[CONSOLE_NSVC] = {"ORDER", "PAYMENT", "INVENTO
 /* The services' default HTTP ports; /metrics is on port + 1000. */
 static const int svc_port[CONSOLE_NSVC] = {8081, 8082, 8083, 8084};
 
-static int svc_setting(const char *svc, const char *what, const char *def, char *out,
-                       size_t outlen, char *err, size_t errlen)
+static int svc_setting(const char *svc, const char *what, const char *def, char *out, size_t outlen,
+                       char *err, size_t errlen)
 {
     char name[96];
     snprintf(name, sizeof(name), "SAGA_CONSOLE_%s_%s", svc, what);
@@ -54,14 +54,14 @@ static int load_db(console_cfg *cfg, char *err, size_t errlen)
         d->mysql_port = (int)port;
         d->log_level = cfg->log_level;
         snprintf(def, sizeof(def), "saga_console_%s", console_svc_names[s]);
-        if ((rc = svc_setting(svc_upper[s], "MYSQL_USER", def, d->mysql_user,
-                              sizeof(d->mysql_user), err, errlen)) ||
+        if ((rc = svc_setting(svc_upper[s], "MYSQL_USER", def, d->mysql_user, sizeof(d->mysql_user),
+                              err, errlen)) ||
             (rc = svc_secret(svc_upper[s], "MYSQL_PASSWORD", d->mysql_password,
                              sizeof(d->mysql_password), err, errlen)))
             return rc;
         snprintf(def, sizeof(def), "saga_%s", console_svc_names[s]);
-        if ((rc = svc_setting(svc_upper[s], "DB", def, d->mysql_database,
-                              sizeof(d->mysql_database), err, errlen)))
+        if ((rc = svc_setting(svc_upper[s], "DB", def, d->mysql_database, sizeof(d->mysql_database),
+                              err, errlen)))
             return rc;
         if (!d->mysql_database[0]) {
             snprintf(err, errlen, "SAGA_CONSOLE_%s_DB: empty database name", svc_upper[s]);
@@ -81,8 +81,8 @@ static int load_services(console_cfg *cfg, char *err, size_t errlen)
                               sizeof(cfg->metrics_url[s]), err, errlen)))
             return rc;
         snprintf(def, sizeof(def), "%s-service", console_svc_names[s]);
-        if ((rc = svc_setting(svc_upper[s], "GROUP", def, cfg->group[s], sizeof(cfg->group[s]),
-                              err, errlen)))
+        if ((rc = svc_setting(svc_upper[s], "GROUP", def, cfg->group[s], sizeof(cfg->group[s]), err,
+                              errlen)))
             return rc;
     }
     return SAGA_OK;
@@ -102,8 +102,7 @@ int console_cfg_load(console_cfg *cfg, char *err, size_t errlen)
     if ((rc = saga_config_str("SAGA_LOG_LEVEL", "info", level, sizeof(level), err, errlen)))
         return rc;
     if (saga_log_level_parse(level, &cfg->log_level) != 0) {
-        snprintf(err, errlen, "SAGA_LOG_LEVEL: '%s' is not one of debug, info, warn, error",
-                 level);
+        snprintf(err, errlen, "SAGA_LOG_LEVEL: '%s' is not one of debug, info, warn, error", level);
         return SAGA_ERR_INVALID;
     }
     if ((rc = saga_config_str("SAGA_CONSOLE_BIND", "127.0.0.1", cfg->bind, sizeof(cfg->bind), err,
@@ -112,14 +111,13 @@ int console_cfg_load(console_cfg *cfg, char *err, size_t errlen)
         (rc = saga_config_int("SAGA_CONSOLE_THREADS", 2, 1, 64, &threads, err, errlen)) ||
         (rc = saga_config_str("SAGA_KAFKA_BOOTSTRAP", "localhost:9092", cfg->bootstrap,
                               sizeof(cfg->bootstrap), err, errlen)) ||
-        (rc = saga_config_str("SAGA_CONSOLE_WEB_DIR", "", cfg->web_dir, sizeof(cfg->web_dir),
-                              err, errlen)) ||
+        (rc = saga_config_str("SAGA_CONSOLE_WEB_DIR", "", cfg->web_dir, sizeof(cfg->web_dir), err,
+                              errlen)) ||
         (rc = saga_config_int("SAGA_CONSOLE_SCAN_MAX", 20000, 100, 1000000, &cfg->scan_max, err,
                               errlen)) ||
-        (rc = saga_config_int("SAGA_CONSOLE_DLQ_MAX", 200, 1, 10000, &cfg->dlq_max, err,
-                              errlen)) ||
-        (rc = saga_config_int("SAGA_CONSOLE_KAFKA_TIMEOUT_MS", 10000, 100, 600000,
-                              &cfg->timeout_ms, err, errlen)))
+        (rc = saga_config_int("SAGA_CONSOLE_DLQ_MAX", 200, 1, 10000, &cfg->dlq_max, err, errlen)) ||
+        (rc = saga_config_int("SAGA_CONSOLE_KAFKA_TIMEOUT_MS", 10000, 100, 600000, &cfg->timeout_ms,
+                              err, errlen)))
         return rc;
     cfg->port = (int)port;
     cfg->threads = (int)threads;

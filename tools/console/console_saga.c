@@ -52,7 +52,7 @@ static int order_messages(cJSON *msgs, cJSON **out)
     console_causal_node *nodes = calloc((size_t)n + 1, sizeof(*nodes));
     cJSON **items = calloc((size_t)n + 1, sizeof(*items));
     size_t *order = calloc((size_t)n + 1, sizeof(*order));
-    char (*ids)[48] = calloc((size_t)n + 1, sizeof(*ids));
+    char(*ids)[48] = calloc((size_t)n + 1, sizeof(*ids));
     cJSON *sorted = cJSON_CreateArray();
     int rc = SAGA_ERR_NOMEM;
 

@@ -172,8 +172,8 @@ int console_key_scan(console *c, const char *key, int64_t since_ms, cJSON **out,
             rc = SAGA_ERR_UNAVAILABLE;
             goto out;
         }
-        int32_t p = rd_kafka_msg_partitioner_consistent_random(rkt, key, st.key_len, cnt, NULL,
-                                                               NULL);
+        int32_t p =
+            rd_kafka_msg_partitioner_consistent_random(rkt, key, st.key_len, cnt, NULL, NULL);
         rd_kafka_topic_destroy(rkt);
         if ((kerr = rd_kafka_query_watermark_offsets(rk, topic, p, &low, &high,
                                                      (int)c->cfg.timeout_ms))) {

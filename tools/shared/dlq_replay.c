@@ -207,7 +207,8 @@ static void item_produce(rd_kafka_t *rk, const dlq_replay_opts *o, dlq_replay_it
     /* on success hdrs is now owned by the message */
 }
 
-int dlq_replay_send(const dlq_replay_opts *o, dlq_replay_item *items, size_t n, char *err, size_t errlen)
+int dlq_replay_send(const dlq_replay_opts *o, dlq_replay_item *items, size_t n, char *err,
+                    size_t errlen)
 {
     const rd_kafka_metadata_t *md = NULL;
     rd_kafka_t *rk = NULL;

@@ -42,9 +42,10 @@ typedef enum dlq_replay_state {
 typedef struct dlq_replay_item {
     dlq_entry *e; /* borrowed */
     dlq_replay_state state;
-    const struct dlq_replay_item *same_as; /* DLQ_REPLAY_SKIPPED: the item replayed instead, or NULL */
-    int32_t partition;                 /* target partition, RD_KAFKA_PARTITION_UA: by key */
-    int64_t new_offset;                /* DLQ_REPLAY_DELIVERED: where it landed */
+    const struct dlq_replay_item
+        *same_as;       /* DLQ_REPLAY_SKIPPED: the item replayed instead, or NULL */
+    int32_t partition;  /* target partition, RD_KAFKA_PARTITION_UA: by key */
+    int64_t new_offset; /* DLQ_REPLAY_DELIVERED: where it landed */
     int32_t new_partition;
     char why[256];
 } dlq_replay_item;
