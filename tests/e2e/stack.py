@@ -182,8 +182,11 @@ class Answer:
 
 
 class Stack:
-    def __init__(self, name, env=None):
+    def __init__(self, name, env=None, console=False):
         self.name = name
+        self.with_console = console  # also run saga-console (start_console)
+        self.console = None
+        self.console_port = None
         self.state = load_state()
         self.dir = self.state["SAGA_TEST_DIR"]
         self.env_overrides = env or {}
@@ -219,12 +222,19 @@ class Stack:
                 self.openapi[svc] = OpenApi(os.path.join(SOURCE, "services", svc, "openapi.json"))
             for svc in SERVICES:
                 self._wait_assigned(svc)
+            if self.with_console:
+                self.start_console()
         except BaseException:
             self.stop()
             raise
         return self
 
     def stop(self):
+        if self.console and self.console.poll() is None:
+            code = terminate(self.console, timeout=20)
+            if code != 0:
+                print(f"{self.name}: saga-console exited with {code}; log: {self.log('console')}")
+        self.console = None
         for svc, proc in self.procs.items():
             if proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)
@@ -372,6 +382,70 @@ class Stack:
         self.root_sql(f"DROP DATABASE IF EXISTS {db};"
                       f"DROP USER IF EXISTS '{db}'@'127.0.0.1';"
                       f"DROP USER IF EXISTS '{self.migrate_user(svc)}'@'127.0.0.1';" + users)
+
+    def console_user(self, svc):
+        """The console's read-only MySQL user on svc's database (named like it)."""
+        return f"{self.db(svc)}_console"
+
+    def _console_users(self):
+        """One read-only user per service database for saga-console: SELECT on that
+        database and nothing else, as deploy/local/up.sh makes them."""
+        sql = ""
+        self.console_passwords = {}
+        for svc in SERVICES:
+            db, user = self.db(svc), self.console_user(svc)
+            pw = self.console_passwords[svc] = secrets.token_hex(16)
+            escaped = db.replace("_", "\\_")
+            sql += (f"DROP USER IF EXISTS '{user}'@'127.0.0.1';"
+                    f"CREATE USER '{user}'@'127.0.0.1' IDENTIFIED BY '{pw}';"
+                    f"GRANT SELECT ON `{escaped}`.* TO '{user}'@'127.0.0.1';")
+        self.root_sql(sql)
+
+    def console_env(self):
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SAGA_JWT_")}
+        env.update({
+            "SAGA_CONSOLE_PORT": str(self.console_port),
+            "SAGA_CONSOLE_MYSQL_HOST": "127.0.0.1",
+            "SAGA_CONSOLE_MYSQL_PORT": self.state["SAGA_MYSQL_PORT"],
+            "SAGA_KAFKA_BOOTSTRAP": self.bootstrap,
+            "SAGA_JWT_ALG": "ES256",
+            "SAGA_JWT_KEY_FILE": os.path.join(self.secrets_dir, "jwt-public.pem"),
+            "SAGA_LOG_LEVEL": "info",
+        })
+        for svc in SERVICES:
+            up = svc.upper()
+            env[f"SAGA_CONSOLE_{up}_MYSQL_USER"] = self.console_user(svc)
+            env[f"SAGA_CONSOLE_{up}_MYSQL_PASSWORD"] = self.console_passwords[svc]
+            env[f"SAGA_CONSOLE_{up}_DB"] = self.db(svc)
+            env[f"SAGA_CONSOLE_{up}_METRICS_URL"] = (
+                f"http://127.0.0.1:{self.metrics_ports[svc]}/metrics")
+            group = self.env_overrides.get(svc, {}).get("SAGA_KAFKA_GROUP")
+            if group:
+                env[f"SAGA_CONSOLE_{up}_GROUP"] = group
+        return env
+
+    def start_console(self, timeout=30):
+        """saga-console on a free port, with its read-only users; waits until it
+        serves its page. self.console_url is where it is."""
+        self._console_users()
+        self.console_port = free_port()
+        self.console_url = f"http://127.0.0.1:{self.console_port}"
+        with open(self.log("console"), "w") as log:
+            self.console = subprocess.Popen([os.path.join(BUILD, "tools", "saga-console")],
+                                            cwd=SOURCE, env=self.console_env(), stdout=log,
+                                            stderr=subprocess.STDOUT)
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.console.poll() is not None:
+                raise RuntimeError(f"saga-console exited; see {self.log('console')}")
+            try:
+                with urllib.request.urlopen(self.console_url + "/", timeout=2) as resp:
+                    if resp.status == 200:
+                        return
+            except OSError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"saga-console did not answer in {timeout} s; see {self.log('console')}")
 
     def _make_keys(self):
         """This stack's ES256 key pair, in the harness's temporary directory."""
