@@ -153,6 +153,9 @@ static const struct keyword_case {
     {"{\"pattern\":\"b+\"}", "\"abbc\"", "\"ac\"", "/: pattern: does not match b+"},
     {"{\"format\":\"uuid\"}", "\"123e4567-E89B-42d3-a456-426614174000\"",
      "\"123e4567e89b42d3a456426614174000\"", "/: format: not a uuid"},
+    /* the services' ids are version 7 (RFC 9562) */
+    {"{\"format\":\"uuid\"}", "\"019af0c2-7b1e-7a3c-9d4e-5f60718293a4\"",
+     "\"019af0c2-7b1e-7a3c-9d4e-5f60718293a\"", "/: format: not a uuid"},
     {"{\"format\":\"date-time\"}", "\"2024-02-29T23:59:60.5+05:30\"", "\"2023-02-29T10:00:00Z\"",
      "/: format: not an rfc 3339 date-time"},
     {"{\"minimum\":1}", "1", "0", "/: minimum: 0 is less than 1"},
