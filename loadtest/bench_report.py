@@ -674,7 +674,8 @@ class Report:
         out += [table(["size", "stored", "loaded", "ceiling sagas/s", "of the first",
                        "CPU ms/saga", "MariaDB ms/saga", f"e2e p99 ms at {rate}/s",
                        f"keeps up with {rate}/s", "table bytes/order", "disk bytes/order",
-                       "audit (ceiling / fixed rate)"], rows), ""]
+                       "audit (ceiling / fixed rate)"], rows,
+                      ["r"] * 8 + ["l", "r", "r", "l"]), ""]
         if "growth" in self.plots:
             out += [f"![Growth: ceiling, p99, CPU per saga and bytes per order against stored "
                     f"orders]({self.plots['growth']})", ""]
