@@ -118,6 +118,8 @@ def growth(path, points, components, fixed_rate, note=""):
     ax.plot(x, [v / 1024 for v in series("table_bytes")], "o-", label="tables (data + indexes)")
     ax.plot(x, [v / 1024 for v in series("disk_bytes")], "^--",
             label="data directory (without redo)")
+    ax.plot(x, [v / 1024 for v in series("disk_marginal")], "s:",
+            label="data directory, per added order")
     ax.set_title("Bytes on disk per stored order")
     ax.set_ylabel("KiB per order")
     ax.legend(fontsize=8)

@@ -620,7 +620,7 @@ class Report:
         return None
 
     def growth_points(self):
-        points = []
+        points, prev = [], None
         for g in self.growth:
             mx, fixed = self.growth_run(g["size"], "max"), self.growth_run(g["size"], "rate")
             per, total = self.cpu_per_saga(mx) if mx else (None, None)
@@ -632,7 +632,13 @@ class Report:
                 "cpu": per, "cpu_total": total,
                 "table_bytes": g["table_bytes"] / stored if stored else None,
                 "disk_bytes": g["disk_bytes"] / stored if stored else None,
+                # what one more order costs: the growth since the size before, which
+                # leaves out the fixed part (system tablespace, undo, products, wallets)
+                "disk_marginal": (g["disk_bytes"] - prev["disk_bytes"]) /
+                (g["stored"] - prev["stored"]) if prev and g["stored"] > prev["stored"]
+                else None,
             })
+            prev = g
         return points
 
     def growth_section(self):
@@ -649,7 +655,9 @@ class Report:
                "services, each ending with the audit. *stored*: orders in saga_order when "
                "the size was reached (the runs before add theirs); *bytes/order*: the four "
                "databases' tables (data + indexes, after `ANALYZE TABLE`) and the whole data "
-               "directory without the redo log, divided by the stored orders.", ""]
+               "directory without the redo log, divided by the stored orders; *per added "
+               "order*: the data directory's growth since the size before, divided by the "
+               "orders added (the fixed part left out).", ""]
         rows, first = [], None
         for p in self.growth_points():
             g = p["g"]
@@ -667,15 +675,15 @@ class Report:
                 num(p["p99"], 1),
                 ("yes" if keeps_up(p["rate"]["data"]) else "**no**") if p["rate"] and
                 p["rate"]["data"] else "–",
-                num(p["table_bytes"]), num(p["disk_bytes"]),
+                num(p["table_bytes"]), num(p["disk_bytes"]), num(p["disk_marginal"]),
                 " / ".join(audit_text(r["data"]) if r and r["data"] else "–"
                            for r in (p["max"], p["rate"])),
             ))
         out += [table(["size", "stored", "loaded", "ceiling sagas/s", "of the first",
                        "CPU ms/saga", "MariaDB ms/saga", f"e2e p99 ms at {rate}/s",
                        f"keeps up with {rate}/s", "table bytes/order", "disk bytes/order",
-                       "audit (ceiling / fixed rate)"], rows,
-                      ["r"] * 8 + ["l", "r", "r", "l"]), ""]
+                       "disk bytes per added order", "audit (ceiling / fixed rate)"], rows,
+                      ["r"] * 8 + ["l", "r", "r", "r", "l"]), ""]
         if "growth" in self.plots:
             out += [f"![Growth: ceiling, p99, CPU per saga and bytes per order against stored "
                     f"orders]({self.plots['growth']})", ""]
