@@ -26,8 +26,8 @@ def available():
 
 def _save(fig, path, note):
     if note:
-        fig.text(0.99, 0.01, note, ha="right", va="bottom", fontsize=8, color="#b00000")
-    fig.tight_layout()
+        fig.text(0.99, 0.005, note, ha="right", va="bottom", fontsize=9, color="#b00000")
+    fig.tight_layout(rect=(0, 0.04 if note else 0, 1, 1))
     fig.savefig(path, dpi=100)
     plt.close(fig)
 

@@ -695,7 +695,8 @@ class Report:
         if not plot_dir or not bench_plots.available():
             return
         os.makedirs(plot_dir, exist_ok=True)
-        note = ("quick run: not a measurement" if self.meta.get("quick") == "1" else "") + \
+        note = ("quick run (--quick): an example of the plot, not a measurement"
+                if self.meta.get("quick") == "1" else "") + \
             (f" ({self.meta.get('stamp')})" if self.meta.get("stamp") else "")
         rel = os.path.relpath(plot_dir, os.path.dirname(os.path.abspath(out_path)))
         comps = [label for _, label in CPU_PROCESSES] + ["other"]

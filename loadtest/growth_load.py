@@ -327,7 +327,8 @@ def write_chunk(c, d):
                 f.write("\n".join(rows))
                 f.write("\n")
         if c.rows[name]:
-            stmts.append(f"LOAD DATA LOCAL INFILE '{path}' INTO TABLE {db}.{TABLE_NAME.get(name, name)}"
+            stmts.append(f"LOAD DATA LOCAL INFILE '{path}' INTO TABLE "
+                         f"{db}.{TABLE_NAME.get(name, name)}"
                          f" CHARACTER SET utf8mb4 FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\'"
                          f" LINES TERMINATED BY '\\n' ({cols});")
     with open(os.path.join(d, "sold.tsv"), "w") as f:
