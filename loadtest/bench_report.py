@@ -641,6 +641,13 @@ class Report:
             prev = g
         return points
 
+    def history_lines(self):
+        for g in self.growth:
+            n = get(g.get("load"), "items_per_order")
+            if n and get(g.get("load"), "added"):
+                return n
+        return "2"
+
     def growth_section(self):
         if not self.growth:
             return []
@@ -650,7 +657,8 @@ class Report:
                "`loadtest/growth_load.py` loaded the rows completed sagas leave in the four "
                "databases (history ids: "
                f"{'UUIDv7' if self.meta.get('growth_ids', 'v7') == 'v7' else 'random UUIDv4'}"
-               ", saga-load's order mix, placed in the past), then a ceiling run "
+               f", saga-load's order mix with {self.history_lines()} lines per order, placed in "
+               "the past), then a ceiling run "
                f"(`--rate 0`) and a run at {rate} orders/s, each after a fresh broker and "
                "services, each ending with the audit. *stored*: orders in saga_order when "
                "the size was reached (the runs before add theirs); *bytes/order*: the four "
