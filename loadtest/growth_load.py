@@ -37,7 +37,7 @@ costs.
 
 Loading: chunks of --chunk orders; each chunk is generated as tab-separated files while
 the one before it loads, and loads in one transaction (LOAD DATA LOCAL INFILE into the
-twelve tables, then the stock and balance updates): all or nothing, every commit an
+fourteen tables, then the stock and balance updates): all or nothing, every commit an
 ordinary durable one. Prints the rate, and with --json writes it. Standard library only.
 Exit status 0 on success, 1 on a failure, 2 on bad usage.
 """
