@@ -17,8 +17,9 @@ PACKAGES=(
     default-libmysqlclient-dev libcurl4-openssl-dev uuid-dev libjwt-dev libssl-dev openssl
     check libsubunit-dev
     mariadb-server mariadb-client redis-server kcat curl
-    python3-jsonschema python3-confluent-kafka python3-matplotlib
+    python3-jsonschema python3-confluent-kafka python3-aiosmtpd python3-matplotlib
     chromium
+    buildah debootstrap docker-compose procps
 )
 # Node.js and npm: Node.js 20 or later (playwright-core and @redocly/cli need it);
 # Debian 12's own nodejs (18) is installed only when there is none at all.

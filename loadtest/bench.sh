@@ -34,6 +34,9 @@
 #                      the same 2 cores, and each one costs every consumer a fetch
 #                      loop; docs/PERFORMANCE.md has the 1-vs-3 measurement)
 #   --fresh            delete the local stack's data first (down.sh --purge)
+#   --console-poll     keep saga-console busy during every run as three open pages would
+#                      (loadtest/console_poll.py: glance, topics and a live saga view);
+#                      its CPU is sampled like the stack's (it always is, polled or not)
 #   --out FILE         the report (BENCHMARKS.md at the checkout's root); its plots go
 #                      to docs/bench/ beside it
 #   --growth "SIZES"   after the other runs, for each size (stored orders, ascending,
@@ -68,6 +71,7 @@ growth=""
 growth_rate=500
 growth_ids=v7
 growth_only=0
+console_poll=0
 # Beyond its capacity the system builds a backlog; saga-load waits this long after its
 # last send for the outcomes (orders past SAGA_TIMEOUT_MS are cancelled meanwhile), so
 # the audit sees a settled system.
@@ -75,7 +79,7 @@ drain_timeout=300
 out=$ROOT/BENCHMARKS.md
 command_line="loadtest/bench.sh$(printf ' %q' "$@")" # quoted so it can be pasted back
 
-usage() { sed -n '2,47p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,50p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 bad_usage() { saga_err "$* (see loadtest/bench.sh --help)"; exit 2; }
 need_int() { [[ $2 =~ ^[0-9]+$ ]] && (($2 > 0)) || bad_usage "$1 wants a positive integer, not '$2'"; }
 
@@ -84,6 +88,7 @@ while (($#)); do
         -h | --help) usage; exit 0 ;;
         --quick) quick=1; shift; continue ;;
         --fresh) fresh=1; shift; continue ;;
+        --console-poll) console_poll=1; shift; continue ;;
         --full-ladder) full_ladder=1; shift; continue ;;
         --growth-only) growth_only=1; shift; continue ;;
     esac
@@ -168,6 +173,16 @@ stamp=$(date -u +%Y%m%dT%H%M%SZ)
 WORK=$LOCAL/bench/$stamp
 mkdir -p "$WORK"
 mv "$stack_log" "$WORK/stack.log"
+
+# ---- the console's pages, if asked: polling until the end ------------------------
+if ((console_poll)); then
+    poll_token=$("$ROOT/deploy/local/token.sh" bench-console --admin --ttl 86400)
+    /usr/bin/python3 "$ROOT/loadtest/console_poll.py" "http://127.0.0.1:${SAGA_LOCAL_CONSOLE_PORT:-9000}" \
+        "$poll_token" "$WORK/console-poll.json" &
+    poll_pid=$!
+    trap 'kill -TERM "$poll_pid" 2>/dev/null || true' EXIT
+    saga_say "saga-console polled as three open pages would (summary: $WORK/console-poll.json)"
+fi
 saga_say "raw results in $WORK"
 
 mysql_root() { saga_mysql "$SOCK" -N -B "$@"; }
@@ -192,7 +207,7 @@ BOOTSTRAP=$(<"$LOCAL/kafka.bootstrap")
     printf 'mariadb_buffer_pool_mib=%s\n' \
         "$(mysql_root -e 'SELECT @@innodb_buffer_pool_size DIV 1048576')"
     printf 'redis_version=%s\n' \
-        "$(redis-cli -h 127.0.0.1 -p "$REDIS_PORT" INFO server | tr -d '\r' |
+        "$(saga_redis_cli "$REDIS_PORT" "$LOCAL/secrets/redis.password" INFO server | tr -d '\r' |
             sed -n 's/^redis_version://p')"
     printf 'librdkafka_version=%s\n' "$(pkg-config --modversion rdkafka 2>/dev/null || echo '?')"
     printf 'git_commit=%s\n' "$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')"
@@ -248,7 +263,7 @@ wait_quiet() {
 # stack_pids: NAME=PID for each process of the local stack (for bench_cpu.py)
 stack_pids() {
     local name
-    for name in mariadb redis broker order payment inventory notification; do
+    for name in mariadb redis broker order payment inventory notification console; do
         if [[ -s $LOCAL/pids/$name.pid ]]; then
             printf '%s=%s\n' "$name" "$(<"$LOCAL/pids/$name.pid")"
         fi
@@ -370,6 +385,13 @@ if [[ -n $growth ]]; then
             "$growth_rate orders/s at $stored stored orders for $duration s" \
             --rate "$growth_rate" --duration "$duration"
     done
+fi
+
+if ((console_poll)); then
+    kill -TERM "$poll_pid" 2>/dev/null || true
+    wait "$poll_pid" 2>/dev/null || true
+    trap - EXIT
+    saga_say "console polls: $(tr -d ' \n' <"$WORK/console-poll.json" 2>/dev/null || echo none)"
 fi
 
 # ---- 6. the report --------------------------------------------------------------------

@@ -17,7 +17,8 @@ except ImportError:  # pragma: no cover - the report still renders, without plot
 # one colour per process, the same in every plot
 COLOURS = {"MariaDB": "#1f77b4", "order": "#ff7f0e", "payment": "#2ca02c",
            "inventory": "#d62728", "notification": "#9467bd", "broker": "#8c564b",
-           "Redis": "#e377c2", "saga-load": "#7f7f7f", "other": "#bcbd22"}
+           "Redis": "#e377c2", "console": "#17becf", "saga-load": "#7f7f7f",
+           "other": "#bcbd22"}
 
 
 def available():

@@ -7,16 +7,19 @@
  *               [--bootstrap LIST] [--topic NAME] [--message-bytes N] [--latency-rate N]
  *
  * Defaults fit the local stack when run from the checkout: socket .local/mysql.sock,
- * user root (password from MYSQL_PWD), bootstrap from SAGA_KAFKA_BOOTSTRAP or
- * .local/kafka.bootstrap. Exit status 0 when every measurement ran, 1 when one
+ * the user running it (the local stack's administrator, by unix-socket
+ * authentication; a password from MYSQL_PWD for another user), bootstrap from
+ * SAGA_KAFKA_BOOTSTRAP or .local/kafka.bootstrap. Exit status 0 when every measurement ran, 1 when one
  * failed (the others are still reported), 2 on bad usage. */
 #include "blocks.h"
 
 #include <getopt.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 #include <mysql.h>
@@ -26,6 +29,14 @@ double blocks_now(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* The name of the user running this: the local stack's MariaDB administrator logs in
+ * under it over the socket (deploy/local/lib.sh). "root" if it has none. */
+static const char *os_user(void)
+{
+    const struct passwd *pw = getpwuid(getuid());
+    return pw && pw->pw_name ? pw->pw_name : "root";
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -54,7 +65,8 @@ static void usage(FILE *f)
             "  --only db|broker     measure one group only\n"
             "  --mysql-socket PATH  (default .local/mysql.sock)\n"
             "  --mysql-host H       TCP instead of the socket; --mysql-port P (3306)\n"
-            "  --mysql-user U       (default root; password from MYSQL_PWD)\n"
+            "  --mysql-user U       (default: the user running this, by unix-socket\n"
+            "                       authentication; a password from MYSQL_PWD)\n"
             "  --database NAME      scratch database, dropped and recreated (saga_bench_blocks)\n"
             "  --keep-database      leave the scratch database when done\n"
             "  --bootstrap LIST     (default SAGA_KAFKA_BOOTSTRAP, else .local/kafka.bootstrap)\n"
@@ -115,7 +127,7 @@ static int opts_parse(int argc, char **argv, blocks_opts *o, char **bootstrap_ow
         .run_db = 1,
         .run_broker = 1,
         .mysql_socket = ".local/mysql.sock",
-        .mysql_user = "root",
+        .mysql_user = os_user(),
         .mysql_password = getenv("MYSQL_PWD"),
         .database = "saga_bench_blocks",
         .bootstrap = getenv("SAGA_KAFKA_BOOTSTRAP"),

@@ -28,7 +28,9 @@
 #   --customers N     load wallets 1..N (default 100000, at most 10000000)
 #   --socket PATH     MariaDB socket (default .local/mysql.sock of the checkout)
 #   --host H, --port P   TCP instead of the socket
-#   --user U          MariaDB user (default root; a password comes from MYSQL_PWD)
+#   --user U          MariaDB user (default: the user running this, the local stack's
+#                     administrator, by unix-socket authentication over the socket;
+#                     another user's password comes from MYSQL_PWD)
 #   --inventory-db DB, --payment-db DB   default saga_inventory, saga_payment
 # Exit status: 0 when every row is there, 1 on a failure, 2 on bad usage.
 set -euo pipefail
@@ -40,12 +42,12 @@ customers=100000
 socket=$ROOT/.local/mysql.sock
 host=""
 port=""
-user=root
+user=$(id -un)
 inventory_db=saga_inventory
 payment_db=saga_payment
 CHUNK=500000
 
-usage() { sed -n '2,36p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,38p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 die() { printf 'datagen: %s\n' "$*" >&2; exit 1; }
 bad_usage() { printf 'datagen: %s (see --help)\n' "$*" >&2; exit 2; }
 

@@ -4,7 +4,7 @@
     growth_load.py --to N [--customers C] [--products P] [--items-per-order K]
                    [--mix confirmed=90,out_of_stock=4,declined=3,cancel=3]
                    [--ids v7|v4] [--chunk ORDERS] [--rate ORDERS_PER_S]
-                   [--seed S] [--socket PATH] [--json FILE]
+                   [--seed S] [--socket PATH] [--user U] [--json FILE]
 
 Writes the rows a run of completed sagas leaves behind, straight into MariaDB, so that a
 benchmark can run on a database that holds a shop's history instead of on an empty one:
@@ -44,6 +44,7 @@ Exit status 0 on success, 1 on a failure, 2 on bad usage.
 import argparse
 import json
 import os
+import pwd
 import random
 import shutil
 import subprocess
@@ -392,7 +393,9 @@ def main():
                     help="orders per second of the history's time line")
     ap.add_argument("--seed", type=int, default=None)
     ap.add_argument("--socket", default=os.path.join(ROOT, ".local", "mysql.sock"))
-    ap.add_argument("--user", default="root")
+    ap.add_argument("--user", default=pwd.getpwuid(os.getuid()).pw_name,
+                    help="MariaDB user over the socket (the local stack's administrator is "
+                         "the user running this)")
     ap.add_argument("--json", help="write the load's figures here")
     args = ap.parse_args()
     try:

@@ -30,22 +30,6 @@ struct load_events {
 
 /* ---- reading one message -------------------------------------------------------- */
 
-/* The ce_type header's value into type (NUL-terminated); false when absent. */
-static bool header_type(const rd_kafka_message_t *rkm, char *type, size_t typelen)
-{
-    rd_kafka_headers_t *hdrs = NULL;
-    const void *val;
-    size_t len;
-
-    if (rd_kafka_message_headers(rkm, &hdrs) != RD_KAFKA_RESP_ERR_NO_ERROR ||
-        rd_kafka_header_get_last(hdrs, "ce_type", &val, &len) != RD_KAFKA_RESP_ERR_NO_ERROR ||
-        !val || len >= typelen)
-        return false;
-    memcpy(type, val, len);
-    type[len] = '\0';
-    return true;
-}
-
 static const char *json_string(const cJSON *obj, const char *name)
 {
     const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, name);
@@ -53,12 +37,12 @@ static const char *json_string(const cJSON *obj, const char *name)
 }
 
 /* Turns a message into an outcome. Returns 1 for an outcome (*out filled), 0 for
- * another event type, -1 for a message that cannot be read. The header says the
- * type, so only OrderCancelled (for its reason) is parsed; OrderCreated is not. */
+ * another event type, -1 for a message that cannot be read. Events are
+ * structured-mode CloudEvents: the type is in the payload, so every message is
+ * parsed. */
 static int message_read(const rd_kafka_message_t *rkm, load_event *out)
 {
     char type[64] = "";
-    bool typed;
     cJSON *doc = NULL;
     const cJSON *data;
     const char *id = NULL, *reason;
@@ -66,33 +50,25 @@ static int message_read(const rd_kafka_message_t *rkm, load_event *out)
     int rc = -1;
 
     memset(out, 0, sizeof(*out));
-    typed = header_type(rkm, type, sizeof(type));
-    if (typed && strcmp(type, "OrderConfirmed") && strcmp(type, "OrderCancelled"))
-        return 0;
     if (rkm->key && rkm->key_len == LOAD_ORDER_ID_LEN) { /* the key is the order id */
         id = rkm->key;
         idlen = rkm->key_len;
     }
-    if (typed && !strcmp(type, "OrderConfirmed") && id) {
-        out->confirmed = true;
-    } else {
-        if (!rkm->payload || !(doc = cJSON_ParseWithLength(rkm->payload, rkm->len)))
-            goto out;
-        type[0] = '\0';
-        if (json_string(doc, "type"))
-            snprintf(type, sizeof(type), "%s", json_string(doc, "type"));
-        if (strcmp(type, "OrderConfirmed") && strcmp(type, "OrderCancelled")) {
-            rc = 0;
-            goto out;
-        }
-        data = cJSON_GetObjectItemCaseSensitive(doc, "data");
-        if (!id && (id = json_string(data, "orderId")))
-            idlen = strlen(id);
-        out->confirmed = !strcmp(type, "OrderConfirmed");
-        if (!out->confirmed) {
-            reason = json_string(data, "reason");
-            out->reason = load_outcome_from_reason(reason, reason ? strlen(reason) : 0);
-        }
+    if (!rkm->payload || !(doc = cJSON_ParseWithLength(rkm->payload, rkm->len)))
+        goto out;
+    if (json_string(doc, "type"))
+        snprintf(type, sizeof(type), "%s", json_string(doc, "type"));
+    if (strcmp(type, "OrderConfirmed") && strcmp(type, "OrderCancelled")) {
+        rc = 0;
+        goto out;
+    }
+    data = cJSON_GetObjectItemCaseSensitive(doc, "data");
+    if (!id && (id = json_string(data, "orderId")))
+        idlen = strlen(id);
+    out->confirmed = !strcmp(type, "OrderConfirmed");
+    if (!out->confirmed) {
+        reason = json_string(data, "reason");
+        out->reason = load_outcome_from_reason(reason, reason ? strlen(reason) : 0);
     }
     if (!id || idlen != LOAD_ORDER_ID_LEN)
         goto out;

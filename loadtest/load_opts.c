@@ -132,7 +132,8 @@ static const char usage_text[] =
     "Tokens (every request carries Authorization: Bearer <jwt>; flags override env):\n"
     "  --jwt-alg ALG         ES256, RS256 or HS256 ($SAGA_JWT_ALG, ES256)\n"
     "  --jwt-private-key-file F  signing key PEM ($SAGA_JWT_PRIVATE_KEY_FILE)\n"
-    "  --jwt-secret-file F   HS256 secret from a file (or $SAGA_JWT_SECRET)\n"
+    "  --jwt-secret-file F   HS256 secret from a file ($SAGA_JWT_SECRET_FILE, or the\n"
+    "                        secret itself in $SAGA_JWT_SECRET)\n"
     "  --jwt-issuer S        ($SAGA_JWT_ISSUER, saga-local)\n"
     "  --jwt-audience S      ($SAGA_JWT_AUDIENCE, saga-api)\n"
     "  --token-ttl S         token lifetime (86400)\n"
@@ -313,6 +314,7 @@ static void defaults(load_opts *o)
     o->jwt_alg = env("SAGA_JWT_ALG") ? env("SAGA_JWT_ALG") : "ES256";
     o->jwt_private_key_file = env("SAGA_JWT_PRIVATE_KEY_FILE");
     o->jwt_secret = env("SAGA_JWT_SECRET");
+    o->jwt_secret_file = env("SAGA_JWT_SECRET_FILE"); /* --jwt-secret-file wins */
     o->jwt_issuer = env("SAGA_JWT_ISSUER") ? env("SAGA_JWT_ISSUER") : "saga-local";
     o->jwt_audience = env("SAGA_JWT_AUDIENCE") ? env("SAGA_JWT_AUDIENCE") : "saga-api";
     o->token_ttl_s = 86400;
@@ -344,6 +346,10 @@ static int check_combination(load_opts *o, bool duration_given, char *err, size_
     }
     if (strcmp(o->jwt_alg, "ES256") && strcmp(o->jwt_alg, "RS256") && strcmp(o->jwt_alg, "HS256")) {
         snprintf(err, errlen, "--jwt-alg: '%s' is not ES256, RS256 or HS256", o->jwt_alg);
+        return -1;
+    }
+    if (env("SAGA_JWT_SECRET") && env("SAGA_JWT_SECRET_FILE")) {
+        snprintf(err, errlen, "SAGA_JWT_SECRET and SAGA_JWT_SECRET_FILE are both set: set one");
         return -1;
     }
     if (!o->write_tokens && !o->bootstrap) {

@@ -69,7 +69,7 @@ typedef struct load_opts {
     const char *jwt_alg;
     const char *jwt_private_key_file;
     const char *jwt_secret;      /* HS256, from SAGA_JWT_SECRET */
-    const char *jwt_secret_file; /* HS256, from --jwt-secret-file */
+    const char *jwt_secret_file; /* HS256, from --jwt-secret-file or SAGA_JWT_SECRET_FILE */
     const char *jwt_issuer;
     const char *jwt_audience;
     long token_ttl_s;

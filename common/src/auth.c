@@ -27,14 +27,18 @@
 #include <strings.h>
 #include <time.h>
 
+#include "saga/config.h"
 #include "saga/err.h"
 #include "saga/file.h"
+#include "saga/jsonscan.h"
 #include "saga/text.h"
 #include "auth_alg.h"
 
 #define AUTH_TOKEN_MAX 8192      /* bytes; a header longer than this is refused */
 #define AUTH_HEADER_JSON_MAX 1024 /* bytes of the decoded JOSE header */
 #define AUTH_KEY_FILE_MAX (64 * 1024)
+/* The longest SAGA_JWT_SECRET (bytes): far more than HS256 can use */
+#define AUTH_SECRET_MAX 4096
 #define AUTH_LEEWAY_MAX 600
 
 /* --- verified tokens, remembered ---
@@ -214,11 +218,30 @@ static bool auth_header_alg_is(const char *token, const char *alg_name)
     if (n <= 0)
         return false;
     json[n] = '\0';
+    if (saga_json_find_nul((const char *)json, (size_t)n, NULL, 0))
+        return false; /* "ES256\u0000..." would read as ES256 */
     cJSON *head = cJSON_ParseWithLength((const char *)json, (size_t)n);
     const cJSON *alg = cJSON_GetObjectItemCaseSensitive(head, "alg");
     bool ok = cJSON_IsString(alg) && strcmp(alg->valuestring, alg_name) == 0;
     cJSON_Delete(head);
     return ok;
+}
+
+/* True if the token's claims (its second part) hold a NUL in a string: libjwt would
+ * read "bob\u0000x" as "bob", and "admin\u0000x" as "admin". */
+static bool auth_claims_have_nul(const char *token, size_t len)
+{
+    const char *a = memchr(token, '.', len);
+    const char *b = a ? memchr(a + 1, '.', len - (size_t)(a + 1 - token)) : NULL;
+    if (!b)
+        return true; /* not three parts: refused anyway */
+    size_t inlen = (size_t)(b - (a + 1));
+    size_t max = inlen / 4 * 3 + 3;
+    unsigned char *json = malloc(max + 1);
+    long n = json ? auth_base64url_decode(a + 1, inlen, json, max) : -1;
+    bool nul = n < 0 || saga_json_find_nul((const char *)json, (size_t)n, NULL, 0);
+    free(json);
+    return nul;
 }
 
 /* An ES256 signature is R and S, 32 bytes each; OpenSSL wants them DER-encoded.
@@ -388,6 +411,10 @@ saga_auth_result saga_auth_verify(const saga_auth *a, const char *authorization,
         snprintf(why, whylen, "the token's signature does not verify");
         goto out;
     }
+    if (auth_claims_have_nul(copy, len)) {
+        snprintf(why, whylen, "the token's claims hold a NUL character");
+        goto out;
+    }
 
     const char *iss = jwt_get_grant(jwt, "iss");
     if (!iss || strcmp(iss, a->issuer) != 0) {
@@ -451,38 +478,43 @@ saga_auth *saga_auth_from_env(char *err, size_t errlen)
 {
     const char *alg = getenv("SAGA_JWT_ALG");
     const char *key_file = getenv("SAGA_JWT_KEY_FILE");
-    const char *secret = getenv("SAGA_JWT_SECRET");
+    const char *secret = NULL;
     const char *issuer = getenv("SAGA_JWT_ISSUER");
     const char *audience = getenv("SAGA_JWT_AUDIENCE");
     const char *leeway = getenv("SAGA_JWT_LEEWAY_S");
+    char secret_buf[AUTH_SECRET_MAX + 1];
     char *key = NULL;
     size_t key_len = 0;
     saga_auth *a = NULL;
 
+    /* SAGA_JWT_SECRET or SAGA_JWT_SECRET_FILE (config.h) */
+    if (saga_config_secret("SAGA_JWT_SECRET", "", secret_buf, sizeof(secret_buf), err, errlen) !=
+        SAGA_OK)
+        goto out;
+    if (secret_buf[0])
+        secret = secret_buf;
     if (!alg || !*alg)
         alg = "ES256";
     int key_type;
     if (!auth_alg_key_type(alg, &key_type)) {
         snprintf(err, errlen, "SAGA_JWT_ALG must be ES256, RS256 or HS256, not %s", alg);
-        return NULL;
+        goto out;
     }
     if (key_file && !*key_file)
         key_file = NULL;
-    if (secret && !*secret)
-        secret = NULL;
     if (!key_file && !secret) {
         snprintf(err, errlen,
                  "SAGA_JWT_KEY_FILE is not set: a key to verify bearer tokens is required "
-                 "(or SAGA_JWT_SECRET for HS256)");
-        return NULL;
+                 "(or SAGA_JWT_SECRET or SAGA_JWT_SECRET_FILE for HS256)");
+        goto out;
     }
     if (key_file && secret) {
         snprintf(err, errlen, "SAGA_JWT_KEY_FILE and SAGA_JWT_SECRET are both set; set one");
-        return NULL;
+        goto out;
     }
     if (secret && strcmp(alg, "HS256") != 0) {
         snprintf(err, errlen, "SAGA_JWT_SECRET is only for SAGA_JWT_ALG=HS256, not %s", alg);
-        return NULL;
+        goto out;
     }
     long leeway_s = 30;
     if (leeway && *leeway) {
@@ -492,14 +524,14 @@ saga_auth *saga_auth_from_env(char *err, size_t errlen)
         if (errno || *end || leeway_s < 0 || leeway_s > AUTH_LEEWAY_MAX) {
             snprintf(err, errlen, "SAGA_JWT_LEEWAY_S must be 0..%d seconds, not %s",
                      AUTH_LEEWAY_MAX, leeway);
-            return NULL;
+            goto out;
         }
     }
     if (key_file) {
         if (saga_file_read(key_file, AUTH_KEY_FILE_MAX, &key, &key_len) != SAGA_OK) {
             snprintf(err, errlen, "SAGA_JWT_KEY_FILE: cannot read %s: %s", key_file,
                      strerror(errno));
-            return NULL;
+            goto out;
         }
         /* A secret file may end with a newline; it is not part of the secret. */
         if (strcmp(alg, "HS256") == 0)
@@ -518,9 +550,11 @@ saga_auth *saga_auth_from_env(char *err, size_t errlen)
     a = saga_auth_new(&opts, why, sizeof(why));
     if (!a)
         snprintf(err, errlen, "%s: %s", key_file ? "SAGA_JWT_KEY_FILE" : "SAGA_JWT_SECRET", why);
+out:
     if (key) {
         OPENSSL_cleanse(key, key_len);
         free(key);
     }
+    OPENSSL_cleanse(secret_buf, sizeof(secret_buf));
     return a;
 }

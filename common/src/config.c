@@ -1,6 +1,7 @@
 /* config.c - configuration from environment variables. */
 #include "saga/config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -78,6 +79,62 @@ int saga_config_bool(const char *name, bool def, bool *out, char *err, size_t er
     return SAGA_ERR_INVALID;
 }
 
+int saga_config_secret(const char *name, const char *def, char *out, size_t outlen, char *err,
+                       size_t errlen)
+{
+    char file_var[128];
+    const char *v = env_value(name);
+    const char *path;
+    FILE *f = NULL;
+    size_t n = 0;
+    int rc = SAGA_ERR_INVALID;
+
+    snprintf(file_var, sizeof(file_var), "%s_FILE", name);
+    path = env_value(file_var);
+    if (v && path) {
+        snprintf(err, errlen, "%s and %s are both set: set one", name, file_var);
+        return SAGA_ERR_INVALID;
+    }
+    if (!path)
+        return saga_config_str(name, def, out, outlen, err, errlen);
+    if (outlen < 2) {
+        snprintf(err, errlen, "%s: no room for a value", file_var);
+        return SAGA_ERR_INVALID;
+    }
+    if (!(f = fopen(path, "rb"))) {
+        snprintf(err, errlen, "%s: cannot read %s: %s", file_var, path, strerror(errno));
+        return SAGA_ERR_INVALID;
+    }
+    /* up to outlen bytes: the longest value (outlen - 1) plus its newline */
+    n = fread(out, 1, outlen, f);
+    if (ferror(f)) {
+        snprintf(err, errlen, "%s: cannot read %s: %s", file_var, path, strerror(errno));
+        goto out;
+    }
+    if (n == outlen && (out[n - 1] != '\n' || fgetc(f) != EOF)) {
+        snprintf(err, errlen, "%s: %s holds more than %zu bytes", file_var, path, outlen - 1);
+        goto out;
+    }
+    if (n > 0 && out[n - 1] == '\n') /* one newline, as `echo` and editors leave it */
+        n--;
+    if (n == 0) {
+        snprintf(err, errlen, "%s: %s is empty: it must hold the value of %s", file_var, path,
+                 name);
+        goto out;
+    }
+    if (memchr(out, '\0', n)) {
+        snprintf(err, errlen, "%s: %s holds a NUL byte", file_var, path);
+        goto out;
+    }
+    out[n] = '\0';
+    rc = SAGA_OK;
+out:
+    if (rc != SAGA_OK)
+        memset(out, 0, outlen);
+    fclose(f);
+    return rc;
+}
+
 /* Reads an int variable into an int field. */
 static int load_int(const char *name, long def, long min, long max, int *field, char *err,
                     size_t errlen)
@@ -110,6 +167,10 @@ int saga_config_load(saga_config *cfg, const char *service, int default_port, ch
     STR("SAGA_HTTP_BIND", "127.0.0.1", http_bind);
     INT("SAGA_HTTP_PORT", default_port, 0, 65535, http_port);
     INT("SAGA_HTTP_THREADS", 2, 1, 256, http_threads);
+    INT("SAGA_HTTP_MAX_CONNECTIONS", 512, 1, 65536, http_max_connections);
+    INT("SAGA_HTTP_MAX_CONNECTIONS_PER_ADDRESS", 128, 0, 65536, http_max_per_address);
+    INT("SAGA_HTTP_TIMEOUT_S", 10, 1, 3600, http_timeout_s);
+    INT("SAGA_HTTP_READY_CACHE_MS", 1000, 0, 60000, http_ready_cache_ms);
     if ((rc = saga_config_int("SAGA_HTTP_BODY_MAX", 65536, 1024, 64L * 1024 * 1024,
                               &cfg->http_body_max, err, errlen)))
         return rc;
@@ -121,9 +182,15 @@ int saga_config_load(saga_config *cfg, const char *service, int default_port, ch
     STR("SAGA_MYSQL_HOST", "127.0.0.1", mysql_host);
     INT("SAGA_MYSQL_PORT", 3306, 1, 65535, mysql_port);
     STR("SAGA_MYSQL_USER", def_name, mysql_user);
-    STR("SAGA_MYSQL_PASSWORD", "", mysql_password);
+    if ((rc = saga_config_secret("SAGA_MYSQL_PASSWORD", "", cfg->mysql_password,
+                                 sizeof(cfg->mysql_password), err, errlen)))
+        return rc;
     STR("SAGA_MYSQL_DATABASE", def_name, mysql_database);
     STR("SAGA_MYSQL_SOCKET", "", mysql_socket);
+    STR("SAGA_MYSQL_MIGRATE_USER", "", mysql_migrate_user);
+    if ((rc = saga_config_secret("SAGA_MYSQL_MIGRATE_PASSWORD", "", cfg->mysql_migrate_password, sizeof(cfg->mysql_migrate_password), err,
+                                 errlen)))
+        return rc;
     STR("SAGA_MIGRATIONS_DIR", "deploy/mysql", migrations_dir);
     STR("SAGA_SCHEMAS_DIR", "schemas", schemas_dir);
     STR("SAGA_KAFKA_BOOTSTRAP", "localhost:9092", kafka_bootstrap);
@@ -131,8 +198,13 @@ int saga_config_load(saga_config *cfg, const char *service, int default_port, ch
     STR("SAGA_KAFKA_GROUP", def_name, kafka_group);
     INT("SAGA_KAFKA_FETCH_WAIT_MS", 5, 0, 10000, kafka_fetch_wait_ms);
     INT("SAGA_KAFKA_SESSION_TIMEOUT_MS", 10000, 3000, 300000, kafka_session_timeout_ms);
+    STR("SAGA_KAFKA_GROUP_INSTANCE_ID", "", kafka_group_instance_id);
     STR("SAGA_REDIS_HOST", "127.0.0.1", redis_host);
     INT("SAGA_REDIS_PORT", 6379, 1, 65535, redis_port);
+    if ((rc = saga_config_secret("SAGA_REDIS_PASSWORD", "", cfg->redis_password, sizeof(cfg->redis_password), err,
+                                 errlen)))
+        return rc;
+    INT("SAGA_REDIS_TIMEOUT_MS", 250, 1, 10000, redis_timeout_ms);
     INT("SAGA_BATCH_MAX", 500, 1, 100000, batch_max);
     INT("SAGA_BATCH_WAIT_MS", 5, 0, 60000, batch_wait_ms);
     INT("SAGA_MAX_ATTEMPTS", 3, 1, 100, max_attempts);
@@ -151,6 +223,16 @@ int saga_config_load(saga_config *cfg, const char *service, int default_port, ch
         snprintf(err, errlen, "SAGA_LOG_LEVEL: '%s' is not one of debug, info, warn, error",
                  level);
         return SAGA_ERR_INVALID;
+    }
+    /* Kafka's rule for group.instance.id, checked here rather than at the first join */
+    for (const char *p = cfg->kafka_group_instance_id; *p; p++) {
+        if (!isalnum((unsigned char)*p) && *p != '.' && *p != '_' && *p != '-') {
+            snprintf(err, errlen,
+                     "SAGA_KAFKA_GROUP_INSTANCE_ID: '%s' may hold only letters, digits, '.', '_' "
+                     "and '-'",
+                     cfg->kafka_group_instance_id);
+            return SAGA_ERR_INVALID;
+        }
     }
     if (cfg->retry_max_ms < cfg->retry_base_ms) {
         snprintf(err, errlen, "SAGA_RETRY_MAX_MS: %d is less than SAGA_RETRY_BASE_MS (%d)",

@@ -213,6 +213,7 @@ static void classify(saga_consumer *c, batch_msg *m)
     const rd_kafka_message_t *rkm = m->rkm;
     const char *schema_id;
 
+    read_traceparent(m); /* dead letters are logged with it too */
     if (rkm->len > EVENT_MAX_BYTES) {
         m->dlq = DLQ_TOO_LARGE;
         snprintf(m->why, sizeof(m->why), "message of %zu bytes is over the %d byte limit",
@@ -243,7 +244,6 @@ static void classify(saga_consumer *c, batch_msg *m)
         return;
     }
     m->fn = handler_for(c, m->ev->type, &m->handler);
-    read_traceparent(m);
 }
 
 static void add_header_i64(cJSON *headers, const char *name, long long v)
@@ -254,10 +254,11 @@ static void add_header_i64(cJSON *headers, const char *name, long long v)
 }
 
 /* Keeps the original message's tracing headers on its dead letter, so a replay
- * carries the trace on. */
+ * carries the trace on. (Not its ce_* headers, if it had any: the dead letter is a
+ * structured-mode CloudEvent or no CloudEvent at all, never a partial binary one.) */
 static void copy_trace_headers(const rd_kafka_message_t *rkm, cJSON *headers)
 {
-    static const char *const names[] = {"traceparent", "ce_id", "ce_type", "correlationid"};
+    static const char *const names[] = {"traceparent", "tracestate", "correlationid"};
     rd_kafka_headers_t *hdrs = NULL;
 
     if (rd_kafka_message_headers(rkm, &hdrs) != RD_KAFKA_RESP_ERR_NO_ERROR)
@@ -324,6 +325,14 @@ static int dead_letter(saga_consumer *c, batch_msg *m)
     add_header_i64(headers, "saga-attempts", m->attempts);
     if (rkm->len > EVENT_MAX_BYTES)
         cJSON_AddStringToObject(headers, "saga-payload-truncated", "true");
+    /* The payload is the original message: a dead letter whose message parsed as an
+     * event is that CloudEvent (structured mode), refused by this consumer for the
+     * reason in its kafka_dlt-* headers; anything else is said to be what it is, so
+     * that no CloudEvents reader takes it for an event. */
+    cJSON_AddStringToObject(headers, "content-type",
+                            m->ev                             ? SAGA_CE_CONTENT_TYPE
+                            : m->dlq == DLQ_INVALID_ENVELOPE ? "application/json"
+                                                             : "application/octet-stream");
     copy_trace_headers(rkm, headers);
     if (rkm->key && rkm->key_len > 0 && rkm->key_len < 256 && (key = malloc(rkm->key_len + 1))) {
         memcpy(key, rkm->key, rkm->key_len);
@@ -349,9 +358,11 @@ static void report_batch(saga_consumer *c)
         saga_metric_add(c->dead_letters[m->dlq], 1);
         saga_log_ids ids = {.event_id = m->ev ? m->ev->id : NULL,
                             .order_id = m->ev ? m->ev->subject : NULL};
+        saga_log_trace_set(m->traceparent);
         saga_log_ids(SAGA_LOG_WARN, "consumer.dead_letter", &ids, "%s [%d] @%lld to %s: %s: %s",
                      rd_kafka_topic_name(m->rkm->rkt), (int)m->rkm->partition,
                      (long long)m->rkm->offset, DLQ_TOPIC, dlq_reason_names[m->dlq], m->why);
+        saga_log_trace_clear();
     }
 }
 
@@ -508,7 +519,9 @@ static int apply_batch(saga_consumer *c, long *failed)
             .errlen = sizeof(m->why),
         };
         m->why[0] = '\0';
+        saga_log_trace_set(meta.traceparent); /* the handler's lines carry the event's trace */
         rc = m->fn(c->db, m->ev, &meta, c->opts.ud);
+        saga_log_trace_clear();
         if (saga_write_batch_failed(c->writes)) {
             /* kept rows were written before one of this handler's statements, and
              * one failed (whatever the handler made of it): not this event's failure;
@@ -531,6 +544,7 @@ static int apply_batch(saga_consumer *c, long *failed)
         goto fail;
     }
     saga_write_batch_attach(NULL, NULL);
+    saga_fault_point("consumer.before_db_commit"); /* the batch applied, not committed */
     if ((rc = saga_db_commit(c->db)) == SAGA_OK) {
         c->writes_direct = false;
         return SAGA_OK;
@@ -783,7 +797,7 @@ saga_consumer *saga_consumer_new(const saga_consumer_opts *opts, char *err, size
                                       "Batches rolled back and retried", "");
     c->assigned = saga_metrics_gauge("saga_consumer_assigned_partitions",
                                      "Partitions assigned to this instance's consumer", "");
-    c->lag_total = saga_metrics_gauge("saga_consumer_lag_total",
+    c->lag_total = saga_metrics_gauge("saga_consumer_total_lag",
                                       "Messages on all assigned partitions not yet processed", "");
     saga_metrics_on_render(collect_assignment, c);
     c->duplicates = saga_metrics_counter("saga_events_duplicate_total",

@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "saga/err.h"
+#include "saga/jsonscan.h"
 
 #define ENVELOPE_SPECVERSION "1.0"
 #define ENVELOPE_CONTENT_TYPE "application/json"
@@ -244,6 +245,13 @@ int saga_event_parse(const char *buf, size_t len, saga_event **out, char *err, s
     if (end != buf + len) {
         envelope_set_err(err, errlen, "invalid json at byte %zu: data after the document",
                          (size_t)(end - buf));
+        goto out;
+    }
+    /* cJSON cuts a string at a NUL: "alice\u0000evil" would be read as alice */
+    char where[128];
+    if (saga_json_find_nul(buf, len, where, sizeof(where))) {
+        envelope_set_err(err, errlen, "invalid json: a NUL character (\\u0000) in the string at %s",
+                         where[0] ? where : "the top level");
         goto out;
     }
     if (!cJSON_IsObject(doc)) {

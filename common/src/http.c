@@ -21,12 +21,25 @@
  * some pattern matches but no method does: 405 with Allow listing the methods of
  * the patterns that match. Otherwise 404.
  *
+ * Before routing: a NUL decoded from the URL (the path handed to us would end there),
+ * a URL or headers over their limits: 400/414/431. JSON bodies are scanned for a NUL
+ * in a string (cJSON would cut the string) before they are believed.
+ *
+ * Connections: libmicrohttpd limits them in total and per address. Its own timeout
+ * is an idle timeout, which a client trickling a byte at a time never lets run out,
+ * so each connection also has a deadline: a whole request must be in within
+ * timeout_s of the connection's opening or the previous answer. A watchdog thread
+ * shuts down (shutdown(), never close(): the descriptor stays libmicrohttpd's) the
+ * connections past it. The connection list is kept by MHD_OPTION_NOTIFY_CONNECTION.
+ *
  * Metrics: each route (pattern, plus "unmatched") has a slot made at start with
  * its histogram and a small table of counter pointers by (method, status) filled
- * on first use; uncommon methods or statuses fall back to a registry lookup. */
+ * on first use; other methods and statuses are counted under one fixed label each
+ * ("OTHER", "other"), so that clients cannot add series. */
 #include "saga/http.h"
 
 #include <arpa/inet.h>
+#include <pthread.h>
 #include <sys/socket.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
@@ -41,20 +54,29 @@
 #include <unistd.h>
 
 #include "saga/err.h"
+#include "saga/fields.h"
+#include "saga/jsonscan.h"
 #include "saga/log.h"
 #include "saga/metrics.h"
 
 #define HTTP_DEFAULT_BODY_MAX (1024L * 1024L)
 #define HTTP_DEFAULT_THREADS 2
-#define HTTP_CONNECTION_TIMEOUT_S 30u
+#define HTTP_DEFAULT_TIMEOUT_S 10
+#define HTTP_DEFAULT_MAX_CONNECTIONS 512
+#define HTTP_WATCH_MS 100       /* how often deadlines are looked at */
+#define HTTP_MEMORY_LIMIT (64u * 1024u) /* per connection, libmicrohttpd's pool */
+#define HTTP_TARGET_MAX 8192    /* path and query, decoded; over it: 414 */
+#define HTTP_INSTANCE_MAX 1024  /* a longer path is not echoed in a problem answer */
+#define HTTP_HEADERS_MAX 16384  /* header names and values; over it: 431 */
 #define HTTP_STOP_GRACE_MS 5000
 #define HTTP_DETAIL_MAX 1024
 
 static const char *const http_methods[] = {"GET",   "POST", "PUT",    "DELETE",
                                            "PATCH", "HEAD", "OPTIONS"};
 #define HTTP_NMETHODS (sizeof(http_methods) / sizeof(http_methods[0]))
-static const int http_statuses[] = {200, 201, 202, 204, 301, 302, 304, 400, 401, 403, 404, 405,
-                                    409, 410, 412, 413, 415, 422, 429, 500, 502, 503, 504};
+static const int http_statuses[] = {200, 201, 202, 204, 301, 302, 304, 400, 401, 403,
+                                    404, 405, 409, 410, 412, 413, 414, 415, 422, 429,
+                                    431, 500, 502, 503, 504};
 #define HTTP_NSTATUSES (sizeof(http_statuses) / sizeof(http_statuses[0]))
 
 typedef struct http_metric_slot {
@@ -62,6 +84,16 @@ typedef struct http_metric_slot {
     saga_metric *seconds; /* saga_http_request_seconds{route} */
     _Atomic(saga_metric *) count[HTTP_NMETHODS][HTTP_NSTATUSES];
 } http_metric_slot;
+
+/* One open connection (libmicrohttpd's socket context), on its server's list. The
+ * watchdog closes (shutdown) one whose request is not in by its deadline. */
+typedef struct http_conn {
+    struct http_conn *prev, *next;
+    int fd;
+    bool armed;            /* a request is awaited: the deadline counts */
+    long long deadline_ms; /* CLOCK_MONOTONIC */
+    bool nul_in_url;       /* the unescape callback decoded a %00 for the request being read */
+} http_conn;
 
 typedef struct http_header {
     char *name;
@@ -98,6 +130,11 @@ struct saga_http_req {
     bool authenticated;        /* principal is set */
     saga_principal principal;
     char client_address[64];   /* filled on first use */
+    /* refused before routing: a NUL in the URL (nul_field names where), sizes */
+    bool nul_in_url;
+    char nul_field[64];
+    bool target_too_long;
+    bool headers_too_big;
 };
 
 struct saga_http_server {
@@ -111,6 +148,22 @@ struct saga_http_server {
     atomic_int inflight;
     http_metric_slot *slots; /* builtins, then opts.routes, then "unmatched" */
     size_t nslots;
+    /* connections and their deadlines */
+    pthread_mutex_t conns_lock;
+    http_conn *conns;
+    long long timeout_ms;
+    pthread_t watchdog;
+    bool watchdog_started;
+    atomic_bool stopping;
+    saga_metric *timed_out; /* saga_http_connections_timed_out_total */
+    /* /ready: the last check, reused for ready_cache_ms; the reason shown only here */
+    pthread_mutex_t ready_lock;
+    bool ready_known;
+    bool ready_checking; /* a thread is running the check */
+    bool ready_ok;
+    long long ready_at_ms;
+    char ready_why[256];
+    bool ready_detail; /* the metrics listener: a failure's answer names the reason */
 };
 
 static void http_builtin_health(saga_http_req *req, saga_http_resp *resp);
@@ -286,7 +339,10 @@ int saga_http_reply_json(saga_http_resp *resp, int status, cJSON *body)
 
 static int http_reply_problem_detail(saga_http_resp *resp, int status, const char *detail)
 {
-    char *text = saga_http_problem_body(status, NULL, detail, resp->req->path);
+    /* the path as the instance, unless it is long (a 414 would echo what it refuses) */
+    const char *path = resp->req->path;
+    char *text = saga_http_problem_body(status, NULL, detail,
+                                        path && strlen(path) <= HTTP_INSTANCE_MAX ? path : NULL);
     if (!text)
         return SAGA_ERR_NOMEM;
     http_resp_set(resp, status, "application/problem+json", text, strlen(text), http_free_cjson);
@@ -454,14 +510,70 @@ static void http_builtin_health(saga_http_req *req, saga_http_resp *resp)
     http_resp_set(resp, 200, "application/json", (char *)body, sizeof(body) - 1, http_free_none);
 }
 
+static long long http_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The readiness check, run at most once per ready_cache_ms and by one thread at a
+ * time: meanwhile callers get the last answer (only before the first one is known do
+ * they run a check of their own). The check runs outside the lock, so a slow
+ * database holds one HTTP thread, not every caller of /ready. A failure is logged
+ * with its reason when it is found. */
+static bool http_ready_check(saga_http_server *srv, char *why, size_t whylen)
+{
+    char fresh[sizeof(srv->ready_why)] = "";
+    why[0] = '\0';
+    if (!srv->opts.ready)
+        return true;
+    pthread_mutex_lock(&srv->ready_lock);
+    bool stale = !srv->ready_known || http_now_ms() - srv->ready_at_ms >= srv->opts.ready_cache_ms;
+    bool mine = stale && !srv->ready_checking;
+    if (mine)
+        srv->ready_checking = true;
+    if (stale && !mine && srv->ready_known)
+        stale = false; /* another thread is checking: its last answer stands */
+    pthread_mutex_unlock(&srv->ready_lock);
+    if (stale) {
+        bool ok = srv->opts.ready(srv->opts.ud, fresh, sizeof(fresh));
+        fresh[sizeof(fresh) - 1] = '\0';
+        pthread_mutex_lock(&srv->ready_lock);
+        if (mine) {
+            srv->ready_ok = ok;
+            snprintf(srv->ready_why, sizeof(srv->ready_why), "%s", fresh[0] ? fresh : "not ready");
+            srv->ready_known = true;
+            srv->ready_at_ms = http_now_ms();
+            srv->ready_checking = false;
+        }
+        pthread_mutex_unlock(&srv->ready_lock);
+        if (!ok && !srv->ready_detail)
+            LOG_WARN("http.not_ready", "/ready answers 503: %s", fresh[0] ? fresh : "not ready");
+        if (!ok)
+            snprintf(why, whylen, "%s", fresh[0] ? fresh : "not ready");
+        return ok;
+    }
+    pthread_mutex_lock(&srv->ready_lock);
+    bool ok = srv->ready_ok;
+    if (!ok)
+        snprintf(why, whylen, "%s", srv->ready_why);
+    pthread_mutex_unlock(&srv->ready_lock);
+    return ok;
+}
+
+/* On the API port a failure says only that: the reason (a database error, broker
+ * addresses) is for operators, in the log and on the metrics listener's /ready. */
 static void http_builtin_ready(saga_http_req *req, saga_http_resp *resp)
 {
     static const char body[] = "{\"status\":\"READY\"}";
-    const saga_http_server *srv = req->srv;
-    char why[256] = "";
-    if (srv->opts.ready && !srv->opts.ready(srv->opts.ud, why, sizeof(why))) {
-        why[sizeof(why) - 1] = '\0';
-        saga_http_reply_problem(resp, 503, "%s", why[0] ? why : "not ready");
+    saga_http_server *srv = req->srv;
+    char why[256];
+    if (!http_ready_check(srv, why, sizeof(why))) {
+        if (srv->ready_detail)
+            saga_http_reply_problem(resp, 503, "%s", why);
+        else
+            saga_http_reply_problem(resp, 503, "not ready; the reason is in the service's log");
         return;
     }
     http_resp_set(resp, 200, "application/json", (char *)body, sizeof(body) - 1, http_free_none);
@@ -523,8 +635,12 @@ static saga_metric *http_counter_lookup(const http_metric_slot *slot, const char
     char *m = http_label_escape(method);
     if (!m)
         return NULL;
-    snprintf(labels, sizeof(labels), "route=\"%s\",method=\"%s\",status=\"%d\"", slot->route, m,
-             status);
+    if (status)
+        snprintf(labels, sizeof(labels), "route=\"%s\",method=\"%s\",status=\"%d\"", slot->route,
+                 m, status);
+    else
+        snprintf(labels, sizeof(labels), "route=\"%s\",method=\"%s\",status=\"other\"",
+                 slot->route, m);
     free(m);
     return saga_metrics_counter("saga_http_requests_total", "HTTP requests answered", labels);
 }
@@ -557,7 +673,10 @@ static void http_record(saga_http_req *req, http_metric_slot *slot, int status)
             atomic_store_explicit(&slot->count[mi][si], c, memory_order_release);
         }
     } else {
-        c = http_counter_lookup(slot, req->method, status);
+        /* a method or status outside the lists: one fixed label each, so that no
+         * client can grow the series (a method is any token a client sends) */
+        c = http_counter_lookup(slot, mi < HTTP_NMETHODS ? http_methods[mi] : "OTHER",
+                                si < HTTP_NSTATUSES ? status : 0);
     }
     saga_metric_add(c, 1);
 }
@@ -646,6 +765,14 @@ static bool http_parse_json_or_reply(saga_http_req *req)
                                 at);
         return false;
     }
+    /* cJSON cuts a string at a NUL ("a\u0000b" reads as "a"): refused, never cut */
+    char where[128];
+    if (saga_json_find_nul(req->body, req->len, where, sizeof(where))) {
+        saga_field_reply(resp, 400, where[0] ? where : NULL,
+                         "%s holds a NUL character (\\u0000), which is not accepted",
+                         where[0] ? where : "the request body");
+        return false;
+    }
     return true;
 }
 
@@ -658,6 +785,24 @@ static http_metric_slot *http_dispatch(saga_http_req *req)
     size_t nall = srv->nbuiltins + srv->opts.nroutes;
     const saga_http_route *route = NULL;
     size_t slot = srv->nslots - 1; /* unmatched */
+
+    /* what must not reach routing: the path could have been cut at a NUL */
+    if (req->nul_in_url) {
+        saga_field_reply(resp, 400, req->nul_field,
+                         "%s holds a NUL character (%%00), which is not accepted",
+                         req->nul_field);
+        return &srv->slots[slot];
+    }
+    if (req->target_too_long) {
+        saga_http_reply_problem(resp, 414, "the URL is over the limit of %d bytes",
+                                HTTP_TARGET_MAX);
+        return &srv->slots[slot];
+    }
+    if (req->headers_too_big) {
+        saga_http_reply_problem(resp, 431, "the request's headers are over the limit of %d bytes",
+                                HTTP_HEADERS_MAX);
+        return &srv->slots[slot];
+    }
 
     for (size_t i = 0; i < nall; i++) {
         const saga_http_route *r = http_route_at(srv, i);
@@ -778,6 +923,154 @@ static void http_req_free(saga_http_req *req)
     free(req);
 }
 
+/* --- connections --- */
+
+static http_conn *http_conn_of(struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *info =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return info ? info->socket_context : NULL;
+}
+
+/* Arms (a request is awaited from now) or disarms the connection's deadline. */
+static void http_conn_arm(saga_http_server *srv, http_conn *hc, bool on)
+{
+    if (!hc)
+        return;
+    pthread_mutex_lock(&srv->conns_lock);
+    hc->armed = on;
+    hc->deadline_ms = http_now_ms() + srv->timeout_ms;
+    pthread_mutex_unlock(&srv->conns_lock);
+}
+
+static void http_notify_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                                   enum MHD_ConnectionNotificationCode toe)
+{
+    saga_http_server *srv = cls;
+    http_conn *hc = *socket_context;
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *info =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+        if (!info || !(hc = calloc(1, sizeof(*hc))))
+            return; /* no deadline for it; libmicrohttpd's idle timeout still holds */
+        hc->fd = info->connect_fd;
+        hc->armed = true;
+        hc->deadline_ms = http_now_ms() + srv->timeout_ms;
+        pthread_mutex_lock(&srv->conns_lock);
+        hc->next = srv->conns;
+        if (srv->conns)
+            srv->conns->prev = hc;
+        srv->conns = hc;
+        pthread_mutex_unlock(&srv->conns_lock);
+        *socket_context = hc; /* now owned by the connection: freed when it closes */
+    } else if (toe == MHD_CONNECTION_NOTIFY_CLOSED && hc) {
+        /* libmicrohttpd closes the socket only after this: once off the list, the
+         * watchdog can no longer touch its fd */
+        pthread_mutex_lock(&srv->conns_lock);
+        if (hc->prev)
+            hc->prev->next = hc->next;
+        else
+            srv->conns = hc->next;
+        if (hc->next)
+            hc->next->prev = hc->prev;
+        pthread_mutex_unlock(&srv->conns_lock);
+        free(hc);
+        *socket_context = NULL;
+    }
+}
+
+/* Closes the connections whose request is not in by its deadline: a client that
+ * trickles a byte now and then keeps libmicrohttpd's idle timeout from ever running
+ * out, but not this one. shutdown(), not close(): the descriptor stays
+ * libmicrohttpd's, which sees the end of the stream and closes the connection. */
+static void *http_watchdog(void *arg)
+{
+    saga_http_server *srv = arg;
+    struct timespec nap = {0, HTTP_WATCH_MS * 1000000L};
+    while (!atomic_load(&srv->stopping)) {
+        nanosleep(&nap, NULL);
+        long long now = http_now_ms();
+        unsigned closed = 0;
+        pthread_mutex_lock(&srv->conns_lock);
+        for (http_conn *hc = srv->conns; hc; hc = hc->next) {
+            if (hc->armed && now >= hc->deadline_ms) {
+                shutdown(hc->fd, SHUT_RDWR);
+                hc->armed = false;
+                closed++;
+            }
+        }
+        pthread_mutex_unlock(&srv->conns_lock);
+        if (closed) {
+            saga_metric_add(srv->timed_out, closed);
+            LOG_DEBUG("http.timed_out", "closed %u connection(s) without a whole request in %lld s",
+                      closed, srv->timeout_ms / 1000);
+        }
+    }
+    return NULL;
+}
+
+/* libmicrohttpd's own %-decoding, noting a decoded NUL: the URL handed to the access
+ * handler is a C string and would end there ("/api/wallets/bob%00x" reads as
+ * /api/wallets/bob). Query arguments keep their decoded length; the path does not. */
+static size_t http_unescape(void *cls, struct MHD_Connection *conn, char *s)
+{
+    (void)cls;
+    size_t n = MHD_http_unescape(s);
+    if (memchr(s, '\0', n)) {
+        http_conn *hc = http_conn_of(conn);
+        if (hc)
+            hc->nul_in_url = true;
+    }
+    return n;
+}
+
+typedef struct http_args_scan {
+    size_t bytes;
+    const char *nul_name; /* the first argument holding a NUL */
+} http_args_scan;
+
+static enum MHD_Result http_args_visit(void *cls, enum MHD_ValueKind kind, const char *key,
+                                       size_t key_size, const char *value, size_t value_size)
+{
+    http_args_scan *scan = cls;
+    (void)kind;
+    scan->bytes += key_size + value_size + 2;
+    if (!scan->nul_name &&
+        (strlen(key) != key_size || (value && strlen(value) != value_size)))
+        scan->nul_name = key;
+    return MHD_YES;
+}
+
+static enum MHD_Result http_headers_visit(void *cls, enum MHD_ValueKind kind, const char *key,
+                                          size_t key_size, const char *value, size_t value_size)
+{
+    size_t *bytes = cls;
+    (void)kind;
+    (void)key;
+    (void)value;
+    *bytes += key_size + value_size + 4;
+    return MHD_YES;
+}
+
+/* Notes, for http_dispatch to refuse: a NUL decoded in the URL, a URL or headers over
+ * their limits. libmicrohttpd answers requests past its own memory pool itself. */
+static void http_req_check_url(saga_http_req *req)
+{
+    http_conn *hc = http_conn_of(req->conn);
+    http_args_scan args = {0};
+    size_t header_bytes = 0;
+    MHD_get_connection_values_n(req->conn, MHD_GET_ARGUMENT_KIND, http_args_visit, &args);
+    MHD_get_connection_values_n(req->conn, MHD_HEADER_KIND, http_headers_visit, &header_bytes);
+    if (hc && hc->nul_in_url) {
+        hc->nul_in_url = false; /* the next request on the connection starts clean */
+        req->nul_in_url = true;
+        snprintf(req->nul_field, sizeof(req->nul_field), "%s",
+                 args.nul_name ? args.nul_name : "path");
+    }
+    req->target_too_long = strlen(req->path) + args.bytes > HTTP_TARGET_MAX;
+    req->headers_too_big = header_bytes > HTTP_HEADERS_MAX;
+}
+
 static saga_http_req *http_req_new(saga_http_server *srv, struct MHD_Connection *conn,
                                    const char *url, const char *method)
 {
@@ -790,6 +1083,8 @@ static saga_http_req *http_req_new(saga_http_server *srv, struct MHD_Connection 
     req->method = method;
     req->path = url;
     req->resp.req = req;
+
+    http_req_check_url(req);
 
     /* a declared length over the limit: no need to buffer anything */
     const char *cl =
@@ -855,15 +1150,21 @@ static enum MHD_Result http_access(void *cls, struct MHD_Connection *conn, const
         *upload_data_size = 0;
         return MHD_YES;
     }
-    return http_send(req, http_dispatch(req));
+    http_conn_arm(srv, http_conn_of(conn), false); /* the whole request is in */
+    /* the lines logged while handling it carry the caller's trace (a handler that
+     * starts a new trace sets its own) */
+    saga_log_trace_set(saga_http_header(req, "traceparent"));
+    enum MHD_Result ret = http_send(req, http_dispatch(req));
+    saga_log_trace_clear();
+    return ret;
 }
 
 static void http_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                            enum MHD_RequestTerminationCode toe)
 {
     saga_http_server *srv = cls;
-    (void)conn;
     (void)toe;
+    http_conn_arm(srv, http_conn_of(conn), true); /* the next request's time starts now */
     if (!*con_cls)
         return;
     http_req_free(*con_cls);
@@ -881,6 +1182,8 @@ static void http_server_free(saga_http_server *srv)
     for (size_t i = 0; i < srv->nslots; i++)
         free(srv->slots[i].route);
     free(srv->slots);
+    pthread_mutex_destroy(&srv->conns_lock);
+    pthread_mutex_destroy(&srv->ready_lock);
     free(srv);
 }
 
@@ -927,6 +1230,13 @@ static saga_http_server *http_server_start(const saga_http_opts *opts,
         srv->opts.nroutes = 0;
     srv->body_max = opts->body_max > 0 ? opts->body_max : HTTP_DEFAULT_BODY_MAX;
     atomic_init(&srv->inflight, 0);
+    atomic_init(&srv->stopping, false);
+    pthread_mutex_init(&srv->conns_lock, NULL);
+    pthread_mutex_init(&srv->ready_lock, NULL);
+    srv->timeout_ms = 1000LL * (opts->timeout_s > 0 ? opts->timeout_s : HTTP_DEFAULT_TIMEOUT_S);
+    srv->timed_out = saga_metrics_counter(
+        "saga_http_connections_timed_out_total",
+        "connections closed because a whole request did not arrive in time", NULL);
 
     srv->nslots = nbuiltins + srv->opts.nroutes + 1;
     srv->slots = calloc(srv->nslots, sizeof(*srv->slots));
@@ -949,16 +1259,32 @@ static saga_http_server *http_server_start(const saga_http_opts *opts,
     }
 
     unsigned int threads = opts->threads > 0 ? (unsigned int)opts->threads : HTTP_DEFAULT_THREADS;
+    unsigned int max_conns = opts->max_connections > 0 ? (unsigned int)opts->max_connections
+                                                       : HTTP_DEFAULT_MAX_CONNECTIONS;
+    unsigned int per_address = opts->max_per_address > 0 ? (unsigned int)opts->max_per_address : 0;
+    if (max_conns < threads)
+        max_conns = threads; /* libmicrohttpd wants one per thread at least */
     /* MHD_USE_ITC lets saga_http_stop quiesce the daemon before stopping it */
+    /* libmicrohttpd warns that a pool of one "is ignored": one thread is its
+     * internal polling thread, so the pool option is given only for two or more */
+    struct MHD_OptionItem pool[] = {
+        {threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END, threads, NULL},
+        {MHD_OPTION_END, 0, NULL},
+    };
     /* clang-format off */
     srv->d = MHD_start_daemon(MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_USE_ITC,
                               0, NULL, NULL, http_access, srv,
                               /* the logger must come first to catch every message */
                               MHD_OPTION_EXTERNAL_LOGGER, saga_log_mhd, NULL,
                               MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sin,
-                              MHD_OPTION_THREAD_POOL_SIZE, threads,
-                              MHD_OPTION_CONNECTION_TIMEOUT, HTTP_CONNECTION_TIMEOUT_S,
+                              MHD_OPTION_CONNECTION_LIMIT, max_conns,
+                              MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_address,
+                              MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)(srv->timeout_ms / 1000),
+                              MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_MEMORY_LIMIT,
+                              MHD_OPTION_NOTIFY_CONNECTION, http_notify_connection, srv,
+                              MHD_OPTION_UNESCAPE_CALLBACK, http_unescape, srv,
                               MHD_OPTION_NOTIFY_COMPLETED, http_completed, srv,
+                              MHD_OPTION_ARRAY, pool,
                               MHD_OPTION_END);
     /* clang-format on */
     if (!srv->d) {
@@ -968,7 +1294,16 @@ static saga_http_server *http_server_start(const saga_http_opts *opts,
     }
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(srv->d, MHD_DAEMON_INFO_BIND_PORT);
     srv->port = info ? info->port : opts->port;
-    LOG_INFO("http.started", "listening on %s:%d with %u threads", bind, srv->port, threads);
+    if (pthread_create(&srv->watchdog, NULL, http_watchdog, srv) != 0) {
+        snprintf(err, errlen, "cannot start the connection watchdog thread");
+        MHD_stop_daemon(srv->d);
+        goto fail;
+    }
+    srv->watchdog_started = true;
+    LOG_INFO("http.started",
+             "listening on %s:%d with %u threads, at most %u connections (%u per address, 0: "
+             "no limit), %lld s to send a request",
+             bind, srv->port, threads, max_conns, per_address, srv->timeout_ms / 1000);
     return srv;
 
 nomem:
@@ -998,8 +1333,12 @@ saga_http_server *saga_http_start(const saga_http_opts *opts, char *err, size_t 
             .port = opts->metrics_port,
             .threads = 1,
             .body_max = 4096,
+            .max_connections = 64,
+            .max_per_address = 0,
+            .timeout_s = opts->timeout_s,
             .ready = opts->ready,
             .ud = opts->ud,
+            .ready_cache_ms = opts->ready_cache_ms,
         };
         char merr[256];
         metrics = http_server_start(&mopts, http_metrics_builtins,
@@ -1008,6 +1347,7 @@ saga_http_server *saga_http_start(const saga_http_opts *opts, char *err, size_t 
             snprintf(err, errlen, "metrics listener: %s", merr);
             return NULL;
         }
+        metrics->ready_detail = true; /* for operators: /ready names the reason */
     }
     saga_http_server *srv = http_server_start(opts, http_api_builtins,
                                               HTTP_COUNT(http_api_builtins), err, errlen);
@@ -1042,6 +1382,9 @@ void saga_http_stop(saga_http_server *srv)
     MHD_stop_daemon(srv->d);
     if (lfd != MHD_INVALID_SOCKET)
         close(lfd); /* only after MHD_stop_daemon, as microhttpd.h asks */
+    atomic_store(&srv->stopping, true);
+    if (srv->watchdog_started)
+        pthread_join(srv->watchdog, NULL);
     LOG_INFO("http.stopped", "stopped listening on port %d", srv->port);
     http_server_free(srv);
 }

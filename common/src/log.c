@@ -19,6 +19,53 @@ static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static const char *const level_names[] = {"debug", "info", "warn", "error"};
 
+/* the calling thread's trace context ("" when none) */
+static _Thread_local char trace_id[33], span_id[17];
+
+/* True if s starts with n lower-case hex digits. */
+static bool is_hex(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+            return false;
+    return true;
+}
+
+/* True if s starts with n '0' characters. */
+static bool is_zero(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (s[i] != '0')
+            return false;
+    return true;
+}
+
+bool saga_log_trace_set(const char *tp)
+{
+    size_t len = tp ? strlen(tp) : 0;
+    /* version-traceid-parentid-flags; version 00 is exactly 55 characters, a later
+     * version may append fields after a '-'; version ff is invalid */
+    bool ok = len >= 55 && is_hex(tp, 2) && strncmp(tp, "ff", 2) != 0 && tp[2] == '-' &&
+              is_hex(tp + 3, 32) && !is_zero(tp + 3, 32) && tp[35] == '-' && is_hex(tp + 36, 16) &&
+              !is_zero(tp + 36, 16) && tp[52] == '-' && is_hex(tp + 53, 2) &&
+              (len == 55 || (strncmp(tp, "00", 2) != 0 && tp[55] == '-'));
+    if (!ok) {
+        saga_log_trace_clear();
+        return false;
+    }
+    memcpy(trace_id, tp + 3, 32);
+    trace_id[32] = '\0';
+    memcpy(span_id, tp + 36, 16);
+    span_id[16] = '\0';
+    return true;
+}
+
+void saga_log_trace_clear(void)
+{
+    trace_id[0] = '\0';
+    span_id[0] = '\0';
+}
+
 void saga_log_init(const char *service, saga_log_level min_level)
 {
     snprintf(log_service, sizeof(log_service), "%s", service);
@@ -68,6 +115,10 @@ void saga_log_vwrite(saga_log_level level, const char *event, const saga_log_ids
             cJSON_AddStringToObject(line, "event_id", ids->event_id);
         if (ids->correlation_id)
             cJSON_AddStringToObject(line, "correlation_id", ids->correlation_id);
+    }
+    if (trace_id[0]) {
+        cJSON_AddStringToObject(line, "trace_id", trace_id);
+        cJSON_AddStringToObject(line, "span_id", span_id);
     }
     text = cJSON_PrintUnformatted(line);
     if (!text)

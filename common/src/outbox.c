@@ -20,8 +20,9 @@
 
 /* --- adding rows --- */
 
-int saga_outbox_add(saga_db *db, const char *topic, const char *key, const void *payload,
-                    size_t len, const cJSON *headers)
+/* A row; type is the event's type, NULL for a message that is not an event. */
+static int outbox_insert(saga_db *db, const char *topic, const char *key, const void *payload,
+                         size_t len, const cJSON *headers, const char *type)
 {
     char *headers_text = NULL;
     int rc;
@@ -29,15 +30,22 @@ int saga_outbox_add(saga_db *db, const char *topic, const char *key, const void 
     if (headers && !(headers_text = cJSON_PrintUnformatted(headers)))
         return SAGA_ERR_NOMEM;
     saga_param p[] = {SAGA_P_STR(topic), key ? SAGA_P_BLOB(key, strlen(key)) : SAGA_P_NULL,
-                      SAGA_P_BLOB(payload, len), SAGA_P_STR(headers_text)};
+                      SAGA_P_BLOB(payload, len), SAGA_P_STR(headers_text), SAGA_P_STR(type)};
     /* kept for the batch's multi-row INSERT when a consumer's write batch is
      * attached; nothing reads outbox rows before the commit */
-    rc = saga_db_insert(db, "INSERT INTO outbox (topic, msg_key, payload, headers) VALUES ",
-                        "(?,?,?,?)", p, 4);
+    rc = saga_db_insert(db,
+                        "INSERT INTO outbox (topic, msg_key, payload, headers, event_type) VALUES ",
+                        "(?,?,?,?,LEFT(?,64))", p, 5);
     cJSON_free(headers_text);
     if (rc == SAGA_OK)
         saga_db_mark_outbox(db);
     return rc;
+}
+
+int saga_outbox_add(saga_db *db, const char *topic, const char *key, const void *payload,
+                    size_t len, const cJSON *headers)
+{
+    return outbox_insert(db, topic, key, payload, len, headers, NULL);
 }
 
 int saga_outbox_add_event(saga_db *db, const char *topic, const saga_event *ev,
@@ -49,13 +57,12 @@ int saga_outbox_add_event(saga_db *db, const char *topic, const saga_event *ev,
 
     if (!headers || !payload)
         goto out;
-    cJSON_AddStringToObject(headers, "ce_id", ev->id);
-    cJSON_AddStringToObject(headers, "ce_type", ev->type);
+    cJSON_AddStringToObject(headers, "content-type", SAGA_CE_CONTENT_TYPE);
     if (ev->correlationid)
         cJSON_AddStringToObject(headers, "correlationid", ev->correlationid);
     if (traceparent)
         cJSON_AddStringToObject(headers, "traceparent", traceparent);
-    rc = saga_outbox_add(db, topic, ev->subject, payload, strlen(payload), headers);
+    rc = outbox_insert(db, topic, ev->subject, payload, strlen(payload), headers, ev->type);
 out:
     cJSON_free(payload);
     cJSON_Delete(headers);
@@ -69,7 +76,7 @@ typedef enum row_state { ROW_PENDING = 0, ROW_DELIVERED, ROW_FAILED } row_state;
 typedef struct relay_row {
     unsigned long long id;
     char *topic;
-    char type[64];        /* the ce_type header, "" if none (dead letters) */
+    char type[65];        /* the event's type, "" if none (dead letters) */
     void *key;
     size_t key_len;
     void *payload;
@@ -146,31 +153,65 @@ static int collect_row(const saga_row *dbrow, void *ud)
     row->payload = dup_bytes(saga_row_str(dbrow, 3), row->len);
     if (!saga_row_is_null(dbrow, 4))
         row->headers = dup_bytes(saga_row_str(dbrow, 4), saga_row_len(dbrow, 4));
+    if (!saga_row_is_null(dbrow, 5))
+        snprintf(row->type, sizeof(row->type), "%.*s", (int)saga_row_len(dbrow, 5),
+                 saga_row_str(dbrow, 5));
     r->nrows++;
     if (!row->topic || !row->payload || (!saga_row_is_null(dbrow, 2) && !row->key))
         return SAGA_ERR_NOMEM;
     return 0;
 }
 
-/* Kafka headers from the row's JSON object; NULL when there are none. The
- * ce_type header, when present, is copied into type. */
-static rd_kafka_headers_t *headers_from_json(const char *text, char type[64])
+/* The content-type of a row written before rows carried one: what its payload is. */
+static const char *legacy_content_type(const relay_row *row)
 {
-    cJSON *obj = text ? cJSON_Parse(text) : NULL;
+    saga_event *ev = NULL;
+    char why[128];
+
+    if (saga_event_parse(row->payload, row->len, &ev, why, sizeof(why)) == SAGA_OK) {
+        saga_event_free(ev);
+        return SAGA_CE_CONTENT_TYPE;
+    }
+    cJSON *doc = cJSON_ParseWithLength(row->payload, row->len);
+    bool json = doc != NULL;
+    cJSON_Delete(doc);
+    return json ? "application/json" : "application/octet-stream";
+}
+
+/* Kafka headers from the row's JSON object; NULL when there are none. A row
+ * written before events carried a content-type (with partial binary-mode ce_id and
+ * ce_type headers instead) is published as a new one would be: without its ce_*
+ * headers, with the content-type of its payload, and its ce_type as the row's type. */
+static rd_kafka_headers_t *headers_from_json(relay_row *row)
+{
+    cJSON *obj = row->headers ? cJSON_Parse(row->headers) : NULL;
     rd_kafka_headers_t *hdrs = NULL;
+    bool has_content_type = false, dead_letter = false;
+    const char *legacy_type = NULL;
     const cJSON *h;
 
     if (!cJSON_IsObject(obj))
         goto out;
-    hdrs = rd_kafka_headers_new((size_t)cJSON_GetArraySize(obj));
+    hdrs = rd_kafka_headers_new((size_t)cJSON_GetArraySize(obj) + 1);
     cJSON_ArrayForEach(h, obj)
     {
         if (!cJSON_IsString(h))
             continue;
+        if (strncmp(h->string, "ce_", 3) == 0) {
+            if (strcmp(h->string, "ce_type") == 0)
+                legacy_type = h->valuestring;
+            continue;
+        }
+        has_content_type |= strcmp(h->string, "content-type") == 0;
+        dead_letter |= strncmp(h->string, "kafka_dlt-", 10) == 0;
         rd_kafka_header_add(hdrs, h->string, -1, h->valuestring, -1);
-        if (strcmp(h->string, "ce_type") == 0)
-            snprintf(type, 64, "%s", h->valuestring);
     }
+    /* a dead letter kept its original's ce_type, but is counted as no event type,
+     * like a new one */
+    if (legacy_type && !dead_letter && !row->type[0])
+        snprintf(row->type, sizeof(row->type), "%s", legacy_type);
+    if (!has_content_type)
+        rd_kafka_header_add(hdrs, "content-type", -1, legacy_content_type(row), -1);
 out:
     cJSON_Delete(obj);
     return hdrs;
@@ -201,7 +242,7 @@ static void count_published(const relay_row *row)
 {
     enum { CACHE = 32 };
     static _Thread_local struct {
-        char topic[64], type[64];
+        char topic[64], type[65];
         saga_metric *m;
     } cache[CACHE];
     static _Thread_local size_t used;
@@ -287,7 +328,7 @@ static size_t relay_produce(saga_relay *r)
         relay_row *row = &r->rows[i];
         rd_kafka_resp_err_t kerr;
         for (;;) {
-            rd_kafka_headers_t *hdrs = headers_from_json(row->headers, row->type);
+            rd_kafka_headers_t *hdrs = headers_from_json(row);
             kerr = rd_kafka_producev(r->rk, RD_KAFKA_V_TOPIC(row->topic),
                                      RD_KAFKA_V_KEY(row->key, row->key_len),
                                      RD_KAFKA_V_VALUE(row->payload, row->len),
@@ -335,7 +376,8 @@ static int relay_pass(saga_relay *r)
         return 0;
     saga_param limit = SAGA_P_I64(r->cfg.relay_batch_max);
     rc = saga_db_query(r->db,
-                       "SELECT id, topic, msg_key, payload, headers FROM outbox ORDER BY id LIMIT ?",
+                       "SELECT id, topic, msg_key, payload, headers, event_type FROM outbox"
+                       " ORDER BY id LIMIT ?",
                        &limit, 1, collect_row, r);
     if (rc != SAGA_OK || saga_db_connection_id(r->db) != r->lock_conn_id) {
         /* the connection (and with it the lock) may have gone while reading */

@@ -13,12 +13,13 @@
 #include "saga/log.h"
 #include "saga/metrics.h"
 
-#define REDIS_TIMEOUT_MS 50
 #define REDIS_RETRY_AFTER_S 1
 
 struct saga_redis {
     char host[128];
     int port;
+    char password[128]; /* SAGA_REDIS_PASSWORD: AUTH on every new connection; "" none */
+    int timeout_ms; /* SAGA_REDIS_TIMEOUT_MS */
     redisContext *ctx;
     time_t down_since; /* 0 while up or never tried */
     bool up;
@@ -42,6 +43,8 @@ saga_redis *saga_redis_new(const saga_config *cfg)
         return NULL;
     snprintf(r->host, sizeof(r->host), "%s", cfg->redis_host);
     r->port = cfg->redis_port;
+    snprintf(r->password, sizeof(r->password), "%s", cfg->redis_password);
+    r->timeout_ms = cfg->redis_timeout_ms > 0 ? cfg->redis_timeout_ms : 250;
     return r;
 }
 
@@ -81,9 +84,16 @@ bool saga_redis_up(const saga_redis *r)
     return r && r->up;
 }
 
-static void mark_down(saga_redis *r, const char *why)
+/* Marks Redis down (retried a second later) and logs it once per outage. auth: Redis
+ * refused the credentials, which only the configuration can fix. */
+static void mark_down_as(saga_redis *r, const char *why, bool auth)
 {
-    if (r->up || r->down_since == 0)
+    if ((r->up || r->down_since == 0) && auth)
+        LOG_ERROR("redis.auth_failed",
+                  "redis at %s:%d refused authentication (%s): check SAGA_REDIS_PASSWORD; "
+                  "going on without redis",
+                  r->host, r->port, why);
+    else if (r->up || r->down_since == 0)
         LOG_WARN("redis.down", "redis at %s:%d unavailable: %s; going on without it", r->host,
                  r->port, why);
     r->up = false;
@@ -94,10 +104,55 @@ static void mark_down(saga_redis *r, const char *why)
     }
 }
 
+static void mark_down(saga_redis *r, const char *why)
+{
+    mark_down_as(r, why, false);
+}
+
+/* Whether an error reply says the connection lacks (valid) credentials: NOAUTH for a
+ * connection that never authenticated, WRONGPASS (Redis 6+) or "invalid password"
+ * (Redis 5) for a refused AUTH. */
+static bool reply_is_auth_error(const redisReply *reply)
+{
+    return reply->type == REDIS_REPLY_ERROR && reply->str &&
+           (!strncmp(reply->str, "NOAUTH", 6) || !strncmp(reply->str, "WRONGPASS", 9) ||
+            strstr(reply->str, "invalid password") ||
+            strstr(reply->str, "without any password configured"));
+}
+
+/* Proves a new connection usable: AUTH when a password is configured, else PING, so
+ * that a Redis wanting a password we lack is found here, once, not by every command.
+ * Returns false (Redis marked down, the reason logged) if Redis refused it or did not
+ * answer. */
+static bool authenticate(saga_redis *r)
+{
+    const char *argv[] = {"AUTH", r->password};
+    const char *ping[] = {"PING"};
+    redisReply *reply;
+    char why[160];
+
+    reply = r->password[0] ? redisCommandArgv(r->ctx, 2, argv, NULL)
+                           : redisCommandArgv(r->ctx, 1, ping, NULL);
+    if (!reply) {
+        mark_down(r, r->ctx->errstr);
+        return false;
+    }
+    if (reply->type == REDIS_REPLY_ERROR) {
+        snprintf(why, sizeof(why), "%.*s", (int)reply->len, reply->str ? reply->str : "");
+        /* any error to AUTH is a credentials problem; to PING, only those that say so */
+        bool auth = r->password[0] || reply_is_auth_error(reply);
+        freeReplyObject(reply);
+        mark_down_as(r, why, auth);
+        return false;
+    }
+    freeReplyObject(reply);
+    return true;
+}
+
 /* A connected context, or NULL while Redis is down (retried once a second). */
 static redisContext *ensure(saga_redis *r)
 {
-    struct timeval tv = {.tv_sec = 0, .tv_usec = REDIS_TIMEOUT_MS * 1000};
+    struct timeval tv = {.tv_sec = r->timeout_ms / 1000, .tv_usec = (r->timeout_ms % 1000) * 1000};
 
     if (r->ctx)
         return r->ctx;
@@ -109,6 +164,8 @@ static redisContext *ensure(saga_redis *r)
         return NULL;
     }
     redisSetTimeout(r->ctx, tv);
+    if (!authenticate(r))
+        return NULL;
     if (!r->up && r->down_since)
         LOG_INFO("redis.up", "redis at %s:%d is back", r->host, r->port);
     r->up = true;
@@ -137,6 +194,14 @@ static redisReply *command_raw(saga_redis *r, int argc, const char **argv, const
         if (!ctx)
             break;
         redisReply *reply = redisCommandArgv(ctx, argc, argv, lens);
+        if (reply && reply_is_auth_error(reply)) {
+            /* no SAGA_REDIS_PASSWORD for a Redis that wants one: as if it were down */
+            char why[160];
+            snprintf(why, sizeof(why), "%.*s", (int)reply->len, reply->str);
+            freeReplyObject(reply);
+            mark_down_as(r, why, true);
+            break;
+        }
         if (reply)
             return reply;
         if (attempt > 0 || !connection_was_closed(ctx)) {

@@ -6,6 +6,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "saga/backoff.h"
@@ -151,33 +152,59 @@ static void *consumer_main(void *arg)
     return NULL;
 }
 
-/* Waits for MySQL at start (compose starts everything at once), then migrates. */
-static int connect_and_migrate(saga_service *svc)
+/* Opens a connection with cfg's account, waiting for MySQL at start (compose starts
+ * everything at once) up to STARTUP_DB_WAIT_S. NULL (logged) if it never answers. */
+static saga_db *open_waiting(const saga_config *cfg)
 {
     char err[512];
     unsigned seed = (unsigned)getpid();
+    time_t started = time(NULL);
     saga_db *db = NULL;
-    int rc;
 
     for (unsigned attempt = 0; !db; attempt++) {
-        static time_t started;
-        if (!started)
-            started = time(NULL);
-        db = saga_db_open(&svc->cfg, err, sizeof(err));
+        db = saga_db_open(cfg, err, sizeof(err));
         if (db)
             break;
         if (stop_requested || time(NULL) - started > STARTUP_DB_WAIT_S) {
-            LOG_ERROR("service.start_failed", "%s", err);
-            return SAGA_ERR_UNAVAILABLE;
+            LOG_ERROR("service.start_failed", "%s (user %s)", err, cfg->mysql_user);
+            return NULL;
         }
         LOG_WARN("service.waiting_for_db", "%s", err);
         usleep((useconds_t)saga_backoff_ms(attempt, 200, 2000, &seed) * 1000);
     }
+    return db;
+}
+
+/* Applies the migrations, with SAGA_MYSQL_MIGRATE_USER's account when it is set (the
+ * runtime account then needs no DDL privilege), and checks that the runtime account
+ * can connect. */
+static int connect_and_migrate(saga_service *svc)
+{
+    char err[512];
+    saga_config migrate = svc->cfg;
+    saga_db *db;
+    int rc;
+
+    if (svc->cfg.mysql_migrate_user[0]) {
+        snprintf(migrate.mysql_user, sizeof(migrate.mysql_user), "%s",
+                 svc->cfg.mysql_migrate_user);
+        snprintf(migrate.mysql_password, sizeof(migrate.mysql_password), "%s",
+                 svc->cfg.mysql_migrate_password);
+    }
+    if (!(db = open_waiting(&migrate)))
+        return SAGA_ERR_UNAVAILABLE;
     rc = saga_db_migrate(db, svc->cfg.migrations_dir, svc->cfg.service, err, sizeof(err));
     if (rc)
-        LOG_ERROR("service.migration_failed", "%s", err);
+        LOG_ERROR("service.migration_failed", "%s (user %s)", err, migrate.mysql_user);
     saga_db_close(db);
-    return rc;
+    if (rc || !svc->cfg.mysql_migrate_user[0])
+        return rc;
+    LOG_INFO("service.migrated", "migrations applied as %s; running as %s",
+             migrate.mysql_user, svc->cfg.mysql_user);
+    if (!(db = open_waiting(&svc->cfg)))
+        return SAGA_ERR_UNAVAILABLE;
+    saga_db_close(db);
+    return SAGA_OK;
 }
 
 /* Loads the OpenAPI description: SAGA_OPENAPI_FILE, else
@@ -292,6 +319,10 @@ static int service_start(saga_service *svc)
         .port = svc->cfg.http_port,
         .threads = svc->cfg.http_threads,
         .body_max = svc->cfg.http_body_max,
+        .max_connections = svc->cfg.http_max_connections,
+        .max_per_address = svc->cfg.http_max_per_address,
+        .timeout_s = svc->cfg.http_timeout_s,
+        .ready_cache_ms = svc->cfg.http_ready_cache_ms,
         .routes = svc->routes,
         .nroutes = def->nroutes + saga_swagger_ui_npaths,
         .ready = service_ready,
@@ -363,6 +394,7 @@ int saga_service_main(const saga_service_def *def)
      * in other threads; service_stop does not use one */
     pthread_key_create(&svc.thread_db_key, thread_db_free);
     svc.up = saga_metrics_gauge("saga_up", "1 while the service runs", "");
+    saga_metrics_process_register();
 
     LOG_INFO("service.starting", "%s-service %s (commit %s) starting (mysql %s:%d/%s, kafka %s)",
              def->name, saga_version(), saga_version_commit(),

@@ -2,6 +2,7 @@
 #include "saga/text.h"
 
 #include <stddef.h>
+#include <string.h>
 
 /* Length of the valid UTF-8 sequence at s (1..4), or 0 if it is not one.
  * Overlong forms, surrogates and code points past U+10FFFF are invalid. */
@@ -46,19 +47,30 @@ void saga_text_clean(char *s)
 
 bool saga_text_is_customer_id(const char *s)
 {
-    const unsigned char *p = (const unsigned char *)s;
-    size_t chars = 0;
-    if (!p || !*p)
+    size_t n = s ? strlen(s) : 0;
+    if (n < 1 || n > SAGA_CUSTOMER_ID_MAX_CHARS)
         return false;
-    while (*p) {
-        size_t n = utf8_sequence(p);
-        if (n == 0 || (n == 1 && (*p < 0x20 || *p == 0x7f)))
-            return false;
-        if (n == 2 && p[0] == 0xc2 && p[1] < 0xa0)
-            return false; /* C1 controls */
-        p += n;
-        if (++chars > SAGA_CUSTOMER_ID_MAX_CHARS)
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        bool alnum = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+        if (!alnum && (i == 0 || (c != '.' && c != '_' && c != '-')))
             return false;
     }
     return true;
+}
+
+bool saga_text_is_uuid(const char *s)
+{
+    if (!s)
+        return false;
+    for (size_t i = 0; i < SAGA_TEXT_UUID_LEN; i++) {
+        char c = s[i];
+        if (i == 8 || i == 13 || i == 18 || i == 23) {
+            if (c != '-')
+                return false;
+        } else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
+            return false; /* also the end of a shorter string */
+        }
+    }
+    return s[SAGA_TEXT_UUID_LEN] == '\0';
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# deploy/docker/build.sh - the image's build steps, runnable without Docker (CI
-# runs it): a Release build of the four services and saga-audit, installed under
-# PREFIX in the layout the services expect relative to their working directory.
+# deploy/docker/build.sh - the image's build steps (deploy/docker/Dockerfile runs
+# it; it also runs without Docker): a Release build of the four services and the
+# tools, without the tests (SAGA_BUILD_TESTS=OFF), installed under PREFIX in the
+# layout the services expect relative to their working directory.
 #
 #   deploy/docker/build.sh [BUILD_DIR [PREFIX]]
 #
@@ -9,7 +10,7 @@
 # packages of deploy/install-deps.sh (the Dockerfile's builder stage installs
 # them). Installs:
 #   PREFIX/bin/{order,payment,inventory,notification}-service, PREFIX/bin/saga-audit,
-#   PREFIX/bin/saga-token
+#   PREFIX/bin/saga-token, PREFIX/bin/saga-secrets (deploy/docker/secrets.sh)
 #   PREFIX/schemas/*.json                  (SAGA_SCHEMAS_DIR default: schemas)
 #   PREFIX/deploy/mysql/<service>/*.sql    (SAGA_MIGRATIONS_DIR default: deploy/mysql)
 #   PREFIX/services/<name>/openapi.json    (SAGA_OPENAPI_FILE default)
@@ -32,13 +33,13 @@ case "$BUILD_DIR" in /*) ;; *) BUILD_DIR=$PWD/$BUILD_DIR ;; esac
 case "$PREFIX" in /*) ;; *) PREFIX=$PWD/$PREFIX ;; esac
 
 step "configuring a Release build in $BUILD_DIR"
-cmake -S "$ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake -S "$ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release -DSAGA_BUILD_TESTS=OFF >/dev/null
 
 targets=()
 for svc in "${SERVICES[@]}"; do
     targets+=("$svc-service")
 done
-targets+=(saga-audit saga-token)
+targets+=(saga-audit saga-token saga-console)
 step "building ${targets[*]} ($JOBS jobs)"
 cmake --build "$BUILD_DIR" -j "$JOBS" --target "${targets[@]}"
 
@@ -53,7 +54,12 @@ for svc in "${SERVICES[@]}"; do
         echo "build.sh: warning: services/$svc/openapi.json is missing" >&2
     fi
 done
-install -m 0755 -s "$BUILD_DIR/tools/saga-audit" "$BUILD_DIR/tools/saga-token" "$PREFIX/bin/"
+install -m 0755 -s "$BUILD_DIR/tools/saga-audit" "$BUILD_DIR/tools/saga-token" \
+    "$BUILD_DIR/tools/saga-console" "$PREFIX/bin/"
+# saga-console's page, found from the working directory (/opt/saga in the image)
+install -d "$PREFIX/tools/console/web"
+install -m 0644 "$ROOT"/tools/console/web/* "$PREFIX/tools/console/web/"
+install -m 0755 "$ROOT/deploy/docker/secrets.sh" "$PREFIX/bin/saga-secrets"
 install -m 0644 "$ROOT"/schemas/*.json "$PREFIX/schemas/"
 if [[ -f $ROOT/node_modules/swagger-ui-dist/swagger-ui-bundle.js ]]; then
     install -d "$PREFIX/node_modules/swagger-ui-dist"
@@ -71,6 +77,7 @@ done
 
 step "checking the installed binaries"
 for bin in "$PREFIX"/bin/*; do
+    [[ $bin == */saga-secrets ]] && continue # a script
     if ldd "$bin" | grep -q 'not found'; then
         echo "build.sh: $bin: missing shared libraries:" >&2
         ldd "$bin" | grep 'not found' >&2

@@ -467,10 +467,12 @@ static struct MHD_Daemon *broker_control_start(broker_state *st, int port)
     sin.sin_port = htons((uint16_t)port);
     sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 
+    /* the logger first: libmicrohttpd complains (through its own logger) about
+     * any option before it */
     d = MHD_start_daemon(MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG, (uint16_t)port, NULL,
-                         NULL, broker_handle, st, MHD_OPTION_SOCK_ADDR, &sin,
-                         MHD_OPTION_CONNECTION_TIMEOUT, 30U, MHD_OPTION_EXTERNAL_LOGGER,
-                         broker_mhd_log, NULL, MHD_OPTION_END);
+                         NULL, broker_handle, st, MHD_OPTION_EXTERNAL_LOGGER, broker_mhd_log, NULL,
+                         MHD_OPTION_SOCK_ADDR, &sin, MHD_OPTION_CONNECTION_TIMEOUT, 30U,
+                         MHD_OPTION_END);
     if (!d) {
         broker_log("error", "broker.control.failed", "cannot listen on 127.0.0.1:%d (port in use?)",
                    port);

@@ -151,30 +151,46 @@ saga_http_ok() {
 
 # ---- MariaDB ------------------------------------------------------------------
 
-# saga_mysql SOCKET [ARGS...]: the mariadb client as root over the socket.
+# The server's administrator: the operating-system user running the stack (root, or
+# whoever runs it), authenticated by the unix socket's peer credentials only, never a
+# password and never over TCP (saga_mysql_init, saga_mysql_secure).
+saga_mysql_admin_user() {
+    id -un
+}
+
+# saga_mysql SOCKET [ARGS...]: the mariadb client as the administrator over the socket.
 saga_mysql() {
     local sock=$1
     shift
-    mariadb --no-defaults --protocol=socket --socket="$sock" -uroot "$@"
+    mariadb --no-defaults --protocol=socket --socket="$sock" -u"$(saga_mysql_admin_user)" "$@"
+}
+
+# saga_mysql_admin SOCKET [ARGS...]: mariadb-admin as the administrator over the socket.
+saga_mysql_admin() {
+    local sock=$1
+    shift
+    mariadb-admin --no-defaults --protocol=socket --socket="$sock" \
+        -u"$(saga_mysql_admin_user)" "$@"
 }
 
 # saga_mysql_ping SOCKET: true once the server answers over the socket.
 saga_mysql_ping() {
-    mariadb-admin --no-defaults --protocol=socket --socket="$1" -uroot \
-        --connect-timeout=2 ping
+    saga_mysql_admin "$1" --connect-timeout=2 ping
 }
 
 # saga_mysql_init DATADIR LOGFILE [MARIADBD_OPTIONS...]: creates the system tables
-# in DATADIR unless they exist (root@localhost without a password, no test
-# database). Options that shape the files (e.g. --innodb-log-file-size) must be
-# the same as at start.
+# in DATADIR unless they exist: root@localhost (and the administrator, when another
+# user runs the stack) by unix-socket authentication only, no other account, no test
+# database. Options that shape the files (e.g. --innodb-log-file-size) must be the
+# same as at start.
 saga_mysql_init() {
     local datadir=$1 log=$2
     shift 2
     [[ -d $datadir/mysql ]] && return 0
     mkdir -p "$datadir" "$(dirname "$log")"
     if ! mariadb-install-db --no-defaults --datadir="$datadir" --user=root \
-        --auth-root-authentication-method=normal --skip-test-db --skip-name-resolve \
+        --auth-root-authentication-method=socket \
+        --auth-root-socket-user="$(saga_mysql_admin_user)" --skip-test-db --skip-name-resolve \
         "$@" >>"$log" 2>&1; then
         saga_err "mariadb-install-db failed for $datadir"
         saga_tail_log "$log"
@@ -183,8 +199,71 @@ saga_mysql_init() {
     fi
 }
 
+# saga_mysql_secure SOCKET: makes a running server's accounts what saga_mysql_init
+# makes, for data directories made before (when root had no password, also over
+# TCP): the administrator and root@localhost by unix-socket authentication only;
+# every other root account, every anonymous account and every account without a
+# password that TCP can reach dropped. Idempotent.
+saga_mysql_secure() {
+    local sock=$1 admin accounts account sql=""
+    admin=$(saga_mysql_admin_user)
+    if ! saga_mysql "$sock" -e 'SELECT 1' >/dev/null 2>&1; then
+        # a data directory from before, where only a password-less root gets in
+        sql+="CREATE USER IF NOT EXISTS '$admin'@'localhost' IDENTIFIED VIA unix_socket;"
+        sql+="GRANT ALL PRIVILEGES ON *.* TO '$admin'@'localhost' WITH GRANT OPTION;"
+        mariadb --no-defaults --protocol=socket --socket="$sock" -uroot <<<"$sql" || {
+            saga_err "cannot log in to MariaDB at $sock as $admin (unix socket) nor as root"
+            return 1
+        }
+        sql=""
+    fi
+    accounts=$(saga_mysql "$sock" -N -B -e "
+        SELECT CONCAT(QUOTE(user), '@', QUOTE(host)) FROM mysql.user
+        WHERE (user IN ('root', '') AND host <> 'localhost') OR user = ''
+           OR (host <> 'localhost' AND authentication_string = ''
+               AND plugin IN ('', 'mysql_native_password', 'mysql_old_password')
+               AND is_role = 'N' AND user <> 'mariadb.sys')") || return 1
+    for account in $accounts; do
+        sql+="DROP USER $account;"
+    done
+    sql+="ALTER USER 'root'@'localhost' IDENTIFIED VIA unix_socket;"
+    [[ $admin == root ]] || sql+="ALTER USER '$admin'@'localhost' IDENTIFIED VIA unix_socket;"
+    saga_mysql "$sock" <<<"$sql"
+}
+
+# saga_mysql_service_users_sql DB USER PASSWORD MIGRATE_USER MIGRATE_PASSWORD HOST...:
+# prints the SQL that creates database DB if it is missing and, at each HOST, its two
+# accounts: USER, the service at run time, with SELECT, INSERT, UPDATE, DELETE on DB
+# and nothing else (its named locks and SELECT ... FOR UPDATE need no more); and
+# MIGRATE_USER, which applies the migrations at start (SAGA_MYSQL_MIGRATE_USER): the
+# same plus CREATE, ALTER, DROP, INDEX, REFERENCES on DB. Passwords are set again and
+# every other privilege revoked, so a run on an older stack ends with exactly these
+# grants. Passwords must need no quoting (the secrets are hex). Feed it to saga_mysql
+# on stdin, which keeps the passwords out of the process list.
+saga_mysql_service_users_sql() {
+    local db=$1 user=$2 pw=$3 muser=$4 mpw=$5 host
+    shift 5
+    # `_` is a wildcard in a GRANT's database name
+    local gdb=${db//_/\\_}
+    printf 'CREATE DATABASE IF NOT EXISTS `%s` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;\n' "$db"
+    for host in "$@"; do
+        printf "CREATE USER IF NOT EXISTS '%s'@'%s' IDENTIFIED BY '%s';\n" "$user" "$host" "$pw"
+        printf "ALTER USER '%s'@'%s' IDENTIFIED BY '%s';\n" "$user" "$host" "$pw"
+        printf "REVOKE ALL PRIVILEGES, GRANT OPTION FROM '%s'@'%s';\n" "$user" "$host"
+        printf "GRANT SELECT, INSERT, UPDATE, DELETE ON \`%s\`.* TO '%s'@'%s';\n" \
+            "$gdb" "$user" "$host"
+        printf "CREATE USER IF NOT EXISTS '%s'@'%s' IDENTIFIED BY '%s';\n" "$muser" "$host" "$mpw"
+        printf "ALTER USER '%s'@'%s' IDENTIFIED BY '%s';\n" "$muser" "$host" "$mpw"
+        printf "REVOKE ALL PRIVILEGES, GRANT OPTION FROM '%s'@'%s';\n" "$muser" "$host"
+        printf "GRANT SELECT, INSERT, UPDATE, DELETE, CREATE, ALTER, DROP, INDEX, REFERENCES"
+        printf " ON \`%s\`.* TO '%s'@'%s';\n" "$gdb" "$muser" "$host"
+    done
+}
+
 # saga_mysql_start PIDFILE LOGFILE DATADIR SOCKET PORT [MARIADBD_OPTIONS...]:
-# starts mariadbd on 127.0.0.1:PORT and SOCKET and waits (60 s) until it answers.
+# starts mariadbd on 127.0.0.1:PORT and SOCKET and waits (60 s) until it answers;
+# the socket is then made 0600 (keep its directory private too: the server creates it
+# world-writable).
 saga_mysql_start() {
     local pidfile=$1 log=$2 datadir=$3 sock=$4 port=$5
     shift 5
@@ -197,7 +276,10 @@ saga_mysql_start() {
         --pid-file="$datadir/mariadbd.pid" --log-error="$log" --skip-name-resolve \
         --character-set-server=utf8mb4 --collation-server=utf8mb4_bin \
         "$@" || return 1
-    saga_wait_until "MariaDB on port $port" 60 "$pidfile" "$log" saga_mysql_ping "$sock"
+    saga_wait_until "MariaDB on port $port" 60 "$pidfile" "$log" saga_mysql_ping "$sock" ||
+        return 1
+    # mariadbd makes its socket world-writable: only the stack's own user may use it
+    chmod 0600 "$sock"
 }
 
 # saga_mysql_stop PIDFILE SOCKET [TIMEOUT_S]: a clean shutdown over the socket,
@@ -205,8 +287,7 @@ saga_mysql_start() {
 saga_mysql_stop() {
     local pidfile=$1 sock=$2 timeout=${3:-15} pid
     if pid=$(saga_pid_read "$pidfile") && saga_pid_running "$pid" mariadbd &&
-        mariadb-admin --no-defaults --protocol=socket --socket="$sock" -uroot \
-            --connect-timeout=2 shutdown >/dev/null 2>&1 &&
+        saga_mysql_admin "$sock" --connect-timeout=2 shutdown >/dev/null 2>&1 &&
         saga_wait_exit "$pid" "$timeout"; then
         saga_say "MariaDB: stopped (pid $pid)"
         rm -f "$pidfile"
@@ -218,23 +299,41 @@ saga_mysql_stop() {
 
 # ---- Redis --------------------------------------------------------------------
 
-# saga_redis_ping PORT: true once Redis on 127.0.0.1:PORT answers PONG.
-saga_redis_ping() {
-    [[ $(redis-cli -h 127.0.0.1 -p "$1" ping 2>/dev/null) == PONG ]]
+# saga_redis_cli PORT [PASSWORD_FILE] [ARGS...]: redis-cli on 127.0.0.1:PORT,
+# authenticated with the password in PASSWORD_FILE ("" for none) through the
+# environment, not the command line.
+saga_redis_cli() {
+    local port=$1 pwfile=${2:-}
+    shift 2 || shift $#
+    if [[ -n $pwfile ]]; then
+        REDISCLI_AUTH=$(<"$pwfile") redis-cli --no-auth-warning -h 127.0.0.1 -p "$port" "$@"
+    else
+        redis-cli -h 127.0.0.1 -p "$port" "$@"
+    fi
 }
 
-# saga_redis_start PIDFILE LOGFILE DIR PORT: an in-memory Redis (no RDB, no AOF)
-# on 127.0.0.1:PORT, working directory DIR; waits (30 s) until it answers.
+# saga_redis_ping PORT [PASSWORD_FILE]: true once Redis on 127.0.0.1:PORT answers PONG
+# (to that password).
+saga_redis_ping() {
+    [[ $(saga_redis_cli "$1" "${2:-}" ping 2>/dev/null) == PONG ]]
+}
+
+# saga_redis_start PIDFILE LOGFILE DIR PORT [PASSWORD_FILE]: an in-memory Redis (no
+# RDB, no AOF) on 127.0.0.1:PORT, working directory DIR; with PASSWORD_FILE, every
+# client must AUTH with the password in it (requirepass, written to DIR/redis.conf,
+# mode 0600, not on the command line). Waits (30 s) until it answers.
 saga_redis_start() {
-    local pidfile=$1 log=$2 dir=$3 port=$4
+    local pidfile=$1 log=$2 dir=$3 port=$4 pwfile=${5:-} conf=$3/redis.conf
     if saga_port_in_use "$port"; then
         saga_err "port $port is already in use: cannot start Redis there"
         return 1
     fi
     mkdir -p "$dir"
-    saga_start "$pidfile" "$log" redis-server --port "$port" --bind 127.0.0.1 \
+    (umask 077 && : >"$conf") || return 1
+    [[ -z $pwfile ]] || printf 'requirepass %s\n' "$(<"$pwfile")" >"$conf"
+    saga_start "$pidfile" "$log" redis-server "$conf" --port "$port" --bind 127.0.0.1 \
         --dir "$dir" --daemonize no --save '' --appendonly no || return 1
-    saga_wait_until "Redis on port $port" 30 "$pidfile" "$log" saga_redis_ping "$port"
+    saga_wait_until "Redis on port $port" 30 "$pidfile" "$log" saga_redis_ping "$port" "$pwfile"
 }
 
 # ---- broker -------------------------------------------------------------------

@@ -6,8 +6,13 @@
 # services, everything under .local/ in the checkout (data, pid files, logs in
 # .local/logs/<name>.log). Safe to run again: what is already running is left alone.
 # Secrets (made on first run, deploy/local/secrets.sh): .local/secrets/ holds the JWT
-# key pair the services verify tokens with and one MariaDB password per service;
-# mint tokens with deploy/local/token.sh SUBJECT [--admin].
+# key pair the services verify tokens with, the MariaDB passwords (each service's
+# runtime and migration users, the audit's read-only user) and Redis's password;
+# mint tokens with deploy/local/token.sh SUBJECT [--admin]. MariaDB's root (and the
+# administrator: the user running this) logs in over the socket only, by unix-socket
+# authentication; .local/ and the socket are private to that user.
+# Last, saga-console (tools/console) on http://127.0.0.1:9000 (SAGA_LOCAL_CONSOLE_PORT),
+# reading each database as its own read-only user saga_console_<service>.
 # Stop with deploy/local/down.sh (add --purge to delete .local/ too).
 #
 # Environment (all optional):
@@ -16,6 +21,7 @@
 #   SAGA_LOCAL_BROKER_CONTROL_PORT  broker control API port       (19092)
 #   SAGA_TOPIC_PARTITIONS           partitions per topic          (6)
 #   SAGA_LOCAL_BROKERS              brokers in the mock cluster   (3)
+#   SAGA_LOCAL_CONSOLE_PORT         saga-console on 127.0.0.1      (9000)
 #   SAGA_LOCAL_MYSQL_OPTIONS        more mariadbd options, after the stack's own (a
 #                                   later option wins), e.g. to benchmark other settings
 set -euo pipefail
@@ -37,6 +43,7 @@ REDIS_PORT=${SAGA_LOCAL_REDIS_PORT:-16379}
 CONTROL_PORT=${SAGA_LOCAL_BROKER_CONTROL_PORT:-19092}
 BROKERS=${SAGA_LOCAL_BROKERS:-3}
 BOOTSTRAP_FILE=$LOCAL/kafka.bootstrap
+CONSOLE_PORT=${SAGA_LOCAL_CONSOLE_PORT:-9000}
 SERVICES=(order payment inventory notification)
 declare -A HTTP_PORT=([order]=8081 [payment]=8082 [inventory]=8083 [notification]=8084)
 
@@ -49,6 +56,8 @@ cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "$BUILD" -j2
 
 mkdir -p "$LOGS" "$PIDS" "$LOCAL/redis"
+# data, sockets, logs and secrets: the stack's user's alone (MariaDB's socket lives here)
+chmod 0700 "$LOCAL"
 
 # JWT key pair and MariaDB passwords: made on first run, kept in .local/secrets/
 SECRETS=$LOCAL/secrets
@@ -70,31 +79,58 @@ else
         --innodb-log-file-size=1G --innodb-flush-neighbors=0 --innodb-io-capacity=2000 \
         --innodb-io-capacity-max=4000 --max-connections=500 ${SAGA_LOCAL_MYSQL_OPTIONS:-}
 fi
+chmod 0600 "$MYSQL_SOCK" # also for a server started before (world-writable socket)
 
-# One database and one least-privilege user per service, with its password from
-# .local/secrets (ALTER USER: a .local from before keeps working). Idempotent. The
-# underscore is escaped because it is a wildcard in a GRANT's database name.
+# Root and the administrator by unix-socket authentication only; nothing without a
+# password over TCP (a data directory from before had a password-less root there).
+saga_mysql_secure "$MYSQL_SOCK"
+
+# One database per service and two users (deploy/local/lib.sh,
+# saga_mysql_service_users_sql): saga_<svc> runs the service (SELECT, INSERT, UPDATE,
+# DELETE on its database only), saga_<svc>_migrate applies its migrations at start;
+# passwords from .local/secrets (set again: a .local from before keeps working, its
+# users lose what they no longer need). saga_audit reads the four databases. Idempotent.
 sql=""
 for svc in "${SERVICES[@]}"; do
-    db=saga_$svc
-    pw=$(saga_secrets_mysql_password "$SECRETS" "$svc")
-    sql+="CREATE DATABASE IF NOT EXISTS \`$db\` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;"
+    sql+=$(saga_mysql_service_users_sql "saga_$svc" "saga_$svc" \
+        "$(saga_secrets_password "$SECRETS" "mysql-$svc")" "saga_${svc}_migrate" \
+        "$(saga_secrets_password "$SECRETS" "mysql-$svc-migrate")" 127.0.0.1 localhost)
+done
+audit_pw=$(saga_secrets_password "$SECRETS" mysql-audit)
+sql+="CREATE USER IF NOT EXISTS 'saga_audit'@'localhost' IDENTIFIED BY '$audit_pw';"
+sql+="ALTER USER 'saga_audit'@'localhost' IDENTIFIED BY '$audit_pw';"
+sql+="REVOKE ALL PRIVILEGES, GRANT OPTION FROM 'saga_audit'@'localhost';"
+for svc in "${SERVICES[@]}"; do
+    sql+="GRANT SELECT ON \`saga\\_$svc\`.* TO 'saga_audit'@'localhost';"
+done
+# saga-console's read-only user on each database: SELECT on it and nothing else
+for svc in "${SERVICES[@]}"; do
+    ro=saga_console_$svc
+    pw=$(saga_secrets_password "$SECRETS" "mysql-console-$svc")
     for host in 127.0.0.1 localhost; do
-        sql+="CREATE USER IF NOT EXISTS '$db'@'$host' IDENTIFIED BY '$pw';"
-        sql+="ALTER USER '$db'@'$host' IDENTIFIED BY '$pw';"
-        sql+="GRANT ALL PRIVILEGES ON \`${db//_/\\_}\`.* TO '$db'@'$host';"
+        sql+="CREATE USER IF NOT EXISTS '$ro'@'$host' IDENTIFIED BY '$pw';"
+        sql+="ALTER USER '$ro'@'$host' IDENTIFIED BY '$pw';"
+        sql+="REVOKE ALL PRIVILEGES, GRANT OPTION FROM '$ro'@'$host';"
+        sql+="GRANT SELECT ON \`saga\\_$svc\`.* TO '$ro'@'$host';"
     done
 done
 # on stdin, not argv: the passwords stay out of the process list
 saga_mysql "$MYSQL_SOCK" <<<"$sql"
-saga_say "MariaDB: databases and users saga_{order,payment,inventory,notification} ready"
+saga_say "MariaDB: databases and users saga_{order,payment,inventory,notification}[_migrate], saga_audit ready"
+saga_say "MariaDB: saga-console's read-only users saga_console_{order,payment,inventory,notification} ready"
 
 # ---- Redis --------------------------------------------------------------------
-if saga_pid_alive "$PIDS/redis.pid" redis-server; then
+REDIS_PW_FILE=$SECRETS/redis.password
+if saga_pid_alive "$PIDS/redis.pid" redis-server && ! saga_redis_ping "$REDIS_PORT" "" &&
+    saga_redis_ping "$REDIS_PORT" "$REDIS_PW_FILE"; then
     saga_say "Redis: already running (pid $(saga_pid_read "$PIDS/redis.pid"))"
 else
-    saga_say "Redis: starting on 127.0.0.1:$REDIS_PORT"
-    saga_redis_start "$PIDS/redis.pid" "$LOGS/redis.log" "$LOCAL/redis" "$REDIS_PORT"
+    # one started before Redis had a password answers without one: it holds only
+    # hints and rate-limit buckets, so it is started again
+    saga_stop Redis "$PIDS/redis.pid" redis-server
+    saga_say "Redis: starting on 127.0.0.1:$REDIS_PORT (password in $REDIS_PW_FILE)"
+    saga_redis_start "$PIDS/redis.pid" "$LOGS/redis.log" "$LOCAL/redis" "$REDIS_PORT" \
+        "$REDIS_PW_FILE"
 fi
 
 # ---- broker -------------------------------------------------------------------
@@ -103,6 +139,9 @@ if saga_pid_alive "$PIDS/broker.pid" saga-broker && [[ -s $BOOTSTRAP_FILE ]]; th
 else
     saga_stop broker "$PIDS/broker.pid" saga-broker
     saga_say "broker: starting (control API on 127.0.0.1:$CONTROL_PORT)"
+    # it keeps its topics in memory and starts empty: audit.sh tells the audit when,
+    # so dead letters published to the broker before are reported as lost with it
+    date -u +%Y-%m-%dT%H:%M:%S.%3NZ >"$LOCAL/kafka.started"
     saga_broker_start "$PIDS/broker.pid" "$LOGS/broker.log" \
         "$BUILD/deploy/local/saga-broker" "$BOOTSTRAP_FILE" "$CONTROL_PORT" --brokers "$BROKERS"
 fi
@@ -115,13 +154,17 @@ for svc in "${SERVICES[@]}"; do
     bin=$BUILD/services/$svc/$svc-service
     port=${HTTP_PORT[$svc]}
     pidfile=$PIDS/$svc.pid
-    pw=$(saga_secrets_mysql_password "$SECRETS" "$svc")
+    pw=$(saga_secrets_password "$SECRETS" "mysql-$svc")
+    mpw=$(saga_secrets_password "$SECRETS" "mysql-$svc-migrate")
+    rpw=$(saga_secrets_password "$SECRETS" redis)
     # The mock listens on new random ports at each start (and keeps nothing): a
     # service still running with another broker's list is restarted, and so is one
     # started with other secrets (its MariaDB password was just changed).
     if saga_pid_alive "$pidfile" "$svc-service" &&
         saga_secrets_service_stale "$pidfile" "SAGA_KAFKA_BOOTSTRAP=$BOOTSTRAP" \
-            "SAGA_MYSQL_PASSWORD=$pw" "SAGA_JWT_KEY_FILE=$SECRETS/jwt-public.pem"; then
+            "SAGA_MYSQL_PASSWORD=$pw" "SAGA_MYSQL_MIGRATE_USER=saga_${svc}_migrate" \
+            "SAGA_MYSQL_MIGRATE_PASSWORD=$mpw" "SAGA_REDIS_PASSWORD=$rpw" \
+            "SAGA_JWT_KEY_FILE=$SECRETS/jwt-public.pem"; then
         saga_say "$svc: restarting (it runs against a broker that is gone, or older secrets)"
         saga_stop "$svc" "$pidfile" "$svc-service"
     fi
@@ -136,13 +179,18 @@ for svc in "${SERVICES[@]}"; do
             exit 1
         fi
         saga_say "$svc: starting on 127.0.0.1:$port"
-        SAGA_HTTP_PORT=$port \
+        # The mock broker ignores static membership (group.instance.id) and holds a
+        # rebalance for the session timeout less 1 s: a short session lets a
+        # restarted service take its partitions back about 2 s after it joins.
+        SAGA_KAFKA_SESSION_TIMEOUT_MS=${SAGA_KAFKA_SESSION_TIMEOUT_MS:-3000} \
+            SAGA_HTTP_PORT=$port \
             SAGA_MYSQL_HOST=127.0.0.1 SAGA_MYSQL_PORT=$MYSQL_PORT \
             SAGA_MYSQL_USER=saga_$svc SAGA_MYSQL_PASSWORD=$pw \
+            SAGA_MYSQL_MIGRATE_USER=saga_${svc}_migrate SAGA_MYSQL_MIGRATE_PASSWORD=$mpw \
             SAGA_JWT_ALG=ES256 SAGA_JWT_KEY_FILE=$SECRETS/jwt-public.pem SAGA_JWT_SECRET='' \
             SAGA_MYSQL_DATABASE=saga_$svc \
             SAGA_KAFKA_BOOTSTRAP=$BOOTSTRAP \
-            SAGA_REDIS_HOST=127.0.0.1 SAGA_REDIS_PORT=$REDIS_PORT \
+            SAGA_REDIS_HOST=127.0.0.1 SAGA_REDIS_PORT=$REDIS_PORT SAGA_REDIS_PASSWORD=$rpw \
             saga_start "$pidfile" "$LOGS/$svc.log" "$bin"
     fi
     saga_wait_until "$svc service (http://127.0.0.1:$port/ready)" 60 "$pidfile" \
@@ -168,6 +216,38 @@ if [[ -f $ROOT/deploy/local/demo-data.sh ]]; then
     fi
 fi
 
+# ---- console ------------------------------------------------------------------
+console_bin=$BUILD/tools/saga-console
+console_pidfile=$PIDS/console.pid
+console_env=(SAGA_CONSOLE_PORT="$CONSOLE_PORT" SAGA_KAFKA_BOOTSTRAP="$BOOTSTRAP"
+    SAGA_CONSOLE_MYSQL_HOST=127.0.0.1 SAGA_CONSOLE_MYSQL_PORT="$MYSQL_PORT"
+    SAGA_JWT_ALG=ES256 SAGA_JWT_KEY_FILE="$SECRETS/jwt-public.pem" SAGA_JWT_SECRET=)
+for svc in "${SERVICES[@]}"; do
+    up_svc=${svc^^}
+    console_env+=("SAGA_CONSOLE_${up_svc}_MYSQL_PASSWORD=$(saga_secrets_password "$SECRETS" "mysql-console-$svc")"
+        "SAGA_CONSOLE_${up_svc}_METRICS_URL=http://127.0.0.1:$((HTTP_PORT[$svc] + 1000))/metrics")
+done
+console_state="not built"
+if saga_pid_alive "$console_pidfile" saga-console &&
+    saga_secrets_service_stale "$console_pidfile" "${console_env[@]}"; then
+    saga_say "console: restarting (it runs against a broker that is gone, or older secrets)"
+    saga_stop console "$console_pidfile" saga-console
+fi
+if saga_pid_alive "$console_pidfile" saga-console; then
+    saga_say "console: already running (pid $(saga_pid_read "$console_pidfile"))"
+    console_state="ready"
+elif [[ -x $console_bin ]]; then
+    if saga_port_in_use "$CONSOLE_PORT"; then
+        saga_err "port $CONSOLE_PORT is already in use: cannot start saga-console there"
+        exit 1
+    fi
+    saga_say "console: starting on 127.0.0.1:$CONSOLE_PORT"
+    (export "${console_env[@]}" && saga_start "$console_pidfile" "$LOGS/console.log" "$console_bin")
+    saga_wait_until "saga-console (http://127.0.0.1:$CONSOLE_PORT/)" 30 "$console_pidfile" \
+        "$LOGS/console.log" saga_http_ok "http://127.0.0.1:$CONSOLE_PORT/"
+    console_state="ready"
+fi
+
 # ---- summary ------------------------------------------------------------------
 echo
 echo "The local stack is up."
@@ -177,9 +257,12 @@ for svc in "${SERVICES[@]}"; do
     printf '  %-13s http://127.0.0.1:%s   (%s; /metrics on 127.0.0.1:%s)\n' "$svc" \
         "${HTTP_PORT[$svc]}" "$state" "$((HTTP_PORT[$svc] + 1000))"
 done
+printf '  %-13s http://127.0.0.1:%s   (%s; sign in with an admin token: token.sh ops --admin)\n' \
+    console "$CONSOLE_PORT" "$console_state"
 echo "  Swagger UI    http://127.0.0.1:<port>/swagger-ui.html on each service above (Authorize with a token)"
-echo "  MariaDB       127.0.0.1:$MYSQL_PORT  (socket $MYSQL_SOCK; user saga_<svc>, password in $SECRETS/mysql-<svc>.password)"
-echo "  Redis         127.0.0.1:$REDIS_PORT"
+echo "  MariaDB       127.0.0.1:$MYSQL_PORT  (socket $MYSQL_SOCK; user saga_<svc>, password in $SECRETS/mysql-<svc>.password;"
+echo "                administrator: $(saga_mysql_admin_user) over the socket, e.g. mariadb --socket=$MYSQL_SOCK -u$(saga_mysql_admin_user))"
+echo "  Redis         127.0.0.1:$REDIS_PORT  (password in $REDIS_PW_FILE: REDISCLI_AUTH=\$(cat $REDIS_PW_FILE) redis-cli -p $REDIS_PORT)"
 echo "  Kafka         $BOOTSTRAP"
 echo "  broker ctl    http://127.0.0.1:$CONTROL_PORT  (GET /health, /bootstrap; POST /brokers/{all|1..3}/{down|up})"
 echo "  logs          $LOGS/"

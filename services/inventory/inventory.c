@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "saga/err.h"
+#include "saga/text.h"
 
 static bool is_alnum_ascii(char c)
 {
@@ -82,23 +83,9 @@ bool inventory_name_valid(const char *name)
     return true;
 }
 
-static bool is_hex(char c)
-{
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
-
 bool inventory_order_id_valid(const char *id)
 {
-    size_t i;
-
-    if (!id || strlen(id) != INVENTORY_ORDER_ID_LEN)
-        return false;
-    for (i = 0; i < INVENTORY_ORDER_ID_LEN; i++) {
-        bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-        if (dash ? id[i] != '-' : !is_hex(id[i]))
-            return false;
-    }
-    return true;
+    return saga_text_is_uuid(id);
 }
 
 bool inventory_currency_valid(const char *currency)
@@ -208,7 +195,8 @@ int inventory_decide(const inventory_line *lines, size_t n, inventory_decision *
     }
     for (i = 0; i < n; i++) {
         long long q = lines[i].quantity, p = lines[i].price;
-        if (q < 0 || p < 0 || p > INVENTORY_PRICE_MAX)
+        /* a stored price may predate INVENTORY_PRICE_MAX: bounded by the amount only */
+        if (q < 0 || p < 0 || p > INVENTORY_AMOUNT_MAX)
             return SAGA_ERR_INVALID;
         /* q <= 1000 and p <= 2^53: q * p fits a long long; check the sum's bound */
         if (q > INVENTORY_QUANTITY_MAX || (p != 0 && q > INVENTORY_AMOUNT_MAX / p))

@@ -18,8 +18,13 @@
 #define INVENTORY_SKU_MAX 64   /* ^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$ */
 #define INVENTORY_NAME_MAX 255 /* characters (code points), not bytes */
 #define INVENTORY_NAME_BYTES_MAX (4 * INVENTORY_NAME_MAX)
-#define INVENTORY_PRICE_MAX 9007199254740991LL /* 2^53-1 minor units, as the event schemas */
-#define INVENTORY_AMOUNT_MAX 9007199254740991LL
+#define INVENTORY_AMOUNT_MAX 9007199254740991LL /* 2^53-1 minor units, as the event schemas */
+/* The highest unit price a product may have: the largest order an OrderCreated can
+ * carry (INVENTORY_LINES_MAX lines of INVENTORY_QUANTITY_MAX units) at this price
+ * still totals at most INVENTORY_AMOUNT_MAX, so that every order can be priced in
+ * an InventoryReserved. order-service does not know prices; this bound is what
+ * makes every order it accepts representable. 90,071,992,547 minor units. */
+#define INVENTORY_PRICE_MAX (INVENTORY_AMOUNT_MAX / (INVENTORY_LINES_MAX * INVENTORY_QUANTITY_MAX))
 #define INVENTORY_STOCK_MAX 1000000000LL   /* PUT stock, and available after any change */
 #define INVENTORY_RESTOCK_MAX 1000000LL    /* POST restock quantity */
 #define INVENTORY_COUNTER_MAX 2147483647LL /* available + reserved + sold fit an INT column */
@@ -40,7 +45,7 @@ bool inventory_sku_valid(const char *sku);
 /* True if name is valid UTF-8 of 1..255 characters without control characters. */
 bool inventory_name_valid(const char *name);
 
-/* True if id is a UUID in its 36-character text form (either case of hex). */
+/* True if id is a UUID in its canonical 36-character text form (lowercase hex). */
 bool inventory_order_id_valid(const char *id);
 
 /* True if currency is three upper-case ASCII letters. */

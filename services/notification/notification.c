@@ -572,6 +572,11 @@ bool notification_http_ok(long status)
     return status >= 200 && status <= 299;
 }
 
+bool notification_smtp_permanent(long reply_code)
+{
+    return reply_code >= 500 && reply_code <= 599;
+}
+
 long notification_lease_ms(long timeout_ms)
 {
     if (timeout_ms < 0)

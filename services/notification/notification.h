@@ -150,6 +150,11 @@ bool notification_retry_next(int attempts, int max_attempts, long base_ms, long 
 /* True for a 2xx HTTP status: the webhook accepted the notification. */
 bool notification_http_ok(long status);
 
+/* True for an SMTP reply that refuses for good (5yz, RFC 5321 section 4.2.1: do not
+ * repeat the same transaction): the notification is FAILED without more attempts. A
+ * 4yz reply (and no reply: the server unreachable) is transient and retried. */
+bool notification_smtp_permanent(long reply_code);
+
 /* The lease a claiming pass takes on its rows when one delivery takes at most timeout_ms:
  * 2 * timeout_ms + 10 s. The pass starts a delivery only while it can end well within
  * the lease, so the lease bounds how long a crashed instance's rows wait, whatever the

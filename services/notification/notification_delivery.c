@@ -345,9 +345,33 @@ static size_t upload_read(char *buf, size_t size, size_t nitems, void *ud)
     return n;
 }
 
+/* The server's last reply line, kept by smtp_debug for the error text. */
+typedef struct smtp_reply {
+    char line[200];
+} smtp_reply;
+
+/* libcurl's debug callback: keeps the last line the SMTP server sent (curl's own error
+ * text names only the command that failed, e.g. "Weird server reply"). */
+static int smtp_debug(CURL *curl, curl_infotype type, char *data, size_t size, void *ud)
+{
+    smtp_reply *r = ud;
+    (void)curl;
+    if (type != CURLINFO_HEADER_IN)
+        return 0;
+    while (size > 0 && (data[size - 1] == '\n' || data[size - 1] == '\r'))
+        size--;
+    if (size >= sizeof(r->line))
+        size = sizeof(r->line) - 1;
+    for (size_t i = 0; i < size; i++) /* the server's text: printable ASCII only */
+        r->line[i] = data[i] >= 0x20 && data[i] < 0x7f ? data[i] : '?';
+    r->line[size] = '\0';
+    return 0;
+}
+
 static delivery_result deliver_email(delivery_worker *w, const notification_msg *m, char *err,
                                      size_t errlen)
 {
+    smtp_reply reply = {.line = ""};
     notification_delivery *d = w->d;
     char errbuf[CURL_ERROR_SIZE] = "", to[NOTIFY_CUSTOMER_ID_MAX + 256];
     char rcpt[sizeof(to) + 2], from[sizeof(d->set.smtp_from) + 2];
@@ -383,9 +407,18 @@ static delivery_result deliver_email(delivery_worker *w, const notification_msg 
     curl_easy_setopt(curl, CURLOPT_READFUNCTION, upload_read);
     curl_easy_setopt(curl, CURLOPT_READDATA, &body);
     curl_easy_setopt(curl, CURLOPT_UPLOAD, 1L);
+    curl_easy_setopt(curl, CURLOPT_DEBUGFUNCTION, smtp_debug);
+    curl_easy_setopt(curl, CURLOPT_DEBUGDATA, &reply);
+    curl_easy_setopt(curl, CURLOPT_VERBOSE, 1L); /* calls smtp_debug; prints nothing */
     res = curl_easy_perform(curl);
     if (res != CURLE_OK) {
         curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &code);
+        if (res != CURLE_ABORTED_BY_CALLBACK && code >= 400 && reply.line[0]) {
+            /* the server answered, and refused: say what it said */
+            snprintf(err, errlen, "email: the server refused: %s", reply.line);
+            result = notification_smtp_permanent(code) ? DELIVERY_PERMANENT : DELIVERY_RETRY;
+            goto out;
+        }
         result = curl_failure(res, errbuf, "email", code, err, errlen);
         goto out;
     }
@@ -397,8 +430,8 @@ out:
     return result;
 }
 
-static delivery_result deliver(delivery_worker *w, const notification_row *row, char *err,
-                               size_t errlen)
+static delivery_result deliver_row(delivery_worker *w, const notification_row *row, char *err,
+                                   size_t errlen)
 {
     notification_msg m;
     char summary[256];
@@ -429,6 +462,16 @@ static delivery_result deliver(delivery_worker *w, const notification_row *row, 
         snprintf(err, errlen, "unknown channel");
         return DELIVERY_PERMANENT;
     }
+}
+
+/* Delivers one row; the lines logged meanwhile carry the trace of the event that caused it. */
+static delivery_result deliver(delivery_worker *w, const notification_row *row, char *err,
+                               size_t errlen)
+{
+    saga_log_trace_set(row->traceparent);
+    delivery_result result = deliver_row(w, row, err, errlen);
+    saga_log_trace_clear();
+    return result;
 }
 
 /* --- recording outcomes --- */
@@ -522,6 +565,7 @@ static void record(delivery_worker *w, saga_db *db, const char *token, outcome *
         saga_log_ids ids = {.order_id = row->order_id,
                             .event_id = row->trigger_event_id,
                             .correlation_id = row->order_id};
+        saga_log_trace_set(row->traceparent);
         if (rc != SAGA_OK) {
             saga_log_ids(SAGA_LOG_ERROR, "notification.record_failed", &ids,
                          "cannot record the outcome of notification %s (%s): %s; it is tried"
@@ -549,6 +593,7 @@ static void record(delivery_worker *w, saga_db *db, const char *token, outcome *
                          attempts, o[i].error);
         }
     }
+    saga_log_trace_clear();
 }
 
 /* --- the threads --- */

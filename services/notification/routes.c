@@ -11,6 +11,7 @@
 #include "saga/fields.h"
 #include "saga/log.h"
 #include "saga/service.h"
+#include "saga/text.h"
 #include "notification.h"
 #include "notification_store.h"
 
@@ -40,9 +41,9 @@ static void notifications_list(saga_http_req *req, saga_http_resp *resp)
         saga_field_reply(resp, 400, "orderId", "orderId is required");
         return;
     }
-    if (strlen(order_id) > NOTIFY_ORDER_ID_MAX) {
-        saga_field_reply(resp, 400, "orderId", "orderId must be 1 to %d characters long",
-                         NOTIFY_ORDER_ID_MAX);
+    if (!saga_text_is_uuid(order_id)) {
+        saga_field_reply(resp, 400, "orderId",
+                         "orderId must be an order id: a UUID in lowercase hex");
         return;
     }
     if (!(db = saga_service_thread_db(svc))) {

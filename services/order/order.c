@@ -220,7 +220,7 @@ bool order_idem_key_valid(const char *key)
     if (n < 1 || n > ORDER_IDEM_KEY_MAX)
         return false;
     for (size_t i = 0; i < n; i++)
-        if ((unsigned char)key[i] < 0x20 || (unsigned char)key[i] > 0x7e)
+        if ((unsigned char)key[i] <= 0x20 || (unsigned char)key[i] > 0x7e)
             return false;
     return true;
 }
@@ -313,7 +313,7 @@ int order_request_parse(const cJSON *body, const char *shop_currency, order_requ
         return fail(err, "customerId", "customerId must be a string", NULL);
     if (!saga_text_is_customer_id(cust->valuestring))
         return fail(err, "customerId",
-                    "customerId must be 1 to 64 characters of UTF-8 without control characters",
+                    "customerId must be " SAGA_CUSTOMER_ID_RULE,
                     NULL);
     req->customer_id = cust->valuestring;
 

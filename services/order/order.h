@@ -185,7 +185,8 @@ void order_request_hash(const order_request *req, char out[ORDER_HASH_LEN + 1]);
 #define ORDER_FNV_OFFSET 0xcbf29ce484222325ULL
 uint64_t order_fnv1a(uint64_t h, const void *p, size_t n);
 
-/* True if key is a valid Idempotency-Key: 1..128 printable ASCII characters (0x20..0x7e). */
+/* True if key is a valid Idempotency-Key: 1..128 visible ASCII characters (0x21..0x7e): no
+ * space anywhere, so that one key has one spelling. */
 bool order_idem_key_valid(const char *key);
 
 /* True if s is a valid SKU. */

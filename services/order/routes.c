@@ -24,8 +24,6 @@
 #define IDEM_TTL_S (24 * 60 * 60)
 #define REDIS_KEY_MAX (32 + ORDER_CUSTOMER_BYTES + ORDER_IDEM_KEY_MAX)
 #define WAIT_SLICE_MS 250 /* a waiter re-reads (and checks for shutdown) this often */
-#define WAIT_POLL_MS 10   /* first re-read interval while a settle may be committing */
-#define WAIT_POLL_MAX_MS 100
 #define OUT_OF_STOCK_TYPE "https://saga.example/problems/out-of-stock"
 
 static order_app *route_app(saga_http_req *req)
@@ -72,6 +70,7 @@ static void route_traceparent(saga_http_req *req, saga_http_resp *resp,
         order_traceparent_format(rnd, tp);
     }
     saga_http_add_header(resp, "traceparent", tp);
+    saga_log_trace_set(tp); /* the request's lines carry the trace it starts or continues */
 }
 
 /* 200/202 with the order JSON; Location when asked. */
@@ -298,7 +297,7 @@ static void create_order(saga_http_req *req, saga_http_resp *resp, const cJSON *
     }
     if (key && !order_idem_key_valid(key)) {
         saga_field_reply(resp, 400, "Idempotency-Key",
-                         "Idempotency-Key must be 1 to 128 printable ASCII characters");
+                         "Idempotency-Key must be 1 to 128 visible ASCII characters (no spaces)");
         return;
     }
     if (!(db = route_db(req, resp)))
@@ -402,19 +401,15 @@ static void route_create(saga_http_req *req, saga_http_resp *resp)
 /* --- GET /api/orders/{id} --- */
 
 /* Re-reads o until it is settled, wait_s pass, or the service stops. It sleeps on
- * the order watch between reads. A notify about this order (or one seen just
- * before the first read: `recent`) may come before its commit (the consumer
- * notifies inside its batch), so from then on it re-reads every WAIT_POLL_MS,
- * doubling up to WAIT_POLL_MAX_MS, until the commit shows. Without a notify it
- * re-reads every WAIT_SLICE_MS, which also bounds the delay of a notify missed in
- * the moment between its snapshot and its first read. */
+ * the order watch between reads: a notify about this order comes after the commit
+ * that settled it, so the read it wakes sees the outcome. It also re-reads every
+ * WAIT_SLICE_MS (a notify lost to a full ring, the service stopping). */
 static int wait_settled(saga_http_req *req, saga_db *db, order *o, unsigned long long seen,
-                        bool recent, long wait_s)
+                        long wait_s)
 {
     saga_service *svc = saga_service_from_request(req);
     order_watch *w = &route_app(req)->watch;
     long long until = order_watch_now_ms() + wait_s * 1000;
-    long poll_ms = recent ? WAIT_POLL_MS : 0; /* 0: not polling */
     char id[ORDER_ID_MAX + 1];
     int rc;
 
@@ -423,14 +418,22 @@ static int wait_settled(saga_http_req *req, saga_db *db, order *o, unsigned long
         long long now = order_watch_now_ms();
         if (order_status_settled(o->status) || !saga_service_running(svc) || now >= until)
             return SAGA_OK;
-        long long slice = now + (poll_ms ? poll_ms : WAIT_SLICE_MS);
-        if (order_watch_wait(w, id, &seen, slice < until ? slice : until))
-            poll_ms = WAIT_POLL_MS;
-        else if (poll_ms)
-            poll_ms = poll_ms * 2 > WAIT_POLL_MAX_MS ? WAIT_POLL_MAX_MS : poll_ms * 2;
+        long long slice = now + WAIT_SLICE_MS;
+        order_watch_wait(w, id, &seen, slice < until ? slice : until);
         if ((rc = order_store_get(db, id, o)))
             return rc;
     }
+}
+
+/* The {id} path parameter, or NULL after answering 400: an order id has one spelling,
+ * the canonical UUID text the service made. */
+static const char *route_order_id(saga_http_req *req, saga_http_resp *resp)
+{
+    const char *id = saga_http_param(req, "id");
+    if (saga_text_is_uuid(id))
+        return id;
+    saga_field_reply(resp, 400, "id", "id must be an order id: a UUID in lowercase hex");
+    return NULL;
 }
 
 /* Reads order id for the caller: SAGA_ERR_NOT_FOUND also for another customer's
@@ -445,13 +448,15 @@ static int own_order_get(saga_http_req *req, saga_db *db, const char *id, order 
 
 static void route_get(saga_http_req *req, saga_http_resp *resp)
 {
-    const char *id = saga_http_param(req, "id");
+    const char *id = route_order_id(req, resp);
     const char *wait = saga_http_query(req, "wait");
     long wait_s = 0;
     order *o = NULL;
     saga_db *db;
     int rc;
 
+    if (!id)
+        return;
     if (wait && order_parse_int(wait, 0, ORDER_WAIT_MAX_S, &wait_s) != SAGA_OK) {
         saga_field_reply(resp, 400, "wait", "wait must be an integer from 0 to %d (seconds)",
                          ORDER_WAIT_MAX_S);
@@ -464,11 +469,10 @@ static void route_get(saga_http_req *req, saga_http_resp *resp)
         return;
     }
     /* the generation before the read: a notify after it wakes the wait */
-    unsigned long long seen = 0;
-    bool recent = order_watch_snapshot(&route_app(req)->watch, id, &seen);
+    unsigned long long seen = order_watch_snapshot(&route_app(req)->watch);
     rc = own_order_get(req, db, id, o);
     if (rc == SAGA_OK && wait_s > 0 && !order_status_settled(o->status))
-        rc = wait_settled(req, db, o, seen, recent, wait_s);
+        rc = wait_settled(req, db, o, seen, wait_s);
     if (rc == SAGA_ERR_NOT_FOUND)
         saga_http_reply_problem(resp, 404, "no order %s", id);
     else if (rc)
@@ -520,8 +524,7 @@ static void route_list(saga_http_req *req, saga_http_resp *resp)
     if (customer) {
         if (!saga_text_is_customer_id(customer)) {
             saga_field_reply(resp, 400, "customerId",
-                             "customerId must be 1 to 64 characters of UTF-8 without control "
-                             "characters");
+                             "customerId must be " SAGA_CUSTOMER_ID_RULE);
             return;
         }
         f.customer_id = customer;
@@ -548,7 +551,7 @@ static void route_list(saga_http_req *req, saga_http_resp *resp)
                          ORDER_LIST_LIMIT_MAX);
         return;
     }
-    if (after && (strlen(after) < 1 || strlen(after) > ORDER_ID_MAX)) {
+    if (after && !saga_text_is_uuid(after)) {
         saga_field_reply(resp, 400, "after",
                          "after must be an order id (the previous page's next)");
         return;
@@ -613,12 +616,14 @@ static int events_add(const order_history_row *row, void *ud)
 
 static void route_events(saga_http_req *req, saga_http_resp *resp)
 {
-    const char *id = saga_http_param(req, "id");
+    const char *id = route_order_id(req, resp);
     cJSON *body = NULL, *events = NULL;
     order *o = NULL;
     saga_db *db;
     int rc;
 
+    if (!id)
+        return;
     if (!(db = route_db(req, resp)))
         return;
     if (!(o = malloc(sizeof(*o))) || !(body = cJSON_CreateObject())) {
@@ -667,13 +672,15 @@ static int cancel_tx(saga_db *db, void *ud)
 
 static void route_cancel(saga_http_req *req, saga_http_resp *resp)
 {
-    const char *id = saga_http_param(req, "id");
+    const char *id = route_order_id(req, resp);
     char tp[ORDER_TRACEPARENT_LEN + 1];
     order *o = NULL;
     bool changed = false;
     saga_db *db;
     int rc = SAGA_OK;
 
+    if (!id)
+        return;
     route_traceparent(req, resp, tp);
     if (!(db = route_db(req, resp)))
         return;

@@ -148,14 +148,7 @@ bool payment_customer_id_valid(const char *s)
 
 bool payment_uuid_valid(const char *s)
 {
-    if (!s || strlen(s) != PAYMENT_ID_LEN)
-        return false;
-    for (size_t i = 0; i < PAYMENT_ID_LEN; i++) {
-        bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-        if (dash ? s[i] != '-' : !isxdigit((unsigned char)s[i]))
-            return false;
-    }
-    return true;
+    return saga_text_is_uuid(s);
 }
 
 bool payment_amount_from_double(double d, long long *out)

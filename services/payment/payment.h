@@ -136,11 +136,10 @@ int payment_put_decide(const payment_wallet *existing, const payment_put *put,
  * pass PAYMENT_MONEY_MAX. */
 int payment_topup_check(const payment_wallet *wallet, long long amount);
 
-/* True if s is a customer id: valid UTF-8, 1..64 characters, no control
- * characters. */
+/* True if s is a customer id in its canonical form (saga_text_is_customer_id). */
 bool payment_customer_id_valid(const char *s);
 
-/* True if s is a canonical UUID (8-4-4-4-12 hexadecimal digits, any case). */
+/* True if s is a canonical UUID: 8-4-4-4-12 lowercase hexadecimal digits. */
 bool payment_uuid_valid(const char *s);
 
 /* True if d is an integral amount of money in 0..PAYMENT_MONEY_MAX; sets *out. */

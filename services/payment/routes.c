@@ -11,6 +11,7 @@
 #include "saga/fields.h"
 #include "saga/log.h"
 #include "saga/service.h"
+#include "saga/text.h"
 #include "payment_store.h"
 
 /* Transactions that hit a deadlock or lock wait timeout are re-run this often. */
@@ -73,8 +74,7 @@ static const char *customer_param(saga_http_req *req, saga_http_resp *resp)
     const char *id = saga_http_param(req, "customerId");
     if (!payment_customer_id_valid(id)) {
         saga_field_reply(resp, 400, "customerId",
-                         "customerId must be 1 to 64 characters of valid UTF-8 without "
-                         "control characters");
+                         "customerId must be " SAGA_CUSTOMER_ID_RULE);
         return NULL;
     }
     return id;
@@ -260,7 +260,7 @@ static void route_payment_get(saga_http_req *req, saga_http_resp *resp)
     int rc;
 
     if (!payment_uuid_valid(order_id)) {
-        saga_field_reply(resp, 400, "orderId", "orderId must be a UUID");
+        saga_field_reply(resp, 400, "orderId", "orderId must be an order id: a UUID in lowercase hex");
         return;
     }
     if (!(db = route_db(req, resp)))

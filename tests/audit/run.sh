@@ -212,6 +212,14 @@ check "inv7 dead letter still in the outbox" 1 "dead letter (SCHEMA_INVALID) is 
 check "inv7 dead letter in the outbox: allowed in flight" 0 "audit: clean" "$DLQ_ROW" --allow-in-flight
 check "inv7 message without a dead_letters row" 1 "VIOLATION inv7 service=order src=inventory-events/2/17: $TOPIC message" \
     "DELETE FROM $O.dead_letters"
+# an in-memory broker restarted at SAGA_AUDIT_DLQ_SINCE: older dead letters are lost with
+# it (a note, not a violation); newer ones are judged as always
+SAGA_AUDIT_DLQ_SINCE=2026-06-01T00:00:00.250Z check "inv7 dead letter lost with a restarted broker" 0 \
+    "1 dead letters recorded before 2026-06-01 00:00:00.250 UTC, when the broker holding $TOPIC started empty (SAGA_AUDIT_DLQ_SINCE), are not on it: lost with the in-memory broker" \
+    "INSERT INTO $I.dead_letters (src_topic, src_partition, src_offset, reason, message, attempts, created_at) VALUES ('order-events', 1, 5, 'SCHEMA_INVALID', 'x', 1, '2026-06-01 00:00:00.249')"
+SAGA_AUDIT_DLQ_SINCE=2026-06-01T00:00:00Z check "inv7 dead letter after the broker's start" 1 \
+    "VIOLATION inv7 service=inventory src=order-events/1/5: dead letter (SCHEMA_INVALID) is not on $TOPIC" \
+    "INSERT INTO $I.dead_letters (src_topic, src_partition, src_offset, reason, message, attempts, created_at) VALUES ('order-events', 1, 5, 'SCHEMA_INVALID', 'x', 1, '2026-06-01 00:00:00.001')"
 
 # ---- cannot run: exit 2 naming what
 SAGA_AUDIT_PAYMENT_MYSQL_PORT=1 check "exit 2: payment database unreachable" 2 \
@@ -222,6 +230,8 @@ check "exit 2: missing table" 2 "notification database $N: " "DROP TABLE $N.noti
 SAGA_KAFKA_BOOTSTRAP=127.0.0.1:1 SAGA_AUDIT_KAFKA_TIMEOUT_MS=2000 check "exit 2: broker unreachable" 2 \
     "cannot read the metadata of $TOPIC from kafka at 127.0.0.1:1" ""
 check "exit 2: bad option" 2 "unknown option '--frobnicate'" "" --frobnicate
+SAGA_AUDIT_DLQ_SINCE=yesterday check "exit 2: SAGA_AUDIT_DLQ_SINCE not a time" 2 \
+    "SAGA_AUDIT_DLQ_SINCE: 'yesterday' is not an RFC 3339 UTC time" ""
 
 # ---- last, as they add messages to the topic for good
 printf '%s\n' 'stray' | kcat -b "$BOOTSTRAP" -P -t "$TOPIC" -k x -H saga-service=shipping \

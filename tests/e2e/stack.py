@@ -10,13 +10,17 @@ the invariant audit (saga-audit) closes every test class.
 
 The services run as they would in production, with authentication on: each stack
 makes its own ES256 key pair (saga-token keygen) and the services verify with the
-public half; each service connects to MariaDB as its own user, with a random
-password and privileges on its own database only (so those grants are proven
-enough); /metrics is read from each service's own metrics port. Requests carry a
+public half; each service runs as its own MariaDB user, with a random password
+and only SELECT, INSERT, UPDATE, DELETE on its own database, and applies its
+migrations at start as a second user (SAGA_MYSQL_MIGRATE_USER) that may also change
+the schema: the grants deploy/local/lib.sh gives on the local stack, so every e2e
+and chaos run proves them enough. Each stack's Redis wants a password
+(SAGA_REDIS_PASSWORD); /metrics is read from each service's own metrics port. Requests carry a
 bearer token: call(..., who=ADMIN) by default, who="<customer id>" for that
 customer's own token, who=None for none. The rate limits on POST /api/orders are
 off unless a test turns them on (Stack(name, env={"order": {...}})).
 """
+import datetime
 import json
 import os
 import re
@@ -178,8 +182,11 @@ class Answer:
 
 
 class Stack:
-    def __init__(self, name, env=None):
+    def __init__(self, name, env=None, console=False):
         self.name = name
+        self.with_console = console  # also run saga-console (start_console)
+        self.console = None
+        self.console_port = None
         self.state = load_state()
         self.dir = self.state["SAGA_TEST_DIR"]
         self.env_overrides = env or {}
@@ -191,7 +198,9 @@ class Stack:
         self.schemas = EventSchemas()
         self.run = uuid.uuid4().hex[:8]
         self.metrics_ports = {}
-        self.db_passwords = {}
+        self.db_passwords = {}      # service -> its runtime user's password
+        self.migrate_passwords = {} # service -> its migration user's password
+        self.redis_password = secrets.token_hex(16)
         self.secrets_dir = os.path.join(self.dir, f"{name}-secrets")
         self.tokens = {}            # (subject, admin) -> token
         self.token_lock = threading.Lock()
@@ -213,12 +222,19 @@ class Stack:
                 self.openapi[svc] = OpenApi(os.path.join(SOURCE, "services", svc, "openapi.json"))
             for svc in SERVICES:
                 self._wait_assigned(svc)
+            if self.with_console:
+                self.start_console()
         except BaseException:
             self.stop()
             raise
         return self
 
     def stop(self):
+        if self.console and self.console.poll() is None:
+            code = terminate(self.console, timeout=20)
+            if code != 0:
+                print(f"{self.name}: saga-console exited with {code}; log: {self.log('console')}")
+        self.console = None
         for svc, proc in self.procs.items():
             if proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)
@@ -234,10 +250,15 @@ class Stack:
 
     def start_redis(self):
         """This stack's own Redis (a test may stop and restart it)."""
+        # the password in a file of its own (0600), not on the command line
+        conf = os.path.join(self.dir, f"{self.name}-redis.conf")
+        fd = os.open(conf, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(f"requirepass {self.redis_password}\n")
         with open(self.log("redis"), "a") as log:
             self.redis = subprocess.Popen(
-                ["redis-server", "--port", str(self.redis_port), "--bind", "127.0.0.1", "--save",
-                 "", "--appendonly", "no", "--daemonize", "no"],
+                ["redis-server", conf, "--port", str(self.redis_port), "--bind", "127.0.0.1",
+                 "--save", "", "--appendonly", "no", "--daemonize", "no"],
                 stdout=log, stderr=subprocess.STDOUT)
         deadline = time.time() + 10
         while time.time() < deadline:
@@ -247,6 +268,25 @@ class Stack:
             except OSError:
                 time.sleep(0.05)
         raise RuntimeError(f"redis did not start; see {self.log('redis')}")
+
+    def redis_command(self, *args):
+        """One command to this stack's Redis (RESP), after AUTH with the stack's
+        password; its raw reply's first line."""
+        def request(*words):
+            parts = [str(w).encode() for w in words]
+            return b"*%d\r\n" % len(parts) + b"".join(b"$%d\r\n%s\r\n" % (len(p), p)
+                                                       for p in parts)
+        with socket.create_connection(("127.0.0.1", self.redis_port), timeout=5) as c:
+            c.sendall(request("AUTH", self.redis_password))
+            auth = c.recv(4096).split(b"\r\n")[0].decode()
+            assert auth == "+OK", f"redis AUTH: {auth}"
+            c.sendall(request(*args))
+            return c.recv(4096).split(b"\r\n")[0].decode()
+
+    def redis_exists(self, key):
+        answer = self.redis_command("EXISTS", key)
+        assert answer in (":0", ":1"), answer
+        return answer == ":1"
 
     def stop_redis(self):
         if getattr(self, "redis", None) and self.redis.poll() is None:
@@ -262,7 +302,11 @@ class Stack:
         if os.path.exists(bootstrap_file):
             os.unlink(bootstrap_file)
         self.control_port = free_port()
-        with open(self.log("broker"), "w") as log:
+        # the mock keeps its topics in memory and starts empty: the audit is told when
+        # (SAGA_AUDIT_DLQ_SINCE), as deploy/local/audit.sh tells it on the local stack
+        self.broker_started = (datetime.datetime.now(datetime.timezone.utc)
+                               .strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z")
+        with open(self.log("broker"), "a") as log:
             self.broker = subprocess.Popen(
                 [os.path.join(BUILD, "deploy", "local", "saga-broker"), "--bootstrap-file",
                  bootstrap_file, "--control-port", str(self.control_port)],
@@ -274,6 +318,25 @@ class Stack:
             time.sleep(0.05)
         with open(bootstrap_file) as f:
             self.bootstrap = f.read().strip()
+
+    def restart_broker(self):
+        """What `down.sh --services; up.sh` does to the local stack: every service
+        stopped (each must exit 0), the broker stopped and a new, empty one started
+        (the mock keeps its topics, saga-dlq included, in memory), the services started
+        again against it; returns once they are ready and consuming."""
+        for proc in self.procs.values():
+            proc.send_signal(signal.SIGTERM)
+        for svc, proc in self.procs.items():
+            code = wait_or_kill(proc, timeout=20)
+            assert code == 0, f"{svc}-service exited with {code}; see {self.log(svc)}"
+        terminate(self.broker, timeout=10)
+        self._start_broker()
+        for svc in SERVICES:
+            self._start_service(svc, log_mode="a")
+        for svc in SERVICES:
+            self._wait_ready(svc)
+        for svc in SERVICES:
+            self._wait_assigned(svc)
 
     def db(self, svc):
         return f"saga_test_{self.name}_{svc}"
@@ -292,21 +355,97 @@ class Stack:
         return rows[0][0] if rows else None
 
     def root_sql(self, query):
-        """SQL as MariaDB's root, over the server's socket (creating users needs it)."""
-        subprocess.run(["mariadb", "--no-defaults", "--protocol=socket",
-                        f"--socket={self.state['SAGA_MYSQL_SOCKET']}", "-uroot", "-N", "-B"],
-                       input=query, check=True, capture_output=True, text=True)
+        """SQL as MariaDB's administrator, over the server's socket (unix-socket
+        authentication: the only way in for it); returns rows as lists of strings."""
+        out = subprocess.run(["mariadb", "--no-defaults", "--protocol=socket",
+                              f"--socket={self.state['SAGA_MYSQL_SOCKET']}",
+                              f"-u{self.state.get('SAGA_MYSQL_ADMIN_USER', 'root')}", "-N", "-B"],
+                             input=query, check=True, capture_output=True, text=True).stdout
+        return [line.split("\t") for line in out.splitlines()]
+
+    def migrate_user(self, svc):
+        return f"{self.db(svc)}_migrate"
 
     def _reset_db(self, svc):
-        """A fresh database, and a user of its own (named like it) with a new random
-        password and every privilege on that database and nothing else."""
+        """A fresh database and its two users, named after it, with new random
+        passwords and the local stack's grants (deploy/local/lib.sh,
+        saga_mysql_service_users_sql): the runtime user may only read and write rows,
+        the migration user may also change the schema."""
         db = self.db(svc)
         pw = self.db_passwords[svc] = secrets.token_hex(16)
-        escaped = db.replace("_", "\\_")  # `_` is a wildcard in a GRANT's database name
-        self.root_sql(f"DROP DATABASE IF EXISTS {db}; CREATE DATABASE {db};"
+        mpw = self.migrate_passwords[svc] = secrets.token_hex(16)
+        users = subprocess.run(
+            ["bash", "-c", 'source "$0" && saga_mysql_service_users_sql "$@"',
+             os.path.join(SOURCE, "deploy", "local", "lib.sh"), db, db, pw,
+             self.migrate_user(svc), mpw, "127.0.0.1"],
+            check=True, capture_output=True, text=True).stdout
+        self.root_sql(f"DROP DATABASE IF EXISTS {db};"
                       f"DROP USER IF EXISTS '{db}'@'127.0.0.1';"
-                      f"CREATE USER '{db}'@'127.0.0.1' IDENTIFIED BY '{pw}';"
-                      f"GRANT ALL PRIVILEGES ON `{escaped}`.* TO '{db}'@'127.0.0.1';")
+                      f"DROP USER IF EXISTS '{self.migrate_user(svc)}'@'127.0.0.1';" + users)
+
+    def console_user(self, svc):
+        """The console's read-only MySQL user on svc's database (named like it)."""
+        return f"{self.db(svc)}_console"
+
+    def _console_users(self):
+        """One read-only user per service database for saga-console: SELECT on that
+        database and nothing else, as deploy/local/up.sh makes them."""
+        sql = ""
+        self.console_passwords = {}
+        for svc in SERVICES:
+            db, user = self.db(svc), self.console_user(svc)
+            pw = self.console_passwords[svc] = secrets.token_hex(16)
+            escaped = db.replace("_", "\\_")
+            sql += (f"DROP USER IF EXISTS '{user}'@'127.0.0.1';"
+                    f"CREATE USER '{user}'@'127.0.0.1' IDENTIFIED BY '{pw}';"
+                    f"GRANT SELECT ON `{escaped}`.* TO '{user}'@'127.0.0.1';")
+        self.root_sql(sql)
+
+    def console_env(self):
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SAGA_JWT_")}
+        env.update({
+            "SAGA_CONSOLE_PORT": str(self.console_port),
+            "SAGA_CONSOLE_MYSQL_HOST": "127.0.0.1",
+            "SAGA_CONSOLE_MYSQL_PORT": self.state["SAGA_MYSQL_PORT"],
+            "SAGA_KAFKA_BOOTSTRAP": self.bootstrap,
+            "SAGA_JWT_ALG": "ES256",
+            "SAGA_JWT_KEY_FILE": os.path.join(self.secrets_dir, "jwt-public.pem"),
+            "SAGA_LOG_LEVEL": "info",
+        })
+        for svc in SERVICES:
+            up = svc.upper()
+            env[f"SAGA_CONSOLE_{up}_MYSQL_USER"] = self.console_user(svc)
+            env[f"SAGA_CONSOLE_{up}_MYSQL_PASSWORD"] = self.console_passwords[svc]
+            env[f"SAGA_CONSOLE_{up}_DB"] = self.db(svc)
+            env[f"SAGA_CONSOLE_{up}_METRICS_URL"] = (
+                f"http://127.0.0.1:{self.metrics_ports[svc]}/metrics")
+            group = self.env_overrides.get(svc, {}).get("SAGA_KAFKA_GROUP")
+            if group:
+                env[f"SAGA_CONSOLE_{up}_GROUP"] = group
+        return env
+
+    def start_console(self, timeout=30):
+        """saga-console on a free port, with its read-only users; waits until it
+        serves its page. self.console_url is where it is."""
+        self._console_users()
+        self.console_port = free_port()
+        self.console_url = f"http://127.0.0.1:{self.console_port}"
+        with open(self.log("console"), "w") as log:
+            self.console = subprocess.Popen([os.path.join(BUILD, "tools", "saga-console")],
+                                            cwd=SOURCE, env=self.console_env(), stdout=log,
+                                            stderr=subprocess.STDOUT)
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.console.poll() is not None:
+                raise RuntimeError(f"saga-console exited; see {self.log('console')}")
+            try:
+                with urllib.request.urlopen(self.console_url + "/", timeout=2) as resp:
+                    if resp.status == 200:
+                        return
+            except OSError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"saga-console did not answer in {timeout} s; see {self.log('console')}")
 
     def _make_keys(self):
         """This stack's ES256 key pair, in the harness's temporary directory."""
@@ -331,14 +470,19 @@ class Stack:
             "SAGA_MYSQL_PORT": self.state["SAGA_MYSQL_PORT"],
             "SAGA_MYSQL_USER": self.db(svc),
             "SAGA_MYSQL_PASSWORD": self.db_passwords[svc],
+            "SAGA_MYSQL_MIGRATE_USER": self.migrate_user(svc),
+            "SAGA_MYSQL_MIGRATE_PASSWORD": self.migrate_passwords[svc],
             "SAGA_MYSQL_DATABASE": self.db(svc),
             "SAGA_KAFKA_BOOTSTRAP": self.bootstrap,
             "SAGA_REDIS_HOST": "127.0.0.1",
             "SAGA_REDIS_PORT": str(self.redis_port),
+            "SAGA_REDIS_PASSWORD": self.redis_password,
             "SAGA_LOG_LEVEL": "info",
-            # a restarted or added instance gets partitions sooner (the mock
-            # broker waits about a session timeout to rebalance)
-            "SAGA_KAFKA_SESSION_TIMEOUT_MS": "6000",
+            # as up.sh: the mock broker holds a rebalance for the session timeout
+            # less 1 s, so a restarted or added instance consumes about 2 s after
+            # it joins (the environment may set another value, to compare)
+            "SAGA_KAFKA_SESSION_TIMEOUT_MS": os.environ.get("SAGA_KAFKA_SESSION_TIMEOUT_MS",
+                                                            "3000"),
         })
         env.update(self.env_overrides.get(svc, {}))
         return env
@@ -349,12 +493,14 @@ class Stack:
             self.procs[svc] = subprocess.Popen([binary], cwd=SOURCE, env=self.service_env(svc),
                                                stdout=log, stderr=subprocess.STDOUT)
 
-    def restart_service(self, svc, env):
+    def restart_service(self, svc, env, exited=None):
         """Stops svc (SIGTERM; it must exit 0), then starts it again with env on top
         of the stack's own settings, and waits until it is ready and consuming. Its
-        log goes on in the same file."""
-        code = terminate(self.procs[svc])
-        assert code == 0, f"{svc}-service exited with {code} on SIGTERM; see {self.log(svc)}"
+        log goes on in the same file. exited: the status svc has already ended with
+        (a fault point's -9), instead of stopping it."""
+        code = terminate(self.procs[svc]) if exited is None else self.procs[svc].wait()
+        want = 0 if exited is None else exited
+        assert code == want, f"{svc}-service exited with {code}, not {want}; see {self.log(svc)}"
         self.env_overrides[svc] = dict(env)
         with open(self.log(svc), "a") as log:
             log.write(f"--- restarted with {env}\n")
@@ -625,6 +771,7 @@ class Stack:
             "SAGA_AUDIT_INVENTORY_DB": self.db("inventory"),
             "SAGA_AUDIT_NOTIFICATION_DB": self.db("notification"),
             "SAGA_KAFKA_BOOTSTRAP": self.bootstrap,
+            "SAGA_AUDIT_DLQ_SINCE": self.broker_started,
         }
 
     def audit(self):

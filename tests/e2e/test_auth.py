@@ -5,11 +5,18 @@ only their own resources (403, or 404 exactly like a missing id where an id coul
 otherwise be probed), admin routes refuse customers, admins may do everything;
 /health, /ready and /openapi.json are open and /metrics is only on the metrics port.
 Then the rate limits on POST /api/orders (per token subject, per client address,
-and Redis down: orders still flow). The class ends with every event schema-valid
-and a clean audit, like the other e2e tests."""
+and Redis down: orders still flow). Then least privilege in the data layer, checked
+by asking the servers: each service's runtime MariaDB user holds only SELECT, INSERT,
+UPDATE, DELETE on its own database and is refused DDL, its migrations ran as its
+migration user; MariaDB's root logs in by unix socket only (no account without a
+password over TCP, the socket not world-writable); Redis refuses a client without
+its password, and an order-service without it goes on as with Redis down. The class
+ends with every event schema-valid and a clean audit, like the other e2e tests."""
 import base64
 import json
 import os
+import socket
+import stat
 import subprocess
 import sys
 import time
@@ -401,6 +408,146 @@ class AuthE2E(StackTestCase):
                 self.assertIn(s.wait_order(o)["status"], ("CONFIRMED", "CANCELLED"))
         finally:
             s.restart_service("order", {})  # the stack's own settings: limits off
+
+    # --- least privilege in the data layer, asked of the servers themselves ---
+
+    RUNTIME_PRIVILEGES = {"SELECT", "INSERT", "UPDATE", "DELETE"}
+    MIGRATE_PRIVILEGES = RUNTIME_PRIVILEGES | {"CREATE", "ALTER", "DROP", "INDEX", "REFERENCES"}
+
+    def grants(self, user):
+        """(global privileges, {schema: privileges}, table privileges) of user@127.0.0.1."""
+        grantee = f"'{user}'@'127.0.0.1'"
+        glob = {r[0] for r in self.s.root_sql(
+            "SELECT privilege_type FROM information_schema.USER_PRIVILEGES "
+            f'WHERE grantee = "{grantee}"')}
+        schemas = {}
+        for schema, priv in self.s.root_sql(
+                "SELECT table_schema, privilege_type FROM information_schema.SCHEMA_PRIVILEGES "
+                f'WHERE grantee = "{grantee}"'):
+            schemas.setdefault(schema.replace("\\\\", "\\"), set()).add(priv)
+        tables = self.s.root_sql("SELECT table_name FROM information_schema.TABLE_PRIVILEGES "
+                                 f'WHERE grantee = "{grantee}"')
+        return glob, schemas, tables
+
+    def mysql_as(self, svc, sql):
+        """Runs sql on svc's database as svc's runtime user over TCP: (exit status, stderr)."""
+        s = self.s
+        out = subprocess.run(["mariadb", "--no-defaults", "-h", "127.0.0.1", "-P",
+                              s.state["SAGA_MYSQL_PORT"], f"-u{s.db(svc)}", s.db(svc), "-e", sql],
+                             env=dict(os.environ, MYSQL_PWD=s.db_passwords[svc]),
+                             capture_output=True, text=True)
+        return out.returncode, out.stderr
+
+    def test_service_database_users_hold_least_privilege(self):
+        s = self.s
+        for svc in SERVICES:
+            with self.subTest(svc=svc):
+                db, mig = s.db(svc), s.migrate_user(svc)
+                schema = db.replace("_", "\\_")  # as granted: `_` escaped
+                glob, schemas, tables = self.grants(db)
+                self.assertEqual(glob, {"USAGE"})
+                self.assertEqual(schemas, {schema: self.RUNTIME_PRIVILEGES})
+                self.assertEqual(tables, [])
+                glob, schemas, tables = self.grants(mig)
+                self.assertEqual(glob, {"USAGE"})
+                self.assertEqual(schemas, {schema: self.MIGRATE_PRIVILEGES})
+                for line in s.root_sql(f"SHOW GRANTS FOR '{db}'@'127.0.0.1'"):
+                    self.assertNotIn("ALL PRIVILEGES", line[0])
+                    self.assertNotIn("GRANT OPTION", line[0])
+                # the runtime user reads and writes rows, and may not change the schema
+                self.assertEqual(self.mysql_as(svc, "SELECT COUNT(*) FROM outbox")[0], 0)
+                for ddl in ("CREATE TABLE intruder (i INT)", "DROP TABLE inbox",
+                            "ALTER TABLE outbox ADD COLUMN intruder INT",
+                            "CREATE TRIGGER intruder BEFORE INSERT ON inbox"
+                            " FOR EACH ROW SET @x = 1"):
+                    code, err = self.mysql_as(svc, ddl)
+                    self.assertNotEqual(code, 0, ddl)
+                    self.assertRegex(err, r"ERROR 11(42|44)|command denied", ddl)
+                # the service runs as its runtime user; its migrations ran as the other
+                users = {r[0] for r in s.root_sql(
+                    f"SELECT DISTINCT user FROM information_schema.PROCESSLIST WHERE db = '{db}'")}
+                self.assertIn(db, users)
+                self.assertNotIn(mig, users)
+                with open(s.log(svc)) as f:
+                    self.assertIn(f"migrations applied as {mig}; running as {db}", f.read())
+                self.assertGreater(int(s.scalar(svc, "SELECT COUNT(*) FROM schema_migrations")), 0)
+
+    def test_mariadb_root_by_unix_socket_only(self):
+        s = self.s
+        accounts = s.root_sql(
+            "SELECT user, host, JSON_VALUE(priv, '$.plugin'),"
+            " JSON_VALUE(priv, '$.authentication_string'),"
+            " COALESCE(JSON_VALUE(priv, '$.account_locked'), 'false') FROM mysql.global_priv")
+        admin = s.state.get("SAGA_MYSQL_ADMIN_USER", "root")
+        for user, host, plugin, auth, locked in accounts:
+            with self.subTest(account=f"{user}@{host}"):
+                self.assertNotEqual(user, "", "an anonymous account")
+                if user in ("root", admin):
+                    # the socket only (skip-name-resolve: localhost is never TCP), by the
+                    # peer's uid only: no password, no other plugin
+                    self.assertEqual(host, "localhost")
+                    create = s.root_sql(f"SHOW CREATE USER '{user}'@'localhost'")[0][0]
+                    self.assertEqual(create, f"CREATE USER `{user}`@`localhost` "
+                                             "IDENTIFIED VIA unix_socket")
+                elif host != "localhost" and locked != "true":
+                    # reachable over TCP
+                    self.assertNotEqual(auth, "", "an account without a password over TCP")
+        self.assertIn(["root", "localhost"], [a[:2] for a in accounts])
+        for user in ("root", admin):
+            out = subprocess.run(["mariadb", "--no-defaults", "-h", "127.0.0.1", "-P",
+                                  s.state["SAGA_MYSQL_PORT"], f"-u{user}", "-e", "SELECT 1"],
+                                 env={k: v for k, v in os.environ.items() if k != "MYSQL_PWD"},
+                                 capture_output=True, text=True)
+            self.assertNotEqual(out.returncode, 0, f"{user} got in over TCP without a password")
+        sock = s.state["SAGA_MYSQL_SOCKET"]
+        mode = stat.S_IMODE(os.stat(sock).st_mode)
+        self.assertEqual(mode & 0o077, 0, f"socket {sock} mode {mode:o}")
+        parent = stat.S_IMODE(os.stat(os.path.dirname(sock)).st_mode)
+        self.assertEqual(parent & 0o077, 0, f"the socket's directory mode {parent:o}")
+
+    @staticmethod
+    def redis_says(port, *commands):
+        """Each inline command's reply line from Redis on port, on one connection."""
+        with socket.create_connection(("127.0.0.1", int(port)), timeout=5) as c:
+            replies = []
+            f = c.makefile("rb")
+            for command in commands:
+                c.sendall(command.encode() + b"\r\n")
+                replies.append(f.readline().decode().strip())
+            return replies
+
+    def test_redis_requires_its_password(self):
+        s = self.s
+        for port, password in ((s.redis_port, s.redis_password),
+                               (s.state["SAGA_REDIS_PORT"], s.state["SAGA_REDIS_PASSWORD"])):
+            with self.subTest(port=port):
+                first, refused, ok, pong = self.redis_says(
+                    port, "PING", "AUTH not-the-password", f"AUTH {password}", "PING")
+                self.assertTrue(first.startswith("-NOAUTH"), first)
+                self.assertTrue(refused.startswith("-WRONGPASS"), refused)
+                self.assertEqual((ok, pong), ("+OK", "+PONG"))
+
+        # a sold-out hint for a sku in stock: order-service, with the password, reads it
+        sku = s.sku("hinted")
+        s.product(sku, price=100, stock=10)
+        self.assertEqual(self.redis_says(s.redis_port, f"AUTH {s.redis_password}",
+                                         f"SET saga:soldout:{sku} 1 EX 120")[1], "+OK")
+        refused = s.order(self.alice, [(sku, 1)])
+        self.assertEqual(refused.status, 409, refused)
+        # without it: a clear error in the log, and as with Redis down: no hint, the
+        # order placed and completed, the misses counted
+        try:
+            s.restart_service("order", {"SAGA_REDIS_PASSWORD": ""})
+            placed = s.order(self.alice, [(sku, 1)])
+            self.assertEqual(placed.status, 202, placed)
+            self.assertEqual(s.wait_order(placed.json["id"])["status"], "CONFIRMED")
+            self.assertGreater(s.metric("order", "saga_redis_unavailable_total"), 0)
+            with open(s.log("order")) as f:
+                log = f.read().split("--- restarted with {'SAGA_REDIS_PASSWORD': ''}")[-1]
+            self.assertRegex(log, r'"event":"redis.auth_failed".*NOAUTH.*SAGA_REDIS_PASSWORD')
+        finally:
+            s.restart_service("order", {})
+            self.redis_says(s.redis_port, f"AUTH {s.redis_password}", f"DEL saga:soldout:{sku}")
 
 
 if __name__ == "__main__":

@@ -8,9 +8,14 @@
 #
 # start writes STATEFILE as KEY=VALUE lines (no quotes, no export): SAGA_TEST_DIR,
 # SAGA_MYSQL_HOST, SAGA_MYSQL_PORT, SAGA_MYSQL_USER, SAGA_MYSQL_PASSWORD,
-# SAGA_MYSQL_SOCKET, SAGA_REDIS_HOST, SAGA_REDIS_PORT, SAGA_KAFKA_BOOTSTRAP,
-# SAGA_BROKER_CONTROL_URL. The MySQL user saga_test may create and use any
-# database named saga_test_*. A previous STATEFILE's servers are stopped first.
+# SAGA_MYSQL_SOCKET, SAGA_MYSQL_ADMIN_USER, SAGA_REDIS_HOST, SAGA_REDIS_PORT,
+# SAGA_REDIS_PASSWORD, SAGA_KAFKA_BOOTSTRAP, SAGA_BROKER_CONTROL_URL. The MySQL user
+# saga_test (a password, over TCP) may create and use any database named saga_test_*;
+# the server's administrator (SAGA_MYSQL_ADMIN_USER: root, or the user running the
+# tests) logs in over the socket only, by unix-socket authentication, as on the local
+# stack (deploy/local/lib.sh). Redis wants SAGA_REDIS_PASSWORD, made per run. The
+# temporary directory and the socket are private (0700, 0600). A previous STATEFILE's
+# servers are stopped first.
 # stop stops them and deletes the temporary directory and STATEFILE.
 #
 # Ports: SAGA_TEST_MYSQL_PORT (23306), SAGA_TEST_REDIS_PORT (26379),
@@ -95,17 +100,23 @@ cmd_start() {
     saga_mysql_init "$dir/mysql" "$dir/logs/mariadb.log" "${MYSQL_FILE_OPTS[@]}"
     saga_mysql_start "$dir/pids/mariadb.pid" "$dir/logs/mariadb.log" "$dir/mysql" \
         "$dir/mysql.sock" "$MYSQL_PORT" "${MYSQL_FILE_OPTS[@]}" "${MYSQL_RUN_OPTS[@]}"
+    saga_mysql_secure "$dir/mysql.sock"
     saga_mysql "$dir/mysql.sock" -e "
         CREATE USER 'saga_test'@'127.0.0.1' IDENTIFIED BY 'saga_test';
         CREATE USER 'saga_test'@'localhost' IDENTIFIED BY 'saga_test';
         GRANT ALL PRIVILEGES ON \`saga\\_test%\`.* TO 'saga_test'@'127.0.0.1';
         GRANT ALL PRIVILEGES ON \`saga\\_test%\`.* TO 'saga_test'@'localhost';"
 
-    saga_redis_start "$dir/pids/redis.pid" "$dir/logs/redis.log" "$dir/redis" "$REDIS_PORT"
+    # a new Redis password per run (hex: nothing to quote)
+    (umask 077 && od -An -tx1 -N16 /dev/urandom | tr -d ' \n' >"$dir/redis.password")
+    saga_redis_start "$dir/pids/redis.pid" "$dir/logs/redis.log" "$dir/redis" "$REDIS_PORT" \
+        "$dir/redis.password"
 
     saga_broker_start "$dir/pids/broker.pid" "$dir/logs/broker.log" "$broker" \
         "$dir/kafka.bootstrap" "$CONTROL_PORT"
 
+    # it holds passwords: the tests' user's alone
+    (umask 077 && : >"$state.tmp")
     cat >"$state.tmp" <<EOF
 SAGA_TEST_DIR=$dir
 SAGA_MYSQL_HOST=127.0.0.1
@@ -113,8 +124,10 @@ SAGA_MYSQL_PORT=$MYSQL_PORT
 SAGA_MYSQL_USER=saga_test
 SAGA_MYSQL_PASSWORD=saga_test
 SAGA_MYSQL_SOCKET=$dir/mysql.sock
+SAGA_MYSQL_ADMIN_USER=$(saga_mysql_admin_user)
 SAGA_REDIS_HOST=127.0.0.1
 SAGA_REDIS_PORT=$REDIS_PORT
+SAGA_REDIS_PASSWORD=$(<"$dir/redis.password")
 SAGA_KAFKA_BOOTSTRAP=$(<"$dir/kafka.bootstrap")
 SAGA_BROKER_CONTROL_URL=http://127.0.0.1:$CONTROL_PORT
 EOF

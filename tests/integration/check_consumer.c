@@ -76,8 +76,8 @@ static int apply_order_created(saga_db *db, const saga_event *ev, saga_msg_meta 
             /* and /metrics shows the consumer behind by at least this message */
             size_t len = 0;
             char *text = saga_metrics_render(&len);
-            const char *total = strstr(text, "\nsaga_consumer_lag_total ");
-            ctx->lag_during_failure = total ? atof(total + strlen("\nsaga_consumer_lag_total ")) : -1;
+            const char *total = strstr(text, "\nsaga_consumer_total_lag ");
+            ctx->lag_during_failure = total ? atof(total + strlen("\nsaga_consumer_total_lag ")) : -1;
             free(text);
         }
         /* a real lost connection, in the middle of the batch's transaction */
@@ -93,10 +93,10 @@ static const char *const topics[] = {TOPIC};
 /* A valid OrderCreated for this run. Caller frees with cJSON_free. */
 static char *order_created(const char *run, const char *customer, char *id_out)
 {
-    char order_id[64];
-    static int seq;
+    char order_id[SAGA_UUID_LEN + 1]; /* order ids are UUIDs (the event schemas) */
+    (void)run;
     cJSON *data = cJSON_CreateObject();
-    snprintf(order_id, sizeof(order_id), "%s-%d", run, seq++);
+    saga_uuid_v4(order_id);
     cJSON_AddStringToObject(data, "orderId", order_id);
     cJSON_AddStringToObject(data, "customerId", customer);
     cJSON *items = cJSON_AddArrayToObject(data, "items");
@@ -214,9 +214,9 @@ START_TEST(test_duplicate_applied_once)
     double lag = -1;
     for (int i = 0; i < 100 && lag != 0; i++) {
         text = saga_metrics_render(&len);
-        const char *total = strstr(text, "\nsaga_consumer_lag_total ");
+        const char *total = strstr(text, "\nsaga_consumer_total_lag ");
         ck_assert_ptr_nonnull(total);
-        lag = atof(total + strlen("\nsaga_consumer_lag_total "));
+        lag = atof(total + strlen("\nsaga_consumer_total_lag "));
         ck_assert_ptr_nonnull(strstr(text, "saga_consumer_lag{topic=\"order-events\",partition=\""));
         free(text);
         if (lag != 0)
@@ -236,7 +236,7 @@ END_TEST
 typedef struct dlq_seen {
     int count;
     char reasons[16][32];
-    char payloads[16][512];
+    char payloads[16][1024];
     long long offsets[16];
     char topic[16][64], group[16][96], service[16][32], attempts[16][8];
 } dlq_seen;
@@ -260,7 +260,8 @@ static void record_dlq(const rd_kafka_message_t *rkm, void *ud)
     ck_assert_ptr_nonnull(testenv_header(rkm, "kafka_dlt-original-partition", buf, sizeof(buf)));
     ck_assert_ptr_nonnull(testenv_header(rkm, "kafka_dlt-original-timestamp", buf, sizeof(buf)));
     ck_assert_ptr_nonnull(testenv_header(rkm, "kafka_dlt-exception-message", buf, sizeof(buf)));
-    snprintf(d->payloads[i], 512, "%.*s", (int)rkm->len, (const char *)rkm->payload);
+    snprintf(d->payloads[i], sizeof(d->payloads[i]), "%.*s", (int)rkm->len,
+             (const char *)rkm->payload);
 }
 
 static int find_reason(const dlq_seen *d, const char *reason)

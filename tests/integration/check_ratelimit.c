@@ -2,7 +2,9 @@
  * through then limited with a Retry-After, the bucket refills with time, keys are
  * independent, rate 0 is off, a flushed script is loaded again, and with Redis
  * unreachable every request is let through and counted. Also saga_redis_command,
- * which the buckets run on, and a connection Redis closed replaced at once. */
+ * which the buckets run on, and a connection Redis closed replaced at once (and
+ * authenticated again). The harness's Redis wants a password: a handle without it,
+ * or with a wrong one, behaves as with Redis down. */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -281,6 +283,48 @@ START_TEST(test_closed_connection_replaced_at_once)
 }
 END_TEST
 
+/* The harness's Redis requires a password (SAGA_REDIS_PASSWORD). Without it or with a
+ * wrong one, a handle is one on a Redis that is down: nothing is run (a sold-out hint
+ * cannot be planted), the rate limit is bypassed and counted, and it says so; with the
+ * right one it works. */
+START_TEST(test_wrong_or_missing_password_is_redis_down)
+{
+    saga_config cfg;
+    char err[512], key[96], bucket[96];
+    long retry = -1;
+    saga_rate limit = {.rate = 1, .burst = 1};
+
+    testenv_load();
+    ck_assert_msg(saga_config_load(&cfg, "ratelimit", 0, err, sizeof(err)) == SAGA_OK, "%s", err);
+    ck_assert_msg(cfg.redis_password[0], "the harness's Redis has no password");
+    run_key(key, sizeof(key), "planted");
+    run_key(bucket, sizeof(bucket), "nopass");
+    const char *const keys[] = {key};
+    for (int wrong = 0; wrong < 2; wrong++) {
+        saga_config bad = cfg;
+        snprintf(bad.redis_password, sizeof(bad.redis_password), "%s",
+                 wrong ? "not-the-password" : "");
+        saga_redis *r = saga_redis_new(&bad);
+        double unavailable = counter_value("saga_redis_unavailable_total");
+        double bypassed = counter_value("saga_ratelimit_bypassed_total");
+
+        ck_assert_int_eq(saga_redis_set(r, key, "1", 60, false), SAGA_ERR_UNAVAILABLE);
+        ck_assert_msg(!saga_redis_up(r), "wrong=%d: a refused connection counts as up", wrong);
+        ck_assert_int_eq(saga_redis_exists(r, keys, 1), -1);
+        ck_assert_int_eq(saga_ratelimit_take(r, bucket, limit, &retry), SAGA_RATE_BYPASSED);
+        ck_assert_int_eq(retry, 0);
+        ck_assert(counter_value("saga_ratelimit_bypassed_total") == bypassed + 1);
+        ck_assert(counter_value("saga_redis_unavailable_total") >= unavailable + 3);
+        saga_redis_free(r);
+    }
+    saga_redis *good = saga_redis_new(&cfg);
+    ck_assert_int_eq(saga_redis_exists(good, keys, 1), 0); /* nothing was planted */
+    ck_assert(saga_redis_up(good));
+    ck_assert_int_eq(saga_ratelimit_take(good, bucket, limit, &retry), SAGA_RATE_ALLOWED);
+    saga_redis_free(good);
+}
+END_TEST
+
 static Suite *ratelimit_suite(void)
 {
     Suite *s = suite_create("ratelimit");
@@ -295,6 +339,7 @@ static Suite *ratelimit_suite(void)
     tcase_add_test(limits, test_redis_down_bypasses);
     tcase_add_test(limits, test_command_replies);
     tcase_add_test(limits, test_closed_connection_replaced_at_once);
+    tcase_add_test(limits, test_wrong_or_missing_password_is_redis_down);
     suite_add_tcase(s, limits);
     return s;
 }

@@ -585,6 +585,9 @@ START_TEST(test_subjects)
                          "\"tab\\there\"",
                          "\"nl\\n\"",
                          "\"\\u0085c1\"",
+                         "\"bob \"",          /* not bob: one spelling per customer */
+                         "\" bob\"",
+                         "\"b\\u00e9b\"",     /* ASCII only */
                          "42",
                          "null",
                          "[\"c1\"]"};
@@ -603,15 +606,31 @@ START_TEST(test_subjects)
     expect(a, t, SAGA_AUTH_INVALID, "no sub");
     free(t);
 
-    /* 64 characters is the limit, in characters, not bytes: 64 four-byte
-     * characters (256 bytes) come back whole */
-    char sub[4 * 64 + 1] = "";
-    for (int i = 0; i < 64; i++)
-        strcat(sub, "\xf0\x9f\x98\x80"); /* U+1F600 */
-    t = mint("HS256", HS_SECRET, sub, 0, 60, 0);
-    ck_assert_int_eq(check_token(a, t, &p, why, sizeof(why)), SAGA_AUTH_OK);
-    ck_assert_str_eq(p.subject, sub);
+    /* a NUL inside a claim or the header: refused whole, never read as the text before
+     * it ("bob", "admin", "HS256") */
+    const char *hs = "{\"alg\":\"HS256\",\"typ\":\"JWT\"}";
+    struct {
+        const char *header, *sub, *extra, *what;
+    } nul[] = {
+        {hs, "\"bob\\u0000x\"", NULL, "sub with a NUL"},
+        {hs, "\"bob\"", "\"role\":\"admin\\u0000x\"", "role with a NUL"},
+        {hs, "\"bob\"", "\"x\\u0000y\":1", "a member name with a NUL"},
+        {"{\"alg\":\"HS256\\u0000x\",\"typ\":\"JWT\"}", "\"bob\"", NULL, "alg with a NUL"},
+    };
+    for (size_t i = 0; i < sizeof(nul) / sizeof(nul[0]); i++) {
+        char *c = claims_with(nul[i].sub, nul[i].extra);
+        t = hand_token(nul[i].header, c, HS_SECRET);
+        expect(a, t, SAGA_AUTH_INVALID, nul[i].what);
+        free(t);
+        free(c);
+    }
+    /* and an escaped backslash before u0000 is just text: no NUL */
+    char *c = claims_with("\"bob\"", "\"note\":\"\\\\u0000\"");
+    t = hand_token(hs, c, HS_SECRET);
+    expect(a, t, SAGA_AUTH_OK, "an escaped backslash, then u0000");
     free(t);
+    free(c);
+
     char sub64[65];
     memset(sub64, 'x', 64);
     sub64[64] = '\0';
@@ -665,8 +684,10 @@ START_TEST(test_new_refuses)
 }
 END_TEST
 
-static const char *const jwt_vars[] = {"SAGA_JWT_ALG",    "SAGA_JWT_KEY_FILE", "SAGA_JWT_SECRET",
-                                       "SAGA_JWT_ISSUER", "SAGA_JWT_AUDIENCE", "SAGA_JWT_LEEWAY_S"};
+static const char *const jwt_vars[] = {"SAGA_JWT_ALG",      "SAGA_JWT_KEY_FILE",
+                                       "SAGA_JWT_SECRET",   "SAGA_JWT_SECRET_FILE",
+                                       "SAGA_JWT_ISSUER",   "SAGA_JWT_AUDIENCE",
+                                       "SAGA_JWT_LEEWAY_S"};
 
 static void clear_env(void)
 {
@@ -768,7 +789,23 @@ START_TEST(test_from_env)
     expect(a, t, SAGA_AUTH_OK, "HS256 secret file with a newline");
     free(t);
     saga_auth_free(a);
+
+    /* SAGA_JWT_SECRET_FILE: the same secret; with SAGA_JWT_SECRET too, refused */
+    unsetenv("SAGA_JWT_KEY_FILE");
+    setenv("SAGA_JWT_SECRET_FILE", secret_file, 1);
+    a = saga_auth_from_env(err, sizeof(err));
+    ck_assert_msg(a != NULL, "from_env SAGA_JWT_SECRET_FILE: %s", err);
+    t = mint("HS256", HS_SECRET, "c1", 0, 60, 0);
+    expect(a, t, SAGA_AUTH_OK, "SAGA_JWT_SECRET_FILE");
+    free(t);
+    saga_auth_free(a);
+    setenv("SAGA_JWT_SECRET", HS_SECRET, 1);
+    expect_env_fails("SAGA_JWT_SECRET_FILE");
+    ck_assert_ptr_null(saga_auth_from_env(err, sizeof(err)));
+    ck_assert_msg(strstr(err, "SAGA_JWT_SECRET and SAGA_JWT_SECRET_FILE are both set"), "%s", err);
+    unsetenv("SAGA_JWT_SECRET");
     unlink(secret_file);
+    expect_env_fails("SAGA_JWT_SECRET_FILE"); /* the file is gone */
     clear_env();
 }
 END_TEST

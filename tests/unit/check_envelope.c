@@ -534,6 +534,34 @@ START_TEST(test_reject_duplicate_key)
 }
 END_TEST
 
+START_TEST(test_reject_nul_in_string)
+{
+    /* cJSON would read "alice\u0000evil" as alice: the event is refused whole, as
+     * invalid JSON (its dead letter's reason), naming where */
+    cJSON *data = cJSON_GetObjectItemCaseSensitive(base, "data");
+    cJSON_AddStringToObject(data, "customerId", "alice");
+    char *text = cJSON_PrintUnformatted(base);
+    ck_assert_ptr_nonnull(text);
+    char *at = strstr(text, "\"alice\"");
+    ck_assert_ptr_nonnull(at);
+    char nul[600];
+    snprintf(nul, sizeof(nul), "%.*s\"alice\\u0000evil\"%s", (int)(at - text), text, at + 7);
+    expect_rejected_text(nul, "invalid json: a NUL character (\\u0000) in the string at "
+                              "data.customerId");
+    /* a raw NUL byte in a string is refused too (parse_exact copies len bytes) */
+    char raw[600];
+    size_t n = (size_t)snprintf(raw, sizeof(raw), "%.*s\"alice?evil\"%s", (int)(at - text), text,
+                                at + 7);
+    raw[(at - text) + 6] = '\0';
+    saga_event *ev = (saga_event *)1;
+    char err[256] = "";
+    ck_assert_int_eq(parse_exact(raw, n, &ev, err, sizeof(err)), SAGA_ERR_INVALID);
+    ck_assert_ptr_null(ev);
+    ck_assert_msg(strncmp(err, "invalid json", 12) == 0, "got %s", err);
+    cJSON_free(text);
+}
+END_TEST
+
 START_TEST(test_small_error_buffer)
 {
     char err[8];
@@ -597,6 +625,7 @@ static Suite *envelope_suite(void)
     tcase_add_test(tc_limits, test_reject_data_not_object);
     tcase_add_test(tc_limits, test_reject_content_type);
     tcase_add_test(tc_limits, test_reject_duplicate_key);
+    tcase_add_test(tc_limits, test_reject_nul_in_string);
     tcase_add_test(tc_limits, test_small_error_buffer);
     tcase_add_test(tc_limits, test_deep_nesting);
     suite_add_tcase(s, tc_limits);

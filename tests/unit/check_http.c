@@ -560,6 +560,11 @@ START_TEST(test_live_builtins)
     live_ready = false;
     cli_request(live_port, "GET", "/ready", NULL, NULL, &a);
     assert_problem(&a, 503, "/ready");
+    /* the reason (database errors, broker addresses) is not for the public port... */
+    ck_assert_ptr_null(strstr(a.body, "database unreachable"));
+    /* ...but for operators, on the metrics listener */
+    cli_request(live_metrics_port, "GET", "/ready", NULL, NULL, &a);
+    assert_problem(&a, 503, "/ready");
     ck_assert_ptr_nonnull(strstr(a.body, "\"detail\":\"database unreachable\""));
 
     cli_request(live_port, "GET", "/api/echo/m1", NULL, NULL, &a);
@@ -576,7 +581,7 @@ START_TEST(test_live_builtins)
         a.body,
         "saga_http_requests_total{route=\"/api/echo/{id}\",method=\"GET\",status=\"200\"} "));
     ck_assert_ptr_nonnull(strstr(
-        a.body, "saga_http_requests_total{route=\"/ready\",method=\"GET\",status=\"503\"} 1\n"));
+        a.body, "saga_http_requests_total{route=\"/ready\",method=\"GET\",status=\"503\"} 2\n"));
     ck_assert_ptr_nonnull(
         strstr(a.body, "saga_http_request_seconds_bucket{route=\"/health\",le=\"+Inf\"} "));
     ck_assert_uint_eq(count_occurrences(a.body, "# TYPE saga_http_requests_total counter"), 1);

@@ -51,7 +51,9 @@ END_TEST
 START_TEST(test_order_id_and_currency)
 {
     ck_assert(inventory_order_id_valid("0f8fad5b-d9cb-469f-a165-70867728950e"));
-    ck_assert(inventory_order_id_valid("0F8FAD5B-D9CB-469F-A165-70867728950E"));
+    /* one spelling: the database compares ids byte for byte */
+    ck_assert(!inventory_order_id_valid("0F8FAD5B-D9CB-469F-A165-70867728950E"));
+    ck_assert(!inventory_order_id_valid("0f8fad5b-d9cb-469f-a165-70867728950e "));
     ck_assert(inventory_order_id_valid("019af0c2-7b1e-7a3c-9d4e-5f60718293a4")); /* v7 */
     ck_assert(!inventory_order_id_valid("0f8fad5b-d9cb-469f-a165-70867728950"));
     ck_assert(!inventory_order_id_valid("0f8fad5b-d9cb-469f-a165-70867728950e1"));
@@ -304,13 +306,36 @@ START_TEST(test_amount_overflow)
     ck_assert_int_eq(amount, INVENTORY_AMOUNT_MAX);
     l[1].price = 2;
     ck_assert_int_eq(inventory_decide(l, 2, &d, &amount), SAGA_ERR_TOO_LARGE);
-    inventory_line m[] = {line("a", 1000, true, 1000, INVENTORY_PRICE_MAX)};
+    /* a price over the PUT limit (a row from before it) can still overflow */
+    inventory_line m[] = {line("a", 1000, true, 1000, INVENTORY_AMOUNT_MAX / 100)};
     ck_assert_int_eq(inventory_decide(m, 1, &d, &amount), SAGA_ERR_TOO_LARGE);
     /* a shortage is decided before pricing: no overflow to report */
     m[0].available = 999;
     ck_assert_int_eq(inventory_decide(m, 1, &d, &amount), SAGA_OK);
     ck_assert_int_eq(d, INVENTORY_SHORTAGE);
     ck_assert_int_eq(inventory_decide(NULL, 0, &d, &amount), SAGA_ERR_INVALID);
+}
+END_TEST
+
+START_TEST(test_price_limit_keeps_orders_representable)
+{
+    /* the largest order an event may carry, every line at the highest price a
+     * product may have, is priced: no order can be accepted that cannot be priced */
+    ck_assert_int_eq(INVENTORY_PRICE_MAX, 90071992547LL);
+    inventory_line l[INVENTORY_LINES_MAX];
+    char skus[INVENTORY_LINES_MAX][8];
+    for (int i = 0; i < INVENTORY_LINES_MAX; i++) {
+        snprintf(skus[i], sizeof(skus[i]), "s%03d", i);
+        l[i] = line(skus[i], INVENTORY_QUANTITY_MAX, true, INVENTORY_QUANTITY_MAX,
+                    INVENTORY_PRICE_MAX);
+    }
+    inventory_decision d;
+    long long amount;
+    ck_assert_int_eq(inventory_decide(l, INVENTORY_LINES_MAX, &d, &amount), SAGA_OK);
+    ck_assert_int_eq(d, INVENTORY_RESERVE);
+    ck_assert(amount <= INVENTORY_AMOUNT_MAX);
+    ck_assert_int_eq(amount, (long long)INVENTORY_LINES_MAX * INVENTORY_QUANTITY_MAX *
+                                 INVENTORY_PRICE_MAX);
 }
 END_TEST
 
@@ -360,6 +385,7 @@ static Suite *inventory_suite(void)
     tcase_add_test(limits, test_name_length_limit);
     tcase_add_test(limits, test_lines_limits);
     tcase_add_test(limits, test_amount_overflow);
+    tcase_add_test(limits, test_price_limit_keeps_orders_representable);
     tcase_add_test(limits, test_stock_limits);
     suite_add_tcase(s, limits);
     return s;

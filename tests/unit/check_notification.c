@@ -254,6 +254,10 @@ START_TEST(test_retry_schedule)
     ck_assert(notification_http_ok(200) && notification_http_ok(204));
     ck_assert(!notification_http_ok(199) && !notification_http_ok(300) &&
               !notification_http_ok(500));
+    ck_assert(notification_smtp_permanent(550) && notification_smtp_permanent(554) &&
+              notification_smtp_permanent(500));
+    ck_assert(!notification_smtp_permanent(451) && !notification_smtp_permanent(421) &&
+              !notification_smtp_permanent(0) && !notification_smtp_permanent(250));
     ck_assert_int_eq(notification_lease_ms(3000), 16000);
 }
 END_TEST

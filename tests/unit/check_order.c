@@ -248,12 +248,18 @@ START_TEST(test_request_valid)
                                 "\"currency\":null}",
                                 &req, &err),
                      SAGA_OK);
-    /* 64 characters of two bytes each */
+    /* 64 characters: the longest customer id */
     char body[512] = "{\"customerId\":\"";
     for (int i = 0; i < 64; i++)
-        strcat(body, "\xc3\xa9");
+        strcat(body, "c");
     strcat(body, "\",\"items\":[{\"sku\":\"A\",\"quantity\":1}]}");
     ck_assert_int_eq(check_body(body, &req, &err), SAGA_OK);
+    /* not in its one spelling: refused, never trimmed */
+    ck_assert_int_eq(check_body("{\"customerId\":\"bob \",\"items\":[{\"sku\":\"A\","
+                                "\"quantity\":1}]}",
+                                &req, &err),
+                     SAGA_ERR_INVALID);
+    ck_assert_str_eq(err.field, "customerId");
 }
 END_TEST
 
@@ -531,7 +537,9 @@ START_TEST(test_idem_key_limits)
     key[129] = '\0';
     ck_assert(!order_idem_key_valid(key));
     ck_assert(order_idem_key_valid("a"));
-    ck_assert(order_idem_key_valid("order 42 / retry:1"));
+    ck_assert(order_idem_key_valid("order-42/retry:1"));
+    ck_assert(!order_idem_key_valid("order 42")); /* no spaces: one spelling per key */
+    ck_assert(!order_idem_key_valid("k "));
     ck_assert(!order_idem_key_valid(""));
     ck_assert(!order_idem_key_valid(NULL));
     ck_assert(!order_idem_key_valid("tab\there"));
@@ -541,23 +549,42 @@ END_TEST
 
 START_TEST(test_customer_id_rule)
 {
-    /* the rule order-service applies to a body's or a query's customerId */
-    char long_id[4 * 65 + 1] = "";
-    for (int i = 0; i < 64; i++)
-        strcat(long_id, "\xf0\x9f\x98\x80"); /* 64 four-byte characters: fine */
+    /* the one spelling of a customer id, which every service, the token subject and
+     * the event schemas share: nothing is trimmed, folded or normalised */
+    char long_id[66];
+    memset(long_id, 'a', 64);
+    long_id[64] = '\0';
     ck_assert(saga_text_is_customer_id(long_id));
     strcat(long_id, "a");
     ck_assert(!saga_text_is_customer_id(long_id)); /* 65 */
     ck_assert(saga_text_is_customer_id("alice"));
-    ck_assert(saga_text_is_customer_id("\xc3\xa9t\xc3\xa9"));
+    ck_assert(saga_text_is_customer_id("Alice"));  /* another customer than alice */
+    ck_assert(saga_text_is_customer_id("c.d_e-f9"));
+    ck_assert(saga_text_is_customer_id("9lives"));
+    ck_assert(!saga_text_is_customer_id("bob "));  /* a trailing space */
+    ck_assert(!saga_text_is_customer_id(" bob"));
+    ck_assert(!saga_text_is_customer_id("bob smith"));
+    ck_assert(!saga_text_is_customer_id("-bob"));
+    ck_assert(!saga_text_is_customer_id(".bob"));
+    ck_assert(!saga_text_is_customer_id("bob:1")); /* would blur Redis key fields */
+    ck_assert(!saga_text_is_customer_id("\xc3\xa9t\xc3\xa9"));
     ck_assert(!saga_text_is_customer_id(""));
     ck_assert(!saga_text_is_customer_id(NULL));
-    ck_assert(!saga_text_is_customer_id("tab\there"));      /* C0 control */
-    ck_assert(!saga_text_is_customer_id("c1\xc2\x85"));     /* C1 control */
-    ck_assert(!saga_text_is_customer_id("\xc0\xaf"));       /* overlong */
-    ck_assert(!saga_text_is_customer_id("\xed\xa0\x80"));   /* surrogate */
-    ck_assert(!saga_text_is_customer_id("\xf4\x90\x80\x80")); /* past U+10FFFF */
-    ck_assert(!saga_text_is_customer_id("\xe2\x82"));       /* cut short */
+    ck_assert(!saga_text_is_customer_id("tab\there"));
+    ck_assert(!saga_text_is_customer_id("bob\xc2\xa0")); /* a no-break space */
+}
+END_TEST
+
+START_TEST(test_uuid_rule)
+{
+    ck_assert(saga_text_is_uuid("0f8fad5b-d9cb-469f-a165-70867728950e"));
+    ck_assert(!saga_text_is_uuid("0F8FAD5B-D9CB-469F-A165-70867728950E"));
+    ck_assert(!saga_text_is_uuid("0f8fad5b-d9cb-469f-a165-70867728950e "));
+    ck_assert(!saga_text_is_uuid(" 0f8fad5b-d9cb-469f-a165-70867728950e"));
+    ck_assert(!saga_text_is_uuid("0f8fad5b-d9cb-469f-a165-70867728950"));
+    ck_assert(!saga_text_is_uuid("0f8fad5bd9cb-469f-a165-70867728950e0"));
+    ck_assert(!saga_text_is_uuid(""));
+    ck_assert(!saga_text_is_uuid(NULL));
 }
 END_TEST
 
@@ -617,6 +644,7 @@ static Suite *order_suite(void)
     tcase_add_test(limits, test_string_limits);
     tcase_add_test(limits, test_idem_key_limits);
     tcase_add_test(limits, test_customer_id_rule);
+    tcase_add_test(limits, test_uuid_rule);
     tcase_add_test(limits, test_int_limits);
     tcase_add_test(limits, test_state_limits);
     suite_add_tcase(s, limits);

@@ -449,34 +449,34 @@ static const struct example {
     const char *data;
 } examples[] = {
     {"OrderCreated",
-     "{\"orderId\":\"order-1\",\"customerId\":\"cust-1\",\"items\":[{\"sku\":\"SKU-1\","
+     "{\"orderId\":\"0f8fad5b-d9cb-469f-a165-70867728950e\",\"customerId\":\"cust-1\",\"items\":[{\"sku\":\"SKU-1\","
      "\"quantity\":2},{\"sku\":\"book.blue_2\",\"quantity\":1}],\"currency\":\"EUR\","
      "\"deadline\":\"2026-11-22T10:05:00.000Z\"}"},
     {"InventoryReserved",
-     "{\"orderId\":\"order-1\",\"customerId\":\"cust-1\",\"amount\":4997,\"currency\":\"EUR\","
+     "{\"orderId\":\"0f8fad5b-d9cb-469f-a165-70867728950e\",\"customerId\":\"cust-1\",\"amount\":4997,\"currency\":\"EUR\","
      "\"items\":[{\"sku\":\"SKU-1\",\"quantity\":2,\"unitPrice\":1999},"
      "{\"sku\":\"book.blue_2\",\"quantity\":1,\"unitPrice\":999}]}"},
     {"InventoryShortage",
-     "{\"orderId\":\"order-1\",\"customerId\":\"cust-1\",\"shortages\":[{\"sku\":\"SKU-1\","
+     "{\"orderId\":\"0f8fad5b-d9cb-469f-a165-70867728950e\",\"customerId\":\"cust-1\",\"shortages\":[{\"sku\":\"SKU-1\","
      "\"requested\":2,\"available\":0}]}"},
-    {"InventoryReleased", "{\"orderId\":\"order-1\",\"items\":[{\"sku\":\"SKU-1\",\"quantity\":2}],"
+    {"InventoryReleased", "{\"orderId\":\"0f8fad5b-d9cb-469f-a165-70867728950e\",\"items\":[{\"sku\":\"SKU-1\",\"quantity\":2}],"
                           "\"restocked\":false}"},
     {"PaymentCompleted",
-     "{\"orderId\":\"order-1\",\"customerId\":\"cust-1\",\"paymentId\":\"pay-1\","
+     "{\"orderId\":\"0f8fad5b-d9cb-469f-a165-70867728950e\",\"customerId\":\"cust-1\",\"paymentId\":\"5b6f3c1e-6d2a-4f7b-9a39-0c1d2e3f4a5b\","
      "\"amount\":4997,\"currency\":\"EUR\"}"},
     {"PaymentFailed",
-     "{\"orderId\":\"order-1\",\"customerId\":\"cust-1\",\"amount\":4997,\"currency\":\"EUR\","
+     "{\"orderId\":\"0f8fad5b-d9cb-469f-a165-70867728950e\",\"customerId\":\"cust-1\",\"amount\":4997,\"currency\":\"EUR\","
      "\"reason\":\"INSUFFICIENT_FUNDS\"}"},
     {"PaymentRefunded",
-     "{\"orderId\":\"order-1\",\"customerId\":\"cust-1\",\"paymentId\":\"pay-1\","
+     "{\"orderId\":\"0f8fad5b-d9cb-469f-a165-70867728950e\",\"customerId\":\"cust-1\",\"paymentId\":\"5b6f3c1e-6d2a-4f7b-9a39-0c1d2e3f4a5b\","
      "\"amount\":4997,\"currency\":\"EUR\"}"},
     {"OrderConfirmed",
-     "{\"orderId\":\"order-1\",\"customerId\":\"cust-1\",\"amount\":4997,\"currency\":\"EUR\"}"},
+     "{\"orderId\":\"0f8fad5b-d9cb-469f-a165-70867728950e\",\"customerId\":\"cust-1\",\"amount\":4997,\"currency\":\"EUR\"}"},
     {"OrderCancelled",
-     "{\"orderId\":\"order-1\",\"customerId\":\"cust-1\",\"reason\":\"PAYMENT_DECLINED\","
+     "{\"orderId\":\"0f8fad5b-d9cb-469f-a165-70867728950e\",\"customerId\":\"cust-1\",\"reason\":\"PAYMENT_DECLINED\","
      "\"previousStatus\":\"AWAITING_PAYMENT\"}"},
     {"NotificationSent",
-     "{\"orderId\":\"order-1\",\"notificationId\":\"ntf-1\",\"channel\":\"log\","
+     "{\"orderId\":\"0f8fad5b-d9cb-469f-a165-70867728950e\",\"notificationId\":\"7c9e6679-7425-40de-944b-e07fc1f90ae7\",\"channel\":\"log\","
      "\"trigger\":\"OrderConfirmed\"}"},
 };
 #define N_EXAMPLES ((int)(sizeof(examples) / sizeof(examples[0])))
@@ -598,6 +598,21 @@ START_TEST(test_broken_events)
     expect_event_invalid(ev, "/data: required: missing property customerId");
     saga_event_free(ev);
 
+    /* identifiers have one spelling: "cust-1 " is not cust-1, an uppercase UUID not
+     * the service's id */
+    ev = example_event(0);
+    cJSON_ReplaceItemInObjectCaseSensitive(ev->data, "customerId", cJSON_CreateString("cust-1 "));
+    expect_event_invalid(ev, "/data/customerId: pattern: does not match "
+                             "^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$");
+    saga_event_free(ev);
+
+    ev = example_event(0);
+    cJSON_ReplaceItemInObjectCaseSensitive(
+        ev->data, "orderId", cJSON_CreateString("0F8FAD5B-D9CB-469F-A165-70867728950E"));
+    expect_event_invalid(ev, "/data/orderId: pattern: does not match "
+                             "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$");
+    saga_event_free(ev);
+
     ev = example_event(0);
     cJSON_SetNumberValue(cJSON_GetObjectItemCaseSensitive(first_item(ev, "items"), "quantity"), -1);
     expect_event_invalid(ev, "/data/items/0/quantity: minimum: -1 is less than 1");
@@ -656,7 +671,8 @@ START_TEST(test_broken_envelopes)
 
     ev = example_event(8); /* OrderCancelled */
     cJSON_ReplaceItemInObjectCaseSensitive(ev->doc, "id", cJSON_CreateString("not-a-uuid"));
-    expect_event_invalid(ev, "/id: format: not a uuid");
+    expect_event_invalid(ev, "/id: pattern: does not match "
+                             "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$");
     saga_event_free(ev);
 
     ev = example_event(8);

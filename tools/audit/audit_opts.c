@@ -27,9 +27,14 @@ static const char usage_text[] =
     "  SAGA_AUDIT_MYSQL_USER [root], SAGA_AUDIT_MYSQL_PASSWORD [], SAGA_AUDIT_MYSQL_SOCKET []\n"
     "  SAGA_AUDIT_<SVC>_MYSQL_HOST/PORT/USER/PASSWORD/SOCKET  per service (SVC = ORDER,\n"
     "      PAYMENT, INVENTORY, NOTIFICATION), each defaulting to the shared setting\n"
+    "  every *_PASSWORD may instead be given as *_PASSWORD_FILE, a file holding it\n"
     "  SAGA_AUDIT_<SVC>_DB [saga_order, saga_payment, saga_inventory, saga_notification]\n"
     "  SAGA_KAFKA_BOOTSTRAP []  read saga-dlq for inv7; unset: skipped with a note\n"
-    "  SAGA_AUDIT_DLQ_TOPIC [saga-dlq], SAGA_AUDIT_KAFKA_TIMEOUT_MS [30000]\n";
+    "  SAGA_AUDIT_DLQ_TOPIC [saga-dlq], SAGA_AUDIT_KAFKA_TIMEOUT_MS [30000]\n"
+    "  SAGA_AUDIT_DLQ_SINCE []  when the broker holding saga-dlq started empty (an\n"
+    "      in-memory broker restarted; RFC 3339 UTC, 2026-12-06T05:00:00.000Z): dead letters\n"
+    "      recorded before it and missing from saga-dlq are reported as lost with the\n"
+    "      broker, not as violations\n";
 
 static const char *const svc_upper[AUDIT_NSVC] = {"ORDER", "PAYMENT", "INVENTORY", "NOTIFICATION"};
 
@@ -40,6 +45,15 @@ static int svc_str(const char *svc, const char *what, const char *shared, char *
     char name[96];
     snprintf(name, sizeof(name), "SAGA_AUDIT_%s_%s", svc, what);
     return saga_config_str(name, shared, out, outlen, err, errlen);
+}
+
+/* A secret setting: SAGA_AUDIT_<SVC>_<what> or its _FILE if set, else the shared value. */
+static int svc_secret(const char *svc, const char *what, const char *shared, char *out,
+                      size_t outlen, char *err, size_t errlen)
+{
+    char name[96];
+    snprintf(name, sizeof(name), "SAGA_AUDIT_%s_%s", svc, what);
+    return saga_config_secret(name, shared, out, outlen, err, errlen);
 }
 
 static int parse_long(const char *opt, const char *val, long min, long max, long *out, char *err,
@@ -61,6 +75,41 @@ static int parse_long(const char *opt, const char *val, long min, long max, long
     return SAGA_OK;
 }
 
+/* SAGA_AUDIT_DLQ_SINCE: an RFC 3339 UTC time ("2026-12-06T05:00:00Z", fractions of a
+ * second optional, at most milliseconds used) into out as MySQL's "YYYY-MM-DD
+ * HH:MM:SS.fff"; unset: out is "". */
+static int load_since(char *out, size_t outlen, char *err, size_t errlen)
+{
+    char text[64], frac[4] = "000";
+    int y, mo, d, h, mi, sec, n = 0;
+    const char *p;
+    int rc = saga_config_str("SAGA_AUDIT_DLQ_SINCE", "", text, sizeof(text), err, errlen);
+
+    out[0] = '\0';
+    if (rc || !text[0])
+        return rc;
+    if (sscanf(text, "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec, &n) != 6 ||
+        n != 19 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 59)
+        goto bad;
+    p = text + n;
+    if (*p == '.') {
+        size_t digits = strspn(++p, "0123456789");
+        if (digits == 0)
+            goto bad;
+        memcpy(frac, p, digits < 3 ? digits : 3);
+        p += digits;
+    }
+    if (strcmp(p, "Z") != 0)
+        goto bad;
+    snprintf(out, outlen, "%04d-%02d-%02d %02d:%02d:%02d.%.3s", y, mo, d, h, mi, sec, frac);
+    return SAGA_OK;
+bad:
+    snprintf(err, errlen,
+             "SAGA_AUDIT_DLQ_SINCE: '%s' is not an RFC 3339 UTC time (2026-12-06T05:00:00.000Z)",
+             text);
+    return SAGA_ERR_INVALID;
+}
+
 static int load_env(audit_opts *o, char *err, size_t errlen)
 {
     char host[128], user[64], password[128], sock[256];
@@ -71,8 +120,8 @@ static int load_env(audit_opts *o, char *err, size_t errlen)
                               errlen)) ||
         (rc = saga_config_int("SAGA_AUDIT_MYSQL_PORT", 3306, 1, 65535, &port, err, errlen)) ||
         (rc = saga_config_str("SAGA_AUDIT_MYSQL_USER", "root", user, sizeof(user), err, errlen)) ||
-        (rc = saga_config_str("SAGA_AUDIT_MYSQL_PASSWORD", "", password, sizeof(password), err,
-                              errlen)) ||
+        (rc = saga_config_secret("SAGA_AUDIT_MYSQL_PASSWORD", "", password, sizeof(password),
+                                 err, errlen)) ||
         (rc = saga_config_str("SAGA_AUDIT_MYSQL_SOCKET", "", sock, sizeof(sock), err, errlen)))
         return rc;
 
@@ -92,8 +141,8 @@ static int load_env(audit_opts *o, char *err, size_t errlen)
                           errlen)) ||
             (rc = svc_str(up, "MYSQL_USER", user, c->mysql_user, sizeof(c->mysql_user), err,
                           errlen)) ||
-            (rc = svc_str(up, "MYSQL_PASSWORD", password, c->mysql_password,
-                          sizeof(c->mysql_password), err, errlen)) ||
+            (rc = svc_secret(up, "MYSQL_PASSWORD", password, c->mysql_password,
+                             sizeof(c->mysql_password), err, errlen)) ||
             (rc = svc_str(up, "MYSQL_SOCKET", sock, c->mysql_socket, sizeof(c->mysql_socket), err,
                           errlen)))
             return rc;
@@ -111,7 +160,8 @@ static int load_env(audit_opts *o, char *err, size_t errlen)
         (rc = saga_config_str("SAGA_AUDIT_DLQ_TOPIC", "saga-dlq", o->dlq_topic,
                               sizeof(o->dlq_topic), err, errlen)) ||
         (rc = saga_config_int("SAGA_AUDIT_KAFKA_TIMEOUT_MS", 30000, 100, 3600000,
-                              &o->kafka_timeout_ms, err, errlen)))
+                              &o->kafka_timeout_ms, err, errlen)) ||
+        (rc = load_since(o->dlq_since, sizeof(o->dlq_since), err, errlen)))
         return rc;
     return SAGA_OK;
 }

@@ -41,10 +41,12 @@ typedef struct token_opts {
     long not_before_s;    /* --nbf, default 0 */
     const char *alg;      /* --alg, else SAGA_JWT_ALG, else ES256 */
     const char *key_file; /* --key-file, else SAGA_JWT_PRIVATE_KEY_FILE; NULL: none */
-    const char *secret;   /* HS256 without a key file: SAGA_JWT_SECRET; NULL: none */
+    const char *secret;   /* HS256 without a key file: SAGA_JWT_SECRET(_FILE), in
+                           * secret_buf; NULL: none */
     const char *issuer;   /* --issuer, else SAGA_JWT_ISSUER, else saga-local */
     const char *audience; /* --audience, else SAGA_JWT_AUDIENCE, else saga-api */
     const char *dir;      /* keygen: where the key pair goes */
+    char secret_buf[4097]; /* SAGA_JWT_SECRET or the content of SAGA_JWT_SECRET_FILE */
 } token_opts;
 
 extern const char token_usage[];

@@ -6,6 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "saga/config.h"
+#include "saga/err.h"
+
 const char token_usage[] =
     "usage: saga-token [--admin] [--ttl SECONDS] [--nbf SECONDS] [--alg ALG]\n"
     "                  [--key-file FILE] [--issuer ISS] [--audience AUD] SUBJECT\n"
@@ -22,7 +25,8 @@ const char token_usage[] =
     "  --alg ALG          ES256, RS256 or HS256 (default $SAGA_JWT_ALG, else ES256)\n"
     "  --key-file FILE    ES256/RS256: the private key PEM; HS256: a file holding the\n"
     "                     secret (default $SAGA_JWT_PRIVATE_KEY_FILE; for HS256 also\n"
-    "                     $SAGA_JWT_SECRET, the secret itself)\n"
+    "                     $SAGA_JWT_SECRET, the secret itself, or\n"
+    "                     $SAGA_JWT_SECRET_FILE, a file holding it)\n"
     "  --issuer ISS       the iss claim (default $SAGA_JWT_ISSUER, else saga-local)\n"
     "  --audience AUD     the aud claim (default $SAGA_JWT_AUDIENCE, else saga-api)\n"
     "  -h, --help         this text\n"
@@ -79,7 +83,7 @@ static int resolve_key(token_opts *opts, char *err, size_t errlen)
 {
     bool hs = !strcmp(opts->alg, "HS256");
     const char *env_file = env_value("SAGA_JWT_PRIVATE_KEY_FILE");
-    const char *env_secret = env_value("SAGA_JWT_SECRET");
+    const char *env_secret = NULL;
 
     if (opts->key_file)
         return 0; /* given on the command line: it wins over the environment */
@@ -93,6 +97,12 @@ static int resolve_key(token_opts *opts, char *err, size_t errlen)
         opts->key_file = env_file;
         return 0;
     }
+    /* SAGA_JWT_SECRET or SAGA_JWT_SECRET_FILE (config.h) */
+    if (saga_config_secret("SAGA_JWT_SECRET", "", opts->secret_buf, sizeof(opts->secret_buf), err,
+                           errlen) != SAGA_OK)
+        return -1;
+    if (opts->secret_buf[0])
+        env_secret = opts->secret_buf;
     if (env_file && env_secret) {
         snprintf(err, errlen,
                  "both SAGA_JWT_PRIVATE_KEY_FILE and SAGA_JWT_SECRET are set: "
@@ -100,7 +110,8 @@ static int resolve_key(token_opts *opts, char *err, size_t errlen)
         return -1;
     }
     if (!env_file && !env_secret) {
-        snprintf(err, errlen, "no secret for HS256: give --key-file or set SAGA_JWT_SECRET");
+        snprintf(err, errlen, "no secret for HS256: give --key-file or set SAGA_JWT_SECRET "
+                              "(or SAGA_JWT_SECRET_FILE)");
         return -1;
     }
     opts->key_file = env_file;

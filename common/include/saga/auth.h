@@ -94,7 +94,8 @@ char *saga_auth_mint(const saga_mint_opts *opts, char *err, size_t errlen);
 
 /* Reads the verifier's settings from the environment and builds it:
  * SAGA_JWT_ALG (default ES256), SAGA_JWT_KEY_FILE (the public key PEM, or for
- * HS256 a file holding the secret) or SAGA_JWT_SECRET (HS256 only),
+ * HS256 a file holding the secret) or SAGA_JWT_SECRET (HS256 only; or
+ * SAGA_JWT_SECRET_FILE, a file holding it, config.h),
  * SAGA_JWT_ISSUER (default saga-local), SAGA_JWT_AUDIENCE (default saga-api),
  * SAGA_JWT_LEEWAY_S (default 30). Exactly one key source must be set. Returns
  * NULL with err naming the variable on a bad or missing setting. */

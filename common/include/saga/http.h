@@ -113,6 +113,19 @@ typedef struct saga_http_opts {
     int port;              /* 0 picks a free port: read it back with saga_http_port */
     int threads;           /* size of the thread pool */
     long body_max;         /* bytes; larger bodies get 413 */
+    /* Connections (each listener): at most max_connections open at once (0: 512) and
+     * max_per_address from one client address (0: no limit); a connection over a
+     * limit is closed at once. A client has timeout_s seconds (0: 10) from the
+     * connection's opening, or from the previous answer on it, to send a whole
+     * request, however slowly it trickles; then the connection is closed. An idle
+     * keep-alive connection is closed after the same time. */
+    int max_connections;
+    int max_per_address;
+    int timeout_s;
+    /* /ready's check is run at most once per ready_cache_ms (0: every call) and its
+     * answer reused. On the API port a failure answers 503 without the reason
+     * (logged); the metrics listener's /ready names it. */
+    int ready_cache_ms;
     const saga_http_route *routes;
     size_t nroutes;
     saga_http_ready_fn ready;

@@ -1,12 +1,14 @@
 /* log.h - JSON-lines logging on stdout, one object per line, thread-safe.
  *
  * Each line: {"ts","level","svc","event","msg"} plus "order_id", "event_id",
- * "correlation_id" when known. `event` is a stable dotted key ("relay.published")
+ * "correlation_id" when known, and "trace_id" and "span_id" while the writing thread
+ * handles a request or an event that carried a W3C traceparent (saga_log_trace_set). `event` is a stable dotted key ("relay.published")
  * that tools can filter on; `msg` is for people. */
 #ifndef SAGA_LOG_H
 #define SAGA_LOG_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <librdkafka/rdkafka.h>
 
 typedef enum saga_log_level {
@@ -52,6 +54,15 @@ void saga_log_vwrite(saga_log_level level, const char *event, const saga_log_ids
 #define LOG_INFO(event, ...) saga_log(SAGA_LOG_INFO, event, __VA_ARGS__)
 #define LOG_WARN(event, ...) saga_log(SAGA_LOG_WARN, event, __VA_ARGS__)
 #define LOG_ERROR(event, ...) saga_log(SAGA_LOG_ERROR, event, __VA_ARGS__)
+
+/* Sets the calling thread's trace context from a W3C traceparent
+ * ("00-<32 hex trace id>-<16 hex parent span id>-<2 hex flags>"): the thread's later lines
+ * carry its "trace_id" and "span_id" (the traceparent's parent id: the span of the request
+ * or event being handled) until saga_log_trace_clear or the next set. NULL or a
+ * malformed traceparent (wrong shape, upper-case hex, an all-zero id) clears it. Returns
+ * true if set. Thread-local: other threads are not affected. */
+bool saga_log_trace_set(const char *traceparent);
+void saga_log_trace_clear(void);
 
 /* librdkafka's log_cb (rd_kafka_conf_set_log_cb): routes its lines through saga_log. */
 void saga_log_rdkafka(const rd_kafka_t *rk, int level, const char *fac, const char *buf);

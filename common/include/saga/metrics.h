@@ -32,6 +32,13 @@ void saga_metrics_on_render(saga_metrics_collect_fn fn, void *ud);
 /* Removes a collector (before freeing what ud points to). */
 void saga_metrics_off_render(saga_metrics_collect_fn fn, void *ud);
 
+/* Registers the Prometheus client libraries' process metrics, refreshed from /proc
+ * at every render: process_cpu_seconds_total, process_resident_memory_bytes,
+ * process_virtual_memory_bytes, process_open_fds, process_max_fds,
+ * process_start_time_seconds; and saga_build_info{version,commit} 1. Once per
+ * process (later calls do nothing); uses one render collector. */
+void saga_metrics_process_register(void);
+
 /* Renders every metric in the Prometheus text format 0.0.4, one HELP and TYPE
  * line per name. Returns a malloc'd string (caller frees with free), *len set;
  * NULL on no memory. */

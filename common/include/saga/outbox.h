@@ -9,6 +9,10 @@
  * SAGA_RELAY_POLL_MS and on start, so rows left by a crash go out. One relay per
  * service database runs at a time (MySQL named lock "<database>.relay").
  *
+ * Rows written before events carried a content-type header (with ce_id and ce_type
+ * headers instead) are published as new ones are: the ce_* headers dropped and the
+ * content-type the payload has (SAGA_CE_CONTENT_TYPE for an event).
+ *
  * Delivery is at least once: a crash between the delivery report and the delete
  * publishes those rows again on restart (same event ids), and the consumers'
  * inbox absorbs the duplicates. */
@@ -22,13 +26,20 @@
 #include "saga/db.h"
 #include "saga/envelope.h"
 
+/* The Kafka `content-type` of an event: the CloudEvents Kafka binding's structured
+ * mode, JSON event format. */
+#define SAGA_CE_CONTENT_TYPE "application/cloudevents+json; charset=utf-8"
+
 /* Adds a message for topic to the outbox in db's open transaction. key may be
- * NULL; headers is NULL or a JSON object of string values (copied). */
+ * NULL; headers is NULL or a JSON object of string values (copied), which should
+ * include the payload's "content-type". */
 int saga_outbox_add(saga_db *db, const char *topic, const char *key, const void *payload,
                     size_t len, const cJSON *headers);
 
-/* Adds an event: key = subject, payload = the printed envelope, headers
- * ce_id, ce_type, correlationid and traceparent (when not NULL). */
+/* Adds an event as a structured-mode CloudEvent (Kafka protocol binding): key =
+ * subject, payload = the printed envelope, headers content-type
+ * (SAGA_CE_CONTENT_TYPE), correlationid and traceparent (when not NULL). No ce_*
+ * header: the attributes are in the payload. */
 int saga_outbox_add_event(saga_db *db, const char *topic, const saga_event *ev,
                           const char *traceparent);
 

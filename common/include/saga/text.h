@@ -10,9 +10,22 @@
  * log line without failing or corrupting it. NULL is fine. */
 void saga_text_clean(char *s);
 
-/* True if s is a customer id: 1 to 64 characters of valid UTF-8 with no C0 or
- * C1 control characters (the rule of every service's API and of token subjects). */
+/* The canonical forms of identifiers (docs/DOMAIN.md, "Identifiers"). Each id has
+ * exactly one spelling: no case folding, no trimming, no normalisation is done
+ * anywhere, and the databases compare these columns byte for byte, so a string
+ * that is not in its canonical form is refused where it enters (token subject,
+ * path, query, body, event), never adjusted. NULL is never valid. */
+
+/* A customer id (also a token's subject): 1 to 64 characters of [A-Za-z0-9._-],
+ * the first a letter or digit ("bob", "auth0.5f7c-e1"). Case-sensitive. */
 #define SAGA_CUSTOMER_ID_MAX_CHARS 64
+#define SAGA_CUSTOMER_ID_RULE \
+    "1 to 64 of the characters A-Z a-z 0-9 . _ -, the first a letter or digit"
 bool saga_text_is_customer_id(const char *s);
+
+/* An order, payment, notification or event id as the services make them: a UUID
+ * in its canonical text form, 8-4-4-4-12 lowercase hex digits. */
+#define SAGA_TEXT_UUID_LEN 36
+bool saga_text_is_uuid(const char *s);
 
 #endif
