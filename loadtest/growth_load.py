@@ -337,15 +337,15 @@ def write_chunk(c, d):
     with open(os.path.join(d, "captured.tsv"), "w") as f:
         f.writelines(f"{k}\t{v}\n" for k, v in c.captured.items())
     stmts += [
-        "CREATE TEMPORARY TABLE saga_inventory.growth_sold (sku VARCHAR(64) CHARACTER SET "
-        "ascii COLLATE ascii_bin PRIMARY KEY, q BIGINT NOT NULL);",
+        # identifiers are binary strings, as in the services' tables (exact comparison)
+        "CREATE TEMPORARY TABLE saga_inventory.growth_sold (sku VARBINARY(64) PRIMARY KEY, "
+        "q BIGINT NOT NULL);",
         f"LOAD DATA LOCAL INFILE '{d}/sold.tsv' INTO TABLE saga_inventory.growth_sold;",
         "UPDATE saga_inventory.products p JOIN saga_inventory.growth_sold g USING (sku) "
         "SET p.available = p.available - g.q, p.sold = p.sold + g.q;",
-        "CREATE TEMPORARY TABLE saga_payment.growth_captured (customer_id VARCHAR(64) "
-        "CHARACTER SET utf8mb4 COLLATE utf8mb4_bin PRIMARY KEY, amount BIGINT NOT NULL);",
-        f"LOAD DATA LOCAL INFILE '{d}/captured.tsv' INTO TABLE saga_payment.growth_captured "
-        "CHARACTER SET utf8mb4;",
+        "CREATE TEMPORARY TABLE saga_payment.growth_captured (customer_id VARBINARY(256) "
+        "PRIMARY KEY, amount BIGINT NOT NULL);",
+        f"LOAD DATA LOCAL INFILE '{d}/captured.tsv' INTO TABLE saga_payment.growth_captured;",
         "UPDATE saga_payment.wallets w JOIN saga_payment.growth_captured g USING (customer_id)"
         " SET w.balance = w.balance - g.amount;",
         # a sku or customer missing from the tables would leave the audit unbalanced
