@@ -206,8 +206,8 @@ static int outbox_dlq_row(const saga_row *row, void *ud)
     const char *otext = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(h, HDR_OFFSET));
     const char *ttext = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(h, HDR_TIMESTAMP));
     if (topic && parse_ll(ptext, &partition) && parse_ll(otext, &offset)) {
-        dead_letter *d = row_find(st, svc ? svc : audit_svc_name(st->svc), topic, partition,
-                                  offset, timestamp_of(ttext));
+        dead_letter *d = row_find(st, svc ? svc : audit_svc_name(st->svc), topic, partition, offset,
+                                  timestamp_of(ttext));
         if (d)
             d->in_outbox = true;
     }
