@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "saga/backoff.h"
+#include "saga/clock.h"
 #include "saga/err.h"
 #include "saga/fault.h"
 #include "saga/kafka.h"
@@ -92,7 +93,7 @@ struct saga_relay {
     rd_kafka_t *rk;
     pthread_t thread;
     pthread_mutex_t mu;
-    pthread_cond_t cv;
+    pthread_cond_t cv; /* on CLOCK_MONOTONIC (saga_clock_cond_init) */
     bool wake_pending;
     atomic_bool running;
     atomic_llong backlog;
@@ -428,13 +429,7 @@ static int relay_pass(saga_relay *r)
 static void relay_wait(saga_relay *r, long ms)
 {
     struct timespec deadline;
-    clock_gettime(CLOCK_REALTIME, &deadline);
-    deadline.tv_sec += ms / 1000;
-    deadline.tv_nsec += (ms % 1000) * 1000000L;
-    if (deadline.tv_nsec >= 1000000000L) {
-        deadline.tv_sec++;
-        deadline.tv_nsec -= 1000000000L;
-    }
+    saga_clock_deadline(&deadline, ms); /* r->cv waits on CLOCK_MONOTONIC */
     pthread_mutex_lock(&r->mu);
     while (!r->wake_pending && atomic_load(&r->running)) {
         if (pthread_cond_timedwait(&r->cv, &r->mu, &deadline) != 0)
@@ -514,7 +509,12 @@ saga_relay *saga_relay_start(const saga_config *cfg, char *err, size_t errlen)
     }
     r->cfg = *cfg;
     pthread_mutex_init(&r->mu, NULL);
-    pthread_cond_init(&r->cv, NULL);
+    if (saga_clock_cond_init(&r->cv) != 0) {
+        snprintf(err, errlen, "cannot make the relay's condition variable");
+        pthread_mutex_destroy(&r->mu);
+        free(r);
+        return NULL;
+    }
     atomic_init(&r->backlog, -1);
     r->seed = saga_backoff_seed(r);
     size_t pos = (size_t)snprintf(r->delete_sql, sizeof(r->delete_sql),

@@ -24,13 +24,6 @@ const saga_prefetch_query order_lock_query = {
     .batch_tail = ") FOR UPDATE",
 };
 
-long long order_store_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void copy_col(const saga_row *row, size_t col, char *out, size_t outlen)
 {
     const char *s = saga_row_str(row, col);

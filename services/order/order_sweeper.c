@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "order_store.h"
+#include "saga/clock.h"
 #include "saga/err.h"
 #include "saga/log.h"
 #include "saga/metrics.h"
@@ -35,9 +36,8 @@ static bool sweeper_stopping(order_sweeper *s)
 /* Sleeps one interval, or less if stopped. */
 static void sweeper_nap(order_sweeper *s)
 {
-    long long until = order_watch_now_ms() + s->app->sweep_interval_ms;
-    struct timespec ts = {.tv_sec = (time_t)(until / 1000),
-                          .tv_nsec = (long)(until % 1000) * 1000000L};
+    struct timespec ts;
+    saga_clock_deadline(&ts, s->app->sweep_interval_ms);
     pthread_mutex_lock(&s->mu);
     while (!s->stop && pthread_cond_timedwait(&s->cv, &s->mu, &ts) == 0)
         ;
@@ -107,7 +107,7 @@ static void sweeper_pass(order_sweeper *s, saga_db *db)
         return;
     do {
         cancelled = 0;
-        if (order_store_due(db, order_store_now_ms(), max, ids, &n) != SAGA_OK) {
+        if (order_store_due(db, saga_clock_wall_ms(), max, ids, &n) != SAGA_OK) {
             LOG_WARN("sweeper.scan_failed", "cannot read due orders: %s", saga_db_error(db));
             break;
         }
@@ -132,7 +132,7 @@ static void *sweeper_main(void *arg)
         if (sweeper_hold_lock(s, db))
             sweeper_pass(s, db);
         long long due = 0;
-        if (order_store_count_due(db, order_store_now_ms(), &due) == SAGA_OK)
+        if (order_store_count_due(db, saga_clock_wall_ms(), &due) == SAGA_OK)
             saga_metric_set(s->past_deadline, (double)due);
     }
     /* the thread's connection, and with it the lock, closes when the thread exits */
@@ -142,7 +142,6 @@ static void *sweeper_main(void *arg)
 order_sweeper *order_sweeper_start(saga_service *svc, order_app *app)
 {
     order_sweeper *s = calloc(1, sizeof(*s));
-    pthread_condattr_t attr;
 
     if (!s)
         return NULL;
@@ -159,10 +158,11 @@ order_sweeper *order_sweeper_start(saga_service *svc, order_app *app)
         saga_metrics_counter("saga_sweeper_failures_total",
                              "Timeout cancellations that failed and wait for the next pass", "");
     pthread_mutex_init(&s->mu, NULL);
-    pthread_condattr_init(&attr);
-    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    pthread_cond_init(&s->cv, &attr);
-    pthread_condattr_destroy(&attr);
+    if (saga_clock_cond_init(&s->cv) != 0) {
+        pthread_mutex_destroy(&s->mu);
+        free(s);
+        return NULL;
+    }
     if (pthread_create(&s->thread, NULL, sweeper_main, s) != 0) {
         pthread_cond_destroy(&s->cv);
         pthread_mutex_destroy(&s->mu);

@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
+#include <errno.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -13,9 +13,11 @@
 #include "order_commit.h"
 #include "order_events.h"
 #include "order_store.h"
+#include "saga/clock.h"
 #include "saga/err.h"
 #include "saga/fields.h"
 #include "saga/log.h"
+#include "saga/random.h"
 #include "saga/redis.h"
 #include "saga/service.h"
 #include "saga/text.h"
@@ -54,25 +56,26 @@ static void reply_db_error(saga_http_resp *resp, saga_db *db, int rc, const char
         saga_http_reply_problem(resp, 500, "database error while %s", what);
 }
 
-/* The request's traceparent if well formed, else a new one; also the answer's. */
-static void route_traceparent(saga_http_req *req, saga_http_resp *resp,
-                              char tp[ORDER_TRACEPARENT_LEN + 1])
+/* The request's traceparent if well formed, else a new one; also the answer's.
+ * Returns SAGA_OK, or an error already answered (500: no random bytes for a new one). */
+static int route_traceparent(saga_http_req *req, saga_http_resp *resp,
+                             char tp[ORDER_TRACEPARENT_LEN + 1])
 {
     const char *in = saga_http_header(req, "traceparent");
     if (in && order_traceparent_valid(in)) {
         snprintf(tp, ORDER_TRACEPARENT_LEN + 1, "%s", in);
     } else {
         uint8_t rnd[24];
-        size_t got = 0;
-        while (got < sizeof(rnd)) {
-            ssize_t n = getrandom(rnd + got, sizeof(rnd) - got, 0);
-            if (n > 0)
-                got += (size_t)n;
+        if (saga_random_fill(rnd, sizeof(rnd)) != SAGA_OK) {
+            LOG_ERROR("http.random_failed", "getrandom: %s", strerror(errno));
+            saga_http_reply_rc(resp, SAGA_ERR_INTERNAL, "no random bytes for a trace id");
+            return SAGA_ERR_INTERNAL;
         }
         order_traceparent_format(rnd, tp);
     }
     saga_http_add_header(resp, "traceparent", tp);
     saga_log_trace_set(tp); /* the request's lines carry the trace it starts or continues */
+    return SAGA_OK;
 }
 
 /* 200/202 with the order JSON; Location when asked. */
@@ -292,7 +295,8 @@ static void create_order(saga_http_req *req, saga_http_resp *resp, const cJSON *
     saga_redis *redis;
     int rc = SAGA_OK;
 
-    route_traceparent(req, resp, tp);
+    if (route_traceparent(req, resp, tp) != SAGA_OK)
+        return;
     if (order_request_parse(body, app->currency, &r, &e) != SAGA_OK) {
         saga_field_reply(resp, 400, e.field[0] ? e.field : NULL, "%s", e.detail);
         return;
@@ -316,7 +320,7 @@ static void create_order(saga_http_req *req, saga_http_resp *resp, const cJSON *
         saga_http_reply_rc(resp, SAGA_ERR_NOMEM, "out of memory");
         return;
     }
-    order_build(o, &r, app->timeout_ms, order_store_now_ms());
+    order_build(o, &r, app->timeout_ms, saga_clock_wall_ms());
     order_creation job = {.o = o, .idem_key = key, .hash = hash, .traceparent = tp};
     for (int attempt = 0; attempt < TX_ATTEMPTS; attempt++) {
         /* with the requests creating orders at the same moment; a retry alone */
@@ -414,14 +418,14 @@ static int wait_settled(saga_http_req *req, saga_db *db, order *o, unsigned long
 {
     saga_service *svc = saga_service_from_request(req);
     order_watch *w = &route_app(req)->watch;
-    long long until = order_watch_now_ms() + wait_s * 1000;
+    long long until = saga_clock_mono_ms() + wait_s * 1000;
     long poll_ms = recent ? WAIT_POLL_MS : 0; /* 0: not polling */
     char id[ORDER_ID_MAX + 1];
     int rc;
 
     snprintf(id, sizeof(id), "%s", o->id);
     for (;;) {
-        long long now = order_watch_now_ms();
+        long long now = saga_clock_mono_ms();
         if (order_status_settled(o->status) || !saga_service_running(svc) || now >= until)
             return SAGA_OK;
         long long slice = now + (poll_ms ? poll_ms : WAIT_SLICE_MS);
@@ -691,7 +695,8 @@ static void route_cancel(saga_http_req *req, saga_http_resp *resp)
 
     if (!id)
         return;
-    route_traceparent(req, resp, tp);
+    if (route_traceparent(req, resp, tp) != SAGA_OK)
+        return;
     if (!(db = route_db(req, resp)))
         return;
     if (!(o = malloc(sizeof(*o)))) {
