@@ -523,7 +523,8 @@ static bool http_ready_check(saga_http_server *srv, char *why, size_t whylen)
     if (!srv->opts.ready)
         return true;
     pthread_mutex_lock(&srv->ready_lock);
-    bool stale = !srv->ready_known || saga_clock_mono_ms() - srv->ready_at_ms >= srv->opts.ready_cache_ms;
+    bool stale =
+        !srv->ready_known || saga_clock_mono_ms() - srv->ready_at_ms >= srv->opts.ready_cache_ms;
     bool mine = stale && !srv->ready_checking;
     if (mine)
         srv->ready_checking = true;

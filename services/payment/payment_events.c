@@ -192,8 +192,9 @@ static int reservation_charge(saga_db *db, const payment_ctx *ctx, const reserva
     payment_record p;
     int rc;
 
+    /* the simulated slow gateway: holds up the consumer */
     if (ctx->latency_ms > 0)
-        saga_clock_sleep_ms(ctx->latency_ms); /* the simulated slow gateway: holds up the consumer */
+        saga_clock_sleep_ms(ctx->latency_ms);
     memset(&p, 0, sizeof(p));
     saga_uuid_v4(p.id);
     snprintf(p.order_id, sizeof(p.order_id), "%s", r->order_id);

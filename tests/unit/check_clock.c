@@ -45,8 +45,8 @@ START_TEST(test_deadline_is_normalised_and_ahead)
         saga_clock_deadline(&d, ms);
         ck_assert_int_ge(d.tv_nsec, 0);
         ck_assert_int_lt(d.tv_nsec, 1000000000L);
-        long long diff_ms = (long long)(d.tv_sec - now.tv_sec) * 1000 +
-                            (d.tv_nsec - now.tv_nsec) / 1000000;
+        long long diff_ms =
+            (long long)(d.tv_sec - now.tv_sec) * 1000 + (d.tv_nsec - now.tv_nsec) / 1000000;
         ck_assert_int_ge(diff_ms, ms);
         ck_assert_int_le(diff_ms, ms + 1000);
     }
