@@ -97,7 +97,7 @@ struct saga_relay {
     bool wake_pending;
     atomic_bool running;
     atomic_llong backlog;
-    unsigned long lock_conn_id; /* the connection holding the relay lock, 0 if none */
+    saga_db_lock lock; /* "relay": the instance holding it relays */
     unsigned seed;
     unsigned failures;          /* consecutive failed passes, for the backoff */
     struct timespec last_stats;
@@ -222,18 +222,13 @@ out:
  * Returns true if this instance may relay. */
 static bool relay_hold_lock(saga_relay *r)
 {
-    long long got = 0;
-    unsigned long conn = saga_db_connection_id(r->db);
+    bool taken;
 
-    if (conn != 0 && conn == r->lock_conn_id)
-        return true;
-    /* a new connection: the lock went with the old one */
-    r->lock_conn_id = 0;
-    if (saga_db_query_i64(r->db, "SELECT GET_LOCK(CONCAT(DATABASE(), '.relay'), 0)", NULL, 0,
-                          &got) != SAGA_OK || got != 1)
+    if (!saga_db_lock_hold(r->db, &r->lock, &taken))
         return false;
-    r->lock_conn_id = saga_db_connection_id(r->db);
-    LOG_INFO("relay.leader", "this instance now relays the outbox of %s", r->cfg.mysql_database);
+    if (taken)
+        LOG_INFO("relay.leader", "this instance now relays the outbox of %s",
+                 r->cfg.mysql_database);
     return true;
 }
 
@@ -380,7 +375,7 @@ static int relay_pass(saga_relay *r)
                        "SELECT id, topic, msg_key, payload, headers, event_type FROM outbox"
                        " ORDER BY id LIMIT ?",
                        &limit, 1, collect_row, r);
-    if (rc != SAGA_OK || saga_db_connection_id(r->db) != r->lock_conn_id) {
+    if (rc != SAGA_OK || !saga_db_lock_held(r->db, &r->lock)) {
         /* the connection (and with it the lock) may have gone while reading */
         rows_clear(r);
         if (rc)
@@ -517,11 +512,9 @@ saga_relay *saga_relay_start(const saga_config *cfg, char *err, size_t errlen)
     }
     atomic_init(&r->backlog, -1);
     r->seed = saga_backoff_seed(r);
-    size_t pos = (size_t)snprintf(r->delete_sql, sizeof(r->delete_sql),
-                                  "DELETE FROM outbox WHERE id IN (?");
-    for (size_t i = 1; i < DELETE_CHUNK; i++)
-        pos += (size_t)snprintf(r->delete_sql + pos, sizeof(r->delete_sql) - pos, ",?");
-    snprintf(r->delete_sql + pos, sizeof(r->delete_sql) - pos, ")");
+    r->lock.name = "relay";
+    saga_db_sql_list(r->delete_sql, sizeof(r->delete_sql), "DELETE FROM outbox WHERE id IN (", "?",
+                     DELETE_CHUNK, ")");
     r->rows = calloc((size_t)cfg->relay_batch_max, sizeof(*r->rows));
     if (!r->rows) {
         snprintf(err, errlen, "out of memory");

@@ -67,7 +67,7 @@ static int on_order_terminal(saga_db *db, const saga_event *ev, saga_msg_meta *m
     notification_new rows[NOTIFY_CH_COUNT];
     char ids[NOTIFY_CH_COUNT][SAGA_UUID_LEN + 1];
     char *payloads[NOTIFY_CH_COUNT] = {0};
-    char created_sql[NOTIFY_SQL_TIME_LEN + 1];
+    char created_sql[SAGA_DB_TIME_LEN + 1];
     char known[NOTIFY_CUSTOMER_ID_MAX + 1];
     saga_log_ids log_ids = {.event_id = ev->id, .correlation_id = ev->correlationid};
     long long now_ms = saga_clock_wall_ms();
@@ -102,7 +102,7 @@ static int on_order_terminal(saga_db *db, const saga_event *ev, saga_msg_meta *m
         return SAGA_ERR_INVALID;
     }
     saga_time_format_ms(now_ms, m.created_at);
-    notification_time_to_sql(now_ms, created_sql);
+    saga_db_time_from_ms(now_ms, created_sql);
     for (int ch = 0; ch < NOTIFY_CH_COUNT; ch++) {
         if (!(mask & NOTIFY_CH_BIT(ch)))
             continue;

@@ -21,7 +21,7 @@ struct order_sweeper {
     pthread_mutex_t mu;
     pthread_cond_t cv; /* on CLOCK_MONOTONIC */
     bool stop;
-    unsigned long lock_conn_id; /* the connection holding the sweeper lock, 0 if none */
+    saga_db_lock lock; /* "sweeper": the instance holding it sweeps */
     saga_metric *past_deadline, *timeouts, *failures;
 };
 
@@ -48,18 +48,12 @@ static void sweeper_nap(order_sweeper *s)
  * outbox relay does). True if this instance sweeps. */
 static bool sweeper_hold_lock(order_sweeper *s, saga_db *db)
 {
-    long long got = 0;
-    unsigned long conn = saga_db_connection_id(db);
+    bool taken;
 
-    if (conn != 0 && conn == s->lock_conn_id)
-        return true;
-    s->lock_conn_id = 0; /* a new connection: the lock went with the old one */
-    if (saga_db_query_i64(db, "SELECT GET_LOCK(CONCAT(DATABASE(), '.sweeper'), 0)", NULL, 0,
-                          &got) != SAGA_OK ||
-        got != 1)
+    if (!saga_db_lock_hold(db, &s->lock, &taken))
         return false;
-    s->lock_conn_id = saga_db_connection_id(db);
-    LOG_INFO("sweeper.leader", "this instance now cancels orders past their deadline");
+    if (taken)
+        LOG_INFO("sweeper.leader", "this instance now cancels orders past their deadline");
     return true;
 }
 
@@ -147,6 +141,7 @@ order_sweeper *order_sweeper_start(saga_service *svc, order_app *app)
         return NULL;
     s->svc = svc;
     s->app = app;
+    s->lock.name = "sweeper";
     if (app->sweep_batch < 1 || app->sweep_batch > SWEEP_BATCH_MAX)
         app->sweep_batch = 50;
     s->past_deadline = saga_metrics_gauge(
