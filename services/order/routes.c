@@ -35,27 +35,6 @@ static order_app *route_app(saga_http_req *req)
     return saga_service_userdata(saga_service_from_request(req));
 }
 
-/* The calling thread's connection, or a 503 answer and NULL. */
-static saga_db *route_db(saga_http_req *req, saga_http_resp *resp)
-{
-    saga_db *db = saga_service_thread_db(saga_service_from_request(req));
-    if (!db)
-        saga_http_reply_problem(resp, 503, "the database is not reachable");
-    return db;
-}
-
-/* Answers a database failure: 503 for transient ones, else 500; logs it. */
-static void reply_db_error(saga_http_resp *resp, saga_db *db, int rc, const char *what)
-{
-    LOG_WARN("http.db_error", "%s: %s: %s", what, saga_rc_str(rc), db ? saga_db_error(db) : "");
-    if (rc == SAGA_ERR_NOMEM)
-        saga_http_reply_rc(resp, rc, "out of memory");
-    else if (rc == SAGA_ERR_TRANSIENT || rc == SAGA_ERR_UNAVAILABLE)
-        saga_http_reply_problem(resp, 503, "the database is busy or unavailable; retry");
-    else
-        saga_http_reply_problem(resp, 500, "database error while %s", what);
-}
-
 /* The request's traceparent if well formed, else a new one; also the answer's.
  * Returns SAGA_OK, or an error already answered (500: no random bytes for a new one). */
 static int route_traceparent(saga_http_req *req, saga_http_resp *resp,
@@ -146,8 +125,8 @@ static void reply_replay(saga_http_req *req, saga_http_resp *resp, saga_db *db, 
         saga_metric_add(app->replayed, 1);
         reply_order(resp, 200, o, true);
     } else {
-        reply_db_error(resp, db, rc == SAGA_ERR_NOT_FOUND ? SAGA_ERR_INTERNAL : rc,
-                       "reading the order of an idempotency key");
+        saga_service_reply_db_error(resp, db, rc == SAGA_ERR_NOT_FOUND ? SAGA_ERR_INTERNAL : rc,
+                                    "reading the order of an idempotency key");
     }
     free(o);
 }
@@ -208,7 +187,7 @@ static bool soldout_refuse(saga_http_req *req, saga_http_resp *resp, saga_db *db
         return true;
     }
     if (rc != SAGA_ERR_NOT_FOUND) {
-        reply_db_error(resp, db, rc, "looking up an idempotency key");
+        saga_service_reply_db_error(resp, db, rc, "looking up an idempotency key");
         return true;
     }
     if (!(problem = cJSON_CreateObject()) || !(skus = cJSON_CreateArray()))
@@ -306,7 +285,7 @@ static void create_order(saga_http_req *req, saga_http_resp *resp, const cJSON *
                          "Idempotency-Key must be 1 to 128 visible ASCII characters (no spaces)");
         return;
     }
-    if (!(db = route_db(req, resp)))
+    if (!(db = saga_service_request_db(req, resp)))
         return;
     order_request_hash(&r, hash);
     redis = saga_redis_thread(saga_service_config(svc));
@@ -340,7 +319,7 @@ static void create_order(saga_http_req *req, saga_http_resp *resp, const cJSON *
         usleep((useconds_t)(10000 << attempt));
     }
     if (rc != SAGA_OK) {
-        reply_db_error(resp, db, rc, "creating an order");
+        saga_service_reply_db_error(resp, db, rc, "creating an order");
         goto out;
     }
     saga_metric_add(app->created, 1);
@@ -475,7 +454,7 @@ static void route_get(saga_http_req *req, saga_http_resp *resp)
                          ORDER_WAIT_MAX_S);
         return;
     }
-    if (!(db = route_db(req, resp)))
+    if (!(db = saga_service_request_db(req, resp)))
         return;
     if (!(o = malloc(sizeof(*o)))) {
         saga_http_reply_rc(resp, SAGA_ERR_NOMEM, "out of memory");
@@ -490,7 +469,7 @@ static void route_get(saga_http_req *req, saga_http_resp *resp)
     if (rc == SAGA_ERR_NOT_FOUND)
         saga_http_reply_problem(resp, 404, "no order %s", id);
     else if (rc)
-        reply_db_error(resp, db, rc, "reading an order");
+        saga_service_reply_db_error(resp, db, rc, "reading an order");
     else
         reply_order(resp, 200, o, false);
     free(o);
@@ -571,7 +550,7 @@ static void route_list(saga_http_req *req, saga_http_resp *resp)
         return;
     }
     f.after = after;
-    if (!(db = route_db(req, resp)))
+    if (!(db = saga_service_request_db(req, resp)))
         return;
 
     page.limit = f.limit;
@@ -591,7 +570,7 @@ static void route_list(saga_http_req *req, saga_http_resp *resp)
     return;
 fail:
     cJSON_Delete(body);
-    reply_db_error(resp, db, rc, "listing orders");
+    saga_service_reply_db_error(resp, db, rc, "listing orders");
 }
 
 /* --- GET /api/orders/{id}/events --- */
@@ -638,7 +617,7 @@ static void route_events(saga_http_req *req, saga_http_resp *resp)
 
     if (!id)
         return;
-    if (!(db = route_db(req, resp)))
+    if (!(db = saga_service_request_db(req, resp)))
         return;
     if (!(o = malloc(sizeof(*o))) || !(body = cJSON_CreateObject())) {
         rc = SAGA_ERR_NOMEM;
@@ -662,7 +641,7 @@ static void route_events(saga_http_req *req, saga_http_resp *resp)
     body = NULL; /* now owned by the answer */
     goto out;
 fail:
-    reply_db_error(resp, db, rc, "reading the saga history");
+    saga_service_reply_db_error(resp, db, rc, "reading the saga history");
 out:
     cJSON_Delete(body);
     free(o);
@@ -697,7 +676,7 @@ static void route_cancel(saga_http_req *req, saga_http_resp *resp)
         return;
     if (route_traceparent(req, resp, tp) != SAGA_OK)
         return;
-    if (!(db = route_db(req, resp)))
+    if (!(db = saga_service_request_db(req, resp)))
         return;
     if (!(o = malloc(sizeof(*o)))) {
         saga_http_reply_rc(resp, SAGA_ERR_NOMEM, "out of memory");
@@ -710,7 +689,7 @@ static void route_cancel(saga_http_req *req, saga_http_resp *resp)
         goto out;
     }
     if (rc) {
-        reply_db_error(resp, db, rc, "reading an order");
+        saga_service_reply_db_error(resp, db, rc, "reading an order");
         goto out;
     }
     cancel_call call = {.id = id, .traceparent = tp, .o = o};
@@ -725,7 +704,7 @@ static void route_cancel(saga_http_req *req, saga_http_resp *resp)
         goto out;
     }
     if (rc) {
-        reply_db_error(resp, db, rc, "cancelling an order");
+        saga_service_reply_db_error(resp, db, rc, "cancelling an order");
         goto out;
     }
     if (changed)
@@ -733,7 +712,7 @@ static void route_cancel(saga_http_req *req, saga_http_resp *resp)
     saga_log_ids ids = {.order_id = o->id, .correlation_id = o->id};
     saga_log_ids(SAGA_LOG_INFO, "order.cancelled", &ids, "cancelled at the customer's request");
     if ((rc = order_store_get(db, o->id, o)))
-        reply_db_error(resp, db, rc, "reading the cancelled order");
+        saga_service_reply_db_error(resp, db, rc, "reading the cancelled order");
     else
         reply_order(resp, 200, o, false);
 out:
