@@ -8,20 +8,20 @@
 
 START_TEST(test_time_to_rfc3339)
 {
+    static const char *const cases[][2] = {
+        {"2026-11-22 10:00:00.123", "2026-11-22T10:00:00.123Z"},
+        {"2026-11-22 10:00:00", "2026-11-22T10:00:00.000Z"},
+        {"2026-11-22 10:00:00.1", "2026-11-22T10:00:00.100Z"},
+        {"2026-11-22 10:00:00.5", "2026-11-22T10:00:00.500Z"},
+        {"2026-11-22 10:00:00.123456", "2026-11-22T10:00:00.123Z"},
+        /* DATE_FORMAT(c, '%Y-%m-%dT%H:%i:%s.%f') */
+        {"2026-11-22T10:00:00.123456", "2026-11-22T10:00:00.123Z"},
+    };
     char t[SAGA_DB_RFC3339_LEN + 1];
-    ck_assert_int_eq(saga_db_time_to_rfc3339("2026-11-22 10:00:00.123", t), SAGA_OK);
-    ck_assert_str_eq(t, "2026-11-22T10:00:00.123Z");
-    ck_assert_int_eq(saga_db_time_to_rfc3339("2026-11-22 10:00:00", t), SAGA_OK);
-    ck_assert_str_eq(t, "2026-11-22T10:00:00.000Z");
-    ck_assert_int_eq(saga_db_time_to_rfc3339("2026-11-22 10:00:00.1", t), SAGA_OK);
-    ck_assert_str_eq(t, "2026-11-22T10:00:00.100Z");
-    ck_assert_int_eq(saga_db_time_to_rfc3339("2026-11-22 10:00:00.5", t), SAGA_OK);
-    ck_assert_str_eq(t, "2026-11-22T10:00:00.500Z");
-    ck_assert_int_eq(saga_db_time_to_rfc3339("2026-11-22 10:00:00.123456", t), SAGA_OK);
-    ck_assert_str_eq(t, "2026-11-22T10:00:00.123Z");
-    /* DATE_FORMAT(c, '%Y-%m-%dT%H:%i:%s.%f') */
-    ck_assert_int_eq(saga_db_time_to_rfc3339("2026-11-22T10:00:00.123456", t), SAGA_OK);
-    ck_assert_str_eq(t, "2026-11-22T10:00:00.123Z");
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        ck_assert_int_eq(saga_db_time_to_rfc3339(cases[i][0], t), SAGA_OK);
+        ck_assert_str_eq(t, cases[i][1]);
+    }
 }
 END_TEST
 
@@ -78,19 +78,6 @@ START_TEST(test_sql_list)
 }
 END_TEST
 
-START_TEST(test_in_list_pads_to_power_of_two)
-{
-    char sql[512];
-    ck_assert_uint_eq(saga_db_in_list(sql, sizeof(sql), "IN (", 3, ")"), 4);
-    ck_assert_str_eq(sql, "IN (?,?,?,?)");
-    ck_assert_uint_eq(saga_db_in_list(sql, sizeof(sql), "IN (", 1, ")"), 1);
-    ck_assert_str_eq(sql, "IN (?)");
-    ck_assert_uint_eq(saga_db_in_list(sql, sizeof(sql), "IN (", 0, ")"), 0);
-    ck_assert_uint_eq(saga_db_in_list(sql, sizeof(sql), "IN (", SAGA_DB_IN_LIST_MAX + 1, ")"), 0);
-    ck_assert_uint_eq(saga_db_in_list(sql, 10, "IN (", 5, ")"), 0);
-}
-END_TEST
-
 static Suite *db_text_suite(void)
 {
     Suite *s = suite_create("db_text");
@@ -98,7 +85,6 @@ static Suite *db_text_suite(void)
     tcase_add_test(core, test_time_to_rfc3339);
     tcase_add_test(core, test_time_from_ms);
     tcase_add_test(core, test_sql_list);
-    tcase_add_test(core, test_in_list_pads_to_power_of_two);
     suite_add_tcase(s, core);
     TCase *limits = tcase_create("limits");
     tcase_add_test(limits, test_time_to_rfc3339_bad);
