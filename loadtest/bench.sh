@@ -28,6 +28,9 @@
 #                      the same 2 cores, and each one costs every consumer a fetch
 #                      loop; docs/PERFORMANCE.md has the 1-vs-3 measurement)
 #   --fresh            delete the local stack's data first (down.sh --purge)
+#   --console-poll     keep saga-console busy during every run as three open pages would
+#                      (loadtest/console_poll.py: glance, topics and a live saga view);
+#                      its CPU is sampled like the stack's (it always is, polled or not)
 #   --out FILE         the report (BENCHMARKS.md at the checkout's root)
 # Raw results (JSON, logs) stay in .local/bench/<time>/. Exit status: 0 when every
 # run passed (all accepted orders completed, audit clean, no oversell), 1 otherwise.
@@ -50,6 +53,7 @@ blocks_seconds=""
 brokers=1
 fresh=0
 full_ladder=0
+console_poll=0
 # Beyond its capacity the system builds a backlog; saga-load waits this long after its
 # last send for the outcomes (orders past SAGA_TIMEOUT_MS are cancelled meanwhile), so
 # the audit sees a settled system.
@@ -57,7 +61,7 @@ drain_timeout=300
 out=$ROOT/BENCHMARKS.md
 command_line="loadtest/bench.sh$(printf ' %q' "$@")" # quoted so it can be pasted back
 
-usage() { sed -n '2,32p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,35p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 bad_usage() { saga_err "$* (see loadtest/bench.sh --help)"; exit 2; }
 need_int() { [[ $2 =~ ^[0-9]+$ ]] && (($2 > 0)) || bad_usage "$1 wants a positive integer, not '$2'"; }
 
@@ -66,6 +70,7 @@ while (($#)); do
         -h | --help) usage; exit 0 ;;
         --quick) quick=1; shift; continue ;;
         --fresh) fresh=1; shift; continue ;;
+        --console-poll) console_poll=1; shift; continue ;;
         --full-ladder) full_ladder=1; shift; continue ;;
     esac
     (($# >= 2)) || bad_usage "$1 needs a value"
@@ -133,6 +138,16 @@ stamp=$(date -u +%Y%m%dT%H%M%SZ)
 WORK=$LOCAL/bench/$stamp
 mkdir -p "$WORK"
 mv "$stack_log" "$WORK/stack.log"
+
+# ---- the console's pages, if asked: polling until the end ------------------------
+if ((console_poll)); then
+    poll_token=$("$ROOT/deploy/local/token.sh" bench-console --admin --ttl 86400)
+    /usr/bin/python3 "$ROOT/loadtest/console_poll.py" "http://127.0.0.1:${SAGA_LOCAL_CONSOLE_PORT:-9000}" \
+        "$poll_token" "$WORK/console-poll.json" &
+    poll_pid=$!
+    trap 'kill -TERM "$poll_pid" 2>/dev/null || true' EXIT
+    saga_say "saga-console polled as three open pages would (summary: $WORK/console-poll.json)"
+fi
 saga_say "raw results in $WORK"
 
 mysql_root() { saga_mysql "$SOCK" -N -B "$@"; }
@@ -206,7 +221,7 @@ wait_quiet() {
 # stack_pids: NAME=PID for each process of the local stack (for bench_cpu.py)
 stack_pids() {
     local name
-    for name in mariadb redis broker order payment inventory notification; do
+    for name in mariadb redis broker order payment inventory notification console; do
         if [[ -s $LOCAL/pids/$name.pid ]]; then
             printf '%s=%s\n' "$name" "$(<"$LOCAL/pids/$name.pid")"
         fi
@@ -283,6 +298,13 @@ run_load max max "as fast as it goes: $concurrency in flight for $duration s" --
 run_load flash flash "flash sale: load-flash, $flash_stock units, $flash_orders orders" \
     --rate 0 --concurrency "$concurrency" --orders "$flash_orders" --flash load-flash \
     --flash-stock "$flash_stock"
+
+if ((console_poll)); then
+    kill -TERM "$poll_pid" 2>/dev/null || true
+    wait "$poll_pid" 2>/dev/null || true
+    trap - EXIT
+    saga_say "console polls: $(tr -d ' \n' <"$WORK/console-poll.json" 2>/dev/null || echo none)"
+fi
 
 # ---- 5. the report --------------------------------------------------------------------
 /usr/bin/python3 "$ROOT/loadtest/bench_report.py" --dir "$WORK" --out "$out"

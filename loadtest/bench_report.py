@@ -37,7 +37,8 @@ TARGET_SAGAS_PER_S = 2000
 # bench_cpu.py's process names, as the report shows them, in this order.
 CPU_PROCESSES = [("mariadb", "MariaDB"), ("order", "order"), ("payment", "payment"),
                  ("inventory", "inventory"), ("notification", "notification"),
-                 ("broker", "broker"), ("redis", "Redis"), ("saga-load", "saga-load")]
+                 ("broker", "broker"), ("redis", "Redis"), ("console", "console"),
+                 ("saga-load", "saga-load")]
 # Broker hops on its critical path: OrderCreated -> inventory, InventoryReserved ->
 # payment, PaymentCompleted -> order, OrderConfirmed -> saga-load.
 CRITICAL_HOPS = 4

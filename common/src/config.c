@@ -1,6 +1,7 @@
 /* config.c - configuration from environment variables. */
 #include "saga/config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -197,11 +198,13 @@ int saga_config_load(saga_config *cfg, const char *service, int default_port, ch
     STR("SAGA_KAFKA_GROUP", def_name, kafka_group);
     INT("SAGA_KAFKA_FETCH_WAIT_MS", 5, 0, 10000, kafka_fetch_wait_ms);
     INT("SAGA_KAFKA_SESSION_TIMEOUT_MS", 10000, 3000, 300000, kafka_session_timeout_ms);
+    STR("SAGA_KAFKA_GROUP_INSTANCE_ID", "", kafka_group_instance_id);
     STR("SAGA_REDIS_HOST", "127.0.0.1", redis_host);
     INT("SAGA_REDIS_PORT", 6379, 1, 65535, redis_port);
     if ((rc = saga_config_secret("SAGA_REDIS_PASSWORD", "", cfg->redis_password, sizeof(cfg->redis_password), err,
                                  errlen)))
         return rc;
+    INT("SAGA_REDIS_TIMEOUT_MS", 250, 1, 10000, redis_timeout_ms);
     INT("SAGA_BATCH_MAX", 500, 1, 100000, batch_max);
     INT("SAGA_BATCH_WAIT_MS", 5, 0, 60000, batch_wait_ms);
     INT("SAGA_MAX_ATTEMPTS", 3, 1, 100, max_attempts);
@@ -220,6 +223,16 @@ int saga_config_load(saga_config *cfg, const char *service, int default_port, ch
         snprintf(err, errlen, "SAGA_LOG_LEVEL: '%s' is not one of debug, info, warn, error",
                  level);
         return SAGA_ERR_INVALID;
+    }
+    /* Kafka's rule for group.instance.id, checked here rather than at the first join */
+    for (const char *p = cfg->kafka_group_instance_id; *p; p++) {
+        if (!isalnum((unsigned char)*p) && *p != '.' && *p != '_' && *p != '-') {
+            snprintf(err, errlen,
+                     "SAGA_KAFKA_GROUP_INSTANCE_ID: '%s' may hold only letters, digits, '.', '_' "
+                     "and '-'",
+                     cfg->kafka_group_instance_id);
+            return SAGA_ERR_INVALID;
+        }
     }
     if (cfg->retry_max_ms < cfg->retry_base_ms) {
         snprintf(err, errlen, "SAGA_RETRY_MAX_MS: %d is less than SAGA_RETRY_BASE_MS (%d)",

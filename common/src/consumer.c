@@ -538,6 +538,7 @@ static int apply_batch(saga_consumer *c, long *failed)
         goto fail;
     }
     saga_write_batch_attach(NULL, NULL);
+    saga_fault_point("consumer.before_db_commit"); /* the batch applied, not committed */
     if ((rc = saga_db_commit(c->db)) == SAGA_OK) {
         c->writes_direct = false;
         return SAGA_OK;

@@ -45,6 +45,7 @@ struct saga_db {
         void *ud;
     } after_commit[AFTER_COMMIT_MAX]; /* this transaction's, run once it commits */
     size_t nafter_commit;
+    unsigned long long tx_serial; /* transactions begun on this handle */
     cached_stmt cache[STMT_CACHE_SIZE];
     unsigned long long use_clock;
     unsigned last_errno;
@@ -244,6 +245,7 @@ int saga_db_begin(saga_db *db)
     prefetch_end(db);
     db->in_tx = true;
     db->nafter_commit = 0;
+    db->tx_serial++;
     return SAGA_OK;
 }
 
@@ -304,6 +306,11 @@ int saga_db_transaction(saga_db *db, int attempts, saga_tx_fn fn, void *ud)
 bool saga_db_in_transaction(const saga_db *db)
 {
     return db->in_tx;
+}
+
+unsigned long long saga_db_tx_serial(const saga_db *db)
+{
+    return db->tx_serial;
 }
 
 void saga_db_set_commit_hook(saga_db *db, void (*fn)(void *ud), void *ud)

@@ -103,7 +103,11 @@ rd_kafka_t *saga_kafka_consumer_new(const saga_config *cfg, const char *const *t
         conf_set(conf, "fetch.wait.max.ms", fetch_wait, err, errlen) ||
         /* how long a dead instance holds its partitions before a rebalance */
         conf_set(conf, "session.timeout.ms", session_timeout, err, errlen) ||
-        conf_set(conf, "heartbeat.interval.ms", "1000", err, errlen)) {
+        conf_set(conf, "heartbeat.interval.ms", "1000", err, errlen) ||
+        /* static membership (KIP-345): a restarted instance with the same id takes
+         * its partitions back without a rebalance, where the broker supports it */
+        (cfg->kafka_group_instance_id[0] &&
+         conf_set(conf, "group.instance.id", cfg->kafka_group_instance_id, err, errlen))) {
         rd_kafka_conf_destroy(conf);
         return NULL;
     }

@@ -13,13 +13,13 @@
 #include "saga/log.h"
 #include "saga/metrics.h"
 
-#define REDIS_TIMEOUT_MS 50
 #define REDIS_RETRY_AFTER_S 1
 
 struct saga_redis {
     char host[128];
     int port;
     char password[128]; /* SAGA_REDIS_PASSWORD: AUTH on every new connection; "" none */
+    int timeout_ms; /* SAGA_REDIS_TIMEOUT_MS */
     redisContext *ctx;
     time_t down_since; /* 0 while up or never tried */
     bool up;
@@ -44,6 +44,7 @@ saga_redis *saga_redis_new(const saga_config *cfg)
     snprintf(r->host, sizeof(r->host), "%s", cfg->redis_host);
     r->port = cfg->redis_port;
     snprintf(r->password, sizeof(r->password), "%s", cfg->redis_password);
+    r->timeout_ms = cfg->redis_timeout_ms > 0 ? cfg->redis_timeout_ms : 250;
     return r;
 }
 
@@ -151,7 +152,7 @@ static bool authenticate(saga_redis *r)
 /* A connected context, or NULL while Redis is down (retried once a second). */
 static redisContext *ensure(saga_redis *r)
 {
-    struct timeval tv = {.tv_sec = 0, .tv_usec = REDIS_TIMEOUT_MS * 1000};
+    struct timeval tv = {.tv_sec = r->timeout_ms / 1000, .tv_usec = (r->timeout_ms % 1000) * 1000};
 
     if (r->ctx)
         return r->ctx;

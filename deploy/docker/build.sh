@@ -39,7 +39,7 @@ targets=()
 for svc in "${SERVICES[@]}"; do
     targets+=("$svc-service")
 done
-targets+=(saga-audit saga-token)
+targets+=(saga-audit saga-token saga-console)
 step "building ${targets[*]} ($JOBS jobs)"
 cmake --build "$BUILD_DIR" -j "$JOBS" --target "${targets[@]}"
 
@@ -54,7 +54,11 @@ for svc in "${SERVICES[@]}"; do
         echo "build.sh: warning: services/$svc/openapi.json is missing" >&2
     fi
 done
-install -m 0755 -s "$BUILD_DIR/tools/saga-audit" "$BUILD_DIR/tools/saga-token" "$PREFIX/bin/"
+install -m 0755 -s "$BUILD_DIR/tools/saga-audit" "$BUILD_DIR/tools/saga-token" \
+    "$BUILD_DIR/tools/saga-console" "$PREFIX/bin/"
+# saga-console's page, found from the working directory (/opt/saga in the image)
+install -d "$PREFIX/tools/console/web"
+install -m 0644 "$ROOT"/tools/console/web/* "$PREFIX/tools/console/web/"
 install -m 0755 "$ROOT/deploy/docker/secrets.sh" "$PREFIX/bin/saga-secrets"
 install -m 0644 "$ROOT"/schemas/*.json "$PREFIX/schemas/"
 if [[ -f $ROOT/node_modules/swagger-ui-dist/swagger-ui-bundle.js ]]; then

@@ -104,13 +104,16 @@ for svc in "${SERVICES[@]}"; do
     master "mysql-saga_${svc}_migrate" "SAGA_${svc^^}_DB_MIGRATE_PASSWORD" mysql
 done
 master mysql-saga_audit SAGA_AUDIT_DB_PASSWORD mysql
+for svc in "${SERVICES[@]}"; do # saga-console's read-only users
+    master "mysql-saga_console_$svc" "SAGA_CONSOLE_${svc^^}_DB_PASSWORD" mysql
+done
 master redis SAGA_REDIS_PASSWORD password
 master jwt-secret SAGA_JWT_SECRET jwt
 
 copy mysql-root "$DIR/mysql/root"
 users=(saga_audit)
 for svc in "${SERVICES[@]}"; do
-    users+=("saga_$svc" "saga_${svc}_migrate")
+    users+=("saga_$svc" "saga_${svc}_migrate" "saga_console_$svc")
 done
 for user in "${users[@]}"; do
     copy "mysql-$user" "$DIR/mysql/$user"
@@ -126,4 +129,9 @@ for svc in "${SERVICES[@]}"; do
 done
 copy mysql-saga_audit "$DIR/audit/mysql-password"
 copy jwt-secret "$DIR/token/jwt-secret"
-echo "saga-secrets: done (in $DIR: mysql, redis, ${SERVICES[*]}, audit, token)"
+mkdir -p "$DIR/console"
+for svc in "${SERVICES[@]}"; do
+    copy "mysql-saga_console_$svc" "$DIR/console/mysql-password-$svc"
+done
+copy jwt-secret "$DIR/console/jwt-secret"
+echo "saga-secrets: done (in $DIR: mysql, redis, ${SERVICES[*]}, audit, token, console)"

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # deploy/local/down.sh - stop what deploy/local/up.sh started, by its pid files in
-# .local/pids/: the services first, then the broker, Redis and MariaDB. SIGTERM,
+# .local/pids/: saga-console and the services first, then the broker, Redis and MariaDB. SIGTERM,
 # then SIGKILL after 15 s. Data under .local/ is kept.
 #
 #   deploy/local/down.sh              stop
 #   deploy/local/down.sh --purge      stop and delete .local/ (all local data and logs)
-#   deploy/local/down.sh --services   stop the four services and the broker only (MariaDB
-#                                     and Redis keep running; up.sh starts the rest again)
+#   deploy/local/down.sh --services   stop the console, the four services and the broker only
+#                                     (MariaDB and Redis keep running; up.sh starts the rest)
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -32,6 +32,7 @@ case "${1:-}" in
 esac
 
 if [[ -d $PIDS ]]; then
+    saga_stop console "$PIDS/console.pid" saga-console
     for svc in notification inventory payment order; do
         saga_stop "$svc" "$PIDS/$svc.pid" "$svc-service"
     done

@@ -8,6 +8,8 @@
 #                               runtime user (0600, like every file here)
 #   mysql-<service>-migrate.password   of saga_<service>_migrate, which applies its migrations
 #   mysql-audit.password        of saga_audit, the audit's read-only user
+#   mysql-console-<service>.password   of saga_console_<service>, saga-console's
+#                               read-only user on that service's database
 #   redis.password              Redis's (requirepass; the services' SAGA_REDIS_PASSWORD)
 #
 # Source it (after lib.sh); it only defines functions (prefix saga_secrets_) and
@@ -31,7 +33,8 @@ saga_secrets_init() {
         "$token_bin" keygen "$dir" || return 1
         saga_say "secrets: new ES256 key pair in $dir"
     fi
-    for name in mysql-{order,payment,inventory,notification}{,-migrate} mysql-audit redis; do
+    for name in mysql-{order,payment,inventory,notification}{,-migrate} mysql-audit redis \
+        mysql-console-{order,payment,inventory,notification}; do
         file=$dir/$name.password
         [[ -s $file ]] && continue
         # 24 random bytes as hex: nothing to quote in SQL, a config file or the shell

@@ -11,6 +11,8 @@
 # mint tokens with deploy/local/token.sh SUBJECT [--admin]. MariaDB's root (and the
 # administrator: the user running this) logs in over the socket only, by unix-socket
 # authentication; .local/ and the socket are private to that user.
+# Last, saga-console (tools/console) on http://127.0.0.1:9000 (SAGA_LOCAL_CONSOLE_PORT),
+# reading each database as its own read-only user saga_console_<service>.
 # Stop with deploy/local/down.sh (add --purge to delete .local/ too).
 #
 # Environment (all optional):
@@ -19,6 +21,7 @@
 #   SAGA_LOCAL_BROKER_CONTROL_PORT  broker control API port       (19092)
 #   SAGA_TOPIC_PARTITIONS           partitions per topic          (6)
 #   SAGA_LOCAL_BROKERS              brokers in the mock cluster   (3)
+#   SAGA_LOCAL_CONSOLE_PORT         saga-console on 127.0.0.1      (9000)
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -38,6 +41,7 @@ REDIS_PORT=${SAGA_LOCAL_REDIS_PORT:-16379}
 CONTROL_PORT=${SAGA_LOCAL_BROKER_CONTROL_PORT:-19092}
 BROKERS=${SAGA_LOCAL_BROKERS:-3}
 BOOTSTRAP_FILE=$LOCAL/kafka.bootstrap
+CONSOLE_PORT=${SAGA_LOCAL_CONSOLE_PORT:-9000}
 SERVICES=(order payment inventory notification)
 declare -A HTTP_PORT=([order]=8081 [payment]=8082 [inventory]=8083 [notification]=8084)
 
@@ -91,9 +95,21 @@ sql+="REVOKE ALL PRIVILEGES, GRANT OPTION FROM 'saga_audit'@'localhost';"
 for svc in "${SERVICES[@]}"; do
     sql+="GRANT SELECT ON \`saga\\_$svc\`.* TO 'saga_audit'@'localhost';"
 done
+# saga-console's read-only user on each database: SELECT on it and nothing else
+for svc in "${SERVICES[@]}"; do
+    ro=saga_console_$svc
+    pw=$(saga_secrets_password "$SECRETS" "mysql-console-$svc")
+    for host in 127.0.0.1 localhost; do
+        sql+="CREATE USER IF NOT EXISTS '$ro'@'$host' IDENTIFIED BY '$pw';"
+        sql+="ALTER USER '$ro'@'$host' IDENTIFIED BY '$pw';"
+        sql+="REVOKE ALL PRIVILEGES, GRANT OPTION FROM '$ro'@'$host';"
+        sql+="GRANT SELECT ON \`saga\\_$svc\`.* TO '$ro'@'$host';"
+    done
+done
 # on stdin, not argv: the passwords stay out of the process list
 saga_mysql "$MYSQL_SOCK" <<<"$sql"
 saga_say "MariaDB: databases and users saga_{order,payment,inventory,notification}[_migrate], saga_audit ready"
+saga_say "MariaDB: saga-console's read-only users saga_console_{order,payment,inventory,notification} ready"
 
 # ---- Redis --------------------------------------------------------------------
 REDIS_PW_FILE=$SECRETS/redis.password
@@ -155,7 +171,11 @@ for svc in "${SERVICES[@]}"; do
             exit 1
         fi
         saga_say "$svc: starting on 127.0.0.1:$port"
-        SAGA_HTTP_PORT=$port \
+        # The mock broker ignores static membership (group.instance.id) and holds a
+        # rebalance for the session timeout less 1 s: a short session lets a
+        # restarted service take its partitions back about 2 s after it joins.
+        SAGA_KAFKA_SESSION_TIMEOUT_MS=${SAGA_KAFKA_SESSION_TIMEOUT_MS:-3000} \
+            SAGA_HTTP_PORT=$port \
             SAGA_MYSQL_HOST=127.0.0.1 SAGA_MYSQL_PORT=$MYSQL_PORT \
             SAGA_MYSQL_USER=saga_$svc SAGA_MYSQL_PASSWORD=$pw \
             SAGA_MYSQL_MIGRATE_USER=saga_${svc}_migrate SAGA_MYSQL_MIGRATE_PASSWORD=$mpw \
@@ -188,6 +208,38 @@ if [[ -f $ROOT/deploy/local/demo-data.sh ]]; then
     fi
 fi
 
+# ---- console ------------------------------------------------------------------
+console_bin=$BUILD/tools/saga-console
+console_pidfile=$PIDS/console.pid
+console_env=(SAGA_CONSOLE_PORT="$CONSOLE_PORT" SAGA_KAFKA_BOOTSTRAP="$BOOTSTRAP"
+    SAGA_CONSOLE_MYSQL_HOST=127.0.0.1 SAGA_CONSOLE_MYSQL_PORT="$MYSQL_PORT"
+    SAGA_JWT_ALG=ES256 SAGA_JWT_KEY_FILE="$SECRETS/jwt-public.pem" SAGA_JWT_SECRET=)
+for svc in "${SERVICES[@]}"; do
+    up_svc=${svc^^}
+    console_env+=("SAGA_CONSOLE_${up_svc}_MYSQL_PASSWORD=$(saga_secrets_password "$SECRETS" "mysql-console-$svc")"
+        "SAGA_CONSOLE_${up_svc}_METRICS_URL=http://127.0.0.1:$((HTTP_PORT[$svc] + 1000))/metrics")
+done
+console_state="not built"
+if saga_pid_alive "$console_pidfile" saga-console &&
+    saga_secrets_service_stale "$console_pidfile" "${console_env[@]}"; then
+    saga_say "console: restarting (it runs against a broker that is gone, or older secrets)"
+    saga_stop console "$console_pidfile" saga-console
+fi
+if saga_pid_alive "$console_pidfile" saga-console; then
+    saga_say "console: already running (pid $(saga_pid_read "$console_pidfile"))"
+    console_state="ready"
+elif [[ -x $console_bin ]]; then
+    if saga_port_in_use "$CONSOLE_PORT"; then
+        saga_err "port $CONSOLE_PORT is already in use: cannot start saga-console there"
+        exit 1
+    fi
+    saga_say "console: starting on 127.0.0.1:$CONSOLE_PORT"
+    (export "${console_env[@]}" && saga_start "$console_pidfile" "$LOGS/console.log" "$console_bin")
+    saga_wait_until "saga-console (http://127.0.0.1:$CONSOLE_PORT/)" 30 "$console_pidfile" \
+        "$LOGS/console.log" saga_http_ok "http://127.0.0.1:$CONSOLE_PORT/"
+    console_state="ready"
+fi
+
 # ---- summary ------------------------------------------------------------------
 echo
 echo "The local stack is up."
@@ -197,6 +249,8 @@ for svc in "${SERVICES[@]}"; do
     printf '  %-13s http://127.0.0.1:%s   (%s; /metrics on 127.0.0.1:%s)\n' "$svc" \
         "${HTTP_PORT[$svc]}" "$state" "$((HTTP_PORT[$svc] + 1000))"
 done
+printf '  %-13s http://127.0.0.1:%s   (%s; sign in with an admin token: token.sh ops --admin)\n' \
+    console "$CONSOLE_PORT" "$console_state"
 echo "  Swagger UI    http://127.0.0.1:<port>/swagger-ui.html on each service above (Authorize with a token)"
 echo "  MariaDB       127.0.0.1:$MYSQL_PORT  (socket $MYSQL_SOCK; user saga_<svc>, password in $SECRETS/mysql-<svc>.password;"
 echo "                administrator: $(saga_mysql_admin_user) over the socket, e.g. mariadb --socket=$MYSQL_SOCK -u$(saga_mysql_admin_user))"

@@ -1,11 +1,12 @@
 /* inventory_events.c - the order-events inventory-service reacts to, the
  * inventory-events it emits, and the sold-out hint (see inventory_events.h).
  *
- * The sold-out hint is set or deleted from inside the handler, in the consumer
- * thread, right after the stock change (before the batch commits): a hint written
- * for a batch that then rolls back is harmless, because it is only a hint with a
- * 60 s TTL, the batch is retried and writes it again from the same state, and
- * order-service treats a missing hint as "try" (inventory decides). */
+ * What a handler changes outside MySQL (the sold-out hints in Redis, the counters
+ * on /metrics) is gathered while its batch runs and published only once the
+ * batch's transaction has committed (saga_db_after_commit): a batch that rolls
+ * back, or is retried, publishes nothing of the attempt that did not commit, so a
+ * hint never shows a stock change that is not in the database and no order is
+ * counted twice. */
 #include "inventory_events.h"
 
 #include <math.h>
@@ -135,6 +136,115 @@ void inventory_hint_update(const inventory_ctx *ctx, const char *sku, long long 
     if (rc != SAGA_OK)
         LOG_DEBUG("inventory.hint_skipped", "sold-out hint of %s not %s: %s", sku,
                   available <= 0 ? "set" : "deleted", saga_rc_str(rc));
+}
+
+/* --- what a batch publishes once it commits --- */
+
+/* One sku's hint as the batch leaves it. */
+typedef struct hint_change {
+    char sku[INVENTORY_SKU_MAX + 1];
+    long long available;
+} hint_change;
+
+/* The open transaction's effects outside MySQL. Only the consumer thread gathers
+ * them (HTTP routes update the hint themselves, after their commit). They belong to
+ * the transaction `serial` of `db`; found under another serial they are left over
+ * from a transaction that did not commit, and are dropped. `hints` stays allocated
+ * between batches (a file-scope pointer, freed at exit with the process). */
+typedef struct batch_effects {
+    const inventory_ctx *ctx;
+    const saga_db *db;
+    unsigned long long serial;
+    hint_change *hints; /* one per sku, its last value in the batch */
+    size_t nhints, cap;
+    double reserved, shortage, committed, released, restocked, ignored;
+} batch_effects;
+
+static batch_effects effects;
+
+/* Runs after the commit, in the consumer thread: the hints, then the counters. */
+static void effects_publish(void *ud)
+{
+    batch_effects *e = ud;
+
+    for (size_t i = 0; i < e->nhints; i++)
+        inventory_hint_update(e->ctx, e->hints[i].sku, e->hints[i].available);
+    saga_metric_add(m_reserved, e->reserved);
+    saga_metric_add(m_shortage, e->shortage);
+    saga_metric_add(m_committed, e->committed);
+    saga_metric_add(m_released, e->released);
+    saga_metric_add(m_restocked, e->restocked);
+    saga_metric_add(m_ignored, e->ignored);
+    e->nhints = 0;
+    e->reserved = e->shortage = e->committed = e->released = e->restocked = e->ignored = 0;
+    e->db = NULL;
+}
+
+/* The effects of db's open transaction, emptied first if left over from another.
+ * The caller adds to them, then registers effects_publish (effects_publish_after). */
+static batch_effects *effects_of(saga_db *db, const inventory_ctx *ctx)
+{
+    batch_effects *e = &effects;
+    unsigned long long serial = saga_db_tx_serial(db);
+
+    if (e->db != db || e->serial != serial) {
+        e->nhints = 0;
+        e->reserved = e->shortage = e->committed = e->released = e->restocked = e->ignored = 0;
+        e->db = db;
+        e->serial = serial;
+    }
+    e->ctx = ctx;
+    return e;
+}
+
+/* Publishes e once db's open transaction commits (registered once per transaction). */
+static int effects_publish_after(saga_db *db, batch_effects *e)
+{
+    return saga_db_after_commit(db, effects_publish, e);
+}
+
+enum {
+    COUNT_RESERVED,
+    COUNT_SHORTAGE,
+    COUNT_COMMITTED,
+    COUNT_RELEASED,
+    COUNT_RESTOCKED,
+    COUNT_IGNORED
+};
+
+/* Counts `n` in the counter `which` of the open transaction's effects. */
+static int effects_count(saga_db *db, const inventory_ctx *ctx, size_t which, double n)
+{
+    batch_effects *e = effects_of(db, ctx);
+    double *counters[] = {&e->reserved, &e->shortage,  &e->committed,
+                          &e->released, &e->restocked, &e->ignored};
+    *counters[which] += n;
+    return effects_publish_after(db, e);
+}
+
+/* Records sku's hint as this transaction leaves it (available units), to be
+ * published once it commits. */
+static int effects_hint(saga_db *db, const inventory_ctx *ctx, const char *sku, long long available)
+{
+    batch_effects *e = effects_of(db, ctx);
+    size_t i;
+
+    for (i = 0; i < e->nhints && strcmp(e->hints[i].sku, sku) != 0; i++)
+        ;
+    if (i == e->nhints) {
+        if (e->nhints == e->cap) {
+            size_t cap = e->cap ? e->cap * 2 : 16;
+            hint_change *hints = realloc(e->hints, cap * sizeof(*hints));
+            if (!hints)
+                return SAGA_ERR_NOMEM;
+            e->hints = hints;
+            e->cap = cap;
+        }
+        snprintf(e->hints[i].sku, sizeof(e->hints[i].sku), "%s", sku);
+        e->nhints++;
+    }
+    e->hints[i].available = available;
+    return effects_publish_after(db, e);
 }
 
 /* Reads the order's lines from the event into a calloc'd array (free with free). */
@@ -277,10 +387,9 @@ static int on_order_created(saga_db *db, const saga_event *ev, saga_msg_meta *me
                                         decision == INVENTORY_RESERVE ? "RESERVED" : "SHORTAGE",
                                         decision == INVENTORY_RESERVE ? amount : -1);
     if (rc == SAGA_ERR_CONFLICT) {
-        saga_metric_add(m_ignored, 1);
         saga_log_ids(SAGA_LOG_WARN, "inventory.order_seen", &ids,
                      "order %s was decided on before: OrderCreated ignored", order_id);
-        rc = SAGA_OK;
+        rc = effects_count(db, ctx, COUNT_IGNORED, 1);
         goto out;
     }
     if (rc) {
@@ -326,15 +435,16 @@ static int on_order_created(saga_db *db, const saga_event *ev, saga_msg_meta *me
     for (i = 0; i < n; i++) {
         long long left =
             lines[i].available - (decision == INVENTORY_RESERVE ? lines[i].quantity : 0);
-        if (lines[i].found && left <= 0)
-            inventory_hint_update(ctx, lines[i].sku, left);
+        if (lines[i].found && left <= 0 && (rc = effects_hint(db, ctx, lines[i].sku, left)))
+            goto out;
     }
+    if ((rc = effects_count(db, ctx,
+                            decision == INVENTORY_RESERVE ? COUNT_RESERVED : COUNT_SHORTAGE, 1)))
+        goto out;
     if (decision == INVENTORY_RESERVE) {
-        saga_metric_add(m_reserved, 1);
         saga_log_ids(SAGA_LOG_INFO, "inventory.reserved", &ids,
                      "held %zu line(s) of order %s, amount %lld %s", n, order_id, amount, currency);
     } else {
-        saga_metric_add(m_shortage, 1);
         saga_log_ids(SAGA_LOG_INFO, "inventory.shortage", &ids,
                      "order %s cannot be held: nothing reserved", order_id);
     }
@@ -410,13 +520,13 @@ out:
 /* OrderConfirmed: the held stock is sold (HELD -> COMMITTED). No event. */
 static int on_order_confirmed(saga_db *db, const saga_event *ev, saga_msg_meta *meta, void *ud)
 {
+    const inventory_ctx *ctx = ud;
     const char *order_id, *customer_id;
     inventory_outcome o;
     long long amount = -1;
     size_t moved = 0;
     int rc;
 
-    (void)ud;
     pthread_once(&metrics_once, metrics_init);
     if ((rc = order_ids(ev, meta, &order_id, &customer_id)))
         return rc;
@@ -437,12 +547,12 @@ static int on_order_confirmed(saga_db *db, const saga_event *ev, saga_msg_meta *
     if ((rc = reservations_apply(db, meta, order_id, INVENTORY_CONFIRM, NULL, NULL, &moved)))
         return rc;
     if (moved == 0) {
-        saga_metric_add(m_ignored, 1);
         saga_log_ids(SAGA_LOG_INFO, "inventory.nothing_held", &ids,
                      "order %s holds nothing: OrderConfirmed changes nothing", order_id);
-        return SAGA_OK;
+        return effects_count(db, ctx, COUNT_IGNORED, 1);
     }
-    saga_metric_add(m_committed, (double)moved);
+    if ((rc = effects_count(db, ctx, COUNT_COMMITTED, (double)moved)))
+        return rc;
     saga_log_ids(SAGA_LOG_INFO, "inventory.committed", &ids, "sold %zu line(s) of order %s", moved,
                  order_id);
     return SAGA_OK;
@@ -523,9 +633,9 @@ static int on_order_cancelled(saga_db *db, const saga_event *ev, saga_msg_meta *
              reservations_apply(db, meta, order_id, INVENTORY_CANCEL, release_moved, &acc, &moved)))
         goto out;
     if (moved == 0) {
-        saga_metric_add(m_ignored, 1);
         saga_log_ids(SAGA_LOG_INFO, "inventory.nothing_held", &ids,
                      "order %s holds nothing (%s): no InventoryReleased", order_id, o.outcome);
+        rc = effects_count(db, ctx, COUNT_IGNORED, 1);
         goto out;
     }
     if (!cJSON_AddBoolToObject(data, "restocked", acc.restocked)) {
@@ -540,9 +650,11 @@ static int on_order_cancelled(saga_db *db, const saga_event *ev, saga_msg_meta *
     }
     /* stock is back: each of these skus has at least the quantity returned */
     for (size_t i = 0; i < acc.n; i++)
-        inventory_hint_update(ctx, acc.skus[i], acc.quantities[i]);
-    saga_metric_add(m_released, (double)acc.released);
-    saga_metric_add(m_restocked, (double)acc.restocked_lines);
+        if ((rc = effects_hint(db, ctx, acc.skus[i], acc.quantities[i])))
+            goto out;
+    if ((rc = effects_count(db, ctx, COUNT_RELEASED, (double)acc.released)) ||
+        (rc = effects_count(db, ctx, COUNT_RESTOCKED, (double)acc.restocked_lines)))
+        goto out;
     saga_log_ids(SAGA_LOG_INFO, "inventory.released", &ids,
                  "order %s: %zu line(s) released, %zu restocked", order_id, acc.released,
                  acc.restocked_lines);

@@ -10,7 +10,9 @@
  *   seen created) or of another customer: rejected, "unknown order <id>" (dead letter).
  * Each runs in the consumer's batch transaction (ud: the inventory_ctx) and locks
  * the order's outcome row or its products first; status guards and the inbox make
- * every effect happen once. */
+ * every effect happen once. The sold-out hints a handler changes and the counters
+ * it adds to are published only after the batch commits (nothing of an attempt
+ * that rolls back); only the consumer thread may run them. */
 #ifndef INVENTORY_EVENTS_H
 #define INVENTORY_EVENTS_H
 
@@ -23,7 +25,8 @@ extern const saga_handler inventory_handlers[];
 extern const size_t inventory_nhandlers;
 
 /* Sets (available 0: SET saga:soldout:<sku> EX 60) or deletes (available > 0) the
- * sold-out hint of sku, through the calling thread's own Redis handle. Never fails:
+ * sold-out hint of sku now, through the calling thread's own Redis handle: call it
+ * after the commit that changed the stock. Never fails:
  * Redis being down is logged at debug level and counted by the Redis module. */
 void inventory_hint_update(const inventory_ctx *ctx, const char *sku, long long available);
 

@@ -36,15 +36,12 @@ void order_watch_destroy(order_watch *w)
     pthread_mutex_destroy(&w->mu);
 }
 
-bool order_watch_snapshot(order_watch *w, const char *order_id, unsigned long long *gen)
+unsigned long long order_watch_snapshot(order_watch *w)
 {
-    bool recent = false;
     pthread_mutex_lock(&w->mu);
-    *gen = w->gen;
-    for (size_t i = 0; i < ORDER_WATCH_RING && !recent; i++)
-        recent = strcmp(w->ring[i], order_id) == 0;
+    unsigned long long gen = w->gen;
     pthread_mutex_unlock(&w->mu);
-    return recent;
+    return gen;
 }
 
 void order_watch_notify(order_watch *w, const char *order_id)
@@ -93,6 +90,58 @@ bool order_watch_wait(order_watch *w, const char *order_id, unsigned long long *
     }
     pthread_mutex_unlock(&w->mu);
     return hit;
+}
+
+/* --- the orders a consumer batch settles --- */
+
+/* The orders the consumer's open transaction settles, whose waiters are woken once
+ * it commits (saga_db_after_commit). Only the consumer thread gathers them. They
+ * belong to the transaction `serial` of `db`; found under another serial they are
+ * left over from a transaction that did not commit, and are dropped. `ids` stays
+ * allocated between batches (a file-scope pointer, freed with the process). */
+typedef struct settled_orders {
+    order_watch *watch;
+    const saga_db *db;
+    unsigned long long serial;
+    char (*ids)[ORDER_ID_MAX + 1];
+    size_t n, cap;
+} settled_orders;
+
+static settled_orders settled;
+
+static void settled_notify(void *ud)
+{
+    settled_orders *s = ud;
+    for (size_t i = 0; i < s->n; i++)
+        order_watch_notify(s->watch, s->ids[i]);
+    s->n = 0;
+    s->db = NULL;
+}
+
+/* Notes that db's open transaction settles order_id: its waiters are woken after
+ * the commit. */
+static int settled_add(saga_db *db, order_watch *watch, const char *order_id)
+{
+    settled_orders *s = &settled;
+    unsigned long long serial = saga_db_tx_serial(db);
+
+    if (s->db != db || s->serial != serial) {
+        s->n = 0;
+        s->db = db;
+        s->serial = serial;
+    }
+    s->watch = watch;
+    if (s->n == s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 64;
+        void *ids = realloc(s->ids, cap * sizeof(*s->ids));
+        if (!ids)
+            return SAGA_ERR_NOMEM;
+        s->ids = ids;
+        s->cap = cap;
+    }
+    snprintf(s->ids[s->n], sizeof(s->ids[s->n]), "%s", order_id);
+    s->n++;
+    return saga_db_after_commit(db, settled_notify, s);
 }
 
 /* --- helpers --- */
@@ -284,9 +333,10 @@ int order_events_handle(saga_db *db, const saga_event *ev, saga_msg_meta *meta, 
     saga_log_ids ids = {.order_id = o->id, .event_id = ev->id, .correlation_id = o->id};
     saga_log_ids(SAGA_LOG_DEBUG, "order.consumed", &ids, "%s: %s -> %s", ev->type,
                  order_status_str(previous), order_status_str(o->status));
-    /* before the batch commits: a woken waiter re-reads until it sees the commit */
+    /* waiters are woken once the batch has committed: what they re-read then is
+     * the settled order */
     if (st.changed && order_status_settled(o->status) && app)
-        order_watch_notify(&app->watch, o->id);
+        rc = settled_add(db, &app->watch, o->id);
 out:
     cJSON_free(detail);
     free(o);

@@ -10,11 +10,11 @@
  *
  * - order_watch: a process-wide generation counter and condition variable that
  *   GET /api/orders/{id}?wait= sleeps on. Whoever settles an order (CONFIRMED or
- *   CANCELLED) notifies it with the order id. The consumer's handlers notify
- *   before their batch commits (the library commits after all handlers return),
- *   the API and the sweeper after their commit: a waiter that is woken re-reads the
- *   order from the database, and keeps re-reading it for a short while when it is
- *   not settled yet. */
+ *   CANCELLED) notifies it with the order id, always after the commit that
+ *   settled it: the consumer's handlers gather the ids of their batch and notify
+ *   once it has committed (saga_db_after_commit; nothing for an attempt that rolls
+ *   back), the API and the sweeper after their own commit. So a woken waiter
+ *   re-reads the settled order. */
 #ifndef ORDER_EVENTS_H
 #define ORDER_EVENTS_H
 
@@ -41,10 +41,9 @@ typedef struct order_watch {
 int order_watch_init(order_watch *w);
 void order_watch_destroy(order_watch *w);
 
-/* The current generation in *gen: take it before reading the order, then wait
- * from it. Returns true if order_id is among the last ORDER_WATCH_RING notifies
- * (its batch may be committing right now). */
-bool order_watch_snapshot(order_watch *w, const char *order_id, unsigned long long *gen);
+/* The current generation: take it before reading the order, then wait from it (a
+ * notify after it is of a commit the read may have missed). */
+unsigned long long order_watch_snapshot(order_watch *w);
 
 /* Records that order_id changed (settled) and wakes every waiter. */
 void order_watch_notify(order_watch *w, const char *order_id);
@@ -57,7 +56,8 @@ bool order_watch_wait(order_watch *w, const char *order_id, unsigned long long *
                       long long until_ms);
 
 /* The consumer's handler for every event type order-service consumes; ud is the
- * service's order_app (order_app.h), whose watch it notifies. Locks the order row first. Returns
+ * service's order_app (order_app.h), whose watch it notifies after the batch commits;
+ * only the consumer thread may call it. Locks the order row first. Returns
  * SAGA_ERR_INVALID, with the reason in meta->err, for an event that can never be applied (dead
  * letter): about an unknown order ("unknown order <id>"), a subject other than its orderId, a
  * customerId or currency other than the order's, or a PaymentCompleted whose amount differs from

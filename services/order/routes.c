@@ -26,8 +26,6 @@
 #define IDEM_TTL_S (24 * 60 * 60)
 #define REDIS_KEY_MAX (32 + ORDER_CUSTOMER_BYTES + ORDER_IDEM_KEY_MAX)
 #define WAIT_SLICE_MS 250 /* a waiter re-reads (and checks for shutdown) this often */
-#define WAIT_POLL_MS 10   /* first re-read interval while a settle may be committing */
-#define WAIT_POLL_MAX_MS 100
 #define OUT_OF_STOCK_TYPE "https://saga.example/problems/out-of-stock"
 
 static order_app *route_app(saga_http_req *req)
@@ -386,19 +384,15 @@ static void route_create(saga_http_req *req, saga_http_resp *resp)
 /* --- GET /api/orders/{id} --- */
 
 /* Re-reads o until it is settled, wait_s pass, or the service stops. It sleeps on
- * the order watch between reads. A notify about this order (or one seen just
- * before the first read: `recent`) may come before its commit (the consumer
- * notifies inside its batch), so from then on it re-reads every WAIT_POLL_MS,
- * doubling up to WAIT_POLL_MAX_MS, until the commit shows. Without a notify it
- * re-reads every WAIT_SLICE_MS, which also bounds the delay of a notify missed in
- * the moment between its snapshot and its first read. */
+ * the order watch between reads: a notify about this order comes after the commit
+ * that settled it, so the read it wakes sees the outcome. It also re-reads every
+ * WAIT_SLICE_MS (a notify lost to a full ring, the service stopping). */
 static int wait_settled(saga_http_req *req, saga_db *db, order *o, unsigned long long seen,
-                        bool recent, long wait_s)
+                        long wait_s)
 {
     saga_service *svc = saga_service_from_request(req);
     order_watch *w = &route_app(req)->watch;
     long long until = saga_clock_mono_ms() + wait_s * 1000;
-    long poll_ms = recent ? WAIT_POLL_MS : 0; /* 0: not polling */
     char id[ORDER_ID_MAX + 1];
     int rc;
 
@@ -407,11 +401,8 @@ static int wait_settled(saga_http_req *req, saga_db *db, order *o, unsigned long
         long long now = saga_clock_mono_ms();
         if (order_status_settled(o->status) || !saga_service_running(svc) || now >= until)
             return SAGA_OK;
-        long long slice = now + (poll_ms ? poll_ms : WAIT_SLICE_MS);
-        if (order_watch_wait(w, id, &seen, slice < until ? slice : until))
-            poll_ms = WAIT_POLL_MS;
-        else if (poll_ms)
-            poll_ms = poll_ms * 2 > WAIT_POLL_MAX_MS ? WAIT_POLL_MAX_MS : poll_ms * 2;
+        long long slice = now + WAIT_SLICE_MS;
+        order_watch_wait(w, id, &seen, slice < until ? slice : until);
         if ((rc = order_store_get(db, id, o)))
             return rc;
     }
@@ -461,11 +452,10 @@ static void route_get(saga_http_req *req, saga_http_resp *resp)
         return;
     }
     /* the generation before the read: a notify after it wakes the wait */
-    unsigned long long seen = 0;
-    bool recent = order_watch_snapshot(&route_app(req)->watch, id, &seen);
+    unsigned long long seen = order_watch_snapshot(&route_app(req)->watch);
     rc = own_order_get(req, db, id, o);
     if (rc == SAGA_OK && wait_s > 0 && !order_status_settled(o->status))
-        rc = wait_settled(req, db, o, seen, recent, wait_s);
+        rc = wait_settled(req, db, o, seen, wait_s);
     if (rc == SAGA_ERR_NOT_FOUND)
         saga_http_reply_problem(resp, 404, "no order %s", id);
     else if (rc)

@@ -27,7 +27,12 @@ the time until both are zero once the load has stopped, polling every instance's
 
 Run it like the end-to-end tests (SAGA_TEST_STATE, SAGA_SOURCE_DIR, SAGA_BUILD_DIR):
 
-    /usr/bin/python3 tests/chaos/chaos.py [--scenario NAME ...] [--rate 40] [--list]
+    /usr/bin/python3 tests/chaos/chaos.py [--scenario NAME ...] [--rate 40]
+                                          [--restart-after 2] [--list]
+
+The kill scenarios also report how long after the restart the restarted service
+made its first decision (its first event on its topic) and the first order outcome
+that decision led to (restart_to_first_decision_s, restart_to_first_outcome_s).
 
 Each scenario gets its own stack (tests/e2e/stack.py: own broker, Redis, databases,
 the four executables) on a MariaDB of the suite's own, started in the harness's
@@ -37,6 +42,7 @@ Exit status 0 when every scenario passed, 1 otherwise; a JSON summary goes to
 """
 import argparse
 import collections
+import datetime
 import heapq
 import http.client
 import itertools
@@ -82,6 +88,18 @@ HANDLES = {
     "inventory": {"OrderCreated", "OrderConfirmed", "OrderCancelled"},
     "notification": {"OrderConfirmed", "OrderCancelled"},
 }
+# What each service's consumer decides, by topic and event types: the first of them
+# after a restart is when the restarted instance is working again. (order-service's
+# OrderCancelled counts only with a reason its consumer gives, not the API's or the
+# sweeper's.)
+DECISIONS = {
+    "order": ("order-events", {"OrderConfirmed", "OrderCancelled"}),
+    "payment": ("payment-events", {"PaymentCompleted", "PaymentFailed", "PaymentRefunded"}),
+    "inventory": ("inventory-events", {"InventoryReserved", "InventoryShortage",
+                                       "InventoryReleased"}),
+    "notification": ("notification-events", {"NotificationSent"}),
+}
+CONSUMER_CANCEL_REASONS = {"OUT_OF_STOCK", "PAYMENT_DECLINED"}
 DLQ_TOPIC = "saga-dlq"
 EVENT_MAX_BYTES = 256 * 1024  # common/src/consumer.c: larger events are TOO_LARGE
 SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:")
@@ -900,18 +918,73 @@ class Context:
         print(f"    {text}", flush=True)
 
 
-def restart_after_kill(svc, down_s=2.0):
+def event_time(e):
+    """An event's CloudEvents time (RFC 3339, UTC) in seconds since the epoch."""
+    return datetime.datetime.strptime(e["time"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(
+        tzinfo=datetime.timezone.utc).timestamp()
+
+
+def is_decision(svc, e):
+    topic, types = DECISIONS[svc]
+    if e.get("type") not in types or e.get("source") != f"/{svc}-service":
+        return False
+    return e["type"] != "OrderCancelled" or \
+        (e.get("data") or {}).get("reason") in CONSUMER_CANCEL_REASONS
+
+
+def first_after_restart(s, svc, restarted):
+    """Seconds from `restarted` (wall clock) to the first decision of svc's consumer
+    made after it (the restarted instance at work), and to the first order outcome
+    (OrderConfirmed, or OrderCancelled out of stock or declined) that such a decision
+    led to (for notification-service: its first NotificationSent). None if none."""
+    events = {}
+    for topic in EVENT_TOPICS:
+        for m in s.read_topic(topic):
+            try:
+                e = json.loads(m.value())
+                events[e["id"]] = (e, event_time(e))
+            except (ValueError, KeyError, TypeError):
+                continue
+    mine = {i for i, (e, t) in events.items() if t >= restarted and is_decision(svc, e)}
+    if not mine:
+        return None, None
+    first = min(events[i][1] for i in mine) - restarted
+    if svc in ("order", "notification"):
+        return first, first
+
+    def caused_by_mine(e, depth=0):
+        cause = e.get("causationid")
+        if cause in mine:
+            return True
+        return depth < 4 and cause in events and caused_by_mine(events[cause][0], depth + 1)
+    outcomes = [t for e, t in events.values()
+                if t >= restarted and is_decision("order", e) and caused_by_mine(e)]
+    return first, (min(outcomes) - restarted if outcomes else None)
+
+
+def restart_after_kill(svc):
     def fault(ctx):
+        down_s = ctx.runner.args.restart_after
         ctx.fault_at = now()
         ctx.s.kill(svc)
         ctx.note(f"kill -9 {svc}-service")
         time.sleep(down_s)
+        restarted = time.time()
         ctx.s.start_instance(svc)
         cleared = now()
         ctx.note(f"{svc}-service restarted after {cleared - ctx.fault_at:.1f} s")
         ctx.s.wait_ready(svc)
+        ctx.verify.append(lambda ctx, report, failures: measure(ctx, report, restarted))
         return cleared
-    fault.description = f"kill -9 of {svc}-service under load, restarted {down_s:g} s later"
+
+    def measure(ctx, report, restarted):
+        first, outcome = first_after_restart(ctx.s, svc, restarted)
+        report["restart_to_first_decision_s"] = None if first is None else round(first, 2)
+        report["restart_to_first_outcome_s"] = None if outcome is None else round(outcome, 2)
+        ctx.note(f"from the restart to {svc}-service's first decision: {first and round(first, 2)}"
+                 f" s, to the first order outcome it led to: {outcome and round(outcome, 2)} s")
+    fault.description = (f"kill -9 of {svc}-service under load, restarted --restart-after s "
+                         f"later (default 2)")
     return fault
 
 
@@ -1408,6 +1481,10 @@ class Runner:
               f"{r.get('steady_level')}) {r.get('recover_s')} s after it was cleared (peak lag "
               f"{r.get('peak_lag')}, peak backlog {r.get('peak_backlog')}); all zero "
               f"{r.get('zero_after_load_s')} s after the load stopped")
+        if "restart_to_first_outcome_s" in r:
+            print(f"  from the restart: first decision of the restarted service "
+                  f"{r.get('restart_to_first_decision_s')} s, first order outcome it led to "
+                  f"{r.get('restart_to_first_outcome_s')} s")
         print(f"  dead letters {r.get('dead_letters', '?')}, redelivered on the wire "
               f"{r.get('redelivered_on_wire', '?')}, events {r.get('events', '?')}, audit "
               f"{r.get('audit', '?')}")
@@ -1423,7 +1500,7 @@ class Runner:
 
 def print_table(results):
     head = ("scenario", "result", "placed", "accepted", "confirmed", "out of stock", "declined",
-            "customer", "timeout", "http fail/req", "dlq", "recover s")
+            "customer", "timeout", "http fail/req", "dlq", "recover s", "restart->outcome s")
     rows = []
     for r in results:
         o = r.get("orders", {})
@@ -1435,7 +1512,9 @@ def print_table(results):
                      c.get("CUSTOMER_REQUEST", 0), c.get("TIMEOUT", 0),
                      f'{sum(r.get("http_failures", {}).values())}/{r.get("retried_requests", 0)}',
                      r.get("dead_letters", "-"),
-                     "-" if r.get("recover_s") is None else f"{r['recover_s']:.2f}"))
+                     "-" if r.get("recover_s") is None else f"{r['recover_s']:.2f}",
+                     "-" if r.get("restart_to_first_outcome_s") is None
+                     else f"{r['restart_to_first_outcome_s']:.2f}"))
     widths = [max(len(str(x)) for x in col) for col in zip(head, *rows)]
     line = "  ".join("{:<%d}" % w for w in widths)
     print()
@@ -1456,6 +1535,8 @@ def main():
                     help="seconds of load per scenario (default 9)")
     ap.add_argument("--warmup", type=float, default=2.5,
                     help="seconds of load before the fault (default 2.5)")
+    ap.add_argument("--restart-after", type=float, default=2.0,
+                    help="seconds a killed service stays down before its restart (default 2)")
     ap.add_argument("--after", type=float, default=3.0,
                     help="at least this many seconds of load after the fault is cleared")
     ap.add_argument("--recover-timeout", type=float, default=60.0,
@@ -1479,7 +1560,8 @@ def main():
         results = runner.run(names)
     finally:
         print_table(runner.results)
-    summary = {"rate": args.rate, "duration_s": args.duration, "seconds": round(now() - t0, 1),
+    summary = {"rate": args.rate, "duration_s": args.duration,
+               "restart_after_s": args.restart_after, "seconds": round(now() - t0, 1),
                "scenarios": results}
     os.makedirs(os.path.dirname(os.path.abspath(args.summary)), exist_ok=True)
     with open(args.summary, "w") as f:

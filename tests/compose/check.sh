@@ -261,5 +261,23 @@ else
     fail "mysql-init refuses a missing password file, naming it"
 fi
 
+# saga-console: its own secrets (a password per read-only user, the token secret) and
+# SELECT on each service's database for saga_console_<service>, nothing more
+rm -rf "$WORK/s"
+check "secrets: saga-console's passwords and token secret in its own volume" bash -c \
+    'env -i PATH="$PATH" SAGA_SECRETS_DIR="$1" deploy/docker/secrets.sh >/dev/null &&
+     for svc in order payment inventory notification; do
+         cmp -s "$1/console/mysql-password-$svc" "$1/mysql/saga_console_$svc" || exit 1
+     done && cmp -s "$1/console/jwt-secret" "$1/token/jwt-secret"' _ "$WORK/s"
+printf '#!/bin/sh\ncat >"%s/init.sql"\n' "$WORK" >"$WORK/stub/mysql"
+check "mysql-init: saga_console_<service> may only SELECT on its own database" bash -c \
+    'env -i PATH="$2:$PATH" SAGA_MYSQL_SECRETS_DIR="$1/mysql" \
+         bash deploy/docker/mysql-init/01-saga-databases.sh >/dev/null &&
+     for svc in order payment inventory notification; do
+         grep -qxF "GRANT SELECT ON \`saga_$svc\`.* TO '"'"'saga_console_$svc'"'"'@'"'"'%'"'"';" \
+             "$3/init.sql" || exit 1
+     done && [[ $(grep -c "TO '"'"'saga_console_" "$3/init.sql") == 4 ]]' \
+    _ "$WORK/s" "$WORK/stub" "$WORK"
+
 echo "compose: $passed passed, $failed failed"
 ((failed == 0))

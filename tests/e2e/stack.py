@@ -182,8 +182,11 @@ class Answer:
 
 
 class Stack:
-    def __init__(self, name, env=None):
+    def __init__(self, name, env=None, console=False):
         self.name = name
+        self.with_console = console  # also run saga-console (start_console)
+        self.console = None
+        self.console_port = None
         self.state = load_state()
         self.dir = self.state["SAGA_TEST_DIR"]
         self.env_overrides = env or {}
@@ -219,12 +222,19 @@ class Stack:
                 self.openapi[svc] = OpenApi(os.path.join(SOURCE, "services", svc, "openapi.json"))
             for svc in SERVICES:
                 self._wait_assigned(svc)
+            if self.with_console:
+                self.start_console()
         except BaseException:
             self.stop()
             raise
         return self
 
     def stop(self):
+        if self.console and self.console.poll() is None:
+            code = terminate(self.console, timeout=20)
+            if code != 0:
+                print(f"{self.name}: saga-console exited with {code}; log: {self.log('console')}")
+        self.console = None
         for svc, proc in self.procs.items():
             if proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)
@@ -258,6 +268,25 @@ class Stack:
             except OSError:
                 time.sleep(0.05)
         raise RuntimeError(f"redis did not start; see {self.log('redis')}")
+
+    def redis_command(self, *args):
+        """One command to this stack's Redis (RESP), after AUTH with the stack's
+        password; its raw reply's first line."""
+        def request(*words):
+            parts = [str(w).encode() for w in words]
+            return b"*%d\r\n" % len(parts) + b"".join(b"$%d\r\n%s\r\n" % (len(p), p)
+                                                       for p in parts)
+        with socket.create_connection(("127.0.0.1", self.redis_port), timeout=5) as c:
+            c.sendall(request("AUTH", self.redis_password))
+            auth = c.recv(4096).split(b"\r\n")[0].decode()
+            assert auth == "+OK", f"redis AUTH: {auth}"
+            c.sendall(request(*args))
+            return c.recv(4096).split(b"\r\n")[0].decode()
+
+    def redis_exists(self, key):
+        answer = self.redis_command("EXISTS", key)
+        assert answer in (":0", ":1"), answer
+        return answer == ":1"
 
     def stop_redis(self):
         if getattr(self, "redis", None) and self.redis.poll() is None:
@@ -354,6 +383,70 @@ class Stack:
                       f"DROP USER IF EXISTS '{db}'@'127.0.0.1';"
                       f"DROP USER IF EXISTS '{self.migrate_user(svc)}'@'127.0.0.1';" + users)
 
+    def console_user(self, svc):
+        """The console's read-only MySQL user on svc's database (named like it)."""
+        return f"{self.db(svc)}_console"
+
+    def _console_users(self):
+        """One read-only user per service database for saga-console: SELECT on that
+        database and nothing else, as deploy/local/up.sh makes them."""
+        sql = ""
+        self.console_passwords = {}
+        for svc in SERVICES:
+            db, user = self.db(svc), self.console_user(svc)
+            pw = self.console_passwords[svc] = secrets.token_hex(16)
+            escaped = db.replace("_", "\\_")
+            sql += (f"DROP USER IF EXISTS '{user}'@'127.0.0.1';"
+                    f"CREATE USER '{user}'@'127.0.0.1' IDENTIFIED BY '{pw}';"
+                    f"GRANT SELECT ON `{escaped}`.* TO '{user}'@'127.0.0.1';")
+        self.root_sql(sql)
+
+    def console_env(self):
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SAGA_JWT_")}
+        env.update({
+            "SAGA_CONSOLE_PORT": str(self.console_port),
+            "SAGA_CONSOLE_MYSQL_HOST": "127.0.0.1",
+            "SAGA_CONSOLE_MYSQL_PORT": self.state["SAGA_MYSQL_PORT"],
+            "SAGA_KAFKA_BOOTSTRAP": self.bootstrap,
+            "SAGA_JWT_ALG": "ES256",
+            "SAGA_JWT_KEY_FILE": os.path.join(self.secrets_dir, "jwt-public.pem"),
+            "SAGA_LOG_LEVEL": "info",
+        })
+        for svc in SERVICES:
+            up = svc.upper()
+            env[f"SAGA_CONSOLE_{up}_MYSQL_USER"] = self.console_user(svc)
+            env[f"SAGA_CONSOLE_{up}_MYSQL_PASSWORD"] = self.console_passwords[svc]
+            env[f"SAGA_CONSOLE_{up}_DB"] = self.db(svc)
+            env[f"SAGA_CONSOLE_{up}_METRICS_URL"] = (
+                f"http://127.0.0.1:{self.metrics_ports[svc]}/metrics")
+            group = self.env_overrides.get(svc, {}).get("SAGA_KAFKA_GROUP")
+            if group:
+                env[f"SAGA_CONSOLE_{up}_GROUP"] = group
+        return env
+
+    def start_console(self, timeout=30):
+        """saga-console on a free port, with its read-only users; waits until it
+        serves its page. self.console_url is where it is."""
+        self._console_users()
+        self.console_port = free_port()
+        self.console_url = f"http://127.0.0.1:{self.console_port}"
+        with open(self.log("console"), "w") as log:
+            self.console = subprocess.Popen([os.path.join(BUILD, "tools", "saga-console")],
+                                            cwd=SOURCE, env=self.console_env(), stdout=log,
+                                            stderr=subprocess.STDOUT)
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.console.poll() is not None:
+                raise RuntimeError(f"saga-console exited; see {self.log('console')}")
+            try:
+                with urllib.request.urlopen(self.console_url + "/", timeout=2) as resp:
+                    if resp.status == 200:
+                        return
+            except OSError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"saga-console did not answer in {timeout} s; see {self.log('console')}")
+
     def _make_keys(self):
         """This stack's ES256 key pair, in the harness's temporary directory."""
         shutil.rmtree(self.secrets_dir, ignore_errors=True)
@@ -385,9 +478,11 @@ class Stack:
             "SAGA_REDIS_PORT": str(self.redis_port),
             "SAGA_REDIS_PASSWORD": self.redis_password,
             "SAGA_LOG_LEVEL": "info",
-            # a restarted or added instance gets partitions sooner (the mock
-            # broker waits about a session timeout to rebalance)
-            "SAGA_KAFKA_SESSION_TIMEOUT_MS": "6000",
+            # as up.sh: the mock broker holds a rebalance for the session timeout
+            # less 1 s, so a restarted or added instance consumes about 2 s after
+            # it joins (the environment may set another value, to compare)
+            "SAGA_KAFKA_SESSION_TIMEOUT_MS": os.environ.get("SAGA_KAFKA_SESSION_TIMEOUT_MS",
+                                                            "3000"),
         })
         env.update(self.env_overrides.get(svc, {}))
         return env
@@ -398,12 +493,14 @@ class Stack:
             self.procs[svc] = subprocess.Popen([binary], cwd=SOURCE, env=self.service_env(svc),
                                                stdout=log, stderr=subprocess.STDOUT)
 
-    def restart_service(self, svc, env):
+    def restart_service(self, svc, env, exited=None):
         """Stops svc (SIGTERM; it must exit 0), then starts it again with env on top
         of the stack's own settings, and waits until it is ready and consuming. Its
-        log goes on in the same file."""
-        code = terminate(self.procs[svc])
-        assert code == 0, f"{svc}-service exited with {code} on SIGTERM; see {self.log(svc)}"
+        log goes on in the same file. exited: the status svc has already ended with
+        (a fault point's -9), instead of stopping it."""
+        code = terminate(self.procs[svc]) if exited is None else self.procs[svc].wait()
+        want = 0 if exited is None else exited
+        assert code == want, f"{svc}-service exited with {code}, not {want}; see {self.log(svc)}"
         self.env_overrides[svc] = dict(env)
         with open(self.log(svc), "a") as log:
             log.write(f"--- restarted with {env}\n")

@@ -16,6 +16,13 @@ from stack import (ADMIN, SERVICES, Stack, StackTestCase, WebhookReceiver,  # no
                    message_headers)
 
 
+def has_fault_points(svc):
+    """Whether the build has fault-injection points compiled in (Debug builds only)."""
+    with open(os.path.join(os.environ.get("SAGA_BUILD_DIR", "build"), "services", svc,
+                           f"{svc}-service"), "rb") as f:
+        return b"fault point %s reached" in f.read()
+
+
 def event_types(events):
     return [e["type"] for e in events]
 
@@ -481,6 +488,44 @@ class SagaE2E(SagaTestCase):
         rest = s.order(customer, [(left, 1)])
         self.assertEqual(rest.status, 202, rest)
         self.assertEqual(s.wait_order(rest.json["id"])["status"], "CONFIRMED")
+
+    def test_sold_out_refusal_with_redis_busy(self):
+        """A Redis that answers slowly (its clients paused for 100 ms, as a loaded
+        machine delays it) is busy, not down: the sold-out hint still refuses."""
+        s = self.s
+        sku, customer = s.shop("busy", price=100, stock=0, balance=10000)
+        self.assertTrue(s.redis_exists(f"saga:soldout:{sku}"))
+        self.assertEqual(s.redis_command("CLIENT", "PAUSE", 100, "ALL"), "+OK")
+        refused = s.order(customer, [(sku, 1)])
+        self.assertEqual(refused.status, 409, refused)
+        self.assertEqual(refused.json["skus"], [sku])
+
+    def test_sold_out_hint_only_after_the_commit(self):
+        """inventory publishes a sold-out hint only once the batch that sold the sku out
+        has committed: killed just before that commit (fault point
+        consumer.before_db_commit) it leaves neither the hint nor a stock change;
+        restarted, it applies the order once and then publishes the hint."""
+        s = self.s
+        if not has_fault_points("inventory"):
+            self.skipTest("no fault points in this build (Debug builds only)")
+        sku, customer = s.shop("precommit", price=100, stock=1, balance=10000)
+        key = f"saga:soldout:{sku}"
+        s.restart_service("inventory", {"SAGA_FAULT": "consumer.before_db_commit"})
+        try:
+            placed = s.order(customer, [(sku, 1)])
+            self.assertEqual(placed.status, 202, placed)
+            # the batch holding the order ran its handler, then the process died
+            self.assertEqual(s.procs["inventory"].wait(timeout=30), -signal.SIGKILL)
+            self.assertFalse(s.redis_exists(key),
+                             "the hint of a batch that never committed is visible")
+            self.assertEqual(s.scalar("inventory", "SELECT CONCAT(available, '/', reserved) "
+                                                   f"FROM products WHERE sku = '{sku}'"), "1/0")
+        finally:
+            s.restart_service("inventory", {}, exited=s.procs["inventory"].wait(timeout=30))
+        self.assertEqual(s.wait_order(placed.json["id"])["status"], "CONFIRMED")
+        self.assertEqual(s.wait_until(lambda: s.redis_exists(key), bool), True)
+        refused = s.order(customer, [(sku, 1)])
+        self.assertEqual(refused.status, 409, refused)
 
     def test_idempotency_key(self):
         s = self.s

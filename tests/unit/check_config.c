@@ -14,7 +14,8 @@ static const char *const all_vars[] = {
     "SAGA_MYSQL_HOST", "SAGA_MYSQL_PORT", "SAGA_MYSQL_USER", "SAGA_MYSQL_PASSWORD",
     "SAGA_MYSQL_DATABASE", "SAGA_MYSQL_SOCKET", "SAGA_MIGRATIONS_DIR", "SAGA_SCHEMAS_DIR",
     "SAGA_KAFKA_BOOTSTRAP", "SAGA_KAFKA_GROUP", "SAGA_KAFKA_FETCH_WAIT_MS", "SAGA_REDIS_HOST",
-    "SAGA_REDIS_PORT", "SAGA_BATCH_MAX", "SAGA_BATCH_WAIT_MS", "SAGA_MAX_ATTEMPTS",
+    "SAGA_REDIS_PORT", "SAGA_REDIS_TIMEOUT_MS", "SAGA_KAFKA_SESSION_TIMEOUT_MS",
+    "SAGA_KAFKA_GROUP_INSTANCE_ID", "SAGA_BATCH_MAX", "SAGA_BATCH_WAIT_MS", "SAGA_MAX_ATTEMPTS",
     "SAGA_RETRY_BASE_MS", "SAGA_RETRY_MAX_MS", "SAGA_RELAY_BATCH_MAX", "SAGA_RELAY_POLL_MS",
     "SAGA_LOG_LEVEL", "SAGA_HTTP_MAX_CONNECTIONS", "SAGA_HTTP_MAX_CONNECTIONS_PER_ADDRESS",
     "SAGA_HTTP_TIMEOUT_S", "SAGA_HTTP_READY_CACHE_MS", "SAGA_MYSQL_PASSWORD_FILE",
@@ -41,6 +42,8 @@ START_TEST(test_defaults)
     ck_assert_str_eq(cfg.mysql_user, "saga_order");
     ck_assert_str_eq(cfg.kafka_group, "order-service");
     ck_assert_int_eq(cfg.kafka_fetch_wait_ms, 5);
+    ck_assert_int_eq(cfg.redis_timeout_ms, 250);
+    ck_assert_str_eq(cfg.kafka_group_instance_id, "");
     ck_assert_int_eq(cfg.batch_max, 500);
     ck_assert_int_eq(cfg.batch_wait_ms, 5);
     ck_assert_int_eq(cfg.max_attempts, 3);
@@ -88,7 +91,11 @@ START_TEST(test_values_from_env)
     setenv("SAGA_MYSQL_MIGRATE_USER", "saga_payment_migrate", 1);
     setenv("SAGA_MYSQL_MIGRATE_PASSWORD", "m1gr4te", 1);
     setenv("SAGA_REDIS_PASSWORD", "r3dis", 1);
+    setenv("SAGA_KAFKA_GROUP_INSTANCE_ID", "payment-service-host1.8082", 1);
+    setenv("SAGA_REDIS_TIMEOUT_MS", "1500", 1);
     ck_assert_int_eq(saga_config_load(&cfg, "payment", 8082, err, sizeof(err)), SAGA_OK);
+    ck_assert_str_eq(cfg.kafka_group_instance_id, "payment-service-host1.8082");
+    ck_assert_int_eq(cfg.redis_timeout_ms, 1500);
     ck_assert_int_eq(cfg.http_port, 0);
     ck_assert_str_eq(cfg.mysql_database, "shop");
     ck_assert_int_eq(cfg.batch_max, 1000);
@@ -122,6 +129,9 @@ START_TEST(test_invalid_values)
     expect_invalid("SAGA_MAX_ATTEMPTS", "0");
     expect_invalid("SAGA_LOG_LEVEL", "loud");
     expect_invalid("SAGA_RETRY_MAX_MS", "1"); /* below the base (50) */
+    expect_invalid("SAGA_REDIS_TIMEOUT_MS", "0");
+    expect_invalid("SAGA_KAFKA_GROUP_INSTANCE_ID", "order service 1");
+    expect_invalid("SAGA_KAFKA_GROUP_INSTANCE_ID", "order/1");
 }
 END_TEST
 

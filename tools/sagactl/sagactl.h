@@ -22,6 +22,8 @@
 #include <stdint.h>
 #include <librdkafka/rdkafka.h>
 
+#include "dlq_entry.h"
+
 #define SAGACTL_EXIT_OK 0
 #define SAGACTL_EXIT_FAILED 1
 #define SAGACTL_EXIT_USAGE 2
@@ -68,34 +70,6 @@ void sagactl_opts_free(sagactl_opts *opts);
 extern const char sagactl_usage[];
 
 /* ---- dead letters ---- */
-
-/* One message on saga-dlq. Strings are NUL-terminated copies (header values, NULL
- * when the header is absent); everything is owned by the entry. */
-typedef struct dlq_entry {
-    int32_t partition; /* where it is on saga-dlq */
-    int64_t offset;
-    int64_t timestamp;      /* when it was dead-lettered (ms since the epoch), -1 unknown */
-    char *service;          /* saga-service */
-    char *reason;           /* kafka_dlt-exception-fqcn */
-    char *message;          /* kafka_dlt-exception-message */
-    char *consumer_group;   /* kafka_dlt-original-consumer-group */
-    char *orig_topic;       /* kafka_dlt-original-topic */
-    int32_t orig_partition; /* kafka_dlt-original-partition, -1 unknown */
-    int64_t orig_offset;    /* kafka_dlt-original-offset, -1 unknown */
-    int64_t orig_timestamp; /* kafka_dlt-original-timestamp, -1 unknown */
-    long attempts;          /* saga-attempts, -1 unknown */
-    bool truncated;         /* saga-payload-truncated: the payload was cut when dead-lettered */
-    void *key;              /* the message key, NULL if none */
-    size_t key_len;
-    void *payload; /* the payload (may be empty; NULL only for dlq list) */
-    size_t len;
-    rd_kafka_headers_t *headers; /* a copy of all headers, NULL if none */
-    /* from the payload, when it is a valid envelope (else NULL) */
-    char *event_type;
-    char *event_id;
-    char *order_id;       /* the subject */
-    char *correlation_id; /* NULL also when the envelope has none */
-} dlq_entry;
 
 typedef struct dlq_list {
     dlq_entry *items;

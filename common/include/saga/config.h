@@ -36,9 +36,13 @@ typedef struct saga_config {
     char kafka_group[128];   /* SAGA_KAFKA_GROUP, default <service>-service */
     int kafka_fetch_wait_ms; /* SAGA_KAFKA_FETCH_WAIT_MS, default 5 */
     int kafka_session_timeout_ms; /* SAGA_KAFKA_SESSION_TIMEOUT_MS, default 10000 */
+    char kafka_group_instance_id[250]; /* SAGA_KAFKA_GROUP_INSTANCE_ID: static group
+                                          membership (KIP-345), unique per instance;
+                                          default empty (dynamic membership) */
     char redis_host[128];    /* SAGA_REDIS_HOST, default 127.0.0.1 */
     int redis_port;          /* SAGA_REDIS_PORT, default 6379 */
     char redis_password[128];/* SAGA_REDIS_PASSWORD: AUTH on every connection, default empty */
+    int redis_timeout_ms;    /* SAGA_REDIS_TIMEOUT_MS: connect and reply timeout, default 250 */
     int batch_max;           /* SAGA_BATCH_MAX, default 500 */
     int batch_wait_ms;       /* SAGA_BATCH_WAIT_MS, default 5 */
     int max_attempts;        /* SAGA_MAX_ATTEMPTS: failures of one message before it is dead-lettered, default 3 */

@@ -75,6 +75,10 @@ int saga_db_begin(saga_db *db);
 int saga_db_commit(saga_db *db);
 void saga_db_rollback(saga_db *db);
 bool saga_db_in_transaction(const saga_db *db);
+/* A number that changes with every saga_db_begin on db: state a transaction gathers
+ * for its saga_db_after_commit callbacks is stale (the transaction rolled back)
+ * when it was gathered under another serial. */
+unsigned long long saga_db_tx_serial(const saga_db *db);
 
 /* A transaction body: runs in db's open transaction; SAGA_OK commits. */
 typedef int (*saga_tx_fn)(saga_db *db, void *ud);

@@ -1,13 +1,17 @@
 /* redis.h - the optional Redis connection: fast paths and hints only.
  *
  * Redis is never the authority (MySQL is). Every call here fails fast when Redis
- * is down (connect and command timeouts of SAGA_REDIS_TIMEOUT_MS) and the caller
- * goes on without it; after a failure the connection is retried at most once a
- * second, so a dead Redis costs nothing on the hot path. Every new connection
- * authenticates first (AUTH SAGA_REDIS_PASSWORD, or a PING without one); a Redis that
- * refuses the credentials, or wants a password none was configured for, is logged
- * (redis.auth_failed) and treated exactly like a Redis that is down. One saga_redis
- * per thread. */
+ * is down (connect and command timeouts of SAGA_REDIS_TIMEOUT_MS, default 250 ms)
+ * and the caller goes on without it; after a failure the connection is retried at
+ * most once a second, so a dead Redis costs nothing on the hot path. The timeout
+ * is what separates "busy" from "down": a reply that takes longer turns the
+ * handle's Redis off for up to a second (no sold-out hint, no idempotency fast
+ * path, no rate limit on that thread), so it must outlast the stalls of a loaded
+ * machine (50 ms did not: replies took 57 ms with the CPU saturated). Every new
+ * connection authenticates first (AUTH SAGA_REDIS_PASSWORD, or a PING without
+ * one); a Redis that refuses the credentials, or wants a password none was
+ * configured for, is logged (redis.auth_failed) and treated exactly like a Redis
+ * that is down. One saga_redis per thread. */
 #ifndef SAGA_REDIS_H
 #define SAGA_REDIS_H
 

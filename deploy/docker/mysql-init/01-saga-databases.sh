@@ -68,9 +68,15 @@ user saga_audit
 for svc in "${SERVICES[@]}"; do
     add "GRANT SELECT ON \`saga_$svc\`.* TO 'saga_audit'@'%';"
 done
+# saga-console: one read-only user per database, SELECT on it and nothing else
+for svc in "${SERVICES[@]}"; do
+    user "saga_console_$svc"
+    add "GRANT SELECT ON \`saga_$svc\`.* TO 'saga_console_$svc'@'%';"
+done
 add "FLUSH PRIVILEGES;"
 
 # The entrypoint's temporary server listens on its socket only during init.
 MYSQL_PWD=${MYSQL_ROOT_PASSWORD:-} mysql --protocol=socket -uroot <<<"$statements"
 echo "01-saga-databases.sh: created saga_order, saga_payment, saga_inventory," \
-    "saga_notification, their migrate and runtime users, and saga_audit (read-only)"
+    "saga_notification, their migrate and runtime users, saga_audit and saga-console's" \
+    "saga_console_<service> (read-only)"
