@@ -17,7 +17,7 @@ PACKAGES=(
     default-libmysqlclient-dev libcurl4-openssl-dev uuid-dev libjwt-dev libssl-dev openssl
     check libsubunit-dev
     mariadb-server mariadb-client redis-server kcat curl
-    python3-jsonschema python3-confluent-kafka python3-aiosmtpd
+    python3-jsonschema python3-confluent-kafka python3-aiosmtpd python3-matplotlib
     chromium
     buildah debootstrap docker-compose procps
 )

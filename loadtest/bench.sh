@@ -9,11 +9,17 @@
 #      and a flash sale (load-flash, 1000 units, 20000 orders as fast as they come),
 #      each ending with the audit; before each run, a new local broker and services
 #      (MariaDB and Redis keep running) and a warm-up (not reported);
-#   5. writes the report (loadtest/bench_report.py): machine, settings, the command,
-#      the building blocks, one table per run, each run as a fraction of its block.
+#   5. with --growth, grows the stored history (loadtest/growth_load.py) to each size in
+#      turn and measures there: the ceiling (--rate 0), p99 at a fixed rate, the CPU per
+#      saga by component and the bytes on disk per stored order;
+#   6. writes the report (loadtest/bench_report.py): machine, settings, the command,
+#      the building blocks, one table per run, each run as a fraction of its block, the
+#      growth table, and plots (PNG, docs/bench/) of latency against offered rate, CPU
+#      per saga by component and the growth.
 #
 # Usage: loadtest/bench.sh [--quick] [--products N] [--customers N] [--ladder "R R ..."]
 #            [--duration S] [--concurrency N] [--flash-orders N] [--fresh] [--out FILE]
+#            [--growth "SIZES"] [--growth-rate R] [--growth-ids v7|v4] [--growth-only]
 #   --quick            a few seconds per run (smoke-test the benchmark itself)
 #   --products N       load products (1000000; --quick keeps the default unless given)
 #   --customers N      load customers (100000)
@@ -31,7 +37,15 @@
 #   --console-poll     keep saga-console busy during every run as three open pages would
 #                      (loadtest/console_poll.py: glance, topics and a live saga view);
 #                      its CPU is sampled like the stack's (it always is, polled or not)
-#   --out FILE         the report (BENCHMARKS.md at the checkout's root)
+#   --out FILE         the report (BENCHMARKS.md at the checkout's root); its plots go
+#                      to docs/bench/ beside it
+#   --growth "SIZES"   after the other runs, for each size (stored orders, ascending,
+#                      e.g. "0 1000000 2000000 5000000"): grow the history to it, then a
+#                      ceiling run and a fixed-rate run (each --duration s)
+#   --growth-rate R    the fixed rate of the growth runs, orders/s (500)
+#   --growth-ids V     the ids of the loaded history: v7 (as the services make them) or
+#                      v4 (random, as older versions made them)
+#   --growth-only      skip the ladder, the maximum run and the flash sale
 # Raw results (JSON, logs) stay in .local/bench/<time>/. Exit status: 0 when every
 # run passed (all accepted orders completed, audit clean, no oversell), 1 otherwise.
 set -euo pipefail
@@ -53,6 +67,10 @@ blocks_seconds=""
 brokers=1
 fresh=0
 full_ladder=0
+growth=""
+growth_rate=500
+growth_ids=v7
+growth_only=0
 console_poll=0
 # Beyond its capacity the system builds a backlog; saga-load waits this long after its
 # last send for the outcomes (orders past SAGA_TIMEOUT_MS are cancelled meanwhile), so
@@ -61,7 +79,7 @@ drain_timeout=300
 out=$ROOT/BENCHMARKS.md
 command_line="loadtest/bench.sh$(printf ' %q' "$@")" # quoted so it can be pasted back
 
-usage() { sed -n '2,35p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,50p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 bad_usage() { saga_err "$* (see loadtest/bench.sh --help)"; exit 2; }
 need_int() { [[ $2 =~ ^[0-9]+$ ]] && (($2 > 0)) || bad_usage "$1 wants a positive integer, not '$2'"; }
 
@@ -72,6 +90,7 @@ while (($#)); do
         --fresh) fresh=1; shift; continue ;;
         --console-poll) console_poll=1; shift; continue ;;
         --full-ladder) full_ladder=1; shift; continue ;;
+        --growth-only) growth_only=1; shift; continue ;;
     esac
     (($# >= 2)) || bad_usage "$1 needs a value"
     case $1 in
@@ -87,6 +106,21 @@ while (($#)); do
         --blocks-seconds) need_int "$1" "$2"; blocks_seconds=$2 ;;
         --brokers) need_int "$1" "$2"; brokers=$2 ;;
         --out) out=$2 ;;
+        --growth)
+            growth=$2
+            prev=-1
+            for n in $growth; do
+                [[ $n =~ ^[0-9]+$ ]] && ((n > prev)) ||
+                    bad_usage "--growth wants ascending sizes (stored orders), not '$growth'"
+                prev=$n
+            done
+            [[ -n $growth ]] || bad_usage "--growth wants at least one size"
+            ;;
+        --growth-rate) need_int "$1" "$2"; growth_rate=$2 ;;
+        --growth-ids)
+            [[ $2 == v7 || $2 == v4 ]] || bad_usage "--growth-ids is v7 or v4, not '$2'"
+            growth_ids=$2
+            ;;
         *) bad_usage "unknown option $1" ;;
     esac
     shift 2
@@ -100,6 +134,7 @@ else
     flash_orders=${flash_orders:-20000}
     blocks_seconds=${blocks_seconds:-3}
 fi
+((growth_only == 0)) || [[ -n $growth ]] || bad_usage "--growth-only needs --growth"
 warmup_s=5
 [[ $out == /* ]] || out=$ROOT/$out
 
@@ -177,6 +212,13 @@ BOOTSTRAP=$(<"$LOCAL/kafka.bootstrap")
     printf 'librdkafka_version=%s\n' "$(pkg-config --modversion rdkafka 2>/dev/null || echo '?')"
     printf 'git_commit=%s\n' "$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')"
     printf 'git_dirty=%s\n' "$(git -C "$ROOT" status --porcelain 2>/dev/null | grep -c . || true)"
+    printf 'growth=%s\n' "$growth"
+    printf 'growth_rate=%s\n' "$growth_rate"
+    printf 'growth_ids=%s\n' "$growth_ids"
+    printf 'mariadb_log_file_mib=%s\n' \
+        "$(mysql_root -e 'SELECT @@innodb_log_file_size DIV 1048576')"
+    printf 'mariadb_flush_neighbors=%s\n' "$(mysql_root -e 'SELECT @@innodb_flush_neighbors')"
+    printf 'mariadb_io_capacity=%s\n' "$(mysql_root -e 'SELECT @@innodb_io_capacity')"
 } >"$WORK/meta.env"
 # The settings that shape the figures, as the services and saga-load see them.
 for name in SAGA_RATE_LIMIT_ADDRESS_PER_S SAGA_RATE_LIMIT_CUSTOMER_PER_S SAGA_BATCH_MAX \
@@ -278,6 +320,7 @@ run_load() {
 }
 
 saturated_at=""
+((growth_only)) && ladder=""
 for rate in $ladder; do
     if [[ -n $saturated_at ]]; then
         printf '%s\t%s\t%s\t%s\n' "rate-$rate" ladder "$rate orders/s for $duration s" \
@@ -293,11 +336,56 @@ for rate in $ladder; do
         saga_say "the system did not keep up with $rate orders/s: the ladder stops here"
     fi
 done
-run_load max max "as fast as it goes: $concurrency in flight for $duration s" --rate 0 \
-    --concurrency "$concurrency" --duration "$duration"
-run_load flash flash "flash sale: load-flash, $flash_stock units, $flash_orders orders" \
-    --rate 0 --concurrency "$concurrency" --orders "$flash_orders" --flash load-flash \
-    --flash-stock "$flash_stock"
+if ((!growth_only)); then
+    run_load max max "as fast as it goes: $concurrency in flight for $duration s" --rate 0 \
+        --concurrency "$concurrency" --duration "$duration"
+    run_load flash flash "flash sale: load-flash, $flash_stock units, $flash_orders orders" \
+        --rate 0 --concurrency "$concurrency" --orders "$flash_orders" --flash load-flash \
+        --flash-stock "$flash_stock"
+fi
+
+# ---- 5. growth ----------------------------------------------------------------------
+# growth.tsv: size, orders stored, bytes of the four databases' tables (data + indexes,
+# after ANALYZE TABLE), bytes of the data directory without the redo log, seconds the
+# growth took. The history grows backwards in time (growth_load.py), so what the runs
+# at one size added stays the newest data.
+db_bytes() {
+    local t
+    for t in $(mysql_root -e "SELECT CONCAT(table_schema, '.', table_name) FROM
+            information_schema.tables WHERE table_schema IN
+            ('saga_order', 'saga_payment', 'saga_inventory', 'saga_notification')"); do
+        mysql_root -e "ANALYZE TABLE $t" >/dev/null
+    done
+    mysql_root -e "SELECT SUM(data_length + index_length) FROM information_schema.tables
+        WHERE table_schema IN ('saga_order', 'saga_payment', 'saga_inventory',
+        'saga_notification')"
+}
+if [[ -n $growth ]]; then
+    : >"$WORK/growth.tsv"
+    for size in $growth; do
+        wait_quiet
+        saga_say "growing the stored history to $size orders (loadtest/growth_load.py)"
+        started=$SECONDS
+        if ! /usr/bin/python3 "$ROOT/loadtest/growth_load.py" --to "$size" \
+            --customers "$customers" --products "$products" --ids "$growth_ids" \
+            --socket "$SOCK" --json "$WORK/growth-$size.load.json" |
+            tee -a "$WORK/growth-load.txt"; then
+            saga_err "growing the history to $size orders failed"
+            failed=1
+            break
+        fi
+        stored=$(mysql_root -e 'SELECT COUNT(*) FROM saga_order.orders')
+        printf '%s\t%s\t%s\t%s\t%s\n' "$size" "$stored" "$(db_bytes)" \
+            "$(du -sb --exclude='ib_logfile*' "$LOCAL/mysql" | cut -f1)" \
+            "$((SECONDS - started))" >>"$WORK/growth.tsv"
+        run_load "growth-$size-max" growth-max \
+            "ceiling at $stored stored orders: $concurrency in flight for $duration s" \
+            --rate 0 --concurrency "$concurrency" --duration "$duration"
+        run_load "growth-$size-rate" growth-rate \
+            "$growth_rate orders/s at $stored stored orders for $duration s" \
+            --rate "$growth_rate" --duration "$duration"
+    done
+fi
 
 if ((console_poll)); then
     kill -TERM "$poll_pid" 2>/dev/null || true
@@ -306,8 +394,9 @@ if ((console_poll)); then
     saga_say "console polls: $(tr -d ' \n' <"$WORK/console-poll.json" 2>/dev/null || echo none)"
 fi
 
-# ---- 5. the report --------------------------------------------------------------------
-/usr/bin/python3 "$ROOT/loadtest/bench_report.py" --dir "$WORK" --out "$out"
+# ---- 6. the report --------------------------------------------------------------------
+/usr/bin/python3 "$ROOT/loadtest/bench_report.py" --dir "$WORK" --out "$out" \
+    --plots "$(dirname "$out")/docs/bench"
 saga_say "report written to $out"
 ((blocks_ok)) || saga_err "a building-block measurement failed (see $WORK/blocks.txt)"
 ((failed == 0)) || saga_err "at least one run failed (see $WORK/*.txt)"

@@ -1,14 +1,17 @@
 #!/usr/bin/python3
 """loadtest/bench_report.py - writes BENCHMARKS.md from one loadtest/bench.sh run.
 
-    bench_report.py --dir .local/bench/<time> [--out BENCHMARKS.md]
+    bench_report.py --dir .local/bench/<time> [--out BENCHMARKS.md] [--plots DIR]
     bench_report.py --saturated RUN.json RATE    (exit 0 if that run did not keep up)
 
 Reads what bench.sh left in the directory: meta.env and settings.env (KEY=VALUE
 lines), datagen.txt, blocks.json (saga-blocks --json), runs.tsv (name, kind, label,
 exit status per run), and for each run <name>.json (saga-load --json) and
-<name>.cpu.jsonl (bench_cpu.py's CPU samples). Machine facts (CPU, memory, kernel)
-are read here, from /proc: run it on the benchmarked machine. Standard library only.
+<name>.cpu.jsonl (bench_cpu.py's CPU samples), and with --growth growth.tsv (size,
+orders stored, table bytes, data directory bytes, seconds) and the growth runs. Machine
+facts (CPU, memory, kernel) are read here, from /proc: run it on the benchmarked
+machine. Plots (PNG) go to --plots (default: docs/bench beside --out), drawn by
+bench_plots.py with Debian's python3-matplotlib; the rest is standard library only.
 """
 import argparse
 import datetime
@@ -18,6 +21,7 @@ import platform
 import sys
 
 import bench_cpu
+import bench_plots
 
 # A CONFIRMED saga's database steps across the four services (docs/DOMAIN.md): the
 # order API's insert; OrderCreated at inventory, payment and notification;
@@ -205,7 +209,9 @@ class Report:
         self.blocks = read_json(os.path.join(work, "blocks.json"))
         self.datagen = read_text(os.path.join(work, "datagen.txt"))
         self.runs = []
+        self.growth_runs = []  # the --growth runs, reported in their own section
         self.warmups = []
+        self.plots = {}  # plot name -> its path relative to the report, once drawn
         try:
             with open(os.path.join(work, "runs.tsv")) as f:
                 for line in f:
@@ -217,9 +223,24 @@ class Report:
                     if kind == "warmup":
                         self.warmups.append({"label": label, "rc": rc})
                         continue
-                    self.runs.append({"name": name, "kind": kind, "label": label,
+                    runs = self.growth_runs if kind.startswith("growth-") else self.runs
+                    runs.append({"name": name, "kind": kind, "label": label,
                                       "rc": int(rc) if rc.lstrip("-").isdigit() else rc,
                                       "data": data})
+        except OSError:
+            pass
+        self.growth = []
+        try:
+            with open(os.path.join(work, "growth.tsv")) as f:
+                for line in f:
+                    fields = line.rstrip("\n").split("\t")
+                    if len(fields) >= 5 and all(x.isdigit() for x in fields[:5]):
+                        size, stored, tbytes, dbytes, secs = (int(x) for x in fields[:5])
+                        self.growth.append({"size": size, "stored": stored,
+                                            "table_bytes": tbytes, "disk_bytes": dbytes,
+                                            "seconds": secs,
+                                            "load": read_json(os.path.join(
+                                                work, f"growth-{size}.load.json"))})
         except OSError:
             pass
         batched = db_block(self.blocks, "step_tx100_multi_c4")
@@ -280,6 +301,10 @@ class Report:
             ("MariaDB `sync_binlog` / `log_bin`",
              f"{m.get('mariadb_sync_binlog', '?')} / {m.get('mariadb_log_bin', '?')}"),
             ("MariaDB buffer pool", f"{m.get('mariadb_buffer_pool_mib', '?')} MiB"),
+            ("MariaDB redo log (`innodb_log_file_size`)",
+             f"{m.get('mariadb_log_file_mib', '?')} MiB"),
+            ("MariaDB `innodb_flush_neighbors` / `innodb_io_capacity`",
+             f"{m.get('mariadb_flush_neighbors', '?')} / {m.get('mariadb_io_capacity', '?')}"),
         ]
         for k, v in self.settings.items():
             shown = f"`{v}`" if v else f"default (`{SETTING_DEFAULTS.get(k, '?')}`)"
@@ -543,7 +568,7 @@ class Report:
                f"{cores} cores ({cores} × 1,000 ms ÷ total); near saturation the measured rate "
                "meets it.", ""]
         rows, ceiling = [], None
-        for r in self.runs:
+        for r in self.runs + self.growth_runs:
             d, w = r["data"], self.cpu_of(r)
             sagas = get(d, "outcomes", "completed")
             if not w or not sagas:
@@ -578,6 +603,135 @@ class Report:
                         "sagas/s.")
         return out + [""]
 
+    def cpu_per_saga(self, r):
+        """{label: ms per completed saga} for each process and "other", and the total;
+        (None, None) without samples."""
+        w, sagas = self.cpu_of(r), get(r["data"], "outcomes", "completed")
+        if not w or not sagas:
+            return None, None
+        per = {label: w["cpu"].get(name, 0.0) * 1000.0 / sagas for name, label in CPU_PROCESSES}
+        total = w["busy"] * 1000.0 / sagas
+        per["other"] = max(0.0, total - sum(per.values()))
+        return per, total
+
+    def growth_run(self, size, kind):
+        for r in self.growth_runs:
+            if r["name"] == f"growth-{size}-{kind}":
+                return r
+        return None
+
+    def growth_points(self):
+        points, prev = [], None
+        for g in self.growth:
+            mx, fixed = self.growth_run(g["size"], "max"), self.growth_run(g["size"], "rate")
+            per, total = self.cpu_per_saga(mx) if mx else (None, None)
+            stored = g["stored"] or None
+            points.append({
+                "size": g["size"], "stored": g["stored"], "g": g, "max": mx, "rate": fixed,
+                "ceiling": get(mx and mx["data"], "throughput_per_s", "completed"),
+                "p99": get(fixed and fixed["data"], "latency_ms", "e2e", "p99"),
+                "cpu": per, "cpu_total": total,
+                "table_bytes": g["table_bytes"] / stored if stored else None,
+                "disk_bytes": g["disk_bytes"] / stored if stored else None,
+                # what one more order costs: the growth since the size before, which
+                # leaves out the fixed part (system tablespace, undo, products, wallets)
+                "disk_marginal": (g["disk_bytes"] - prev["disk_bytes"]) /
+                (g["stored"] - prev["stored"]) if prev and g["stored"] > prev["stored"]
+                else None,
+            })
+            prev = g
+        return points
+
+    def history_lines(self):
+        for g in self.growth:
+            n = get(g.get("load"), "items_per_order")
+            if n and get(g.get("load"), "added"):
+                return n
+        return "2"
+
+    def growth_section(self):
+        if not self.growth:
+            return []
+        rate = self.meta.get("growth_rate", "?")
+        out = ["## Growth: the same runs on a database that holds a history", "",
+               f"`--growth \"{self.meta.get('growth', '')}\"`: before each size, "
+               "`loadtest/growth_load.py` loaded the rows completed sagas leave in the four "
+               "databases (history ids: "
+               f"{'UUIDv7' if self.meta.get('growth_ids', 'v7') == 'v7' else 'random UUIDv4'}"
+               f", saga-load's order mix with {self.history_lines()} lines per order, placed in "
+               "the past), then a ceiling run "
+               f"(`--rate 0`) and a run at {rate} orders/s, each after a fresh broker and "
+               "services, each ending with the audit. *stored*: orders in saga_order when "
+               "the size was reached (the runs before add theirs); *bytes/order*: the four "
+               "databases' tables (data + indexes, after `ANALYZE TABLE`) and the whole data "
+               "directory without the redo log, divided by the stored orders; *per added "
+               "order*: the data directory's growth since the size before, divided by the "
+               "orders added (the fixed part left out).", ""]
+        rows, first = [], None
+        for p in self.growth_points():
+            g = p["g"]
+            ceiling = p["ceiling"]
+            if first is None and ceiling:
+                first = ceiling
+            load = g.get("load") or {}
+            mariadb = (p["cpu"] or {}).get("MariaDB")
+            rows.append((
+                num(p["size"]), num(p["stored"]),
+                f"{num(load.get('added'))} in {num(load.get('seconds'), 0)} s"
+                if load.get("added") else "–",
+                num(ceiling), pct(ceiling, first) if first and ceiling else "–",
+                num(p["cpu_total"], 2), num(mariadb, 2),
+                num(p["p99"], 1),
+                ("yes" if keeps_up(p["rate"]["data"]) else "**no**") if p["rate"] and
+                p["rate"]["data"] else "–",
+                num(p["table_bytes"]), num(p["disk_bytes"]), num(p["disk_marginal"]),
+                " / ".join(audit_text(r["data"]) if r and r["data"] else "–"
+                           for r in (p["max"], p["rate"])),
+            ))
+        out += [table(["size", "stored", "loaded", "ceiling sagas/s", "of the first",
+                       "CPU ms/saga", "MariaDB ms/saga", f"e2e p99 ms at {rate}/s",
+                       f"keeps up with {rate}/s", "table bytes/order", "disk bytes/order",
+                       "disk bytes per added order", "audit (ceiling / fixed rate)"], rows,
+                      ["r"] * 8 + ["l", "r", "r", "r", "l"]), ""]
+        if "growth" in self.plots:
+            out += [f"![Growth: ceiling, p99, CPU per saga and bytes per order against stored "
+                    f"orders]({self.plots['growth']})", ""]
+        return out
+
+    def draw_plots(self, plot_dir, out_path):
+        """Draws the plots into plot_dir; self.plots maps each drawn one to its path
+        relative to the report."""
+        if not plot_dir or not bench_plots.available():
+            return
+        os.makedirs(plot_dir, exist_ok=True)
+        note = ("quick run (--quick): an example of the plot, not a measurement"
+                if self.meta.get("quick") == "1" else "") + \
+            (f" ({self.meta.get('stamp')})" if self.meta.get("stamp") else "")
+        rel = os.path.relpath(plot_dir, os.path.dirname(os.path.abspath(out_path)))
+        comps = [label for _, label in CPU_PROCESSES] + ["other"]
+        ladder = [(get(r["data"], "config", "rate"), get(r["data"], "latency_ms", "e2e", "p50"),
+                   get(r["data"], "latency_ms", "e2e", "p99"),
+                   get(r["data"], "latency_ms", "http", "p99"),
+                   get(r["data"], "throughput_per_s", "completed"))
+                  for r in self.runs if r["kind"] == "ladder" and r["data"]]
+        ladder = [p for p in ladder if None not in p]
+        cpu_rows = []
+        for r in self.runs + self.growth_runs:
+            if r["data"] and r["kind"] != "growth-rate":
+                per, _ = self.cpu_per_saga(r)
+                if per:
+                    cpu_rows.append((r["name"], per))
+        drawn = {
+            "latency": bench_plots.latency_vs_rate(
+                os.path.join(plot_dir, "latency.png"), ladder, note),
+            "cpu": bench_plots.cpu_by_component(
+                os.path.join(plot_dir, "cpu.png"), cpu_rows, comps, note),
+            "growth": bench_plots.growth(
+                os.path.join(plot_dir, "growth.png"), self.growth_points(), comps,
+                self.meta.get("growth_rate", "?"), note) if self.growth else False,
+        }
+        self.plots = {k: os.path.join(rel, f"{k}.png") for k, ok in drawn.items() if ok}
+
     def render(self):
         out = []
         out += self.header()
@@ -586,6 +740,9 @@ class Report:
         out += self.reproduce_section()
         out += self.blocks_section()
         out += self.summary_section()
+        if "latency" in self.plots:
+            out += [f"![Latency and throughput against offered rate]({self.plots['latency']})",
+                    ""]
         out += ["## Runs", ""]
         for r in self.runs:
             if r["rc"] != "skipped":
@@ -593,6 +750,11 @@ class Report:
         out += self.flash_section()
         out += self.fractions_section()
         out += self.cpu_section()
+        if "cpu" in self.plots:
+            out += [f"![CPU per saga by component]({self.plots['cpu']})", ""]
+        out += self.growth_section()
+        if not self.plots:
+            out += ["No plots: python3-matplotlib is not installed (or nothing to plot).", ""]
         return "\n".join(out).rstrip() + "\n"
 
 
@@ -600,6 +762,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--dir", help="the directory bench.sh wrote")
     ap.add_argument("--out", default="BENCHMARKS.md")
+    ap.add_argument("--plots", help="directory for the PNG plots (docs/bench beside --out)")
     ap.add_argument("--saturated", nargs=2, metavar=("RUN_JSON", "RATE"),
                     help="only say (exit status 0: yes, 1: no) whether that saga-load run "
                          "did not keep up with RATE orders/s")
@@ -610,7 +773,10 @@ def main():
     if not args.dir or not os.path.isdir(args.dir):
         print(f"bench_report: no directory {args.dir}", file=sys.stderr)
         return 2
-    text = Report(args.dir).render()
+    report = Report(args.dir)
+    report.draw_plots(args.plots or os.path.join(os.path.dirname(os.path.abspath(args.out)),
+                                                 "docs", "bench"), args.out)
+    text = report.render()
     tmp = args.out + ".tmp"
     with open(tmp, "w") as f:
         f.write(text)

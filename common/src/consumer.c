@@ -272,7 +272,11 @@ static void copy_trace_headers(const rd_kafka_message_t *rkm, cJSON *headers)
 }
 
 /* Records the dead letter and queues it for saga-dlq, in the open transaction.
- * A message dead-lettered before (redelivered after a crash) is not sent twice. */
+ * A message dead-lettered before (redelivered after a crash) is not sent twice: a
+ * dead_letters row is unique per source message, its topic, partition, offset and
+ * timestamp (a redelivery keeps its timestamp; a new message at a position an
+ * earlier dead letter came from, after the topic's offsets started again at 0, has
+ * its own). */
 static int dead_letter(saga_consumer *c, batch_msg *m)
 {
     const rd_kafka_message_t *rkm = m->rkm;
@@ -281,6 +285,8 @@ static int dead_letter(saga_consumer *c, batch_msg *m)
     cJSON *headers = NULL;
     char *key = NULL;
     uint64_t affected = 0;
+    /* -1 when the message has none (and for rows from before it was stored) */
+    int64_t timestamp = rd_kafka_message_timestamp(rkm, NULL);
     int rc;
 
     /* the reason quotes the message, which may hold any bytes */
@@ -291,6 +297,7 @@ static int dead_letter(saga_consumer *c, batch_msg *m)
     saga_param p[] = {SAGA_P_STR(topic),
                       SAGA_P_I64(rkm->partition),
                       SAGA_P_I64(rkm->offset),
+                      SAGA_P_I64(timestamp),
                       SAGA_P_STR(m->ev ? m->ev->id : NULL),
                       SAGA_P_STR(m->ev ? m->ev->type : NULL),
                       SAGA_P_STR(reason),
@@ -298,9 +305,9 @@ static int dead_letter(saga_consumer *c, batch_msg *m)
                       SAGA_P_I64(m->attempts)};
     rc = saga_db_exec(c->db,
                       "INSERT IGNORE INTO dead_letters (src_topic, src_partition, src_offset,"
-                      " event_id, event_type, reason, message, attempts)"
-                      " VALUES (?,?,?,LEFT(?,255),LEFT(?,255),?,?,?)",
-                      p, 8, &affected, NULL);
+                      " src_timestamp, event_id, event_type, reason, message, attempts)"
+                      " VALUES (?,?,?,?,LEFT(?,255),LEFT(?,255),?,?,?)",
+                      p, 9, &affected, NULL);
     if (rc || affected == 0)
         return rc; /* dead-lettered before (a redelivery): nothing more to do */
 
@@ -310,8 +317,7 @@ static int dead_letter(saga_consumer *c, batch_msg *m)
     cJSON_AddStringToObject(headers, "kafka_dlt-original-topic", topic);
     add_header_i64(headers, "kafka_dlt-original-partition", rkm->partition);
     add_header_i64(headers, "kafka_dlt-original-offset", rkm->offset);
-    add_header_i64(headers, "kafka_dlt-original-timestamp",
-                   rd_kafka_message_timestamp(rkm, NULL));
+    add_header_i64(headers, "kafka_dlt-original-timestamp", timestamp);
     cJSON_AddStringToObject(headers, "kafka_dlt-original-consumer-group", c->cfg->kafka_group);
     cJSON_AddStringToObject(headers, "kafka_dlt-exception-message", m->why);
     cJSON_AddStringToObject(headers, "kafka_dlt-exception-fqcn", reason);

@@ -73,7 +73,7 @@ saga_event *saga_event_new(const char *type, const char *source, const char *sub
     ev->data = data;
     data = NULL; /* now owned by ev */
 
-    saga_uuid_v4(id);
+    saga_uuid_v7(id);
     saga_time_now(now);
     ev->id = strdup(id);
     ev->time = strdup(now);

@@ -1,28 +1,77 @@
-/* ids.c - event ids (random UUIDs) and RFC 3339 times. */
+/* ids.c - identifiers (time-ordered UUIDv7, random UUIDv4) and RFC 3339 times. */
 #include "saga/envelope.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/random.h>
 #include <time.h>
 
-void saga_uuid_v4(char out[SAGA_UUID_LEN + 1])
+/* The last (unix_ts_ms << 12 | counter) handed out by saga_uuid_v7, process-wide. */
+static _Atomic uint64_t uuid_v7_last;
+
+static void uuid_random(uint8_t *b, size_t len)
 {
-    uint8_t b[16];
     size_t got = 0;
 
-    while (got < sizeof(b)) {
-        ssize_t n = getrandom(b + got, sizeof(b) - got, 0);
+    while (got < len) {
+        ssize_t n = getrandom(b + got, len - got, 0);
         if (n > 0)
             got += (size_t)n;
     }
-    b[6] = (uint8_t)((b[6] & 0x0f) | 0x40); /* version 4 */
-    b[8] = (uint8_t)((b[8] & 0x3f) | 0x80); /* variant 10 */
+}
+
+static void uuid_format(const uint8_t b[16], char out[SAGA_UUID_LEN + 1])
+{
     snprintf(out, SAGA_UUID_LEN + 1,
              "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
              b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
              b[15]);
+}
+
+void saga_uuid_v4(char out[SAGA_UUID_LEN + 1])
+{
+    uint8_t b[16];
+
+    uuid_random(b, sizeof(b));
+    b[6] = (uint8_t)((b[6] & 0x0f) | 0x40); /* version 4 */
+    b[8] = (uint8_t)((b[8] & 0x3f) | 0x80); /* variant 10 */
+    uuid_format(b, out);
+}
+
+uint64_t saga_uuid_v7_next(uint64_t last, uint64_t now_ms, uint16_t seed)
+{
+    uint64_t fresh = (now_ms & 0xffffffffffffULL) << 12 | (uint64_t)(seed & 0x7ff);
+
+    /* a new millisecond starts its counter at a random value below 2048, leaving at
+     * least 2048 increments before it spills into the next millisecond */
+    return fresh > last ? fresh : last + 1;
+}
+
+void saga_uuid_v7(char out[SAGA_UUID_LEN + 1])
+{
+    uint8_t b[16];
+    struct timespec ts;
+    uint64_t now_ms, last, next;
+    uint16_t seed;
+
+    uuid_random(b, sizeof(b));
+    seed = (uint16_t)(b[6] << 8 | b[7]);
+    clock_gettime(CLOCK_REALTIME, &ts);
+    now_ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+    last = atomic_load_explicit(&uuid_v7_last, memory_order_relaxed);
+    do {
+        next = saga_uuid_v7_next(last, now_ms, seed);
+    } while (!atomic_compare_exchange_weak_explicit(&uuid_v7_last, &last, next,
+                                                    memory_order_relaxed, memory_order_relaxed));
+    /* 48-bit unix_ts_ms | ver 7 | 12-bit rand_a (the counter) | var 10 | 62-bit rand_b */
+    for (int i = 0; i < 6; i++)
+        b[i] = (uint8_t)(next >> (12 + 8 * (5 - i)));
+    b[6] = (uint8_t)(0x70 | ((next >> 8) & 0x0f));
+    b[7] = (uint8_t)(next & 0xff);
+    b[8] = (uint8_t)((b[8] & 0x3f) | 0x80);
+    uuid_format(b, out);
 }
 
 void saga_time_format_ms(long long epoch_ms, char out[SAGA_TIME_LEN + 1])

@@ -4,24 +4,25 @@
 #include <stddef.h>
 #include <string.h>
 
-/* Length of the valid UTF-8 sequence at s (1..4), or 0 if it is not one.
- * Overlong forms, surrogates and code points past U+10FFFF are invalid. */
-static size_t utf8_sequence(const unsigned char *s)
+size_t saga_utf8_sequence(const void *p, size_t n)
 {
+    const unsigned char *s = p;
+    if (n == 0)
+        return 0;
     unsigned char c = s[0];
     if (c < 0x80)
         return 1;
     if (c >= 0xc2 && c <= 0xdf)
-        return (s[1] & 0xc0) == 0x80 ? 2 : 0;
+        return n >= 2 && (s[1] & 0xc0) == 0x80 ? 2 : 0;
     if (c >= 0xe0 && c <= 0xef) {
-        if ((s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80)
+        if (n < 3 || (s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80)
             return 0;
         if ((c == 0xe0 && s[1] < 0xa0) || (c == 0xed && s[1] > 0x9f))
             return 0; /* overlong, or a surrogate */
         return 3;
     }
     if (c >= 0xf0 && c <= 0xf4) {
-        if ((s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80 || (s[3] & 0xc0) != 0x80)
+        if (n < 4 || (s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80 || (s[3] & 0xc0) != 0x80)
             return 0;
         if ((c == 0xf0 && s[1] < 0x90) || (c == 0xf4 && s[1] > 0x8f))
             return 0; /* overlong, or past U+10FFFF */
@@ -35,13 +36,16 @@ void saga_text_clean(char *s)
     unsigned char *p = (unsigned char *)s;
     if (!p)
         return;
-    while (*p) {
-        size_t n = utf8_sequence(p);
+    size_t left = strlen(s);
+    while (left > 0) {
+        size_t n = saga_utf8_sequence(p, left);
         if (n == 0 || (n == 1 && (*p < 0x20 || *p == 0x7f))) {
             *p++ = '?';
+            left--;
             continue;
         }
-        p += n; /* a NUL inside a sequence fails the continuation checks above */
+        p += n;
+        left -= n;
     }
 }
 

@@ -598,7 +598,7 @@ static long delivery_pass(delivery_worker *w, saga_db *db)
     double deadline = claimed_at + (double)(w->lease_ms - w->timeout_ms - LEASE_MARGIN_MS) / 1e3;
     int rc;
 
-    saga_uuid_v4(token);
+    saga_uuid_v7(token);
     rc = notification_store_claim(db, w->channel, token, w->lease_ms, d->set.batch, &claimed);
     if (rc) {
         LOG_WARN("notification.claim_failed", "cannot claim due %s notifications: %s",

@@ -106,7 +106,7 @@ static int on_order_terminal(saga_db *db, const saga_event *ev, saga_msg_meta *m
     for (int ch = 0; ch < NOTIFY_CH_COUNT; ch++) {
         if (!(mask & NOTIFY_CH_BIT(ch)))
             continue;
-        saga_uuid_v4(ids[n]);
+        saga_uuid_v7(ids[n]);
         memcpy(m.id, ids[n], sizeof(m.id));
         if (!(payloads[n] = notification_payload_print(&m))) {
             rc = SAGA_ERR_NOMEM;

@@ -82,7 +82,7 @@ static int line_cmp(const void *a, const void *b)
 static void order_build(order *o, const order_request *r, long timeout_ms, long long now_ms)
 {
     memset(o, 0, sizeof(*o));
-    saga_uuid_v4(o->id);
+    saga_uuid_v7(o->id);
     snprintf(o->customer_id, sizeof(o->customer_id), "%s", r->customer_id);
     o->status = ORDER_PENDING;
     snprintf(o->currency, sizeof(o->currency), "%s", r->currency);

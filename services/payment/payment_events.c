@@ -196,7 +196,7 @@ static int reservation_charge(saga_db *db, const payment_ctx *ctx, const reserva
     if (ctx->latency_ms > 0)
         saga_clock_sleep_ms(ctx->latency_ms);
     memset(&p, 0, sizeof(p));
-    saga_uuid_v4(p.id);
+    saga_uuid_v7(p.id);
     snprintf(p.order_id, sizeof(p.order_id), "%s", r->order_id);
     snprintf(p.customer_id, sizeof(p.customer_id), "%s", r->customer_id);
     snprintf(p.currency, sizeof(p.currency), "%s", r->currency);

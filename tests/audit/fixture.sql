@@ -84,10 +84,11 @@ CREATE TABLE IF NOT EXISTS outbox (
     created_at DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3));
 CREATE TABLE IF NOT EXISTS dead_letters (
     id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY, src_topic VARCHAR(249) NOT NULL,
-    src_partition INT NOT NULL, src_offset BIGINT NOT NULL, event_id VARCHAR(255) NULL,
+    src_partition INT NOT NULL, src_offset BIGINT NOT NULL,
+    src_timestamp BIGINT NOT NULL DEFAULT -1, event_id VARCHAR(255) NULL,
     event_type VARCHAR(255) NULL, reason VARCHAR(64) NOT NULL, message TEXT NOT NULL,
     attempts INT NOT NULL, created_at DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
-    UNIQUE KEY dead_letters_source (src_topic, src_partition, src_offset));
+    UNIQUE KEY dead_letters_source (src_topic, src_partition, src_offset, src_timestamp));
 USE @PAYMENT_DB@;
 CREATE TABLE IF NOT EXISTS outbox LIKE @ORDER_DB@.outbox;
 CREATE TABLE IF NOT EXISTS dead_letters LIKE @ORDER_DB@.dead_letters;
@@ -125,9 +126,10 @@ INSERT INTO order_items (order_id, sku, quantity, unit_price) VALUES
  ('00000000-0000-4000-8000-000000000004', 'A', 1, 1000),
  ('00000000-0000-4000-8000-000000000005', 'B', 2, 250),
  ('00000000-0000-4000-8000-000000000006', 'C', 1, 99);
-INSERT INTO dead_letters (src_topic, src_partition, src_offset, event_id, event_type, reason,
-                          message, attempts) VALUES
- ('inventory-events', 2, 17, NULL, NULL, 'INVALID_JSON', 'not JSON: unexpected character', 1);
+INSERT INTO dead_letters (src_topic, src_partition, src_offset, src_timestamp, event_id,
+                          event_type, reason, message, attempts) VALUES
+ ('inventory-events', 2, 17, 1767225600000, NULL, NULL, 'INVALID_JSON',
+  'not JSON: unexpected character', 1);
 
 USE @PAYMENT_DB@;
 INSERT INTO wallets (customer_id, balance, initial_balance, topped_up, blocked) VALUES

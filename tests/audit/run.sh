@@ -97,7 +97,7 @@ echo "audit test: $AUDIT, databases saga_test_audit_*, topic $TOPIC on $BOOTSTRA
 printf '%s\n' 'not json' | kcat -b "$BOOTSTRAP" -P -t "$TOPIC" -k "$O1" \
     -H saga-service=order -H kafka_dlt-original-topic=inventory-events \
     -H kafka_dlt-original-partition=2 -H kafka_dlt-original-offset=17 \
-    -H kafka_dlt-exception-fqcn=INVALID_JSON
+    -H kafka_dlt-original-timestamp=1767225600000 -H kafka_dlt-exception-fqcn=INVALID_JSON
 
 # ---- clean
 check "clean scenario" 0 "audit: clean (orders=6, confirmed=1, cancelled=4, products=3, wallets=3)" ""
@@ -203,23 +203,40 @@ check "inv7 outbox not drained" 1 "VIOLATION inv7 service=payment: outbox holds 
 check "inv7 outbox allowed in flight" 0 "audit: clean" \
     "INSERT INTO $P.outbox (topic, msg_key, payload) VALUES ('payment-events', '$O1', '{}')" \
     --allow-in-flight
-check "inv7 dead letter not on the topic" 1 "VIOLATION inv7 service=inventory src=order-events/1/5: dead letter (SCHEMA_INVALID) is not on $TOPIC" \
-    "INSERT INTO $I.dead_letters (src_topic, src_partition, src_offset, reason, message, attempts) VALUES ('order-events', 1, 5, 'SCHEMA_INVALID', 'x', 1)"
-DLQ_ROW="INSERT INTO $I.dead_letters (src_topic, src_partition, src_offset, reason, message, attempts) VALUES ('order-events', 1, 5, 'SCHEMA_INVALID', 'x', 1);
+check "inv7 dead letter not on the topic" 1 "VIOLATION inv7 service=inventory src=order-events/1/5: dead letter (SCHEMA_INVALID, source timestamp 7) is not on $TOPIC" \
+    "INSERT INTO $I.dead_letters (src_topic, src_partition, src_offset, src_timestamp, reason, message, attempts) VALUES ('order-events', 1, 5, 7, 'SCHEMA_INVALID', 'x', 1)"
+# dlq_row TIMESTAMP: a dead letter whose message waits in the outbox, its header naming
+# the source message's timestamp 7; the row's is TIMESTAMP
+dlq_row() {
+    echo "INSERT INTO $I.dead_letters (src_topic, src_partition, src_offset, src_timestamp, reason, message, attempts) VALUES ('order-events', 1, 5, $1, 'SCHEMA_INVALID', 'x', 1);
  INSERT INTO $I.outbox (topic, msg_key, payload, headers) VALUES ('$TOPIC', '$O1', 'x',
- '{\"saga-service\":\"inventory\",\"kafka_dlt-original-topic\":\"order-events\",\"kafka_dlt-original-partition\":\"1\",\"kafka_dlt-original-offset\":\"5\"}')"
-check "inv7 dead letter still in the outbox" 1 "dead letter (SCHEMA_INVALID) is not on $TOPIC (its message is still in the outbox)" "$DLQ_ROW"
-check "inv7 dead letter in the outbox: allowed in flight" 0 "audit: clean" "$DLQ_ROW" --allow-in-flight
+ '{\"saga-service\":\"inventory\",\"kafka_dlt-original-topic\":\"order-events\",\"kafka_dlt-original-partition\":\"1\",\"kafka_dlt-original-offset\":\"5\",\"kafka_dlt-original-timestamp\":\"7\"}')"
+}
+check "inv7 dead letter still in the outbox" 1 "dead letter (SCHEMA_INVALID, source timestamp 7) is not on $TOPIC (its message is still in the outbox)" "$(dlq_row 7)"
+check "inv7 dead letter in the outbox: allowed in flight" 0 "audit: clean" "$(dlq_row 7)" --allow-in-flight
+# a dead letter is named by its source message, timestamp included: an outbox row from
+# another message at the same position (the topic's offsets started again) does not
+# account for it
+check "inv7 outbox row of another message at the position" 1 \
+    "dead letter (SCHEMA_INVALID, source timestamp 6) is not on $TOPIC" "$(dlq_row 6)" --allow-in-flight
+# a row from before the timestamp was stored (-1) is matched by position
+check "inv7 dead letter without a source timestamp, in the outbox" 0 "audit: clean" \
+    "$(dlq_row -1)" --allow-in-flight
 check "inv7 message without a dead_letters row" 1 "VIOLATION inv7 service=order src=inventory-events/2/17: $TOPIC message" \
     "DELETE FROM $O.dead_letters"
+check "inv7 message of another source message at the row's position" 1 \
+    "(source timestamp 1767225600000) has no dead_letters row in $O" \
+    "UPDATE $O.dead_letters SET src_timestamp = 1767225599000"
+check "inv7 dead letter recorded before the source timestamp was stored" 0 "audit: clean" \
+    "UPDATE $O.dead_letters SET src_timestamp = -1"
 # an in-memory broker restarted at SAGA_AUDIT_DLQ_SINCE: older dead letters are lost with
 # it (a note, not a violation); newer ones are judged as always
 SAGA_AUDIT_DLQ_SINCE=2026-06-01T00:00:00.250Z check "inv7 dead letter lost with a restarted broker" 0 \
     "1 dead letters recorded before 2026-06-01 00:00:00.250 UTC, when the broker holding $TOPIC started empty (SAGA_AUDIT_DLQ_SINCE), are not on it: lost with the in-memory broker" \
-    "INSERT INTO $I.dead_letters (src_topic, src_partition, src_offset, reason, message, attempts, created_at) VALUES ('order-events', 1, 5, 'SCHEMA_INVALID', 'x', 1, '2026-06-01 00:00:00.249')"
+    "INSERT INTO $I.dead_letters (src_topic, src_partition, src_offset, src_timestamp, reason, message, attempts, created_at) VALUES ('order-events', 1, 5, 7, 'SCHEMA_INVALID', 'x', 1, '2026-06-01 00:00:00.249')"
 SAGA_AUDIT_DLQ_SINCE=2026-06-01T00:00:00Z check "inv7 dead letter after the broker's start" 1 \
-    "VIOLATION inv7 service=inventory src=order-events/1/5: dead letter (SCHEMA_INVALID) is not on $TOPIC" \
-    "INSERT INTO $I.dead_letters (src_topic, src_partition, src_offset, reason, message, attempts, created_at) VALUES ('order-events', 1, 5, 'SCHEMA_INVALID', 'x', 1, '2026-06-01 00:00:00.001')"
+    "VIOLATION inv7 service=inventory src=order-events/1/5: dead letter (SCHEMA_INVALID, source timestamp 7) is not on $TOPIC" \
+    "INSERT INTO $I.dead_letters (src_topic, src_partition, src_offset, src_timestamp, reason, message, attempts, created_at) VALUES ('order-events', 1, 5, 7, 'SCHEMA_INVALID', 'x', 1, '2026-06-01 00:00:00.001')"
 
 # ---- cannot run: exit 2 naming what
 SAGA_AUDIT_PAYMENT_MYSQL_PORT=1 check "exit 2: payment database unreachable" 2 \

@@ -21,6 +21,7 @@ import unittest
 import uuid
 
 sys.path.insert(0, os.path.dirname(__file__))
+from confluent_kafka import Producer  # noqa: E402
 from stack import (BUILD, EVENT_TOPICS, SOURCE, Stack, StackTestCase,  # noqa: E402
                    message_headers)
 
@@ -306,7 +307,10 @@ class DlqReplayE2E(StackTestCase):
         starts an empty one, and the dead letters recorded before are no longer on
         saga-dlq. Told when the broker started (SAGA_AUDIT_DLQ_SINCE, as audit.sh does),
         the audit reports them as lost with the broker, not as vanished (inv7); rows
-        recorded after that time are still checked against the topic."""
+        recorded after that time are still checked against the topic. The new broker's
+        offsets start again at 0: a new poison message at the position a dead letter
+        from before came from is dead-lettered all the same (a dead letter is unique
+        per source message: position and timestamp), and the audit matches it."""
         s = self.s
         s.drain()
         recorded = sum(int(s.scalar(svc, "SELECT COUNT(*) FROM dead_letters"))
@@ -317,6 +321,7 @@ class DlqReplayE2E(StackTestCase):
 
         s.restart_broker()
         self.assertEqual(s.read_topic("saga-dlq"), [], "the new broker is not empty")
+        self.poison_at_an_old_position()
         # the system goes on on the new broker
         sku, customer = s.shop("restart", price=700, stock=3, balance=5000)
         placed = s.order(customer, [(sku, 1)])
@@ -339,6 +344,8 @@ class DlqReplayE2E(StackTestCase):
         self.assertEqual(out.returncode, 0, out.stdout + out.stderr)
         self.assertRegex(out.stdout, rf"{recorded} dead letters recorded before .* lost with "
                                      r"the in-memory broker")
+        # (clean: the new poison's rows, recorded after the broker's start, were matched
+        # to their messages on saga-dlq, not to the rows from before at their position)
         # rows recorded after the given start are judged as always: a start before them
         # all reports every one missing from the topic
         later = dict(env, SAGA_AUDIT_DLQ_SINCE="2000-01-01T00:00:00Z")
@@ -346,6 +353,52 @@ class DlqReplayE2E(StackTestCase):
                              capture_output=True, text=True)
         self.assertEqual(out.returncode, 1, out.stdout + out.stderr)
         self.assertIn("is not on saga-dlq", out.stdout)
+
+    def poison_at_an_old_position(self):
+        """On the new, empty broker: poison messages on inventory-events up to the
+        partition and offset of a dead letter order-service recorded before the
+        restart. Checks that the last one, at that very position, is dead-lettered by
+        order and payment: on saga-dlq with its own timestamp, a dead_letters row beside
+        the old one."""
+        s = self.s
+        rows = s.sql("order", "SELECT src_partition, src_offset, src_timestamp FROM dead_letters"
+                              " WHERE src_topic = 'inventory-events' ORDER BY src_offset LIMIT 1")
+        self.assertTrue(rows, "the earlier tests left order no dead letter on inventory-events")
+        partition, offset, old_ts = (int(v) for v in rows[0])
+        producer = Producer({"bootstrap.servers": s.bootstrap})
+        keys = []
+        for _ in range(offset + 1):  # the ones before it fill the partition up to the offset
+            key = f"poison-after-restart-{uuid.uuid4()}"
+            keys.append(key)
+            self.poison_keys.add(key)
+            producer.produce("inventory-events", key=key.encode(), value=b"not an event",
+                             partition=partition)
+        self.assertEqual(producer.flush(10), 0)
+        target = [m for m in s.read_topic("inventory-events")
+                  if (m.key() or b"").decode() == keys[-1]]
+        self.assertEqual(len(target), 1)
+        self.assertEqual((target[0].partition(), target[0].offset()), (partition, offset),
+                         "the new broker's partition was not empty")
+        new_ts = target[0].timestamp()[1]
+        self.assertNotEqual(new_ts, old_ts)
+
+        def letters():
+            found = {}
+            for m in s.read_topic("saga-dlq"):
+                h = message_headers(m)
+                if (m.key() or b"").decode() == keys[-1]:
+                    found[h.get("saga-service")] = h
+            return found if set(found) == {"order", "payment"} else None
+        found = self.wait_for("the new poison's dead letters from order and payment", letters)
+        for svc, h in sorted(found.items()):
+            self.assertEqual((h["kafka_dlt-original-topic"], h["kafka_dlt-original-partition"],
+                              h["kafka_dlt-original-offset"], h["kafka_dlt-exception-fqcn"]),
+                             ("inventory-events", str(partition), str(offset), "INVALID_JSON"))
+            self.assertEqual(h["kafka_dlt-original-timestamp"], str(new_ts))
+            at = (f"SELECT COUNT(*) FROM dead_letters WHERE src_topic = 'inventory-events' AND "
+                  f"src_partition = {partition} AND src_offset = {offset}")
+            self.assertEqual(s.scalar(svc, f"{at} AND src_timestamp = {new_ts}"), "1")
+            self.assertGreaterEqual(int(s.scalar(svc, at)), 2)  # the one from before stays
 
 
 if __name__ == "__main__":

@@ -1,6 +1,8 @@
 /* check_consumer.c - the consumer loop against real MariaDB and the local
  * broker: a duplicate event is applied once; poison messages land in saga-dlq
- * with their headers while the messages after them are processed; offsets are not
+ * with their headers while the messages after them are processed; a poison message
+ * at the position of an earlier dead letter from another message (a topic whose
+ * offsets started again) is dead-lettered, a redelivered one is not; offsets are not
  * committed while the DB transaction fails, and the batch is retried; a broker
  * outage is survived. */
 #include <check.h>
@@ -237,7 +239,7 @@ typedef struct dlq_seen {
     int count;
     char reasons[16][32];
     char payloads[16][1024];
-    long long offsets[16];
+    long long offsets[16], timestamps[16];
     char topic[16][64], group[16][96], service[16][32], attempts[16][8];
 } dlq_seen;
 
@@ -258,7 +260,9 @@ static void record_dlq(const rd_kafka_message_t *rkm, void *ud)
     const char *off = testenv_header(rkm, "kafka_dlt-original-offset", buf, sizeof(buf));
     d->offsets[i] = off ? atoll(off) : -1;
     ck_assert_ptr_nonnull(testenv_header(rkm, "kafka_dlt-original-partition", buf, sizeof(buf)));
-    ck_assert_ptr_nonnull(testenv_header(rkm, "kafka_dlt-original-timestamp", buf, sizeof(buf)));
+    const char *ts = testenv_header(rkm, "kafka_dlt-original-timestamp", buf, sizeof(buf));
+    ck_assert_ptr_nonnull(ts);
+    d->timestamps[i] = atoll(ts);
     ck_assert_ptr_nonnull(testenv_header(rkm, "kafka_dlt-exception-message", buf, sizeof(buf)));
     snprintf(d->payloads[i], sizeof(d->payloads[i]), "%.*s", (int)rkm->len,
              (const char *)rkm->payload);
@@ -375,6 +379,122 @@ START_TEST(test_poison_to_dlq_and_carry_on)
 }
 END_TEST
 
+/* Where a message is, and its timestamp. */
+typedef struct source_msg {
+    int count;
+    int32_t partition[4];
+    int64_t offset[4], timestamp[4];
+} source_msg;
+
+static void record_source(const rd_kafka_message_t *rkm, void *ud)
+{
+    source_msg *src = ud;
+    int i = src->count++;
+    ck_assert_int_lt(i, 4);
+    src->partition[i] = rkm->partition;
+    src->offset[i] = rkm->offset;
+    src->timestamp[i] = rd_kafka_message_timestamp(rkm, NULL);
+}
+
+static long long dead_letters_at(saga_db *db, int32_t partition, int64_t offset)
+{
+    long long n = -1;
+    saga_param p[] = {SAGA_P_STR(TOPIC), SAGA_P_I64(partition), SAGA_P_I64(offset)};
+    saga_db_query_i64(db,
+                      "SELECT COUNT(*) FROM dead_letters WHERE src_topic = ? AND"
+                      " src_partition = ? AND src_offset = ?",
+                      p, 3, &n);
+    return n;
+}
+
+/* A dead letter is unique per source message (topic, partition, offset, timestamp),
+ * not per position: when a topic's offsets start again at 0 (the in-memory broker
+ * restarted, a topic re-created) a new poison message can sit where an earlier dead
+ * letter came from. Simulated here: a dead_letters row for the new message's position
+ * with another timestamp, as the letter from before the restart left it. */
+START_TEST(test_new_poison_at_an_old_position)
+{
+    test_ctx ctx = {0};
+    running r;
+    char id_last[40];
+    source_msg *src = calloc(1, sizeof(*src));
+    dlq_seen *dlq = calloc(1, sizeof(*dlq));
+    saga_schema_registry *schemas = testenv_schemas();
+    saga_db *db = setup(&ctx, "consumer_reused_position");
+    rd_kafka_t *producer = testenv_producer();
+    const char *poison_new = "{\"specversion\": \"1.0\", new poison";
+    const char *poison_redelivered = "{\"specversion\": \"1.0\", redelivered poison";
+    char *last = order_created(ctx.run, "frank", id_last);
+
+    /* same key, same partition, in this order */
+    testenv_produce(producer, TOPIC, ctx.run, poison_new, strlen(poison_new));
+    testenv_produce(producer, TOPIC, ctx.run, poison_redelivered, strlen(poison_redelivered));
+    rd_kafka_t *source = testenv_reader(TOPIC);
+    ck_assert_int_eq(testenv_read_key(source, ctx.run, 2, 20000, record_source, src), 2);
+    ck_assert_int_ne(src->timestamp[0], -1);
+    ck_assert_int_ne(src->timestamp[1], -1);
+
+    /* the first one's position was dead-lettered before, from another message (an
+     * earlier timestamp); the second one itself was dead-lettered already (its row
+     * committed, the offset commit lost: it is redelivered) */
+    saga_param old[] = {SAGA_P_STR(TOPIC), SAGA_P_I64(src->partition[0]),
+                        SAGA_P_I64(src->offset[0]), SAGA_P_I64(src->timestamp[0] - 60000)};
+    ck_assert_int_eq(saga_db_exec(db,
+                                  "INSERT INTO dead_letters (src_topic, src_partition,"
+                                  " src_offset, src_timestamp, reason, message, attempts)"
+                                  " VALUES (?,?,?,?,'INVALID_JSON','before the restart',1)",
+                                  old, 4, NULL, NULL),
+                     SAGA_OK);
+    saga_param same[] = {SAGA_P_STR(TOPIC), SAGA_P_I64(src->partition[1]),
+                         SAGA_P_I64(src->offset[1]), SAGA_P_I64(src->timestamp[1])};
+    ck_assert_int_eq(saga_db_exec(db,
+                                  "INSERT INTO dead_letters (src_topic, src_partition,"
+                                  " src_offset, src_timestamp, reason, message, attempts)"
+                                  " VALUES (?,?,?,?,'INVALID_JSON','dead-lettered already',1)",
+                                  same, 4, NULL, NULL),
+                     SAGA_OK);
+
+    start(&r, &ctx, schemas);
+    testenv_produce(producer, TOPIC, ctx.run, last, strlen(last));
+    wait_applied(db, id_last); /* past both poison messages */
+    ck_assert_int_eq(testenv_wait_i64(db, "SELECT COUNT(*) FROM outbox", 0, 10000), 0);
+
+    /* the new message has its own row beside the old one, with its timestamp */
+    ck_assert_int_eq(dead_letters_at(db, src->partition[0], src->offset[0]), 2);
+    long long found = 0;
+    saga_param mine[] = {SAGA_P_STR(TOPIC), SAGA_P_I64(src->partition[0]),
+                         SAGA_P_I64(src->offset[0]), SAGA_P_I64(src->timestamp[0])};
+    saga_db_query_i64(db,
+                      "SELECT COUNT(*) FROM dead_letters WHERE src_topic = ? AND"
+                      " src_partition = ? AND src_offset = ? AND src_timestamp = ?"
+                      " AND reason = 'INVALID_JSON'",
+                      mine, 4, &found);
+    ck_assert_int_eq(found, 1);
+    /* the redelivered one is not recorded twice */
+    ck_assert_int_eq(dead_letters_at(db, src->partition[1], src->offset[1]), 1);
+
+    /* on saga-dlq: the new message, once; not the redelivered one */
+    rd_kafka_t *reader = testenv_reader("saga-dlq");
+    testenv_read_key(reader, ctx.run, 1, 20000, record_dlq, dlq);
+    ck_assert_int_eq(dlq->count, 1);
+    ck_assert_str_eq(dlq->payloads[0], poison_new);
+    ck_assert_int_eq(dlq->offsets[0], src->offset[0]);
+    ck_assert_int_eq(dlq->timestamps[0], src->timestamp[0]);
+
+    stop(&r);
+    rd_kafka_consumer_close(reader);
+    rd_kafka_destroy(reader);
+    rd_kafka_consumer_close(source);
+    rd_kafka_destroy(source);
+    cJSON_free(last);
+    rd_kafka_destroy(producer);
+    saga_db_close(db);
+    saga_schema_registry_free(schemas);
+    free(dlq);
+    free(src);
+}
+END_TEST
+
 START_TEST(test_offsets_wait_for_db_commit)
 {
     test_ctx ctx = {0};
@@ -474,6 +594,7 @@ static Suite *consumer_suite(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_duplicate_applied_once);
     tcase_add_test(tc, test_poison_to_dlq_and_carry_on);
+    tcase_add_test(tc, test_new_poison_at_an_old_position);
     tcase_add_test(tc, test_offsets_wait_for_db_commit);
     tcase_add_test(tc, test_consumer_survives_broker_outage);
     suite_add_tcase(s, tc);

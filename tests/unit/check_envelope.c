@@ -3,10 +3,13 @@
  * Every parse goes through parse_exact(), which copies the text into a buffer of exactly
  * its length with no NUL after it, so AddressSanitizer catches any read past `len`. */
 #include <check.h>
+#include <pthread.h>
 #include <regex.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <cjson/cJSON.h>
 
 #include "saga/envelope.h"
@@ -242,6 +245,155 @@ START_TEST(test_uuid_v4)
 }
 END_TEST
 
+/* The 48-bit millisecond time at the front of a v7 text id. */
+static uint64_t uuid_v7_ms(const char *id)
+{
+    char hex[13];
+
+    memcpy(hex, id, 8);
+    memcpy(hex + 8, id + 9, 4);
+    hex[12] = '\0';
+    return strtoull(hex, NULL, 16);
+}
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+START_TEST(test_uuid_v7_layout)
+{
+    char a[SAGA_UUID_LEN + 1];
+    regex_t re;
+    uint64_t before = now_ms(), after;
+
+    /* RFC 9562: version nibble 7, variant bits 10, lowercase 8-4-4-4-12 */
+    ck_assert_int_eq(regcomp(&re,
+                             "^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-"
+                             "[0-9a-f]{12}$",
+                             REG_EXTENDED | REG_NOSUB),
+                     0);
+    for (int i = 0; i < 1000; i++) {
+        saga_uuid_v7(a);
+        ck_assert_uint_eq(strlen(a), SAGA_UUID_LEN);
+        ck_assert_msg(regexec(&re, a, 0, NULL, 0) == 0, "not a v7 uuid: %s", a);
+    }
+    after = now_ms();
+    /* the embedded time is the clock's (ahead of it only after > 2048 ids in one ms,
+     * which 1000 ids cannot reach) */
+    ck_assert_uint_ge(uuid_v7_ms(a), before);
+    ck_assert_uint_le(uuid_v7_ms(a), after);
+    regfree(&re);
+}
+END_TEST
+
+START_TEST(test_uuid_v7_monotonic)
+{
+    static char ids[20000][SAGA_UUID_LEN + 1];
+    int same_ms = 0;
+
+    /* 20,000 ids in a row: many share a millisecond, and each is greater than the one
+     * before, as text (what the columns compare) */
+    for (int i = 0; i < 20000; i++)
+        saga_uuid_v7(ids[i]);
+    for (int i = 1; i < 20000; i++) {
+        ck_assert_msg(strcmp(ids[i - 1], ids[i]) < 0, "%s then %s", ids[i - 1], ids[i]);
+        same_ms += uuid_v7_ms(ids[i - 1]) == uuid_v7_ms(ids[i]);
+    }
+    ck_assert_int_gt(same_ms, 0);
+}
+END_TEST
+
+START_TEST(test_uuid_v7_counter)
+{
+    uint64_t ms = 1765000000000ULL, last, next;
+
+    /* a new millisecond: the time, and a counter below 2048 from the seed */
+    next = saga_uuid_v7_next(0, ms, 0xffff);
+    ck_assert_uint_eq(next >> 12, ms);
+    ck_assert_uint_eq(next & 0xfff, 0x7ff);
+    /* the same millisecond: +1, whatever the seed */
+    last = next;
+    next = saga_uuid_v7_next(last, ms, 0);
+    ck_assert_uint_eq(next, last + 1);
+    /* the clock stepped back: still +1, never a smaller id */
+    ck_assert_uint_eq(saga_uuid_v7_next(next, ms - 5000, 0), next + 1);
+    /* a full counter spills into the next millisecond */
+    last = ms << 12 | 0xfff;
+    next = saga_uuid_v7_next(last, ms, 7);
+    ck_assert_uint_eq(next >> 12, ms + 1);
+    ck_assert_uint_eq(next & 0xfff, 0);
+    /* and the clock catching up with it again gives a greater value */
+    ck_assert_uint_gt(saga_uuid_v7_next(next, ms + 1, 3), next);
+    ck_assert_uint_eq(saga_uuid_v7_next(next, ms + 2, 3), (ms + 2) << 12 | 3);
+}
+END_TEST
+
+#define V7_THREADS 4
+#define V7_PER_THREAD 5000
+
+static char v7_ids[V7_THREADS * V7_PER_THREAD][SAGA_UUID_LEN + 1];
+
+static void *uuid_v7_thread(void *arg)
+{
+    char(*mine)[SAGA_UUID_LEN + 1] = arg;
+
+    for (int i = 0; i < V7_PER_THREAD; i++)
+        saga_uuid_v7(mine[i]);
+    return NULL;
+}
+
+static int uuid_cmp(const void *a, const void *b)
+{
+    return strcmp(a, b);
+}
+
+START_TEST(test_uuid_v7_threads)
+{
+    pthread_t t[V7_THREADS];
+    char first[SAGA_UUID_LEN + 1], last[SAGA_UUID_LEN + 1];
+
+    saga_uuid_v7(first);
+    for (int k = 0; k < V7_THREADS; k++)
+        ck_assert_int_eq(
+            pthread_create(&t[k], NULL, uuid_v7_thread, v7_ids[k * V7_PER_THREAD]), 0);
+    for (int k = 0; k < V7_THREADS; k++)
+        ck_assert_int_eq(pthread_join(t[k], NULL), 0);
+    saga_uuid_v7(last);
+    /* each thread's ids increase; all of them lie between an id made before the threads
+     * started and one made after they ended */
+    for (int k = 0; k < V7_THREADS; k++)
+        for (int i = 1; i < V7_PER_THREAD; i++)
+            ck_assert(strcmp(v7_ids[k * V7_PER_THREAD + i - 1], v7_ids[k * V7_PER_THREAD + i]) <
+                      0);
+    for (int i = 0; i < V7_THREADS * V7_PER_THREAD; i++) {
+        ck_assert(strcmp(first, v7_ids[i]) < 0);
+        ck_assert(strcmp(v7_ids[i], last) < 0);
+    }
+    /* no two are equal, across threads */
+    qsort(v7_ids, V7_THREADS * V7_PER_THREAD, sizeof(v7_ids[0]), uuid_cmp);
+    for (int i = 1; i < V7_THREADS * V7_PER_THREAD; i++)
+        ck_assert_str_ne(v7_ids[i - 1], v7_ids[i]);
+}
+END_TEST
+
+START_TEST(test_new_event_id_is_v7)
+{
+    saga_event *ev = saga_event_new("OrderConfirmed", "/order-service", "o-1", NULL, NULL, NULL);
+    saga_event *ev2 = saga_event_new("OrderConfirmed", "/order-service", "o-1", NULL, NULL, NULL);
+
+    ck_assert_ptr_nonnull(ev);
+    ck_assert_ptr_nonnull(ev2);
+    ck_assert_int_eq(ev->id[14], '7');
+    ck_assert(strcmp(ev->id, ev2->id) < 0);
+    saga_event_free(ev);
+    saga_event_free(ev2);
+}
+END_TEST
+
 START_TEST(test_time_rfc3339)
 {
     char t[SAGA_TIME_LEN + 1];
@@ -455,6 +607,11 @@ static Suite *envelope_suite(void)
     tcase_add_test(tc_core, test_parse_then_replace_data);
     tcase_add_test(tc_core, test_extension_attributes_allowed);
     tcase_add_test(tc_core, test_uuid_v4);
+    tcase_add_test(tc_core, test_uuid_v7_layout);
+    tcase_add_test(tc_core, test_uuid_v7_monotonic);
+    tcase_add_test(tc_core, test_uuid_v7_counter);
+    tcase_add_test(tc_core, test_uuid_v7_threads);
+    tcase_add_test(tc_core, test_new_event_id_is_v7);
     tcase_add_test(tc_core, test_time_rfc3339);
     suite_add_tcase(s, tc_core);
 

@@ -54,6 +54,7 @@ START_TEST(test_order_id_and_currency)
     /* one spelling: the database compares ids byte for byte */
     ck_assert(!inventory_order_id_valid("0F8FAD5B-D9CB-469F-A165-70867728950E"));
     ck_assert(!inventory_order_id_valid("0f8fad5b-d9cb-469f-a165-70867728950e "));
+    ck_assert(inventory_order_id_valid("019af0c2-7b1e-7a3c-9d4e-5f60718293a4")); /* v7 */
     ck_assert(!inventory_order_id_valid("0f8fad5b-d9cb-469f-a165-70867728950"));
     ck_assert(!inventory_order_id_valid("0f8fad5b-d9cb-469f-a165-70867728950e1"));
     ck_assert(!inventory_order_id_valid("0f8fad5bxd9cb-469f-a165-70867728950e"));

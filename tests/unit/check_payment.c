@@ -154,6 +154,7 @@ START_TEST(test_ids)
 {
     ck_assert(payment_uuid_valid("0b6f3c1e-6d2a-4f7b-9a39-0c1d2e3f4a5b"));
     ck_assert(!payment_uuid_valid("0B6F3C1E-6D2A-4F7B-9A39-0C1D2E3F4A5B")); /* one spelling */
+    ck_assert(payment_uuid_valid("019af0c2-7b1e-7a3c-9d4e-5f60718293a4")); /* v7 */
     ck_assert(payment_customer_id_valid("alice"));
     ck_assert(payment_customer_id_valid("happy-1700000000"));
     ck_assert(!payment_customer_id_valid("J\xc3\xbcrgen")); /* Jürgen: ASCII only */

@@ -153,6 +153,9 @@ static const struct keyword_case {
     {"{\"pattern\":\"b+\"}", "\"abbc\"", "\"ac\"", "/: pattern: does not match b+"},
     {"{\"format\":\"uuid\"}", "\"123e4567-E89B-42d3-a456-426614174000\"",
      "\"123e4567e89b42d3a456426614174000\"", "/: format: not a uuid"},
+    /* the services' ids are version 7 (RFC 9562) */
+    {"{\"format\":\"uuid\"}", "\"019af0c2-7b1e-7a3c-9d4e-5f60718293a4\"",
+     "\"019af0c2-7b1e-7a3c-9d4e-5f60718293a\"", "/: format: not a uuid"},
     {"{\"format\":\"date-time\"}", "\"2024-02-29T23:59:60.5+05:30\"", "\"2023-02-29T10:00:00Z\"",
      "/: format: not an rfc 3339 date-time"},
     {"{\"minimum\":1}", "1", "0", "/: minimum: 0 is less than 1"},
@@ -555,6 +558,34 @@ START_TEST(test_example_without_causation)
 }
 END_TEST
 
+/* The services' ids are UUIDv7 (saga_uuid_v7): the envelope's and the data's id patterns
+ * accept them. */
+START_TEST(test_v7_ids_valid)
+{
+    char order_id[SAGA_UUID_LEN + 1], err[256] = "", *text;
+    saga_event *ev, *back = NULL;
+    cJSON *data = cJSON_CreateObject();
+
+    saga_uuid_v7(order_id);
+    ck_assert_int_eq(order_id[14], '7');
+    cJSON_AddStringToObject(data, "orderId", order_id);
+    cJSON_AddStringToObject(data, "customerId", "cust-1");
+    cJSON_AddNumberToObject(data, "amount", 4997);
+    cJSON_AddStringToObject(data, "currency", "EUR");
+    ev = saga_event_new("OrderConfirmed", "/order-service", order_id, order_id, NULL, data);
+    ck_assert_ptr_nonnull(ev);
+    ck_assert_int_eq(ev->id[14], '7');
+    text = saga_event_print(ev);
+    ck_assert_int_eq(saga_event_parse(text, strlen(text), &back, err, sizeof(err)), SAGA_OK);
+    ck_assert_msg(saga_schema_validate(real, "urn:saga:schema:OrderConfirmed:1", back->doc, err,
+                                       sizeof(err)) == SAGA_OK,
+                  "%s", err);
+    cJSON_free(text);
+    saga_event_free(ev);
+    saga_event_free(back);
+}
+END_TEST
+
 START_TEST(test_real_type_known)
 {
     ck_assert(saga_schema_type_known(real, "OrderCreated"));
@@ -747,6 +778,7 @@ static Suite *schema_suite(void)
     tcase_add_test(tc_core, test_other_files_ignored);
     tcase_add_loop_test(tc_core, test_example_valid, 0, N_EXAMPLES);
     tcase_add_test(tc_core, test_example_without_causation);
+    tcase_add_test(tc_core, test_v7_ids_valid);
     tcase_add_test(tc_core, test_real_type_known);
     suite_add_tcase(s, tc_core);
 

@@ -2,6 +2,13 @@
  * saga-dlq and every saga-dlq message is a dead_letters row of the service named in
  * its saga-service header; and every outbox has drained.
  *
+ * A dead letter is named by its service and its source message: topic, partition,
+ * offset and the message's timestamp (dead_letters.src_timestamp, the header
+ * kafka_dlt-original-timestamp), since a topic's offsets can start again at 0 (an
+ * in-memory broker restarted, a topic re-created) and a new message at an old position
+ * is another dead letter. A row whose timestamp is not known (-1: recorded before it
+ * was stored) stands for any message at its position that no row names exactly.
+ *
  * The topic's end offsets are taken before the databases are read (audit_dlq_begin):
  * a message below them was published after its row committed, so the row is in the
  * snapshots taken later, and a message without a row there is a violation. Newer
@@ -29,6 +36,9 @@
 #define HDR_TOPIC "kafka_dlt-original-topic"
 #define HDR_PARTITION "kafka_dlt-original-partition"
 #define HDR_OFFSET "kafka_dlt-original-offset"
+#define HDR_TIMESTAMP "kafka_dlt-original-timestamp"
+/* src_timestamp of a row whose source timestamp is not known */
+#define TS_UNKNOWN (-1)
 
 /* One dead_letters row. */
 typedef struct dead_letter {
@@ -36,6 +46,7 @@ typedef struct dead_letter {
     const char *src_topic;
     long long src_partition;
     long long src_offset;
+    long long src_timestamp; /* TS_UNKNOWN: not known */
     const char *reason;
     bool before_since;  /* recorded before SAGA_AUDIT_DLQ_SINCE (the broker's start) */
     long long on_topic; /* how many saga-dlq messages name it */
@@ -51,9 +62,10 @@ typedef struct dlq_state {
 } dlq_state;
 
 static void key_make(char *buf, size_t len, const char *svc, const char *topic, long long partition,
-                     long long offset)
+                     long long offset, long long timestamp)
 {
-    snprintf(buf, len, "%s\x1f%s\x1f%lld\x1f%lld", svc, topic, partition, offset);
+    snprintf(buf, len, "%s\x1f%s\x1f%lld\x1f%lld\x1f%lld", svc, topic, partition, offset,
+             timestamp);
 }
 
 static bool parse_ll(const char *s, long long *out)
@@ -63,6 +75,28 @@ static bool parse_ll(const char *s, long long *out)
         return false;
     *out = strtoll(s, &end, 10);
     return end && *end == '\0';
+}
+
+/* The row of the dead letter a message names: the one with its timestamp, else the
+ * one at its position whose timestamp is not known; NULL if none. */
+static dead_letter *row_find(const dlq_state *st, const char *svc, const char *topic,
+                             long long partition, long long offset, long long timestamp)
+{
+    char key[600];
+    dead_letter *d;
+
+    key_make(key, sizeof(key), svc, topic, partition, offset, timestamp);
+    if ((d = audit_map_get(st->rows, key)) || timestamp == TS_UNKNOWN)
+        return d;
+    key_make(key, sizeof(key), svc, topic, partition, offset, TS_UNKNOWN);
+    return audit_map_get(st->rows, key);
+}
+
+/* A kafka_dlt-original-timestamp value; TS_UNKNOWN when absent or not a number. */
+static long long timestamp_of(const char *text)
+{
+    long long ts;
+    return parse_ll(text, &ts) ? ts : TS_UNKNOWN;
 }
 
 static int svc_lookup(const char *name, audit_svc *out)
@@ -136,7 +170,7 @@ static int dead_letter_row(const saga_row *row, void *ud)
 
     audit_count_add(ctx->r, AUDIT_C_DEAD_LETTERS, 1);
     key_make(key, sizeof(key), audit_svc_name(st->svc), topic ? topic : "", saga_row_i64(row, 1),
-             saga_row_i64(row, 2));
+             saga_row_i64(row, 2), saga_row_i64(row, 5));
     if (!(slot = audit_map_slot(st->rows, key)) ||
         (!*slot && !(*slot = audit_arena_alloc(ctx->arena, sizeof(dead_letter))))) {
         snprintf(ctx->err, sizeof(ctx->err), "out of memory reading dead_letters");
@@ -147,6 +181,7 @@ static int dead_letter_row(const saga_row *row, void *ud)
     d->src_topic = audit_dup(ctx, topic ? topic : "");
     d->src_partition = saga_row_i64(row, 1);
     d->src_offset = saga_row_i64(row, 2);
+    d->src_timestamp = saga_row_i64(row, 5);
     d->reason = audit_dup(ctx, saga_row_str(row, 3) ? saga_row_str(row, 3) : "");
     d->before_since = saga_row_i64(row, 4) == 1;
     if (!d->src_topic || !d->reason)
@@ -162,7 +197,6 @@ static int outbox_dlq_row(const saga_row *row, void *ud)
     cJSON *h = NULL;
     const char *text = saga_row_str(row, 0);
     long long partition, offset;
-    char key[600];
 
     if (!text || !(h = cJSON_ParseWithLength(text, saga_row_len(row, 0))))
         return 0;
@@ -170,9 +204,10 @@ static int outbox_dlq_row(const saga_row *row, void *ud)
     const char *topic = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(h, HDR_TOPIC));
     const char *ptext = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(h, HDR_PARTITION));
     const char *otext = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(h, HDR_OFFSET));
+    const char *ttext = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(h, HDR_TIMESTAMP));
     if (topic && parse_ll(ptext, &partition) && parse_ll(otext, &offset)) {
-        key_make(key, sizeof(key), svc ? svc : audit_svc_name(st->svc), topic, partition, offset);
-        dead_letter *d = audit_map_get(st->rows, key);
+        dead_letter *d = row_find(st, svc ? svc : audit_svc_name(st->svc), topic, partition, offset,
+                                  timestamp_of(ttext));
         if (d)
             d->in_outbox = true;
     }
@@ -213,8 +248,8 @@ static void dlq_message(dlq_state *st, const rd_kafka_message_t *rkm, bool judge
 {
     audit_ctx *ctx = st->ctx;
     rd_kafka_headers_t *hdrs = NULL;
-    char svc[64], topic[256], ptext[32], otext[32], where[64], key[600];
-    long long partition, offset;
+    char svc[64], topic[256], ptext[32], otext[32], ttext[32], where[64];
+    long long partition, offset, timestamp;
     audit_svc s;
 
     if (judge)
@@ -234,6 +269,7 @@ static void dlq_message(dlq_state *st, const rd_kafka_message_t *rkm, bool judge
                         ctx->opts->dlq_topic, HDR_SERVICE);
         return;
     }
+    timestamp = timestamp_of(header_get(hdrs, HDR_TIMESTAMP, ttext, sizeof(ttext)) ? ttext : NULL);
     if (svc_lookup(svc, &s) != 0) {
         if (!judge)
             return;
@@ -242,8 +278,7 @@ static void dlq_message(dlq_state *st, const rd_kafka_message_t *rkm, bool judge
                         ctx->opts->dlq_topic, svc, topic, partition, offset);
         return;
     }
-    key_make(key, sizeof(key), svc, topic, partition, offset);
-    dead_letter *d = audit_map_get(st->rows, key);
+    dead_letter *d = row_find(st, svc, topic, partition, offset, timestamp);
     if (d) {
         d->on_topic++;
         return;
@@ -253,8 +288,8 @@ static void dlq_message(dlq_state *st, const rd_kafka_message_t *rkm, bool judge
     char src[320];
     snprintf(src, sizeof(src), "%s/%lld/%lld", topic, partition, offset);
     audit_violation(ctx->r, AUDIT_INV7, "service", svc, "src", src,
-                    "%s message %s has no dead_letters row in %s", ctx->opts->dlq_topic, where,
-                    ctx->opts->db[s].mysql_database);
+                    "%s message %s (source timestamp %lld) has no dead_letters row in %s",
+                    ctx->opts->dlq_topic, where, timestamp, ctx->opts->db[s].mysql_database);
 }
 
 /* dlq_reader_fn: one message, judged if it was on the topic before the snapshots. */
@@ -325,7 +360,8 @@ static int dead_letter_verdict(const char *key, void *val, void *ud)
     }
     snprintf(src, sizeof(src), "%s/%lld/%lld", d->src_topic, d->src_partition, d->src_offset);
     audit_violation(ctx->r, AUDIT_INV7, "service", audit_svc_name(d->svc), "src", src,
-                    "dead letter (%s) is not on %s%s", d->reason, ctx->opts->dlq_topic,
+                    "dead letter (%s, source timestamp %lld) is not on %s%s", d->reason,
+                    d->src_timestamp, ctx->opts->dlq_topic,
                     d->in_outbox ? " (its message is still in the outbox)" : "");
     return 0;
 }
@@ -357,7 +393,7 @@ int audit_dlq_check(audit_ctx *ctx)
         st.svc = (audit_svc)s;
         if ((rc = audit_query(ctx, st.svc,
                               "SELECT src_topic, src_partition, src_offset, reason,"
-                              " COALESCE(created_at < ?, 0) FROM dead_letters",
+                              " COALESCE(created_at < ?, 0), src_timestamp FROM dead_letters",
                               since, 1, dead_letter_row, &st)) ||
             (rc = audit_query(ctx, st.svc,
                               "SELECT COUNT(*), MIN(id), CAST(MIN(created_at) AS CHAR)"

@@ -19,37 +19,11 @@
 #include "dlq_replay.h"
 #include "saga/err.h"
 #include "saga/log.h"
+#include "saga/text.h"
 
 #define BROWSE_CHUNK 1000 /* messages read per step when a key filter is on */
 
 /* ---- messages as JSON ---- */
-
-/* Length of the valid UTF-8 sequence at s (at most n bytes), 0 if invalid. */
-static size_t utf8_len(const unsigned char *s, size_t n)
-{
-    size_t len;
-    unsigned min, cp;
-    if (s[0] < 0x80)
-        return s[0] ? 1 : 0; /* a NUL cannot travel in a C string */
-    if ((s[0] & 0xE0) == 0xC0)
-        len = 2, min = 0x80, cp = s[0] & 0x1F;
-    else if ((s[0] & 0xF0) == 0xE0)
-        len = 3, min = 0x800, cp = s[0] & 0x0F;
-    else if ((s[0] & 0xF8) == 0xF0)
-        len = 4, min = 0x10000, cp = s[0] & 0x07;
-    else
-        return 0;
-    if (len > n)
-        return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (s[i] & 0x3F);
-    }
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-        return 0;
-    return len;
-}
 
 /* p[0..n) as a JSON string: at most max bytes, invalid UTF-8 (and NUL) shown as
  * U+FFFD. *cut: the bytes did not all fit; *binary: some were replaced. */
@@ -64,7 +38,7 @@ static cJSON *text_json(const void *p, size_t n, size_t max, bool *cut, bool *bi
     if (!buf)
         return NULL;
     while (i < n) {
-        size_t k = utf8_len(s + i, n - i);
+        size_t k = s[i] ? saga_utf8_sequence(s + i, n - i) : 0; /* NUL: not text */
         if ((size_t)(w - buf) + (k ? k : 3) > (n < max ? n : max) * 3 || i + (k ? k : 1) > max) {
             *cut = true;
             break;

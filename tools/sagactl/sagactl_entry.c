@@ -9,6 +9,7 @@
 #include "dlq_reader.h"
 #include "saga/envelope.h"
 #include "saga/err.h"
+#include "saga/text.h"
 
 /* What the reader callback fills. */
 typedef struct read_state {
@@ -128,34 +129,6 @@ void dlq_list_free(dlq_list *l)
     l->n = l->cap = 0;
 }
 
-/* Length of the valid UTF-8 sequence at s (at most n bytes), 0 if invalid. */
-static size_t utf8_len(const unsigned char *s, size_t n)
-{
-    size_t len;
-    unsigned min;
-    unsigned cp;
-    if (s[0] < 0x80)
-        return 1;
-    if ((s[0] & 0xE0) == 0xC0)
-        len = 2, min = 0x80, cp = s[0] & 0x1F;
-    else if ((s[0] & 0xF0) == 0xE0)
-        len = 3, min = 0x800, cp = s[0] & 0x0F;
-    else if ((s[0] & 0xF8) == 0xF0)
-        len = 4, min = 0x10000, cp = s[0] & 0x07;
-    else
-        return 0;
-    if (len > n)
-        return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (s[i] & 0x3F);
-    }
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-        return 0;
-    return len;
-}
-
 const char *sagactl_safe(const char *s, char *buf, size_t len)
 {
     size_t o = 0, n;
@@ -168,7 +141,7 @@ const char *sagactl_safe(const char *s, char *buf, size_t len)
     n = strlen(s);
     for (size_t i = 0; i < n && o + 1 < len;) {
         const unsigned char *u = (const unsigned char *)s + i;
-        size_t k = utf8_len(u, n - i);
+        size_t k = saga_utf8_sequence(u, n - i);
         if (k == 0 || (k == 1 && (u[0] < 0x20 || u[0] == 0x7F))) {
             buf[o++] = '?';
             i++;

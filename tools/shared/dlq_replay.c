@@ -27,14 +27,16 @@ static int item_cmp(const void *a, const void *b)
 }
 
 /* True if a and b are the same event: same event id, or (no valid envelope) the same
- * original message. */
+ * original message: topic, partition, offset and timestamp (a topic's offsets can start
+ * again at 0, and then two messages share a position). */
 static bool same_event(const dlq_entry *a, const dlq_entry *b)
 {
     if (a->event_id || b->event_id)
         return a->event_id && b->event_id && !strcmp(a->event_id, b->event_id);
     return a->orig_topic && b->orig_topic && !strcmp(a->orig_topic, b->orig_topic) &&
            a->orig_partition >= 0 && a->orig_partition == b->orig_partition &&
-           a->orig_offset >= 0 && a->orig_offset == b->orig_offset;
+           a->orig_offset >= 0 && a->orig_offset == b->orig_offset &&
+           a->orig_timestamp == b->orig_timestamp;
 }
 
 const char *dlq_replay_where(const dlq_replay_opts *o, const dlq_entry *e, char *buf, size_t len)

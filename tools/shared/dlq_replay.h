@@ -15,8 +15,9 @@
  * The event id is unchanged, so a consumer that applied the event before skips it
  * (its inbox).
  *
- * Entries of one event (one event id; or one original message when the payload is
- * not a valid envelope) are replayed once per call, the oldest; entries are replayed
+ * Entries of one event (one event id; or one original message, by its topic,
+ * partition, offset and timestamp, when the payload is not a valid envelope) are
+ * replayed once per call, the oldest; entries are replayed
  * in their original topic, partition and offset order (dlq_replay_sort). An entry
  * whose payload is not a valid event is replayed only when it was picked by its
  * position: in bulk it would only be dead-lettered again. */

@@ -8,6 +8,7 @@
 #define SAGA_ENVELOPE_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <cjson/cJSON.h>
 
 #define SAGA_UUID_LEN 36
@@ -29,7 +30,22 @@ typedef struct saga_event {
  * saga_event_free frees doc, and data separately only when it is not that member. To keep
  * the data after the event is freed, cJSON_Duplicate it. */
 
-/* Writes a random (version 4) UUID and a terminating NUL to out. Thread-safe. */
+/* Writes a time-ordered (version 7, RFC 9562) UUID and a terminating NUL to out, in
+ * lowercase 8-4-4-4-12 form: 48 bits of Unix time in milliseconds, a 12-bit counter
+ * (rand_a, method 1 of RFC 9562 section 6.2: started at a random value below 2048 in
+ * each new millisecond, incremented within one), 62 random bits. Process-wide
+ * monotonic: every id is greater, as bytes and as text, than every id this process
+ * generated before it, whatever the thread; when more than ~2048 ids are made within
+ * one millisecond, or the clock steps back, the embedded time runs ahead of the clock
+ * until it catches up. Thread-safe (one atomic compare-and-swap). Every id the
+ * services make (orders, events, payments, notifications) is one of these: new rows
+ * land at the right-hand end of each primary key instead of on a random page. */
+void saga_uuid_v7(char out[SAGA_UUID_LEN + 1]);
+/* The step of saga_uuid_v7's state (unix_ts_ms << 12 | counter), for tests: given the
+ * last state, the clock in ms and 16 random bits, the next state (always > last). */
+uint64_t saga_uuid_v7_next(uint64_t last, uint64_t now_ms, uint16_t seed);
+/* Writes a random (version 4) UUID and a terminating NUL to out. Thread-safe. For
+ * tokens and test data; identifiers the services store are saga_uuid_v7. */
 void saga_uuid_v4(char out[SAGA_UUID_LEN + 1]);
 
 /* Writes the current UTC time as RFC 3339 with milliseconds ("...T10:00:00.123Z"). */

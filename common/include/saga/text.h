@@ -3,6 +3,12 @@
 #define SAGA_TEXT_H
 
 #include <stdbool.h>
+#include <stddef.h>
+
+/* Length (1..4) of the valid UTF-8 sequence at p, reading at most n bytes; 0 if the
+ * bytes there are not one (overlong forms, surrogates, code points past U+10FFFF, a
+ * sequence cut at n) or n is 0. Any ASCII byte, NUL included, is a sequence of 1. */
+size_t saga_utf8_sequence(const void *p, size_t n);
 
 /* Replaces, in place, every byte that is not part of a valid UTF-8 sequence, and
  * every ASCII control character, with '?'. Text from a message (an event type, a
