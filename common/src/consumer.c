@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "saga/backoff.h"
+#include "saga/clock.h"
 #include "saga/err.h"
 #include "saga/fault.h"
 #include "saga/inbox.h"
@@ -169,13 +170,6 @@ static void collect_assignment(void *ud)
         collect_lag(c, parts);
         rd_kafka_topic_partition_list_destroy(parts);
     }
-}
-
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 /* The handler for an event type, and its index; NULL if this service has none. */
@@ -617,10 +611,10 @@ static bool process_batch(saga_consumer *c)
 
     for (;;) {
         long failed = -1;
-        double started = now_seconds();
+        double started = saga_clock_mono_s();
         int rc = apply_batch(c, &failed);
         if (rc == SAGA_OK) {
-            saga_metric_observe(c->tx_seconds, now_seconds() - started);
+            saga_metric_observe(c->tx_seconds, saga_clock_mono_s() - started);
             report_batch(c);
             return true;
         }

@@ -618,17 +618,13 @@ int db_exec_bulk(saga_db *db, const char *sql, const saga_param *const *rows, si
 
 size_t saga_db_in_list(char *sql, size_t sqllen, const char *head, size_t n, const char *tail)
 {
-    size_t shape = 1, len = (size_t)snprintf(sql, sqllen, "%s", head);
+    size_t shape = 1;
 
     if (n == 0 || n > SAGA_DB_IN_LIST_MAX)
         return 0;
     while (shape < n)
         shape *= 2;
-    for (size_t i = 0; i < shape && len < sqllen; i++)
-        len += (size_t)snprintf(sql + len, sqllen - len, i ? ",?" : "?");
-    if (len < sqllen)
-        len += (size_t)snprintf(sql + len, sqllen - len, "%s", tail);
-    return len < sqllen ? shape : 0;
+    return saga_db_sql_list(sql, sqllen, head, "?", shape, tail) ? shape : 0;
 }
 
 size_t saga_row_count(const saga_row *row)

@@ -53,6 +53,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "saga/clock.h"
 #include "saga/err.h"
 #include "saga/fields.h"
 #include "saga/jsonscan.h"
@@ -510,13 +511,6 @@ static void http_builtin_health(saga_http_req *req, saga_http_resp *resp)
     http_resp_set(resp, 200, "application/json", (char *)body, sizeof(body) - 1, http_free_none);
 }
 
-static long long http_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* The readiness check, run at most once per ready_cache_ms and by one thread at a
  * time: meanwhile callers get the last answer (only before the first one is known do
  * they run a check of their own). The check runs outside the lock, so a slow
@@ -529,7 +523,8 @@ static bool http_ready_check(saga_http_server *srv, char *why, size_t whylen)
     if (!srv->opts.ready)
         return true;
     pthread_mutex_lock(&srv->ready_lock);
-    bool stale = !srv->ready_known || http_now_ms() - srv->ready_at_ms >= srv->opts.ready_cache_ms;
+    bool stale =
+        !srv->ready_known || saga_clock_mono_ms() - srv->ready_at_ms >= srv->opts.ready_cache_ms;
     bool mine = stale && !srv->ready_checking;
     if (mine)
         srv->ready_checking = true;
@@ -544,7 +539,7 @@ static bool http_ready_check(saga_http_server *srv, char *why, size_t whylen)
             srv->ready_ok = ok;
             snprintf(srv->ready_why, sizeof(srv->ready_why), "%s", fresh[0] ? fresh : "not ready");
             srv->ready_known = true;
-            srv->ready_at_ms = http_now_ms();
+            srv->ready_at_ms = saga_clock_mono_ms();
             srv->ready_checking = false;
         }
         pthread_mutex_unlock(&srv->ready_lock);
@@ -939,7 +934,7 @@ static void http_conn_arm(saga_http_server *srv, http_conn *hc, bool on)
         return;
     pthread_mutex_lock(&srv->conns_lock);
     hc->armed = on;
-    hc->deadline_ms = http_now_ms() + srv->timeout_ms;
+    hc->deadline_ms = saga_clock_mono_ms() + srv->timeout_ms;
     pthread_mutex_unlock(&srv->conns_lock);
 }
 
@@ -955,7 +950,7 @@ static void http_notify_connection(void *cls, struct MHD_Connection *conn, void 
             return; /* no deadline for it; libmicrohttpd's idle timeout still holds */
         hc->fd = info->connect_fd;
         hc->armed = true;
-        hc->deadline_ms = http_now_ms() + srv->timeout_ms;
+        hc->deadline_ms = saga_clock_mono_ms() + srv->timeout_ms;
         pthread_mutex_lock(&srv->conns_lock);
         hc->next = srv->conns;
         if (srv->conns)
@@ -989,7 +984,7 @@ static void *http_watchdog(void *arg)
     struct timespec nap = {0, HTTP_WATCH_MS * 1000000L};
     while (!atomic_load(&srv->stopping)) {
         nanosleep(&nap, NULL);
-        long long now = http_now_ms();
+        long long now = saga_clock_mono_ms();
         unsigned closed = 0;
         pthread_mutex_lock(&srv->conns_lock);
         for (http_conn *hc = srv->conns; hc; hc = hc->next) {

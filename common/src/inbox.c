@@ -59,13 +59,11 @@ static size_t claim_group_size(size_t remaining)
 static char *claim_sql(const char *head, const char *row, size_t rows, const char *tail)
 {
     size_t len = strlen(head) + rows * (strlen(row) + 1) + strlen(tail) + 1;
-    char *sql = malloc(len), *p = sql;
-    if (!sql)
-        return NULL;
-    p += sprintf(p, "%s", head);
-    for (size_t i = 0; i < rows; i++)
-        p += sprintf(p, "%s%s", i ? "," : "", row);
-    sprintf(p, "%s", tail);
+    char *sql = malloc(len);
+    if (sql && !saga_db_sql_list(sql, len, head, row, rows, tail)) {
+        free(sql); /* cannot happen: len is what it writes */
+        sql = NULL;
+    }
     return sql;
 }
 

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "saga/backoff.h"
+#include "saga/clock.h"
 #include "saga/err.h"
 #include "saga/fault.h"
 #include "saga/kafka.h"
@@ -92,11 +93,11 @@ struct saga_relay {
     rd_kafka_t *rk;
     pthread_t thread;
     pthread_mutex_t mu;
-    pthread_cond_t cv;
+    pthread_cond_t cv; /* on CLOCK_MONOTONIC (saga_clock_cond_init) */
     bool wake_pending;
     atomic_bool running;
     atomic_llong backlog;
-    unsigned long lock_conn_id; /* the connection holding the relay lock, 0 if none */
+    saga_db_lock lock; /* "relay": the instance holding it relays */
     unsigned seed;
     unsigned failures;          /* consecutive failed passes, for the backoff */
     struct timespec last_stats;
@@ -221,18 +222,13 @@ out:
  * Returns true if this instance may relay. */
 static bool relay_hold_lock(saga_relay *r)
 {
-    long long got = 0;
-    unsigned long conn = saga_db_connection_id(r->db);
+    bool taken;
 
-    if (conn != 0 && conn == r->lock_conn_id)
-        return true;
-    /* a new connection: the lock went with the old one */
-    r->lock_conn_id = 0;
-    if (saga_db_query_i64(r->db, "SELECT GET_LOCK(CONCAT(DATABASE(), '.relay'), 0)", NULL, 0,
-                          &got) != SAGA_OK || got != 1)
+    if (!saga_db_lock_hold(r->db, &r->lock, &taken))
         return false;
-    r->lock_conn_id = saga_db_connection_id(r->db);
-    LOG_INFO("relay.leader", "this instance now relays the outbox of %s", r->cfg.mysql_database);
+    if (taken)
+        LOG_INFO("relay.leader", "this instance now relays the outbox of %s",
+                 r->cfg.mysql_database);
     return true;
 }
 
@@ -379,7 +375,7 @@ static int relay_pass(saga_relay *r)
                        "SELECT id, topic, msg_key, payload, headers, event_type FROM outbox"
                        " ORDER BY id LIMIT ?",
                        &limit, 1, collect_row, r);
-    if (rc != SAGA_OK || saga_db_connection_id(r->db) != r->lock_conn_id) {
+    if (rc != SAGA_OK || !saga_db_lock_held(r->db, &r->lock)) {
         /* the connection (and with it the lock) may have gone while reading */
         rows_clear(r);
         if (rc)
@@ -428,13 +424,7 @@ static int relay_pass(saga_relay *r)
 static void relay_wait(saga_relay *r, long ms)
 {
     struct timespec deadline;
-    clock_gettime(CLOCK_REALTIME, &deadline);
-    deadline.tv_sec += ms / 1000;
-    deadline.tv_nsec += (ms % 1000) * 1000000L;
-    if (deadline.tv_nsec >= 1000000000L) {
-        deadline.tv_sec++;
-        deadline.tv_nsec -= 1000000000L;
-    }
+    saga_clock_deadline(&deadline, ms); /* r->cv waits on CLOCK_MONOTONIC */
     pthread_mutex_lock(&r->mu);
     while (!r->wake_pending && atomic_load(&r->running)) {
         if (pthread_cond_timedwait(&r->cv, &r->mu, &deadline) != 0)
@@ -514,14 +504,17 @@ saga_relay *saga_relay_start(const saga_config *cfg, char *err, size_t errlen)
     }
     r->cfg = *cfg;
     pthread_mutex_init(&r->mu, NULL);
-    pthread_cond_init(&r->cv, NULL);
+    if (saga_clock_cond_init(&r->cv) != 0) {
+        snprintf(err, errlen, "cannot make the relay's condition variable");
+        pthread_mutex_destroy(&r->mu);
+        free(r);
+        return NULL;
+    }
     atomic_init(&r->backlog, -1);
     r->seed = saga_backoff_seed(r);
-    size_t pos = (size_t)snprintf(r->delete_sql, sizeof(r->delete_sql),
-                                  "DELETE FROM outbox WHERE id IN (?");
-    for (size_t i = 1; i < DELETE_CHUNK; i++)
-        pos += (size_t)snprintf(r->delete_sql + pos, sizeof(r->delete_sql) - pos, ",?");
-    snprintf(r->delete_sql + pos, sizeof(r->delete_sql) - pos, ")");
+    r->lock.name = "relay";
+    saga_db_sql_list(r->delete_sql, sizeof(r->delete_sql), "DELETE FROM outbox WHERE id IN (", "?",
+                     DELETE_CHUNK, ")");
     r->rows = calloc((size_t)cfg->relay_batch_max, sizeof(*r->rows));
     if (!r->rows) {
         snprintf(err, errlen, "out of memory");

@@ -304,13 +304,12 @@ static int insert_group(saga_db *db, const kept_shape *shape, const kept_row *ro
 {
     char sql[SQL_MAX];
     saga_param params[GROUP_MAX * ROW_PARAMS_MAX];
-    size_t len = (size_t)snprintf(sql, sizeof(sql), "%s", shape->sql), np = 0;
+    size_t np = 0;
 
+    if (!saga_db_sql_list(sql, sizeof(sql), shape->sql, shape->row, n, ""))
+        return SAGA_ERR_INVALID;
     for (size_t i = 0; i < n; i++) {
         const kept_row *r = &rows[at[i]];
-        len += (size_t)snprintf(sql + len, sizeof(sql) - len, "%s%s", i ? "," : "", shape->row);
-        if (len >= sizeof(sql))
-            return SAGA_ERR_INVALID;
         memcpy(params + np, r->params, r->nparams * sizeof(*params));
         np += r->nparams;
     }

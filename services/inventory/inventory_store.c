@@ -39,24 +39,18 @@ const saga_prefetch_query inventory_stock_lock_query = {
     .batch_tail = ") FOR UPDATE",
 };
 
-static void copy_col(char *dst, size_t dstlen, const saga_row *row, size_t col)
-{
-    const char *s = saga_row_str(row, col);
-    snprintf(dst, dstlen, "%s", s ? s : "");
-}
-
 static void product_from_row(const saga_row *row, inventory_product *p)
 {
-    copy_col(p->sku, sizeof(p->sku), row, 0);
-    copy_col(p->name, sizeof(p->name), row, 1);
+    saga_row_copy(row, 0, p->sku, sizeof(p->sku));
+    saga_row_copy(row, 1, p->name, sizeof(p->name));
     p->price = saga_row_i64(row, 2);
     p->available = saga_row_i64(row, 3);
     p->reserved = saga_row_i64(row, 4);
     p->sold = saga_row_i64(row, 5);
     p->initial_stock = saga_row_i64(row, 6);
     p->restocked = saga_row_i64(row, 7);
-    copy_col(p->created_at, sizeof(p->created_at), row, 8);
-    copy_col(p->updated_at, sizeof(p->updated_at), row, 9);
+    saga_row_copy(row, 8, p->created_at, sizeof(p->created_at));
+    saga_row_copy(row, 9, p->updated_at, sizeof(p->updated_at));
 }
 
 /* Row callback (saga_db_query_one): the row into a product. */
@@ -204,8 +198,8 @@ int inventory_store_outcome_insert(saga_db *db, const char *order_id, const char
 static int outcome_row(const saga_row *row, void *ud)
 {
     inventory_outcome *o = ud;
-    copy_col(o->customer_id, sizeof(o->customer_id), row, 0);
-    copy_col(o->outcome, sizeof(o->outcome), row, 1);
+    saga_row_copy(row, 0, o->customer_id, sizeof(o->customer_id));
+    saga_row_copy(row, 1, o->outcome, sizeof(o->outcome));
     o->has_amount = !saga_row_is_null(row, 2);
     o->amount = saga_row_i64(row, 2);
     return 0;
@@ -256,10 +250,10 @@ static int reservation_row(const saga_row *row, void *ud)
         l->cap = cap;
     }
     inventory_reservation *r = &l->items[l->n++];
-    copy_col(r->sku, sizeof(r->sku), row, 0);
+    saga_row_copy(row, 0, r->sku, sizeof(r->sku));
     r->quantity = saga_row_i64(row, 1);
     r->unit_price = saga_row_i64(row, 2);
-    copy_col(r->status, sizeof(r->status), row, 3);
+    saga_row_copy(row, 3, r->status, sizeof(r->status));
     return 0;
 }
 

@@ -54,8 +54,10 @@ static int tx_run(saga_db *db, tx_fn fn, void *arg, tx_err *err)
     return saga_db_transaction(db, TX_ATTEMPTS, tx_call_run, &call);
 }
 
-/* Answers a failed transaction or query. */
-static void reply_error(saga_http_resp *resp, saga_db *db, int rc, const tx_err *err)
+/* Answers a failed transaction or query: its own detail if it set one, a database
+ * failure through saga_service_reply_db_error, any other rc by its status. */
+static void reply_error(saga_http_resp *resp, saga_db *db, int rc, const tx_err *err,
+                        const char *what)
 {
     if (err && err->detail[0]) {
         int status = err->status ? err->status : saga_http_status_for_rc(rc);
@@ -65,20 +67,10 @@ static void reply_error(saga_http_resp *resp, saga_db *db, int rc, const tx_err 
             saga_http_reply_problem(resp, status, "%s", err->detail);
         return;
     }
-    if (rc == SAGA_ERR_TRANSIENT || rc == SAGA_ERR_UNAVAILABLE) {
-        saga_http_reply_problem(resp, 503, "the database is busy or unreachable; retry later");
-        return;
-    }
-    LOG_ERROR("inventory.http_db_error", "%s: %s", saga_rc_str(rc), db ? saga_db_error(db) : "");
-    saga_http_reply_rc(resp, rc, "the request could not be completed");
-}
-
-static saga_db *request_db(saga_http_req *req, saga_http_resp *resp)
-{
-    saga_db *db = saga_service_thread_db(saga_service_from_request(req));
-    if (!db)
-        saga_http_reply_problem(resp, 503, "the database is unreachable; retry later");
-    return db;
+    if (saga_http_status_for_rc(rc) >= 500)
+        saga_service_reply_db_error(resp, db, rc, what);
+    else
+        saga_http_reply_rc(resp, rc, "the request could not be completed");
 }
 
 static const inventory_ctx *request_ctx(saga_http_req *req)
@@ -147,7 +139,7 @@ static void products_list(saga_http_req *req, saga_http_resp *resp)
                          "after must be a sku (^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$)");
         return;
     }
-    if (!(db = request_db(req, resp)))
+    if (!(db = saga_service_request_db(req, resp)))
         return;
     /* one more than the page: whether there is a next page */
     if (!(items = calloc((size_t)limit + 1, sizeof(*items)))) {
@@ -155,7 +147,7 @@ static void products_list(saga_http_req *req, saga_http_resp *resp)
         return;
     }
     if ((rc = inventory_store_products_list(db, after, limit + 1, items, &n))) {
-        reply_error(resp, db, rc, NULL);
+        reply_error(resp, db, rc, NULL, "listing products");
         goto out;
     }
     bool more = n > (size_t)limit;
@@ -189,13 +181,13 @@ static bool read_path_product(saga_http_req *req, saga_http_resp *resp, inventor
 {
     const char *sku = path_sku(req, resp);
     saga_db *db;
-    if (!sku || !(db = request_db(req, resp)))
+    if (!sku || !(db = saga_service_request_db(req, resp)))
         return false;
     int rc = inventory_store_product_get(db, sku, false, p);
     if (rc == SAGA_ERR_NOT_FOUND)
         saga_http_reply_problem(resp, 404, "no product with sku %s", sku);
     else if (rc)
-        reply_error(resp, db, rc, NULL);
+        reply_error(resp, db, rc, NULL, "reading a product");
     return rc == SAGA_OK;
 }
 
@@ -297,10 +289,10 @@ static void product_put(saga_http_req *req, saga_http_resp *resp)
     }
     const cJSON *stock = cJSON_GetObjectItemCaseSensitive(body, "stock");
     a.has_stock = stock && !cJSON_IsNull(stock);
-    if (!(db = request_db(req, resp)))
+    if (!(db = saga_service_request_db(req, resp)))
         return;
     if ((rc = tx_run(db, put_tx, &a, &err))) {
-        reply_error(resp, db, rc, &err);
+        reply_error(resp, db, rc, &err, "writing a product");
         return;
     }
     if (a.created || a.has_stock)
@@ -363,10 +355,10 @@ static void product_restock(saga_http_req *req, saga_http_resp *resp)
     if (!saga_field_object(body, allowed, resp) ||
         !saga_field_int(body, "quantity", true, 1, INVENTORY_RESTOCK_MAX, &a.quantity, resp))
         return;
-    if (!(db = request_db(req, resp)))
+    if (!(db = saga_service_request_db(req, resp)))
         return;
     if ((rc = tx_run(db, restock_tx, &a, &err))) {
-        reply_error(resp, db, rc, &err);
+        reply_error(resp, db, rc, &err, "restocking a product");
         return;
     }
     inventory_hint_update(request_ctx(req), a.sku, a.p.available);

@@ -584,54 +584,6 @@ long notification_lease_ms(long timeout_ms)
     return 2 * timeout_ms + 10000;
 }
 
-void notification_time_to_sql(long long epoch_ms, char out[NOTIFY_SQL_TIME_LEN + 1])
-{
-    time_t secs = (time_t)(epoch_ms / 1000);
-    int ms = (int)(epoch_ms % 1000);
-    struct tm tm;
-
-    if (ms < 0) {
-        ms += 1000;
-        secs -= 1;
-    }
-    if (!gmtime_r(&secs, &tm))
-        memset(&tm, 0, sizeof(tm));
-    snprintf(out, NOTIFY_SQL_TIME_LEN + 1, "%04u-%02u-%02u %02u:%02u:%02u.%03u",
-             (unsigned)(tm.tm_year + 1900) % 10000u, (unsigned)(tm.tm_mon + 1) % 100u,
-             (unsigned)tm.tm_mday % 100u, (unsigned)tm.tm_hour % 100u, (unsigned)tm.tm_min % 100u,
-             (unsigned)tm.tm_sec % 100u, (unsigned)ms % 1000u);
-}
-
-int notification_time_from_sql(const char *s, char out[SAGA_TIME_LEN + 1])
-{
-    /* positions of the digits in "YYYY-MM-DD HH:MM:SS" */
-    static const char shape[] = "dddd-dd-dd dd:dd:dd";
-    char ms[4] = "000";
-    size_t i;
-
-    if (!s)
-        return SAGA_ERR_INVALID;
-    for (i = 0; shape[i]; i++) {
-        if (shape[i] == 'd' ? !isdigit((unsigned char)s[i])
-                            : (s[i] != shape[i] && !(i == 10 && s[i] == 'T')))
-            return SAGA_ERR_INVALID;
-    }
-    if (s[i] == '.') {
-        size_t j = 1;
-        for (; isdigit((unsigned char)s[i + j]) && j <= 6; j++) {
-            if (j <= 3)
-                ms[j - 1] = s[i + j];
-        }
-        if (j == 1)
-            return SAGA_ERR_INVALID;
-        i += j;
-    }
-    if (s[i] != '\0')
-        return SAGA_ERR_INVALID;
-    snprintf(out, SAGA_TIME_LEN + 1, "%.10sT%.8s.%sZ", s, s + 11, ms);
-    return SAGA_OK;
-}
-
 void notification_error_clip(const char *src, char *out, size_t outlen)
 {
     size_t n = 0;

@@ -20,8 +20,6 @@
 #define NOTIFY_EVENT_ID_MAX 64
 /* last_error is clipped to this many bytes */
 #define NOTIFY_ERROR_MAX 1000
-/* "2026-11-22 10:00:00.123": a DATETIME(3) literal */
-#define NOTIFY_SQL_TIME_LEN 23
 
 typedef enum notification_channel {
     NOTIFY_CH_LOG = 0,
@@ -160,12 +158,6 @@ bool notification_smtp_permanent(long reply_code);
  * the lease, so the lease bounds how long a crashed instance's rows wait, whatever the
  * batch size. */
 long notification_lease_ms(long timeout_ms);
-
-/* epoch ms -> "2026-11-22 10:00:00.123" (UTC), a DATETIME(3) literal. */
-void notification_time_to_sql(long long epoch_ms, char out[NOTIFY_SQL_TIME_LEN + 1]);
-/* A DATETIME as MySQL prints it ("2026-11-22 10:00:00" with 0..6 fraction digits) ->
- * "2026-11-22T10:00:00.123Z". Returns SAGA_OK or SAGA_ERR_INVALID. */
-int notification_time_from_sql(const char *s, char out[SAGA_TIME_LEN + 1]);
 
 /* Copies src into out (outlen > 0) replacing control bytes with spaces and clipping to
  * outlen - 1 bytes without splitting a UTF-8 sequence: a last_error value. */

@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include <curl/curl.h>
 
+#include "saga/clock.h"
 #include "saga/backoff.h"
 #include "saga/config.h"
 #include "saga/err.h"
@@ -113,17 +114,17 @@ int notification_settings_load(notification_settings *s, char *err, size_t errle
 notification_delivery *notification_delivery_new(const notification_settings *s)
 {
     notification_delivery *d = calloc(1, sizeof(*d));
-    pthread_condattr_t attr;
 
     if (!d)
         return NULL;
     d->set = *s;
     atomic_init(&d->stopping, false);
     pthread_mutex_init(&d->lock, NULL);
-    pthread_condattr_init(&attr);
-    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    pthread_cond_init(&d->cond, &attr);
-    pthread_condattr_destroy(&attr);
+    if (saga_clock_cond_init(&d->cond) != 0) {
+        pthread_mutex_destroy(&d->lock);
+        free(d);
+        return NULL;
+    }
     for (int ch = 0; ch < NOTIFY_CH_COUNT; ch++) {
         delivery_worker *w = &d->workers[ch];
         w->d = d;
@@ -181,13 +182,7 @@ static void delivery_wait(delivery_worker *w, long ms)
     notification_delivery *d = w->d;
     struct timespec until;
 
-    clock_gettime(CLOCK_MONOTONIC, &until);
-    until.tv_sec += ms / 1000;
-    until.tv_nsec += (ms % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
+    saga_clock_deadline(&until, ms);
     pthread_mutex_lock(&d->lock);
     while (!w->wake_pending && !atomic_load(&d->stopping)) {
         if (pthread_cond_timedwait(&d->cond, &d->lock, &until) == ETIMEDOUT)
@@ -200,20 +195,6 @@ static void sleep_ms(long ms)
 {
     struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
     nanosleep(&ts, NULL);
-}
-
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static long long now_epoch_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* --- channels --- */
@@ -392,7 +373,7 @@ static delivery_result deliver_email(delivery_worker *w, const notification_msg 
         snprintf(err, errlen, "email: cannot create a curl handle");
         return DELIVERY_RETRY;
     }
-    message = notification_email_render(m, d->set.smtp_from, to, now_epoch_ms(), &body.len);
+    message = notification_email_render(m, d->set.smtp_from, to, saga_clock_wall_ms(), &body.len);
     snprintf(rcpt, sizeof(rcpt), "<%s>", to);
     snprintf(from, sizeof(from), "<%s>", d->set.smtp_from);
     if (!message || !(rcpts = curl_slist_append(NULL, rcpt))) {
@@ -612,7 +593,7 @@ static long delivery_pass(delivery_worker *w, saga_db *db)
     outcome *outcomes = NULL;
     uint64_t claimed = 0;
     size_t n = 0, i = 0, pending = 0;
-    double claimed_at = now_seconds(), first_pending = 0;
+    double claimed_at = saga_clock_mono_s(), first_pending = 0;
     /* the last moment a delivery may start: it ends within the lease, with a margin */
     double deadline = claimed_at + (double)(w->lease_ms - w->timeout_ms - LEASE_MARGIN_MS) / 1e3;
     int rc;
@@ -636,16 +617,16 @@ static long delivery_pass(delivery_worker *w, saga_db *db)
         notification_rows_free(rows, n);
         return -1;
     }
-    for (i = 0; i < n && delivery_running(d) && now_seconds() < deadline; i++) {
+    for (i = 0; i < n && delivery_running(d) && saga_clock_mono_s() < deadline; i++) {
         outcome *o = &outcomes[pending];
-        double started = now_seconds();
+        double started = saga_clock_mono_s();
         char err[1024] = "";
 
         o->row = &rows[i];
         o->result = deliver(w, o->row, err, sizeof(err));
         if (o->result == DELIVERY_ABORTED)
             break;
-        saga_metric_observe(d->seconds[w->channel], now_seconds() - started);
+        saga_metric_observe(d->seconds[w->channel], saga_clock_mono_s() - started);
         o->delay_ms = -1;
         if (o->result == DELIVERY_RETRY &&
             !notification_retry_next(o->row->attempts + 1, (int)d->set.max_attempts,
@@ -655,7 +636,7 @@ static long delivery_pass(delivery_worker *w, saga_db *db)
         notification_error_clip(err, o->error, sizeof(o->error));
         if (pending++ == 0)
             first_pending = started;
-        if (now_seconds() - first_pending >= RECORD_AFTER_MS / 1e3) {
+        if (saga_clock_mono_s() - first_pending >= RECORD_AFTER_MS / 1e3) {
             record(w, db, token, outcomes, pending);
             pending = 0;
         }

@@ -7,6 +7,7 @@
 #include <time.h>
 #include <cjson/cJSON.h>
 
+#include "saga/clock.h"
 #include "saga/err.h"
 #include "saga/log.h"
 #include "saga/outbox.h"
@@ -15,13 +16,6 @@
 
 #define NOTIFICATION_TOPIC "notification-events"
 #define NOTIFICATION_SOURCE "/notification-service"
-
-static long long now_epoch_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* OrderCreated: the order and its customer, recorded once (known_orders), so that its
  * OrderConfirmed / OrderCancelled can be told from events about orders nobody created. */
@@ -73,10 +67,10 @@ static int on_order_terminal(saga_db *db, const saga_event *ev, saga_msg_meta *m
     notification_new rows[NOTIFY_CH_COUNT];
     char ids[NOTIFY_CH_COUNT][SAGA_UUID_LEN + 1];
     char *payloads[NOTIFY_CH_COUNT] = {0};
-    char created_sql[NOTIFY_SQL_TIME_LEN + 1];
+    char created_sql[SAGA_DB_TIME_LEN + 1];
     char known[NOTIFY_CUSTOMER_ID_MAX + 1];
     saga_log_ids log_ids = {.event_id = ev->id, .correlation_id = ev->correlationid};
-    long long now_ms = now_epoch_ms();
+    long long now_ms = saga_clock_wall_ms();
     uint64_t added = 0;
     size_t n = 0;
     int rc;
@@ -108,7 +102,7 @@ static int on_order_terminal(saga_db *db, const saga_event *ev, saga_msg_meta *m
         return SAGA_ERR_INVALID;
     }
     saga_time_format_ms(now_ms, m.created_at);
-    notification_time_to_sql(now_ms, created_sql);
+    saga_db_time_from_ms(now_ms, created_sql);
     for (int ch = 0; ch < NOTIFY_CH_COUNT; ch++) {
         if (!(mask & NOTIFY_CH_BIT(ch)))
             continue;

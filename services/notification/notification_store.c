@@ -62,12 +62,6 @@ typedef struct claimed_rows {
     size_t n, cap;
 } claimed_rows;
 
-static void copy_col(const saga_row *row, size_t col, char *out, size_t outlen)
-{
-    const char *s = saga_row_str(row, col);
-    snprintf(out, outlen, "%s", s ? s : "");
-}
-
 static int claimed_row(const saga_row *row, void *ud)
 {
     claimed_rows *cr = ud;
@@ -85,10 +79,10 @@ static int claimed_row(const saga_row *row, void *ud)
     }
     r = &cr->rows[cr->n];
     memset(r, 0, sizeof(*r));
-    copy_col(row, 0, r->id, sizeof(r->id));
-    copy_col(row, 1, r->order_id, sizeof(r->order_id));
-    copy_col(row, 3, r->trigger_event_id, sizeof(r->trigger_event_id));
-    copy_col(row, 7, r->traceparent, sizeof(r->traceparent));
+    saga_row_copy(row, 0, r->id, sizeof(r->id));
+    saga_row_copy(row, 1, r->order_id, sizeof(r->order_id));
+    saga_row_copy(row, 3, r->trigger_event_id, sizeof(r->trigger_event_id));
+    saga_row_copy(row, 7, r->traceparent, sizeof(r->traceparent));
     /* an unknown value (a newer version's row) is delivered as a permanent failure */
     if (notification_trigger_parse(trigger, &r->trigger) != SAGA_OK)
         r->trigger = NOTIFY_TRIGGER_COUNT;
@@ -252,7 +246,7 @@ int notification_store_release(saga_db *db, const char *token)
 static bool add_time(cJSON *o, const char *name, const char *sql_time)
 {
     char t[SAGA_TIME_LEN + 1];
-    if (!sql_time || notification_time_from_sql(sql_time, t) != SAGA_OK)
+    if (!sql_time || saga_db_time_to_rfc3339(sql_time, t) != SAGA_OK)
         return cJSON_AddNullToObject(o, name) != NULL;
     return cJSON_AddStringToObject(o, name, t) != NULL;
 }

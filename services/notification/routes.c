@@ -31,7 +31,6 @@ static void drop_others(saga_http_req *req, cJSON *items)
 
 static void notifications_list(saga_http_req *req, saga_http_resp *resp)
 {
-    saga_service *svc = saga_service_from_request(req);
     const char *order_id = saga_http_query(req, "orderId");
     cJSON *body = NULL, *items;
     saga_db *db;
@@ -46,17 +45,14 @@ static void notifications_list(saga_http_req *req, saga_http_resp *resp)
                          "orderId must be an order id: a UUID in lowercase hex");
         return;
     }
-    if (!(db = saga_service_thread_db(svc))) {
-        saga_http_reply_rc(resp, SAGA_ERR_UNAVAILABLE, "the database is not reachable");
+    if (!(db = saga_service_request_db(req, resp)))
         return;
-    }
     if (!(body = cJSON_CreateObject()) || !(items = cJSON_AddArrayToObject(body, "items"))) {
         saga_http_reply_rc(resp, SAGA_ERR_NOMEM, NULL);
         goto out;
     }
     if ((rc = notification_store_list(db, order_id, items)) != SAGA_OK) {
-        LOG_WARN("notification.list_failed", "cannot list notifications: %s", saga_db_error(db));
-        saga_http_reply_rc(resp, rc, "cannot read notifications");
+        saga_service_reply_db_error(resp, db, rc, "listing notifications");
         goto out;
     }
     drop_others(req, items);

@@ -473,52 +473,6 @@ void order_traceparent_format(const uint8_t rnd[24], char out[ORDER_TRACEPARENT_
     sprintf(o, "-01");
 }
 
-/* --- times --- */
-
-void order_time_db(long long epoch_ms, char out[ORDER_DB_TIME_LEN + 1])
-{
-    char rfc[SAGA_TIME_LEN + 1];
-    saga_time_format_ms(epoch_ms, rfc); /* "2026-11-22T10:00:00.123Z" */
-    memcpy(out, rfc, ORDER_DB_TIME_LEN);
-    out[10] = ' ';
-    out[ORDER_DB_TIME_LEN] = '\0';
-}
-
-static bool digits(const char *s, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (s[i] < '0' || s[i] > '9')
-            return false;
-    return true;
-}
-
-int order_time_from_db(const char *db, char out[ORDER_TIME_LEN + 1])
-{
-    size_t n = db ? strlen(db) : 0;
-    char ms[4] = "000";
-
-    /* "YYYY-MM-DD HH:MM:SS" */
-    if (n < 19 || !digits(db, 4) || db[4] != '-' || !digits(db + 5, 2) || db[7] != '-' ||
-        !digits(db + 8, 2) || (db[10] != ' ' && db[10] != 'T') || !digits(db + 11, 2) ||
-        db[13] != ':' || !digits(db + 14, 2) || db[16] != ':' || !digits(db + 17, 2))
-        return SAGA_ERR_INVALID;
-    if (n > 19) {
-        size_t frac = n - 20;
-        if (db[19] != '.' || frac < 1 || frac > 6 || !digits(db + 20, frac))
-            return SAGA_ERR_INVALID;
-        for (size_t i = 0; i < 3 && i < frac; i++)
-            ms[i] = db[20 + i];
-    }
-    memcpy(out, db, 10);
-    out[10] = 'T';
-    memcpy(out + 11, db + 11, 8);
-    out[19] = '.';
-    memcpy(out + 20, ms, 3);
-    out[23] = 'Z';
-    out[24] = '\0';
-    return SAGA_OK;
-}
-
 /* --- event data --- */
 
 cJSON *order_created_data(const order *o)

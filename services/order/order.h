@@ -29,7 +29,6 @@
 #define ORDER_HASH_LEN 16        /* hex digits of the request hash */
 #define ORDER_TRACEPARENT_LEN 55 /* "00-<32 hex>-<16 hex>-01" */
 #define ORDER_TIME_LEN 24        /* "2026-11-22T10:00:00.123Z" */
-#define ORDER_DB_TIME_LEN 23     /* "2026-11-22 10:00:00.123" */
 #define ORDER_WAIT_MAX_S 30
 #define ORDER_LIST_LIMIT_MAX 100
 #define ORDER_LIST_LIMIT_DEFAULT 20
@@ -208,16 +207,6 @@ bool order_traceparent_valid(const char *tp);
 /* Formats "00-<trace id>-<parent id>-01" from 24 random bytes (16 for the trace
  * id, 8 for the parent id); an all-zero half gets its last byte set to 1. */
 void order_traceparent_format(const uint8_t rnd[24], char out[ORDER_TRACEPARENT_LEN + 1]);
-
-/* --- times --- */
-
-/* "2026-11-22 10:00:00.123" (UTC, as stored in DATETIME(3)) for ms since the epoch. */
-void order_time_db(long long epoch_ms, char out[ORDER_DB_TIME_LEN + 1]);
-
-/* Converts a DATETIME as MySQL prints it ("2026-11-22 10:00:00", optionally with
- * 1..6 fractional digits) to RFC 3339 with milliseconds ("2026-11-22T10:00:00.123Z").
- * SAGA_OK, or SAGA_ERR_INVALID if db is not in that form. */
-int order_time_from_db(const char *db, char out[ORDER_TIME_LEN + 1]);
 
 /* --- the events order-service emits (their `data`) --- */
 

@@ -3,6 +3,7 @@
 
 #include "order_events.h"
 #include "order_store.h"
+#include "saga/clock.h"
 #include "saga/err.h"
 #include "saga/write_batch.h"
 
@@ -46,7 +47,7 @@ static int commit_group(saga_db *db, order_creation *first)
     for (order_creation *j = first; j && rc == SAGA_OK; j = j->next) {
         if (j->idem_key)
             rc = order_store_idem_insert(db, j->o->customer_id, j->idem_key, j->hash, j->o->id,
-                                         order_store_now_ms());
+                                         saga_clock_wall_ms());
         if (rc == SAGA_OK)
             rc = order_events_create(db, j->o, j->idem_key, j->traceparent);
     }

@@ -10,6 +10,7 @@
 
 #include "order_app.h"
 #include "order_store.h"
+#include "saga/clock.h"
 #include "saga/err.h"
 #include "saga/log.h"
 #include "saga/outbox.h"
@@ -18,20 +19,13 @@
 
 int order_watch_init(order_watch *w)
 {
-    pthread_condattr_t attr;
     int rc;
 
     memset(w, 0, sizeof(*w));
     if ((rc = pthread_mutex_init(&w->mu, NULL)))
         return rc;
-    if ((rc = pthread_condattr_init(&attr)))
-        goto fail;
-    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    rc = pthread_cond_init(&w->cv, &attr);
-    pthread_condattr_destroy(&attr);
-    if (rc == 0)
+    if ((rc = saga_clock_cond_init(&w->cv)) == 0)
         return 0;
-fail:
     pthread_mutex_destroy(&w->mu);
     return rc;
 }
@@ -40,13 +34,6 @@ void order_watch_destroy(order_watch *w)
 {
     pthread_cond_destroy(&w->cv);
     pthread_mutex_destroy(&w->mu);
-}
-
-long long order_watch_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 unsigned long long order_watch_snapshot(order_watch *w)
@@ -263,7 +250,7 @@ int order_events_handle(saga_db *db, const saga_event *ev, saga_msg_meta *meta, 
     order_input in;
     order_step st;
     char *detail = NULL;
-    long long now = order_store_now_ms();
+    long long now = saga_clock_wall_ms();
     int rc;
 
     if (order_input_from_type(ev->type, &in) != SAGA_OK)
@@ -362,7 +349,7 @@ int order_events_create(saga_db *db, const order *o, const char *idem_key, const
 {
     cJSON *api = cJSON_CreateObject();
     char *detail = NULL;
-    long long now = order_store_now_ms();
+    long long now = saga_clock_wall_ms();
     int rc = SAGA_ERR_NOMEM;
 
     if (!api || (idem_key && !cJSON_AddStringToObject(api, "idempotencyKey", idem_key)) ||
@@ -405,7 +392,7 @@ int order_events_cancel(saga_db *db, const char *order_id, order_input in, const
     order_step st;
     trace_ctx trace = {.tp = ""};
     char *detail = NULL;
-    long long now = order_store_now_ms();
+    long long now = saga_clock_wall_ms();
     int rc;
 
     *changed = false;

@@ -49,14 +49,11 @@ unsigned long long order_watch_snapshot(order_watch *w);
 void order_watch_notify(order_watch *w, const char *order_id);
 
 /* Sleeps until a notify for order_id later than *seen, or until until_ms
- * (CLOCK_MONOTONIC milliseconds, see order_watch_now_ms). Returns true if there
+ * (CLOCK_MONOTONIC milliseconds, see saga_clock_mono_ms). Returns true if there
  * was such a notify (or too many notifies to tell); *seen advances to the
  * generation it saw. */
 bool order_watch_wait(order_watch *w, const char *order_id, unsigned long long *seen,
                       long long until_ms);
-
-/* CLOCK_MONOTONIC in milliseconds. */
-long long order_watch_now_ms(void);
 
 /* The consumer's handler for every event type order-service consumes; ud is the
  * service's order_app (order_app.h), whose watch it notifies after the batch commits;

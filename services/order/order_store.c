@@ -24,38 +24,26 @@ const saga_prefetch_query order_lock_query = {
     .batch_tail = ") FOR UPDATE",
 };
 
-long long order_store_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void copy_col(const saga_row *row, size_t col, char *out, size_t outlen)
-{
-    const char *s = saga_row_str(row, col);
-    snprintf(out, outlen, "%s", s ? s : "");
-}
-
 static int time_col(const saga_row *row, size_t col, char out[ORDER_TIME_LEN + 1])
 {
-    return order_time_from_db(saga_row_str(row, col), out) == SAGA_OK ? SAGA_OK : SAGA_ERR_INTERNAL;
+    return saga_db_time_to_rfc3339(saga_row_str(row, col), out) == SAGA_OK ? SAGA_OK
+                                                                           : SAGA_ERR_INTERNAL;
 }
 
 /* Fills the order's own columns from row (the lines are left alone). */
 static int row_to_order(const saga_row *row, order *o)
 {
-    copy_col(row, 0, o->id, sizeof(o->id));
-    copy_col(row, 1, o->customer_id, sizeof(o->customer_id));
+    saga_row_copy(row, 0, o->id, sizeof(o->id));
+    saga_row_copy(row, 1, o->customer_id, sizeof(o->customer_id));
     if (order_status_parse(saga_row_str(row, 2), &o->status) != SAGA_OK)
         return SAGA_ERR_INTERNAL;
     o->reason = ORDER_REASON_NONE;
     if (!saga_row_is_null(row, 3) && order_reason_parse(saga_row_str(row, 3), &o->reason))
         return SAGA_ERR_INTERNAL;
-    copy_col(row, 4, o->currency, sizeof(o->currency));
+    saga_row_copy(row, 4, o->currency, sizeof(o->currency));
     o->has_amount = !saga_row_is_null(row, 5);
     o->amount = saga_row_i64(row, 5);
-    copy_col(row, 6, o->payment_id, sizeof(o->payment_id));
+    saga_row_copy(row, 6, o->payment_id, sizeof(o->payment_id));
     if (time_col(row, 7, o->deadline) || time_col(row, 8, o->created_at) ||
         time_col(row, 9, o->updated_at))
         return SAGA_ERR_INTERNAL;
@@ -67,7 +55,7 @@ static void row_to_line(const saga_row *row, size_t col, order *o)
     if (saga_row_is_null(row, col) || o->nlines >= ORDER_LINES_MAX)
         return; /* LEFT JOIN without lines */
     order_line *l = &o->lines[o->nlines++];
-    copy_col(row, col, l->sku, sizeof(l->sku));
+    saga_row_copy(row, col, l->sku, sizeof(l->sku));
     l->quantity = (int)saga_row_i64(row, col + 1);
     l->has_price = !saga_row_is_null(row, col + 2);
     l->unit_price = saga_row_i64(row, col + 2);
@@ -77,7 +65,7 @@ static void row_to_line(const saga_row *row, size_t col, order *o)
 
 int order_store_insert(saga_db *db, const order *o)
 {
-    char deadline[ORDER_DB_TIME_LEN + 1], created[ORDER_DB_TIME_LEN + 1];
+    char deadline[SAGA_DB_TIME_LEN + 1], created[SAGA_DB_TIME_LEN + 1];
     int rc;
 
     /* the RFC 3339 strings of o, as DATETIME(3) text */
@@ -105,8 +93,8 @@ int order_store_insert(saga_db *db, const order *o)
 
 int order_store_update(saga_db *db, const order *o, long long now_ms)
 {
-    char now[ORDER_DB_TIME_LEN + 1];
-    order_time_db(now_ms, now);
+    char now[SAGA_DB_TIME_LEN + 1];
+    saga_db_time_from_ms(now_ms, now);
     saga_param p[] = {
         SAGA_P_STR(order_status_str(o->status)),
         SAGA_P_STR(order_reason_str(o->reason)),
@@ -247,8 +235,8 @@ int order_store_history_add(saga_db *db, const char *order_id, const char *event
                             const char *event_type, const char *kind, order_status status,
                             const char *detail, long long at_ms)
 {
-    char at[ORDER_DB_TIME_LEN + 1];
-    order_time_db(at_ms, at);
+    char at[SAGA_DB_TIME_LEN + 1];
+    saga_db_time_from_ms(at_ms, at);
     saga_param p[] = {SAGA_P_STR(order_id),
                       SAGA_P_STR(event_id),
                       SAGA_P_STR(event_type),
@@ -299,8 +287,8 @@ int order_store_history(saga_db *db, const char *order_id, order_history_fn fn, 
 int order_store_idem_insert(saga_db *db, const char *customer_id, const char *key, const char *hash,
                             const char *order_id, long long now_ms)
 {
-    char now[ORDER_DB_TIME_LEN + 1];
-    order_time_db(now_ms, now);
+    char now[SAGA_DB_TIME_LEN + 1];
+    saga_db_time_from_ms(now_ms, now);
     saga_param p[] = {SAGA_P_STR(customer_id), SAGA_P_STR(key), SAGA_P_STR(hash),
                       SAGA_P_STR(order_id), SAGA_P_STR(now)};
     return saga_db_insert(db,
@@ -318,8 +306,8 @@ typedef struct idem_ctx {
 static int idem_row(const saga_row *row, void *ud)
 {
     idem_ctx *c = ud;
-    copy_col(row, 0, c->hash, ORDER_HASH_LEN + 1);
-    copy_col(row, 1, c->order_id, ORDER_ID_MAX + 1);
+    saga_row_copy(row, 0, c->hash, ORDER_HASH_LEN + 1);
+    saga_row_copy(row, 1, c->order_id, ORDER_ID_MAX + 1);
     c->found = true;
     return 0;
 }
@@ -350,18 +338,18 @@ static int due_row(const saga_row *row, void *ud)
 {
     due_ctx *d = ud;
     if (d->n < d->max)
-        copy_col(row, 0, d->ids[d->n++], ORDER_ID_MAX + 1);
+        saga_row_copy(row, 0, d->ids[d->n++], ORDER_ID_MAX + 1);
     return 0;
 }
 
 int order_store_due(saga_db *db, long long now_ms, size_t max, char (*ids)[ORDER_ID_MAX + 1],
                     size_t *n)
 {
-    char now[ORDER_DB_TIME_LEN + 1];
+    char now[SAGA_DB_TIME_LEN + 1];
     due_ctx d = {.ids = ids, .max = max};
     int rc;
 
-    order_time_db(now_ms, now);
+    saga_db_time_from_ms(now_ms, now);
     /* two ranges of KEY(status, deadline) */
     saga_param p[] = {SAGA_P_STR(now), SAGA_P_I64(max)};
     rc = saga_db_query(db,
@@ -374,8 +362,8 @@ int order_store_due(saga_db *db, long long now_ms, size_t max, char (*ids)[ORDER
 
 int order_store_count_due(saga_db *db, long long now_ms, long long *n)
 {
-    char now[ORDER_DB_TIME_LEN + 1];
-    order_time_db(now_ms, now);
+    char now[SAGA_DB_TIME_LEN + 1];
+    saga_db_time_from_ms(now_ms, now);
     saga_param p[] = {SAGA_P_STR(now)};
     return saga_db_query_i64(db,
                              "SELECT COUNT(*) FROM orders WHERE status IN"

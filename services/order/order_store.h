@@ -15,9 +15,6 @@
 #include "saga/db.h"
 #include "saga/prefetch.h"
 
-/* The wall clock in milliseconds since the epoch (CLOCK_REALTIME). */
-long long order_store_now_ms(void);
-
 /* Inserts the order row and its lines (o->created_at etc. are RFC 3339 strings),
  * through saga_db_insert: kept in the write batch attached to db, if any. */
 int order_store_insert(saga_db *db, const order *o);

@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "order_store.h"
+#include "saga/clock.h"
 #include "saga/err.h"
 #include "saga/log.h"
 #include "saga/metrics.h"
@@ -20,7 +21,7 @@ struct order_sweeper {
     pthread_mutex_t mu;
     pthread_cond_t cv; /* on CLOCK_MONOTONIC */
     bool stop;
-    unsigned long lock_conn_id; /* the connection holding the sweeper lock, 0 if none */
+    saga_db_lock lock; /* "sweeper": the instance holding it sweeps */
     saga_metric *past_deadline, *timeouts, *failures;
 };
 
@@ -35,9 +36,8 @@ static bool sweeper_stopping(order_sweeper *s)
 /* Sleeps one interval, or less if stopped. */
 static void sweeper_nap(order_sweeper *s)
 {
-    long long until = order_watch_now_ms() + s->app->sweep_interval_ms;
-    struct timespec ts = {.tv_sec = (time_t)(until / 1000),
-                          .tv_nsec = (long)(until % 1000) * 1000000L};
+    struct timespec ts;
+    saga_clock_deadline(&ts, s->app->sweep_interval_ms);
     pthread_mutex_lock(&s->mu);
     while (!s->stop && pthread_cond_timedwait(&s->cv, &s->mu, &ts) == 0)
         ;
@@ -48,18 +48,12 @@ static void sweeper_nap(order_sweeper *s)
  * outbox relay does). True if this instance sweeps. */
 static bool sweeper_hold_lock(order_sweeper *s, saga_db *db)
 {
-    long long got = 0;
-    unsigned long conn = saga_db_connection_id(db);
+    bool taken;
 
-    if (conn != 0 && conn == s->lock_conn_id)
-        return true;
-    s->lock_conn_id = 0; /* a new connection: the lock went with the old one */
-    if (saga_db_query_i64(db, "SELECT GET_LOCK(CONCAT(DATABASE(), '.sweeper'), 0)", NULL, 0,
-                          &got) != SAGA_OK ||
-        got != 1)
+    if (!saga_db_lock_hold(db, &s->lock, &taken))
         return false;
-    s->lock_conn_id = saga_db_connection_id(db);
-    LOG_INFO("sweeper.leader", "this instance now cancels orders past their deadline");
+    if (taken)
+        LOG_INFO("sweeper.leader", "this instance now cancels orders past their deadline");
     return true;
 }
 
@@ -107,7 +101,7 @@ static void sweeper_pass(order_sweeper *s, saga_db *db)
         return;
     do {
         cancelled = 0;
-        if (order_store_due(db, order_store_now_ms(), max, ids, &n) != SAGA_OK) {
+        if (order_store_due(db, saga_clock_wall_ms(), max, ids, &n) != SAGA_OK) {
             LOG_WARN("sweeper.scan_failed", "cannot read due orders: %s", saga_db_error(db));
             break;
         }
@@ -132,7 +126,7 @@ static void *sweeper_main(void *arg)
         if (sweeper_hold_lock(s, db))
             sweeper_pass(s, db);
         long long due = 0;
-        if (order_store_count_due(db, order_store_now_ms(), &due) == SAGA_OK)
+        if (order_store_count_due(db, saga_clock_wall_ms(), &due) == SAGA_OK)
             saga_metric_set(s->past_deadline, (double)due);
     }
     /* the thread's connection, and with it the lock, closes when the thread exits */
@@ -142,12 +136,12 @@ static void *sweeper_main(void *arg)
 order_sweeper *order_sweeper_start(saga_service *svc, order_app *app)
 {
     order_sweeper *s = calloc(1, sizeof(*s));
-    pthread_condattr_t attr;
 
     if (!s)
         return NULL;
     s->svc = svc;
     s->app = app;
+    s->lock.name = "sweeper";
     if (app->sweep_batch < 1 || app->sweep_batch > SWEEP_BATCH_MAX)
         app->sweep_batch = 50;
     s->past_deadline = saga_metrics_gauge(
@@ -159,10 +153,11 @@ order_sweeper *order_sweeper_start(saga_service *svc, order_app *app)
         saga_metrics_counter("saga_sweeper_failures_total",
                              "Timeout cancellations that failed and wait for the next pass", "");
     pthread_mutex_init(&s->mu, NULL);
-    pthread_condattr_init(&attr);
-    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    pthread_cond_init(&s->cv, &attr);
-    pthread_condattr_destroy(&attr);
+    if (saga_clock_cond_init(&s->cv) != 0) {
+        pthread_mutex_destroy(&s->mu);
+        free(s);
+        return NULL;
+    }
     if (pthread_create(&s->thread, NULL, sweeper_main, s) != 0) {
         pthread_cond_destroy(&s->cv);
         pthread_mutex_destroy(&s->mu);

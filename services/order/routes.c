@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
+#include <errno.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -13,9 +13,11 @@
 #include "order_commit.h"
 #include "order_events.h"
 #include "order_store.h"
+#include "saga/clock.h"
 #include "saga/err.h"
 #include "saga/fields.h"
 #include "saga/log.h"
+#include "saga/random.h"
 #include "saga/redis.h"
 #include "saga/service.h"
 #include "saga/text.h"
@@ -31,46 +33,26 @@ static order_app *route_app(saga_http_req *req)
     return saga_service_userdata(saga_service_from_request(req));
 }
 
-/* The calling thread's connection, or a 503 answer and NULL. */
-static saga_db *route_db(saga_http_req *req, saga_http_resp *resp)
-{
-    saga_db *db = saga_service_thread_db(saga_service_from_request(req));
-    if (!db)
-        saga_http_reply_problem(resp, 503, "the database is not reachable");
-    return db;
-}
-
-/* Answers a database failure: 503 for transient ones, else 500; logs it. */
-static void reply_db_error(saga_http_resp *resp, saga_db *db, int rc, const char *what)
-{
-    LOG_WARN("http.db_error", "%s: %s: %s", what, saga_rc_str(rc), db ? saga_db_error(db) : "");
-    if (rc == SAGA_ERR_NOMEM)
-        saga_http_reply_rc(resp, rc, "out of memory");
-    else if (rc == SAGA_ERR_TRANSIENT || rc == SAGA_ERR_UNAVAILABLE)
-        saga_http_reply_problem(resp, 503, "the database is busy or unavailable; retry");
-    else
-        saga_http_reply_problem(resp, 500, "database error while %s", what);
-}
-
-/* The request's traceparent if well formed, else a new one; also the answer's. */
-static void route_traceparent(saga_http_req *req, saga_http_resp *resp,
-                              char tp[ORDER_TRACEPARENT_LEN + 1])
+/* The request's traceparent if well formed, else a new one; also the answer's.
+ * Returns SAGA_OK, or an error already answered (500: no random bytes for a new one). */
+static int route_traceparent(saga_http_req *req, saga_http_resp *resp,
+                             char tp[ORDER_TRACEPARENT_LEN + 1])
 {
     const char *in = saga_http_header(req, "traceparent");
     if (in && order_traceparent_valid(in)) {
         snprintf(tp, ORDER_TRACEPARENT_LEN + 1, "%s", in);
     } else {
         uint8_t rnd[24];
-        size_t got = 0;
-        while (got < sizeof(rnd)) {
-            ssize_t n = getrandom(rnd + got, sizeof(rnd) - got, 0);
-            if (n > 0)
-                got += (size_t)n;
+        if (saga_random_fill(rnd, sizeof(rnd)) != SAGA_OK) {
+            LOG_ERROR("http.random_failed", "getrandom: %s", strerror(errno));
+            saga_http_reply_rc(resp, SAGA_ERR_INTERNAL, "no random bytes for a trace id");
+            return SAGA_ERR_INTERNAL;
         }
         order_traceparent_format(rnd, tp);
     }
     saga_http_add_header(resp, "traceparent", tp);
     saga_log_trace_set(tp); /* the request's lines carry the trace it starts or continues */
+    return SAGA_OK;
 }
 
 /* 200/202 with the order JSON; Location when asked. */
@@ -141,8 +123,8 @@ static void reply_replay(saga_http_req *req, saga_http_resp *resp, saga_db *db, 
         saga_metric_add(app->replayed, 1);
         reply_order(resp, 200, o, true);
     } else {
-        reply_db_error(resp, db, rc == SAGA_ERR_NOT_FOUND ? SAGA_ERR_INTERNAL : rc,
-                       "reading the order of an idempotency key");
+        saga_service_reply_db_error(resp, db, rc == SAGA_ERR_NOT_FOUND ? SAGA_ERR_INTERNAL : rc,
+                                    "reading the order of an idempotency key");
     }
     free(o);
 }
@@ -203,7 +185,7 @@ static bool soldout_refuse(saga_http_req *req, saga_http_resp *resp, saga_db *db
         return true;
     }
     if (rc != SAGA_ERR_NOT_FOUND) {
-        reply_db_error(resp, db, rc, "looking up an idempotency key");
+        saga_service_reply_db_error(resp, db, rc, "looking up an idempotency key");
         return true;
     }
     if (!(problem = cJSON_CreateObject()) || !(skus = cJSON_CreateArray()))
@@ -290,7 +272,8 @@ static void create_order(saga_http_req *req, saga_http_resp *resp, const cJSON *
     saga_redis *redis;
     int rc = SAGA_OK;
 
-    route_traceparent(req, resp, tp);
+    if (route_traceparent(req, resp, tp) != SAGA_OK)
+        return;
     if (order_request_parse(body, app->currency, &r, &e) != SAGA_OK) {
         saga_field_reply(resp, 400, e.field[0] ? e.field : NULL, "%s", e.detail);
         return;
@@ -300,7 +283,7 @@ static void create_order(saga_http_req *req, saga_http_resp *resp, const cJSON *
                          "Idempotency-Key must be 1 to 128 visible ASCII characters (no spaces)");
         return;
     }
-    if (!(db = route_db(req, resp)))
+    if (!(db = saga_service_request_db(req, resp)))
         return;
     order_request_hash(&r, hash);
     redis = saga_redis_thread(saga_service_config(svc));
@@ -314,7 +297,7 @@ static void create_order(saga_http_req *req, saga_http_resp *resp, const cJSON *
         saga_http_reply_rc(resp, SAGA_ERR_NOMEM, "out of memory");
         return;
     }
-    order_build(o, &r, app->timeout_ms, order_store_now_ms());
+    order_build(o, &r, app->timeout_ms, saga_clock_wall_ms());
     order_creation job = {.o = o, .idem_key = key, .hash = hash, .traceparent = tp};
     for (int attempt = 0; attempt < TX_ATTEMPTS; attempt++) {
         /* with the requests creating orders at the same moment; a retry alone */
@@ -334,7 +317,7 @@ static void create_order(saga_http_req *req, saga_http_resp *resp, const cJSON *
         usleep((useconds_t)(10000 << attempt));
     }
     if (rc != SAGA_OK) {
-        reply_db_error(resp, db, rc, "creating an order");
+        saga_service_reply_db_error(resp, db, rc, "creating an order");
         goto out;
     }
     saga_metric_add(app->created, 1);
@@ -409,13 +392,13 @@ static int wait_settled(saga_http_req *req, saga_db *db, order *o, unsigned long
 {
     saga_service *svc = saga_service_from_request(req);
     order_watch *w = &route_app(req)->watch;
-    long long until = order_watch_now_ms() + wait_s * 1000;
+    long long until = saga_clock_mono_ms() + wait_s * 1000;
     char id[ORDER_ID_MAX + 1];
     int rc;
 
     snprintf(id, sizeof(id), "%s", o->id);
     for (;;) {
-        long long now = order_watch_now_ms();
+        long long now = saga_clock_mono_ms();
         if (order_status_settled(o->status) || !saga_service_running(svc) || now >= until)
             return SAGA_OK;
         long long slice = now + WAIT_SLICE_MS;
@@ -462,7 +445,7 @@ static void route_get(saga_http_req *req, saga_http_resp *resp)
                          ORDER_WAIT_MAX_S);
         return;
     }
-    if (!(db = route_db(req, resp)))
+    if (!(db = saga_service_request_db(req, resp)))
         return;
     if (!(o = malloc(sizeof(*o)))) {
         saga_http_reply_rc(resp, SAGA_ERR_NOMEM, "out of memory");
@@ -476,7 +459,7 @@ static void route_get(saga_http_req *req, saga_http_resp *resp)
     if (rc == SAGA_ERR_NOT_FOUND)
         saga_http_reply_problem(resp, 404, "no order %s", id);
     else if (rc)
-        reply_db_error(resp, db, rc, "reading an order");
+        saga_service_reply_db_error(resp, db, rc, "reading an order");
     else
         reply_order(resp, 200, o, false);
     free(o);
@@ -557,7 +540,7 @@ static void route_list(saga_http_req *req, saga_http_resp *resp)
         return;
     }
     f.after = after;
-    if (!(db = route_db(req, resp)))
+    if (!(db = saga_service_request_db(req, resp)))
         return;
 
     page.limit = f.limit;
@@ -577,7 +560,7 @@ static void route_list(saga_http_req *req, saga_http_resp *resp)
     return;
 fail:
     cJSON_Delete(body);
-    reply_db_error(resp, db, rc, "listing orders");
+    saga_service_reply_db_error(resp, db, rc, "listing orders");
 }
 
 /* --- GET /api/orders/{id}/events --- */
@@ -624,7 +607,7 @@ static void route_events(saga_http_req *req, saga_http_resp *resp)
 
     if (!id)
         return;
-    if (!(db = route_db(req, resp)))
+    if (!(db = saga_service_request_db(req, resp)))
         return;
     if (!(o = malloc(sizeof(*o))) || !(body = cJSON_CreateObject())) {
         rc = SAGA_ERR_NOMEM;
@@ -648,7 +631,7 @@ static void route_events(saga_http_req *req, saga_http_resp *resp)
     body = NULL; /* now owned by the answer */
     goto out;
 fail:
-    reply_db_error(resp, db, rc, "reading the saga history");
+    saga_service_reply_db_error(resp, db, rc, "reading the saga history");
 out:
     cJSON_Delete(body);
     free(o);
@@ -681,8 +664,9 @@ static void route_cancel(saga_http_req *req, saga_http_resp *resp)
 
     if (!id)
         return;
-    route_traceparent(req, resp, tp);
-    if (!(db = route_db(req, resp)))
+    if (route_traceparent(req, resp, tp) != SAGA_OK)
+        return;
+    if (!(db = saga_service_request_db(req, resp)))
         return;
     if (!(o = malloc(sizeof(*o)))) {
         saga_http_reply_rc(resp, SAGA_ERR_NOMEM, "out of memory");
@@ -695,7 +679,7 @@ static void route_cancel(saga_http_req *req, saga_http_resp *resp)
         goto out;
     }
     if (rc) {
-        reply_db_error(resp, db, rc, "reading an order");
+        saga_service_reply_db_error(resp, db, rc, "reading an order");
         goto out;
     }
     cancel_call call = {.id = id, .traceparent = tp, .o = o};
@@ -710,7 +694,7 @@ static void route_cancel(saga_http_req *req, saga_http_resp *resp)
         goto out;
     }
     if (rc) {
-        reply_db_error(resp, db, rc, "cancelling an order");
+        saga_service_reply_db_error(resp, db, rc, "cancelling an order");
         goto out;
     }
     if (changed)
@@ -718,7 +702,7 @@ static void route_cancel(saga_http_req *req, saga_http_resp *resp)
     saga_log_ids ids = {.order_id = o->id, .correlation_id = o->id};
     saga_log_ids(SAGA_LOG_INFO, "order.cancelled", &ids, "cancelled at the customer's request");
     if ((rc = order_store_get(db, o->id, o)))
-        reply_db_error(resp, db, rc, "reading the cancelled order");
+        saga_service_reply_db_error(resp, db, rc, "reading the cancelled order");
     else
         reply_order(resp, 200, o, false);
 out:

@@ -19,13 +19,14 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/random.h>
 #include <time.h>
 
+#include "saga/clock.h"
 #include "saga/err.h"
 #include "saga/log.h"
 #include "saga/metrics.h"
 #include "saga/outbox.h"
+#include "saga/random.h"
 #include "saga/service.h"
 #include "payment_store.h"
 
@@ -52,18 +53,11 @@ static _Thread_local int draw_seeded;
 static double draw_next(void)
 {
     if (!draw_seeded) {
-        if (getrandom(&draw_state, sizeof(draw_state), 0) != (ssize_t)sizeof(draw_state))
+        if (saga_random_fill(&draw_state, sizeof(draw_state)) != SAGA_OK)
             draw_state = (uint64_t)time(NULL) ^ (uint64_t)(uintptr_t)&draw_state;
         draw_seeded = 1;
     }
     return payment_draw(&draw_state);
-}
-
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-        ;
 }
 
 int payment_json_add_i64(cJSON *obj, const char *name, long long v)
@@ -198,8 +192,9 @@ static int reservation_charge(saga_db *db, const payment_ctx *ctx, const reserva
     payment_record p;
     int rc;
 
+    /* the simulated slow gateway: holds up the consumer */
     if (ctx->latency_ms > 0)
-        sleep_ms(ctx->latency_ms); /* the simulated slow gateway: holds up the consumer */
+        saga_clock_sleep_ms(ctx->latency_ms);
     memset(&p, 0, sizeof(p));
     saga_uuid_v7(p.id);
     snprintf(p.order_id, sizeof(p.order_id), "%s", r->order_id);

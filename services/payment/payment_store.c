@@ -52,30 +52,17 @@ const saga_prefetch_query payment_cancelled_lock_query = {
     .keep_absent = true,
 };
 
-/* Copies a column into a fixed buffer, truncating; NULL becomes "". */
-static void copy_col(const saga_row *row, size_t col, char *out, size_t outlen)
-{
-    const char *s = saga_row_str(row, col);
-    snprintf(out, outlen, "%s", s ? s : "");
-}
-
 /* "2026-11-22T10:00:00.123456" -> "2026-11-22T10:00:00.123Z". */
 static void copy_time(const saga_row *row, size_t col, char out[SAGA_TIME_LEN + 1])
 {
-    const char *s = saga_row_str(row, col);
-    if (!s || strlen(s) < SAGA_TIME_LEN - 1) {
+    if (saga_db_time_to_rfc3339(saga_row_str(row, col), out) != SAGA_OK)
         out[0] = '\0';
-        return;
-    }
-    memcpy(out, s, SAGA_TIME_LEN - 1);
-    out[SAGA_TIME_LEN - 1] = 'Z';
-    out[SAGA_TIME_LEN] = '\0';
 }
 
 static int wallet_row(const saga_row *row, void *ud)
 {
     payment_wallet *w = ud;
-    copy_col(row, 0, w->customer_id, sizeof(w->customer_id));
+    saga_row_copy(row, 0, w->customer_id, sizeof(w->customer_id));
     w->balance = saga_row_i64(row, 1);
     w->initial_balance = saga_row_i64(row, 2);
     w->topped_up = saga_row_i64(row, 3);
@@ -144,11 +131,11 @@ int payment_store_wallet_topup(saga_db *db, const char *customer_id, long long a
 static int payment_row(const saga_row *row, void *ud)
 {
     payment_record *r = ud;
-    copy_col(row, 0, r->id, sizeof(r->id));
-    copy_col(row, 1, r->order_id, sizeof(r->order_id));
-    copy_col(row, 2, r->customer_id, sizeof(r->customer_id));
+    saga_row_copy(row, 0, r->id, sizeof(r->id));
+    saga_row_copy(row, 1, r->order_id, sizeof(r->order_id));
+    saga_row_copy(row, 2, r->customer_id, sizeof(r->customer_id));
     r->amount = saga_row_i64(row, 3);
-    copy_col(row, 4, r->currency, sizeof(r->currency));
+    saga_row_copy(row, 4, r->currency, sizeof(r->currency));
     if (payment_status_parse(saga_row_str(row, 5), &r->status) != 0)
         return SAGA_ERR_INTERNAL; /* a row this code did not write */
     r->decline = PAYMENT_DECLINE_NONE;
@@ -233,7 +220,7 @@ int payment_store_known_add(saga_db *db, const char *order_id, const char *custo
 
 static int known_row(const saga_row *row, void *ud)
 {
-    copy_col(row, 0, ud, PAYMENT_CUSTOMER_ID_BYTES);
+    saga_row_copy(row, 0, ud, PAYMENT_CUSTOMER_ID_BYTES);
     return 0;
 }
 
@@ -263,11 +250,11 @@ int payment_store_parked_add(saga_db *db, const payment_parked *r, bool *added)
 static int parked_row(const saga_row *row, void *ud)
 {
     payment_parked *r = ud;
-    copy_col(row, 0, r->order_id, sizeof(r->order_id));
-    copy_col(row, 1, r->customer_id, sizeof(r->customer_id));
+    saga_row_copy(row, 0, r->order_id, sizeof(r->order_id));
+    saga_row_copy(row, 1, r->customer_id, sizeof(r->customer_id));
     r->amount = saga_row_i64(row, 2);
-    copy_col(row, 3, r->currency, sizeof(r->currency));
-    copy_col(row, 4, r->event_id, sizeof(r->event_id));
+    saga_row_copy(row, 3, r->currency, sizeof(r->currency));
+    saga_row_copy(row, 4, r->event_id, sizeof(r->event_id));
     return 0;
 }
 

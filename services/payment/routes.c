@@ -31,15 +31,6 @@ typedef struct wallet_tx {
 
 typedef int (*tx_fn)(saga_db *db, wallet_tx *tx);
 
-/* The calling thread's connection, or a 503 answered and NULL. */
-static saga_db *route_db(saga_http_req *req, saga_http_resp *resp)
-{
-    saga_db *db = saga_service_thread_db(saga_service_from_request(req));
-    if (!db)
-        saga_http_reply_problem(resp, 503, "the database is not reachable");
-    return db;
-}
-
 typedef struct tx_call {
     tx_fn fn;
     wallet_tx *tx;
@@ -56,16 +47,6 @@ static int tx_run(saga_db *db, tx_fn fn, wallet_tx *tx)
 {
     tx_call call = {fn, tx};
     return saga_db_transaction(db, TX_ATTEMPTS, tx_call_run, &call);
-}
-
-/* A database failure as a problem answer (the details go to the log). */
-static void reply_db_error(saga_http_resp *resp, saga_db *db, int rc)
-{
-    LOG_WARN("http.db_error", "%s: %s", saga_rc_str(rc), saga_db_error(db));
-    if (rc == SAGA_ERR_TRANSIENT || rc == SAGA_ERR_UNAVAILABLE)
-        saga_http_reply_problem(resp, 503, "the database is busy or unreachable; retry");
-    else
-        saga_http_reply_rc(resp, SAGA_ERR_INTERNAL, "database error");
 }
 
 /* The customerId path parameter, or a 400 answered and NULL. */
@@ -118,13 +99,13 @@ static void route_wallet_get(saga_http_req *req, saga_http_resp *resp)
     payment_wallet w;
     int rc;
 
-    if (!customer_id || !(db = route_db(req, resp)))
+    if (!customer_id || !(db = saga_service_request_db(req, resp)))
         return;
     rc = payment_store_wallet_get(db, customer_id, false, &w);
     if (rc == SAGA_ERR_NOT_FOUND)
         saga_http_reply_problem(resp, 404, "customer %s has no wallet", customer_id);
     else if (rc)
-        reply_db_error(resp, db, rc);
+        saga_service_reply_db_error(resp, db, rc, "reading a wallet");
     else
         reply_wallet(resp, 200, &w);
 }
@@ -176,7 +157,7 @@ static void route_wallet_put(saga_http_req *req, saga_http_resp *resp)
         return;
     tx.put.has_balance = tx.put.balance >= 0;
     tx.put.has_blocked = cJSON_IsBool(cJSON_GetObjectItemCaseSensitive(body, "blocked"));
-    if (!(db = route_db(req, resp)))
+    if (!(db = saga_service_request_db(req, resp)))
         return;
 
     rc = tx_run(db, wallet_put_tx, &tx);
@@ -188,7 +169,7 @@ static void route_wallet_put(saga_http_req *req, saga_http_resp *resp)
         return;
     }
     if (rc) {
-        reply_db_error(resp, db, rc);
+        saga_service_reply_db_error(resp, db, rc, "setting a wallet");
         return;
     }
     if (tx.action == PAYMENT_PUT_CREATE) {
@@ -229,7 +210,7 @@ static void route_wallet_topup(saga_http_req *req, saga_http_resp *resp)
 
     if (!(tx.customer_id = customer_param(req, resp)) || !saga_field_object(body, allowed, resp) ||
         !saga_field_int(body, "amount", true, 1, PAYMENT_TOPUP_MAX, &tx.amount, resp) ||
-        !(db = route_db(req, resp)))
+        !(db = saga_service_request_db(req, resp)))
         return;
 
     rc = tx_run(db, wallet_topup_tx, &tx);
@@ -243,7 +224,7 @@ static void route_wallet_topup(saga_http_req *req, saga_http_resp *resp)
         return;
     }
     if (rc) {
-        reply_db_error(resp, db, rc);
+        saga_service_reply_db_error(resp, db, rc, "topping up a wallet");
         return;
     }
     LOG_INFO("wallet.topped_up", "wallet of %s topped up by %lld to %lld", tx.customer_id,
@@ -263,7 +244,7 @@ static void route_payment_get(saga_http_req *req, saga_http_resp *resp)
         saga_field_reply(resp, 400, "orderId", "orderId must be an order id: a UUID in lowercase hex");
         return;
     }
-    if (!(db = route_db(req, resp)))
+    if (!(db = saga_service_request_db(req, resp)))
         return;
     rc = payment_store_payment_get(db, order_id, false, &p);
     if (rc == SAGA_OK && !saga_http_may_act_for(req, p.customer_id))
@@ -273,7 +254,7 @@ static void route_payment_get(saga_http_req *req, saga_http_resp *resp)
         return;
     }
     if (rc) {
-        reply_db_error(resp, db, rc);
+        saga_service_reply_db_error(resp, db, rc, "reading a payment");
         return;
     }
     const char *reason = payment_decline_str(p.decline);

@@ -11,6 +11,7 @@
 #include "order_app.h"
 #include "order_events.h"
 #include "order_store.h"
+#include "saga/clock.h"
 #include "saga/envelope.h"
 #include "saga/err.h"
 #include "testenv.h"
@@ -26,7 +27,7 @@ typedef struct fixture {
 static void fixture_open(fixture *f)
 {
     char err[512];
-    long long now = order_store_now_ms();
+    long long now = saga_clock_wall_ms();
 
     memset(f, 0, sizeof(*f));
     testenv_config(&f->cfg, "order", "order_watch");
@@ -114,7 +115,7 @@ START_TEST(test_waiters_woken_after_the_commit_only)
     ck_assert_int_eq(saga_db_commit(f.db), SAGA_OK);
     ck_assert_uint_eq(order_watch_snapshot(&f.app.watch), gen + 1);
     unsigned long long seen = gen;
-    ck_assert(order_watch_wait(&f.app.watch, f.o.id, &seen, order_watch_now_ms()));
+    ck_assert(order_watch_wait(&f.app.watch, f.o.id, &seen, saga_clock_mono_ms()));
     ck_assert_uint_eq(seen, gen + 1);
 
     saga_event_free(reserved);

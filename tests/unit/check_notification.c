@@ -262,24 +262,6 @@ START_TEST(test_retry_schedule)
 }
 END_TEST
 
-START_TEST(test_times)
-{
-    char t[SAGA_TIME_LEN + 1], s[NOTIFY_SQL_TIME_LEN + 1];
-    ck_assert_int_eq(notification_time_from_sql("2026-11-22 10:00:00.123", t), SAGA_OK);
-    ck_assert_str_eq(t, "2026-11-22T10:00:00.123Z");
-    ck_assert_int_eq(notification_time_from_sql("2026-11-22 10:00:00", t), SAGA_OK);
-    ck_assert_str_eq(t, "2026-11-22T10:00:00.000Z");
-    ck_assert_int_eq(notification_time_from_sql("2026-11-22 10:00:00.1", t), SAGA_OK);
-    ck_assert_str_eq(t, "2026-11-22T10:00:00.100Z");
-    ck_assert_int_eq(notification_time_from_sql("2026-11-22T10:00:00.123456", t), SAGA_OK);
-    ck_assert_str_eq(t, "2026-11-22T10:00:00.123Z");
-    notification_time_to_sql(0, s);
-    ck_assert_str_eq(s, "1970-01-01 00:00:00.000");
-    notification_time_to_sql(1795348648476LL, s);
-    ck_assert_str_eq(s, "2026-11-22 11:57:28.476");
-}
-END_TEST
-
 /* --- limits --- */
 
 START_TEST(test_channels_parse_bad)
@@ -572,25 +554,6 @@ START_TEST(test_retry_limits)
 }
 END_TEST
 
-START_TEST(test_times_bad)
-{
-    static const char *const bad[] = {"",
-                                      "2026-11-22",
-                                      "2026-11-22 10:00:00.",
-                                      "2026-11-22 10:00:00.1234567",
-                                      "2026-11-22 10:00:00Z",
-                                      "2026-11-22 10:00",
-                                      "abcd-11-22 10:00:00",
-                                      "2026/11/22 10:00:00",
-                                      "2026-11-22 10:00:00 "};
-    char t[SAGA_TIME_LEN + 1];
-    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-        ck_assert_msg(notification_time_from_sql(bad[i], t) == SAGA_ERR_INVALID, "accepted %s",
-                      bad[i]);
-    ck_assert_int_eq(notification_time_from_sql(NULL, t), SAGA_ERR_INVALID);
-}
-END_TEST
-
 START_TEST(test_error_clip)
 {
     char out[8];
@@ -622,7 +585,6 @@ static Suite *notification_suite(void)
     tcase_add_test(core, test_summary);
     tcase_add_test(core, test_email);
     tcase_add_test(core, test_retry_schedule);
-    tcase_add_test(core, test_times);
     suite_add_tcase(s, core);
     TCase *limits = tcase_create("limits");
     tcase_add_test(limits, test_channels_parse_bad);
@@ -633,7 +595,6 @@ static Suite *notification_suite(void)
     tcase_add_test(limits, test_email_no_injection);
     tcase_add_test(limits, test_summary_limits);
     tcase_add_test(limits, test_retry_limits);
-    tcase_add_test(limits, test_times_bad);
     tcase_add_test(limits, test_error_clip);
     suite_add_tcase(s, limits);
     return s;

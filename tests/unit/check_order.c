@@ -361,26 +361,6 @@ START_TEST(test_traceparent)
 }
 END_TEST
 
-START_TEST(test_times)
-{
-    char out[ORDER_TIME_LEN + 1], db[ORDER_DB_TIME_LEN + 1];
-    ck_assert_int_eq(order_time_from_db("2026-11-22 10:00:00.123", out), SAGA_OK);
-    ck_assert_str_eq(out, "2026-11-22T10:00:00.123Z");
-    ck_assert_int_eq(order_time_from_db("2026-11-22 10:00:00", out), SAGA_OK);
-    ck_assert_str_eq(out, "2026-11-22T10:00:00.000Z");
-    ck_assert_int_eq(order_time_from_db("2026-11-22 10:00:00.5", out), SAGA_OK);
-    ck_assert_str_eq(out, "2026-11-22T10:00:00.500Z");
-    ck_assert_int_eq(order_time_from_db("2026-11-22 10:00:00.123456", out), SAGA_OK);
-    ck_assert_str_eq(out, "2026-11-22T10:00:00.123Z");
-    ck_assert_int_eq(order_time_from_db("2026-11-22", out), SAGA_ERR_INVALID);
-    ck_assert_int_eq(order_time_from_db("2026-11-22 10:00:00.", out), SAGA_ERR_INVALID);
-    ck_assert_int_eq(order_time_from_db("2026-11-22 10:00:00.1234567", out), SAGA_ERR_INVALID);
-    ck_assert_int_eq(order_time_from_db(NULL, out), SAGA_ERR_INVALID);
-    order_time_db(1795341600123LL, db); /* 2026-11-22T10:00:00.123Z */
-    ck_assert_str_eq(db, "2026-11-22 10:00:00.123");
-}
-END_TEST
-
 START_TEST(test_order_json)
 {
     order o;
@@ -635,7 +615,6 @@ static Suite *order_suite(void)
     tcase_add_test(core, test_request_fields);
     tcase_add_test(core, test_request_hash);
     tcase_add_test(core, test_traceparent);
-    tcase_add_test(core, test_times);
     tcase_add_test(core, test_order_json);
     tcase_add_test(core, test_event_data);
     suite_add_tcase(s, core);

@@ -7,14 +7,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "saga/clock.h"
 #include "saga/err.h"
-
-static long long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* The bootstrap servers rk was made with, for messages. */
 static const char *bootstrap_of(rd_kafka_t *rk, char *buf, size_t len)
@@ -137,7 +131,7 @@ int dlq_reader_read(rd_kafka_t *rk, const char *topic, int npart, const int64_t 
                     size_t errlen)
 {
     rd_kafka_topic_partition_list_t *parts = NULL;
-    long long deadline = now_ms() + timeout_ms;
+    long long deadline = saga_clock_mono_ms() + timeout_ms;
     long long expected = 0, seen = 0;
     bool *done = NULL;
     int remaining = 0, rc = SAGA_OK;
@@ -170,7 +164,7 @@ int dlq_reader_read(rd_kafka_t *rk, const char *topic, int npart, const int64_t 
         goto out;
     }
     while (remaining > 0) {
-        if (now_ms() > deadline) {
+        if (saga_clock_mono_ms() > deadline) {
             snprintf(err, errlen, "%s: read %lld of about %lld messages in %ld ms (last error: %s)",
                      topic, seen, expected, timeout_ms, last_err);
             rc = SAGA_ERR_UNAVAILABLE;

@@ -123,6 +123,49 @@ int saga_db_query_i64(saga_db *db, const char *sql, const saga_param *params, si
  * count. Returns that count, or 0 if sql is too short. */
 size_t saga_db_in_list(char *sql, size_t sqllen, const char *head, size_t n, const char *tail);
 
+/* Writes head, then n copies of item separated by commas, then tail into sql (the
+ * caller's buffer of sqllen bytes): "VALUES " "(?,?)" x3 "" -> "VALUES (?,?),(?,?),(?,?)".
+ * Returns the length written, or 0 if it does not fit (sql is then unspecified). */
+size_t saga_db_sql_list(char *sql, size_t sqllen, const char *head, const char *item, size_t n,
+                        const char *tail);
+
+/* --- text in and out of rows --- */
+
+#define SAGA_DB_TIME_LEN 23    /* "2026-11-22 10:00:00.123": a DATETIME(3) literal */
+#define SAGA_DB_RFC3339_LEN 24 /* "2026-11-22T10:00:00.123Z" (SAGA_TIME_LEN of envelope.h) */
+
+/* Copies column col of row into out (the caller's buffer, outlen > 0), SQL NULL as "".
+ * Returns SAGA_OK, or SAGA_ERR_TOO_LARGE if the value was cut to outlen - 1 bytes. */
+int saga_row_copy(const saga_row *row, size_t col, char *out, size_t outlen);
+
+/* A DATETIME as the server prints it ("2026-11-22 10:00:00" with 0 or 1..6 fraction
+ * digits; a T instead of the space is accepted, as DATE_FORMAT may write it) to RFC 3339
+ * UTC with milliseconds ("2026-11-22T10:00:00.123Z", extra digits dropped) in out.
+ * Returns SAGA_OK, or SAGA_ERR_INVALID if dt (NULL allowed) is not of that form. */
+int saga_db_time_to_rfc3339(const char *dt, char out[SAGA_DB_RFC3339_LEN + 1]);
+
+/* Milliseconds since the epoch to a DATETIME(3) literal in UTC ("2026-11-22 10:00:00.123"). */
+void saga_db_time_from_ms(long long epoch_ms, char out[SAGA_DB_TIME_LEN + 1]);
+
+/* --- named locks --- */
+
+/* A lock "<database>.<name>" (GET_LOCK) that the connection taking it holds until it
+ * ends: one instance of a service does the job (the outbox relay, the order sweeper),
+ * another takes over when its connection goes. The caller owns the struct; name is
+ * borrowed and must outlive it. Zero conn_id before the first use. */
+typedef struct saga_db_lock {
+    const char *name;      /* "relay", "sweeper" */
+    unsigned long conn_id; /* the connection that holds it, 0 if none */
+} saga_db_lock;
+
+/* Holds lock on db's current connection, trying to take it (without waiting) if this
+ * connection does not hold it yet. Returns true if held; *taken is true only if this
+ * call took it (for the caller's "now the leader" log line). */
+bool saga_db_lock_hold(saga_db *db, saga_db_lock *lock, bool *taken);
+
+/* True if db's current connection is still the one holding lock (a reconnect loses it). */
+bool saga_db_lock_held(saga_db *db, const saga_db_lock *lock);
+
 /* Runs SQL text without parameters, several statements allowed (migrations, tests).
  * Never use it with input. */
 int saga_db_exec_script(saga_db *db, const char *sql);

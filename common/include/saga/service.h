@@ -54,4 +54,18 @@ saga_db *saga_service_thread_db(saga_service *svc);
 /* The service behind an HTTP request (saga_http_userdata). */
 saga_service *saga_service_from_request(const saga_http_req *req);
 
+/* --- a route's database --- */
+
+/* The calling thread's connection (saga_service_thread_db) for the service behind req,
+ * or NULL with a 503 problem ("the database is not reachable") already answered on
+ * resp, so that the route just returns. The connection is the thread's: do not close. */
+saga_db *saga_service_request_db(saga_http_req *req, saga_http_resp *resp);
+
+/* Answers a database call that failed with rc (not SAGA_OK) and logs it (warn,
+ * "http.db_error": what, rc and db's last error; db may be NULL): 503 "retry later"
+ * for SAGA_ERR_TRANSIENT and SAGA_ERR_UNAVAILABLE, else 500 ("out of memory" for
+ * SAGA_ERR_NOMEM, otherwise "database error while <what>"). The error text stays in the
+ * log, never in the answer. what is a gerund phrase: "reading an order". */
+void saga_service_reply_db_error(saga_http_resp *resp, saga_db *db, int rc, const char *what);
+
 #endif
