@@ -1,24 +1,29 @@
 /* ids.c - identifiers (time-ordered UUIDv7, random UUIDv4) and RFC 3339 times. */
 #include "saga/envelope.h"
 
+#include <errno.h>
 #include <stdatomic.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <stdint.h>
 #include <string.h>
-#include <sys/random.h>
 #include <time.h>
+
+#include "saga/err.h"
+#include "saga/log.h"
+#include "saga/random.h"
 
 /* The last (unix_ts_ms << 12 | counter) handed out by saga_uuid_v7, process-wide. */
 static _Atomic uint64_t uuid_v7_last;
 
+/* Random bytes for an id. An id cannot be made without them, and getrandom fails
+ * only when the kernel has no random source (ENOSYS) or the buffer is bad: the
+ * process stops with the reason rather than hand out a predictable id or spin. */
 static void uuid_random(uint8_t *b, size_t len)
 {
-    size_t got = 0;
-
-    while (got < len) {
-        ssize_t n = getrandom(b + got, len - got, 0);
-        if (n > 0)
-            got += (size_t)n;
+    if (saga_random_fill(b, len) != SAGA_OK) {
+        LOG_ERROR("ids.random_failed", "cannot read random bytes for an id: %s", strerror(errno));
+        abort();
     }
 }
 

@@ -741,9 +741,30 @@ class Stack:
         return count
 
     # --- draining and the audit ---
+    def consumers_caught_up(self):
+        """True when every running service's consumer holds partitions and has
+        consumed and committed everything on them (its saga_consumer_total_lag is 0).
+        A terminal order and empty outboxes are not enough: after a broker outage a
+        consumer may still be rejoining its group with the compensation (say the
+        OrderCancelled that releases a reservation) unread on the topic."""
+        for svc, proc in self.procs.items():
+            if proc.poll() is not None:
+                continue  # stopped on purpose by the test
+            try:
+                text = self.metrics_text(svc)
+            except OSError:
+                return False
+            assigned = re.search(r"^saga_consumer_assigned_partitions (\S+)", text, re.M)
+            lag = re.search(r"^saga_consumer_total_lag (\S+)", text, re.M)
+            if not assigned or float(assigned.group(1)) == 0:
+                return False
+            if not lag or float(lag.group(1)) > 0:
+                return False
+        return True
+
     def drain(self, timeout=60):
-        """Waits until no order is in flight, every outbox is empty and no
-        notification is pending."""
+        """Waits until no order is in flight, every outbox is empty, no notification
+        is pending and every consumer has caught up with its partitions."""
         deadline = time.time() + timeout
         while time.time() < deadline:
             busy = int(self.scalar("order", "SELECT COUNT(*) FROM orders WHERE status IN "
@@ -751,6 +772,8 @@ class Stack:
             busy += sum(int(self.scalar(s, "SELECT COUNT(*) FROM outbox")) for s in SERVICES)
             busy += int(self.scalar("notification", "SELECT COUNT(*) FROM notifications "
                                                     "WHERE status = 'PENDING'"))
+            if busy == 0 and not self.consumers_caught_up():
+                busy = 1
             if busy == 0:
                 time.sleep(0.5)  # events still on the wire reach their consumers
                 busy = sum(int(self.scalar(s, "SELECT COUNT(*) FROM outbox")) for s in SERVICES)
