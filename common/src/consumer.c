@@ -49,6 +49,7 @@ typedef struct partition_progress {
     char topic[128];
     int32_t partition;
     int64_t committed; /* next offset to process */
+    bool group_asked;  /* the group's committed offset was asked for (collect_lag) */
     saga_metric *lag;
 } partition_progress;
 
@@ -121,6 +122,7 @@ static partition_progress *progress_slot(saga_consumer *c, const char *topic, in
     snprintf(p->topic, sizeof(p->topic), "%s", topic);
     p->partition = partition;
     p->committed = -1;
+    p->group_asked = false;
     snprintf(labels, sizeof(labels), "topic=\"%s\",partition=\"%d\"", p->topic,
              (int)partition);
     p->lag = saga_metrics_gauge("saga_consumer_lag",
@@ -130,13 +132,48 @@ static partition_progress *progress_slot(saga_consumer *c, const char *topic, in
 }
 
 /* Lag of each assigned partition: the high watermark (as of the last fetch) minus
- * the offset committed last, or, before this instance's first commit there, minus
- * its consume position (where the group's committed offset put it). */
+ * the offset committed last. Before this instance has committed on a partition, the
+ * offset it works from is its consume position, or, before it has consumed anything
+ * there (just started or just given the partition, nothing new on it), the group's
+ * committed offset, asked of the broker once per partition (a restarted instance
+ * would otherwise count the whole partition as lag). */
+#define LAG_COMMITTED_TIMEOUT_MS 1000
+
 static void collect_lag(saga_consumer *c, rd_kafka_topic_partition_list_t *assigned)
 {
     double total = 0;
+    rd_kafka_topic_partition_list_t *ask = NULL;
 
     rd_kafka_position(c->rk, assigned);
+    pthread_mutex_lock(&c->progress_mu);
+    for (int i = 0; i < assigned->cnt; i++) {
+        rd_kafka_topic_partition_t *tp = &assigned->elems[i];
+        partition_progress *p = progress_slot(c, tp->topic, tp->partition);
+        if (p && p->committed < 0 && tp->offset < 0 && !p->group_asked) {
+            if (!ask)
+                ask = rd_kafka_topic_partition_list_new(assigned->cnt);
+            if (ask)
+                rd_kafka_topic_partition_list_add(ask, tp->topic, tp->partition);
+        }
+    }
+    pthread_mutex_unlock(&c->progress_mu);
+    /* a broker round trip: outside the lock, and only until each partition's first
+     * commit or message */
+    if (ask && rd_kafka_committed(c->rk, ask, LAG_COMMITTED_TIMEOUT_MS) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        pthread_mutex_lock(&c->progress_mu);
+        for (int i = 0; i < ask->cnt; i++) {
+            partition_progress *p = progress_slot(c, ask->elems[i].topic, ask->elems[i].partition);
+            if (!p)
+                continue;
+            p->group_asked = true; /* once: a group with no offset here stays at low */
+            if (p->committed < 0 && ask->elems[i].offset >= 0)
+                p->committed = ask->elems[i].offset;
+        }
+        pthread_mutex_unlock(&c->progress_mu);
+    }
+    if (ask)
+        rd_kafka_topic_partition_list_destroy(ask);
+
     pthread_mutex_lock(&c->progress_mu);
     for (size_t i = 0; i < c->nprogress; i++)
         saga_metric_set(c->progress[i].lag, 0); /* partitions no longer ours */
@@ -148,7 +185,7 @@ static void collect_lag(saga_consumer *c, rd_kafka_topic_partition_list_t *assig
         partition_progress *p = progress_slot(c, tp->topic, tp->partition);
         int64_t done = p && p->committed >= 0 ? p->committed : tp->offset;
         if (done < 0)
-            done = low; /* nothing consumed yet */
+            done = low; /* the group has committed nothing here: all of it is to do */
         double lag = high > done ? (double)(high - done) : 0;
         if (p)
             saga_metric_set(p->lag, lag);

@@ -780,7 +780,26 @@ class Stack:
                 if busy == 0:
                     return
             time.sleep(0.2)
-        raise AssertionError(f"{self.name}: the system did not drain in {timeout} s")
+        raise AssertionError(f"{self.name}: the system did not drain in {timeout} s "
+                             f"(consumers: {self.consumer_progress()})")
+
+    def consumer_progress(self):
+        """Each running service's assigned partitions and lag per partition, from its
+        metrics: what a drain that timed out was waiting for."""
+        out = {}
+        for svc, proc in self.procs.items():
+            if proc.poll() is not None:
+                continue
+            try:
+                text = self.metrics_text(svc)
+            except OSError as e:
+                out[svc] = f"metrics unreadable: {e}"
+                continue
+            lags = re.findall(r"^saga_consumer_lag\{([^}]*)\} (\S+)", text, re.M)
+            assigned = re.search(r"^saga_consumer_assigned_partitions (\S+)", text, re.M)
+            out[svc] = {"assigned": assigned.group(1) if assigned else None,
+                        "lag": [f"{k}={v}" for k, v in lags if float(v) > 0]}
+        return out
 
     def audit_env(self):
         """What saga-audit needs to check this stack's databases and saga-dlq."""
