@@ -65,6 +65,10 @@ bool saga_json_find_nul(const char *text, size_t len, char *path, size_t pathlen
         path[0] = '\0';
     if (!text)
         return false;
+    /* the common case, on every body and event: neither a raw NUL nor the escape
+     * anywhere, so no string can hold one (two memory scans, no parse) */
+    if (!memchr(text, '\0', len) && !memmem(text, len, "\\u0000", 6))
+        return false;
     for (size_t i = 0; i < len; i++) {
         char c = text[i];
         if (c == '\0') {
