@@ -316,12 +316,18 @@ if knows SAGA_REDIS_PASSWORD; then
 else
     step "note: the services do not know SAGA_REDIS_PASSWORD: the harness Redis has none"
 fi
+# nine distinct free ports, chosen as the e2e harness chooses them (outside the
+# kernel's ephemeral range, so no outgoing connection takes one before its server)
 mapfile -t free < <(/usr/bin/python3 -c '
-import socket
-socks = [socket.socket() for _ in range(9)]
-for s in socks:
-    s.bind(("127.0.0.1", 0))
-print("\n".join(str(s.getsockname()[1]) for s in socks))')
+import sys
+sys.path.insert(0, sys.argv[1])
+from stack import free_port
+ports = []
+while len(ports) < 9:
+    port = free_port()
+    if port not in ports:
+        ports.append(port)
+print("\n".join(map(str, ports)))' "$ROOT/tests/e2e")
 declare -A PORT METRICS
 i=0
 for svc in "${APPS[@]}"; do

@@ -82,10 +82,32 @@ def terminate(proc, timeout=30):
     return wait_or_kill(proc, timeout)
 
 
+# Ports for the servers a test starts come from below the kernel's ephemeral range
+# (ip_local_port_range, 32768-60999 here). A port the kernel handed out with bind(0)
+# is free only until it hands it out again: to an outgoing connection, or to one of
+# the mock cluster's own listeners in the very process about to bind it, so the
+# server a test starts (or restarts, after a kill) could find it taken. The
+# harness's fixed ports (tests/harness/servers.sh) are left out.
+TEST_PORTS = range(20000, 32768)
+HARNESS_PORTS = {int(os.environ.get(name, default)) for name, default in (
+    ("SAGA_TEST_MYSQL_PORT", 23306), ("SAGA_TEST_REDIS_PORT", 26379),
+    ("SAGA_TEST_BROKER_CONTROL_PORT", 29092))}
+
+
 def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A port no one listens on, outside the ephemeral range."""
+    rng = secrets.SystemRandom()
+    for _ in range(1000):
+        port = rng.choice(TEST_PORTS)
+        if port in HARNESS_PORTS:
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port in {TEST_PORTS}")
 
 
 class OpenApi:
