@@ -5,6 +5,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "saga/err.h"
+
 long saga_backoff_ms(unsigned attempt, long base_ms, long cap_ms, unsigned *seed)
 {
     long ceiling = base_ms < 1 ? 1 : base_ms;
@@ -24,4 +26,20 @@ long saga_backoff_ms(unsigned attempt, long base_ms, long cap_ms, unsigned *seed
 unsigned saga_backoff_seed(const void *salt)
 {
     return (unsigned)time(NULL) ^ ((unsigned)getpid() << 16) ^ (unsigned)(uintptr_t)salt;
+}
+
+int saga_backoff_retry(int attempts, saga_retry_fn fn, void *ud)
+{
+    /* per thread: two requests that collided draw different pauses */
+    static _Thread_local unsigned seed;
+    int rc = SAGA_ERR_TRANSIENT;
+
+    if (!seed)
+        seed = saga_backoff_seed(&seed);
+    for (int attempt = 0; attempt < attempts && rc == SAGA_ERR_TRANSIENT; attempt++) {
+        if (attempt > 0)
+            usleep((useconds_t)saga_backoff_ms((unsigned)attempt - 1, 10, 200, &seed) * 1000);
+        rc = fn(attempt, ud);
+    }
+    return rc;
 }

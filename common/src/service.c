@@ -395,6 +395,13 @@ int saga_service_main(const saga_service_def *def)
     pthread_key_create(&svc.thread_db_key, thread_db_free);
     svc.up = saga_metrics_gauge("saga_up", "1 while the service runs", "");
     saga_metrics_process_register();
+    if (def->init && def->init(&svc) != SAGA_OK) {
+        LOG_ERROR("service.start_failed", "%s-service: its state could not be set up", def->name);
+        pthread_key_delete(svc.thread_db_key);
+        saga_auth_free(svc.auth);
+        saga_db_library_end();
+        return 1;
+    }
 
     LOG_INFO("service.starting", "%s-service %s (commit %s) starting (mysql %s:%d/%s, kafka %s)",
              def->name, saga_version(), saga_version_commit(),

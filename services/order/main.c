@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "order_app.h"
+#include "order_service.h"
 #include "order_events.h"
 #include "order_store.h"
 #include "order_sweeper.h"
@@ -26,20 +26,8 @@
 
 static const char *const order_topics[] = {"inventory-events", "payment-events"};
 
-/* every handler locks its order first: the consumer locks the batch's orders at once */
-#define ORDER_LOCK {{&order_lock_query, "orderId", NULL}}
-
-static const saga_handler order_handlers[] = {
-    {"InventoryReserved", order_events_handle, ORDER_LOCK},
-    {"InventoryShortage", order_events_handle, ORDER_LOCK},
-    {"InventoryReleased", order_events_handle, ORDER_LOCK},
-    {"PaymentCompleted", order_events_handle, ORDER_LOCK},
-    {"PaymentFailed", order_events_handle, ORDER_LOCK},
-    {"PaymentRefunded", order_events_handle, ORDER_LOCK},
-};
-
 /* Reads the service's own settings; an error names the variable. */
-static int order_app_load(order_app *app, char *err, size_t errlen)
+static int order_service_load(order_service *app, char *err, size_t errlen)
 {
     int rc;
 
@@ -77,7 +65,7 @@ static int order_app_load(order_app *app, char *err, size_t errlen)
 
 static int order_start(saga_service *svc)
 {
-    order_app *app = saga_service_userdata(svc);
+    order_service *app = saga_service_userdata(svc);
 
     app->created = saga_metrics_counter("saga_orders_created_total", "Orders created", "");
     app->replayed = saga_metrics_counter("saga_orders_idempotent_replays_total",
@@ -93,14 +81,14 @@ static int order_start(saga_service *svc)
 
 static void order_stop(saga_service *svc)
 {
-    order_app *app = saga_service_userdata(svc);
+    order_service *app = saga_service_userdata(svc);
     order_sweeper_stop(app->sweeper);
     app->sweeper = NULL;
 }
 
 int main(int argc, char **argv)
 {
-    static order_app app;
+    static order_service app;
     char err[512];
     int rc;
 
@@ -108,7 +96,7 @@ int main(int argc, char **argv)
         return 0;
     /* ?wait= holds an HTTP thread: more of them than the library's default 2 */
     setenv("SAGA_HTTP_THREADS", ORDER_HTTP_THREADS_DEFAULT, 0);
-    if (order_app_load(&app, err, sizeof(err))) {
+    if (order_service_load(&app, err, sizeof(err))) {
         fprintf(stderr, "order-service: invalid configuration: %s\n", err);
         return 2;
     }
@@ -122,7 +110,7 @@ int main(int argc, char **argv)
         .topics = order_topics,
         .ntopics = sizeof(order_topics) / sizeof(order_topics[0]),
         .handlers = order_handlers,
-        .nhandlers = sizeof(order_handlers) / sizeof(order_handlers[0]),
+        .nhandlers = order_nhandlers,
         .routes = order_routes,
         .nroutes = order_nroutes,
         .start = order_start,

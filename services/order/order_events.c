@@ -2,178 +2,20 @@
 #include "order_events.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "order_app.h"
+#include "order_service.h"
 #include "order_store.h"
 #include "saga/clock.h"
 #include "saga/err.h"
+#include "saga/handler.h"
 #include "saga/log.h"
 #include "saga/outbox.h"
 
-/* --- the watch --- */
-
-int order_watch_init(order_watch *w)
-{
-    int rc;
-
-    memset(w, 0, sizeof(*w));
-    if ((rc = pthread_mutex_init(&w->mu, NULL)))
-        return rc;
-    if ((rc = saga_clock_cond_init(&w->cv)) == 0)
-        return 0;
-    pthread_mutex_destroy(&w->mu);
-    return rc;
-}
-
-void order_watch_destroy(order_watch *w)
-{
-    pthread_cond_destroy(&w->cv);
-    pthread_mutex_destroy(&w->mu);
-}
-
-unsigned long long order_watch_snapshot(order_watch *w)
-{
-    pthread_mutex_lock(&w->mu);
-    unsigned long long gen = w->gen;
-    pthread_mutex_unlock(&w->mu);
-    return gen;
-}
-
-void order_watch_notify(order_watch *w, const char *order_id)
-{
-    pthread_mutex_lock(&w->mu);
-    w->gen++;
-    snprintf(w->ring[w->gen % ORDER_WATCH_RING], ORDER_ID_MAX + 1, "%s", order_id);
-    pthread_cond_broadcast(&w->cv);
-    pthread_mutex_unlock(&w->mu);
-}
-
-/* Under the mutex: was order_id notified after generation seen? */
-static bool watch_match(const order_watch *w, const char *order_id, unsigned long long seen)
-{
-    if (w->gen - seen >= ORDER_WATCH_RING)
-        return true; /* overwritten: cannot tell, so re-read */
-    for (unsigned long long g = seen + 1; g <= w->gen; g++)
-        if (strcmp(w->ring[g % ORDER_WATCH_RING], order_id) == 0)
-            return true;
-    return false;
-}
-
-bool order_watch_wait(order_watch *w, const char *order_id, unsigned long long *seen,
-                      long long until_ms)
-{
-    struct timespec until = {.tv_sec = (time_t)(until_ms / 1000),
-                             .tv_nsec = (long)(until_ms % 1000) * 1000000L};
-    bool hit = false;
-
-    pthread_mutex_lock(&w->mu);
-    for (;;) {
-        if (w->gen != *seen) {
-            hit = watch_match(w, order_id, *seen);
-            *seen = w->gen;
-            if (hit)
-                break;
-        }
-        int rc = pthread_cond_timedwait(&w->cv, &w->mu, &until);
-        if (rc == ETIMEDOUT || rc == EINVAL) {
-            if (w->gen != *seen) {
-                hit = watch_match(w, order_id, *seen);
-                *seen = w->gen;
-            }
-            break;
-        }
-    }
-    pthread_mutex_unlock(&w->mu);
-    return hit;
-}
-
-/* --- the orders a consumer batch settles --- */
-
-/* The orders the consumer's open transaction settles, whose waiters are woken once
- * it commits (saga_db_after_commit). Only the consumer thread gathers them. They
- * belong to the transaction `serial` of `db`; found under another serial they are
- * left over from a transaction that did not commit, and are dropped. `ids` stays
- * allocated between batches (a file-scope pointer, freed with the process). */
-typedef struct settled_orders {
-    order_watch *watch;
-    const saga_db *db;
-    unsigned long long serial;
-    char (*ids)[ORDER_ID_MAX + 1];
-    size_t n, cap;
-} settled_orders;
-
-static settled_orders settled;
-
-static void settled_notify(void *ud)
-{
-    settled_orders *s = ud;
-    for (size_t i = 0; i < s->n; i++)
-        order_watch_notify(s->watch, s->ids[i]);
-    s->n = 0;
-    s->db = NULL;
-}
-
-/* Notes that db's open transaction settles order_id: its waiters are woken after
- * the commit. */
-static int settled_add(saga_db *db, order_watch *watch, const char *order_id)
-{
-    settled_orders *s = &settled;
-    unsigned long long serial = saga_db_tx_serial(db);
-
-    if (s->db != db || s->serial != serial) {
-        s->n = 0;
-        s->db = db;
-        s->serial = serial;
-    }
-    s->watch = watch;
-    if (s->n == s->cap) {
-        size_t cap = s->cap ? s->cap * 2 : 64;
-        void *ids = realloc(s->ids, cap * sizeof(*s->ids));
-        if (!ids)
-            return SAGA_ERR_NOMEM;
-        s->ids = ids;
-        s->cap = cap;
-    }
-    snprintf(s->ids[s->n], sizeof(s->ids[s->n]), "%s", order_id);
-    s->n++;
-    return saga_db_after_commit(db, settled_notify, s);
-}
-
 /* --- helpers --- */
-
-static const char *data_str(const saga_event *ev, const char *name)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(ev->data, name);
-    return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
-/* An integer member (amounts are < 2^53, exact in a double); false if absent. */
-static bool data_i64(const cJSON *obj, const char *name, long long *out)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, name);
-    if (!cJSON_IsNumber(v))
-        return false;
-    *out = (long long)v->valuedouble;
-    return true;
-}
-
-static int reject(saga_msg_meta *meta, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static int reject(saga_msg_meta *meta, const char *fmt, ...)
-{
-    va_list ap;
-    if (meta && meta->err && meta->errlen) {
-        va_start(ap, fmt);
-        vsnprintf(meta->err, meta->errlen, fmt, ap);
-        va_end(ap);
-    }
-    return SAGA_ERR_INVALID;
-}
 
 /* Writes event `type` with `data` (taken over) for order o to the outbox and adds
  * its emitted history row. */
@@ -219,7 +61,7 @@ static int apply_reserved(saga_db *db, const saga_event *ev, const order_step *s
     long long amount = 0;
     int rc;
 
-    if (!data_i64(ev->data, "amount", &amount))
+    if (!saga_data_int(ev->data, "amount", -SAGA_DATA_INT_MAX, SAGA_DATA_INT_MAX, &amount))
         return SAGA_ERR_INVALID;
     if (st->record_amount) {
         o->has_amount = true;
@@ -235,7 +77,7 @@ static int apply_reserved(saga_db *db, const saga_event *ev, const order_step *s
     {
         const cJSON *sku = cJSON_GetObjectItemCaseSensitive(item, "sku");
         long long price = 0;
-        if (!cJSON_IsString(sku) || !data_i64(item, "unitPrice", &price))
+        if (!cJSON_IsString(sku) || !saga_data_int(item, "unitPrice", -SAGA_DATA_INT_MAX, SAGA_DATA_INT_MAX, &price))
             continue;
         if ((rc = order_store_set_price(db, o->id, sku->valuestring, price)))
             return rc;
@@ -245,7 +87,7 @@ static int apply_reserved(saga_db *db, const saga_event *ev, const order_step *s
 
 int order_events_handle(saga_db *db, const saga_event *ev, saga_msg_meta *meta, void *ud)
 {
-    order_app *app = ud;
+    order_service *app = ud;
     order *o = NULL;
     order_input in;
     order_step st;
@@ -254,30 +96,30 @@ int order_events_handle(saga_db *db, const saga_event *ev, saga_msg_meta *meta, 
     int rc;
 
     if (order_input_from_type(ev->type, &in) != SAGA_OK)
-        return reject(meta, "order-service does not handle %s", ev->type);
-    const char *order_id = data_str(ev, "orderId");
-    const char *customer = data_str(ev, "customerId");
-    const char *currency = data_str(ev, "currency");
+        return saga_event_reject(meta, "order-service does not handle %s", ev->type);
+    const char *order_id = saga_data_str(ev->data, "orderId");
+    const char *customer = saga_data_str(ev->data, "customerId");
+    const char *currency = saga_data_str(ev->data, "currency");
     if (!order_id)
-        return reject(meta, "%s without data.orderId", ev->type);
+        return saga_event_reject(meta, "%s without data.orderId", ev->type);
     if (strcmp(ev->subject, order_id) != 0)
-        return reject(meta, "subject %.64s is not data.orderId %.64s", ev->subject, order_id);
+        return saga_event_reject(meta, "subject %.64s is not data.orderId %.64s", ev->subject, order_id);
     if (!(o = malloc(sizeof(*o))))
         return SAGA_ERR_NOMEM;
 
     rc = order_store_lock(db, order_id, o);
     if (rc == SAGA_ERR_NOT_FOUND) {
-        rc = reject(meta, "unknown order %.64s", order_id);
+        rc = saga_event_reject(meta, "unknown order %.64s", order_id);
         goto out;
     }
     if (rc)
         goto out;
     if (customer && strcmp(customer, o->customer_id) != 0) {
-        rc = reject(meta, "customerId %.64s is not the customer of order %s", customer, o->id);
+        rc = saga_event_reject(meta, "customerId %.64s is not the customer of order %s", customer, o->id);
         goto out;
     }
     if (currency && strcmp(currency, o->currency) != 0) {
-        rc = reject(meta, "currency %.8s is not the currency of order %s (%s)", currency, o->id,
+        rc = saga_event_reject(meta, "currency %.8s is not the currency of order %s (%s)", currency, o->id,
                     o->currency);
         goto out;
     }
@@ -287,18 +129,18 @@ int order_events_handle(saga_db *db, const saga_event *ev, saga_msg_meta *meta, 
 
     if (in == ORDER_IN_INVENTORY_RESERVED && (rc = apply_reserved(db, ev, &st, o))) {
         if (rc == SAGA_ERR_INVALID)
-            rc = reject(meta, "InventoryReserved without an amount");
+            rc = saga_event_reject(meta, "InventoryReserved without an amount");
         goto out;
     }
     if (st.record_payment) {
         long long amount = 0;
-        const char *payment_id = data_str(ev, "paymentId");
-        if (!data_i64(ev->data, "amount", &amount) || !payment_id) {
-            rc = reject(meta, "PaymentCompleted without amount or paymentId");
+        const char *payment_id = saga_data_str(ev->data, "paymentId");
+        if (!saga_data_int(ev->data, "amount", -SAGA_DATA_INT_MAX, SAGA_DATA_INT_MAX, &amount) || !payment_id) {
+            rc = saga_event_reject(meta, "PaymentCompleted without amount or paymentId");
             goto out;
         }
         if (o->has_amount && o->amount != amount) {
-            rc = reject(meta, "payment of %lld for order %s, whose reserved amount is %lld", amount,
+            rc = saga_event_reject(meta, "payment of %lld for order %s, whose reserved amount is %lld", amount,
                         o->id, o->amount);
             goto out;
         }
@@ -336,7 +178,7 @@ int order_events_handle(saga_db *db, const saga_event *ev, saga_msg_meta *meta, 
     /* waiters are woken once the batch has committed: what they re-read then is
      * the settled order */
     if (st.changed && order_status_settled(o->status) && app)
-        rc = settled_add(db, &app->watch, o->id);
+        rc = order_watch_after_commit(&app->watch, db, o->id);
 out:
     cJSON_free(detail);
     free(o);
@@ -436,3 +278,16 @@ int order_events_cancel(saga_db *db, const char *order_id, order_input in, const
         *changed = true;
     return rc;
 }
+
+/* every handler locks its order first: the consumer locks the batch's orders at once */
+#define ORDER_LOCK {{&order_lock_query, "orderId", NULL}}
+
+const saga_handler order_handlers[] = {
+    {"InventoryReserved", order_events_handle, ORDER_LOCK},
+    {"InventoryShortage", order_events_handle, ORDER_LOCK},
+    {"InventoryReleased", order_events_handle, ORDER_LOCK},
+    {"PaymentCompleted", order_events_handle, ORDER_LOCK},
+    {"PaymentFailed", order_events_handle, ORDER_LOCK},
+    {"PaymentRefunded", order_events_handle, ORDER_LOCK},
+};
+const size_t order_nhandlers = sizeof(order_handlers) / sizeof(order_handlers[0]);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "order_events.h"
 #include "order_store.h"
 #include "saga/clock.h"
 #include "saga/err.h"
@@ -16,7 +17,7 @@
 
 struct order_sweeper {
     saga_service *svc;
-    order_app *app;
+    order_service *app;
     pthread_t thread;
     pthread_mutex_t mu;
     pthread_cond_t cv; /* on CLOCK_MONOTONIC */
@@ -57,23 +58,26 @@ static bool sweeper_hold_lock(order_sweeper *s, saga_db *db)
     return true;
 }
 
+typedef struct sweep_call {
+    const char *id;
+    order o;
+    bool changed;
+} sweep_call;
+
+static int sweep_tx(saga_db *db, void *ud)
+{
+    sweep_call *call = ud;
+    call->changed = false;
+    return order_events_cancel(db, call->id, ORDER_IN_TIMEOUT, NULL, &call->o, &call->changed);
+}
+
 /* Cancels one due order in its own transaction; true if it was cancelled. */
 static bool sweeper_cancel(order_sweeper *s, saga_db *db, const char *id)
 {
-    order o;
-    bool changed = false;
-    int rc = SAGA_OK;
+    sweep_call call = {.id = id};
+    int rc = saga_db_transaction(db, SWEEP_TX_ATTEMPTS, sweep_tx, &call);
+    bool changed = call.changed;
 
-    for (int attempt = 0; attempt < SWEEP_TX_ATTEMPTS; attempt++) {
-        changed = false;
-        if ((rc = saga_db_begin(db)) == SAGA_OK &&
-            (rc = order_events_cancel(db, id, ORDER_IN_TIMEOUT, NULL, &o, &changed)) == SAGA_OK &&
-            (rc = saga_db_commit(db)) == SAGA_OK)
-            break;
-        saga_db_rollback(db);
-        if (rc != SAGA_ERR_TRANSIENT)
-            break;
-    }
     if (rc != SAGA_OK) {
         saga_log_ids ids = {.order_id = id, .correlation_id = id};
         saga_log_ids(SAGA_LOG_WARN, "sweeper.cancel_failed", &ids,
@@ -133,7 +137,7 @@ static void *sweeper_main(void *arg)
     return NULL;
 }
 
-order_sweeper *order_sweeper_start(saga_service *svc, order_app *app)
+order_sweeper *order_sweeper_start(saga_service *svc, order_service *app)
 {
     order_sweeper *s = calloc(1, sizeof(*s));
 

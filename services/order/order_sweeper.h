@@ -14,13 +14,13 @@
 #ifndef ORDER_SWEEPER_H
 #define ORDER_SWEEPER_H
 
-#include "order_app.h"
+#include "order_service.h"
 #include "saga/service.h"
 
 /* Starts the sweeper thread; it uses its own MySQL connection
  * (saga_service_thread_db). Returns NULL if the thread cannot be started. Both
  * svc and app must outlive it. */
-order_sweeper *order_sweeper_start(saga_service *svc, order_app *app);
+order_sweeper *order_sweeper_start(saga_service *svc, order_service *app);
 
 /* Stops the thread (waking it), waits for it, frees s. NULL is fine. */
 void order_sweeper_stop(order_sweeper *s);

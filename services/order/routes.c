@@ -9,10 +9,11 @@
 #include <unistd.h>
 
 #include "order.h"
-#include "order_app.h"
+#include "order_service.h"
 #include "order_commit.h"
 #include "order_events.h"
 #include "order_store.h"
+#include "saga/backoff.h"
 #include "saga/clock.h"
 #include "saga/err.h"
 #include "saga/fields.h"
@@ -28,7 +29,7 @@
 #define WAIT_SLICE_MS 250 /* a waiter re-reads (and checks for shutdown) this often */
 #define OUT_OF_STOCK_TYPE "https://saga.example/problems/out-of-stock"
 
-static order_app *route_app(saga_http_req *req)
+static order_service *route_app(saga_http_req *req)
 {
     return saga_service_userdata(saga_service_from_request(req));
 }
@@ -106,7 +107,7 @@ static void idem_redis_key(char *out, size_t outlen, const char *customer, const
 static void reply_replay(saga_http_req *req, saga_http_resp *resp, saga_db *db, const char *key,
                          const char *hash, const char *stored_hash, const char *order_id)
 {
-    order_app *app = route_app(req);
+    order_service *app = route_app(req);
     order *o = NULL;
     int rc;
 
@@ -258,10 +259,37 @@ static const cJSON *order_body_for_caller(saga_http_req *req, saga_http_resp *re
     return *owned;
 }
 
+/* One attempt at committing a creation (saga_backoff_retry). */
+typedef struct create_call {
+    order_service *app;
+    saga_db *db;
+    order_creation *job;
+    const char *customer_id;
+    const char *key; /* NULL: no Idempotency-Key */
+    char *stored_hash, *stored_id; /* the key's row when it was committed by another */
+    bool replayed;                 /* ... then SAGA_OK and this: answer as a replay */
+} create_call;
+
+static int create_attempt(int attempt, void *ud)
+{
+    create_call *c = ud;
+    /* with the requests creating orders at the same moment; a retry alone */
+    int rc = order_commit(&c->app->committer, c->db, c->job, attempt > 0);
+    if (rc == SAGA_ERR_CONFLICT && c->key) {
+        /* the key exists (perhaps committed by a concurrent request just now) */
+        rc = order_store_idem_get(c->db, c->customer_id, c->key, c->stored_hash, c->stored_id);
+        if (rc == SAGA_OK)
+            c->replayed = true;
+        else if (rc == SAGA_ERR_NOT_FOUND)
+            rc = SAGA_ERR_TRANSIENT; /* rolled back meanwhile: try again */
+    }
+    return rc;
+}
+
 static void create_order(saga_http_req *req, saga_http_resp *resp, const cJSON *body)
 {
     saga_service *svc = saga_service_from_request(req);
-    order_app *app = saga_service_userdata(svc);
+    order_service *app = saga_service_userdata(svc);
     const char *key = saga_http_header(req, "Idempotency-Key");
     char tp[ORDER_TRACEPARENT_LEN + 1], hash[ORDER_HASH_LEN + 1];
     char stored_hash[ORDER_HASH_LEN + 1], stored_id[ORDER_ID_MAX + 1];
@@ -299,22 +327,12 @@ static void create_order(saga_http_req *req, saga_http_resp *resp, const cJSON *
     }
     order_build(o, &r, app->timeout_ms, saga_clock_wall_ms());
     order_creation job = {.o = o, .idem_key = key, .hash = hash, .traceparent = tp};
-    for (int attempt = 0; attempt < TX_ATTEMPTS; attempt++) {
-        /* with the requests creating orders at the same moment; a retry alone */
-        rc = order_commit(&app->committer, db, &job, attempt > 0);
-        if (rc == SAGA_ERR_CONFLICT && key) {
-            /* the key exists (perhaps committed by a concurrent request just now) */
-            rc = order_store_idem_get(db, r.customer_id, key, stored_hash, stored_id);
-            if (rc == SAGA_OK) {
-                reply_replay(req, resp, db, key, hash, stored_hash, stored_id);
-                goto redis;
-            }
-            if (rc == SAGA_ERR_NOT_FOUND)
-                rc = SAGA_ERR_TRANSIENT; /* rolled back meanwhile: try again */
-        }
-        if (rc != SAGA_ERR_TRANSIENT)
-            break;
-        usleep((useconds_t)(10000 << attempt));
+    create_call call = {.app = app, .db = db, .job = &job, .customer_id = r.customer_id,
+                        .key = key, .stored_hash = stored_hash, .stored_id = stored_id};
+    rc = saga_backoff_retry(TX_ATTEMPTS, create_attempt, &call);
+    if (rc == SAGA_OK && call.replayed) {
+        reply_replay(req, resp, db, key, hash, stored_hash, stored_id);
+        goto redis;
     }
     if (rc != SAGA_OK) {
         saga_service_reply_db_error(resp, db, rc, "creating an order");
@@ -344,7 +362,7 @@ out:
 static bool within_rate_limits(saga_http_req *req, saga_http_resp *resp)
 {
     saga_service *svc = saga_service_from_request(req);
-    const order_app *app = saga_service_userdata(svc);
+    const order_service *app = saga_service_userdata(svc);
     const saga_principal *who = saga_http_principal(req);
     saga_redis *redis = saga_redis_thread(saga_service_config(svc));
     char key[SAGA_AUTH_SUBJECT_MAX + 32];
@@ -457,7 +475,7 @@ static void route_get(saga_http_req *req, saga_http_resp *resp)
     if (rc == SAGA_OK && wait_s > 0 && !order_status_settled(o->status))
         rc = wait_settled(req, db, o, seen, wait_s);
     if (rc == SAGA_ERR_NOT_FOUND)
-        saga_http_reply_problem(resp, 404, "no order %s", id);
+        saga_http_reply_problem(resp, saga_http_status_for_rc(rc), "no order %s", id);
     else if (rc)
         saga_service_reply_db_error(resp, db, rc, "reading an order");
     else
@@ -615,7 +633,7 @@ static void route_events(saga_http_req *req, saga_http_resp *resp)
     }
     rc = own_order_get(req, db, id, o);
     if (rc == SAGA_ERR_NOT_FOUND) {
-        saga_http_reply_problem(resp, 404, "no order %s", id);
+        saga_http_reply_problem(resp, saga_http_status_for_rc(rc), "no order %s", id);
         goto out;
     }
     if (rc)
@@ -675,7 +693,7 @@ static void route_cancel(saga_http_req *req, saga_http_resp *resp)
     /* the owner never changes, so checking it before the transaction is enough */
     rc = own_order_get(req, db, id, o);
     if (rc == SAGA_ERR_NOT_FOUND) {
-        saga_http_reply_problem(resp, 404, "no order %s", id);
+        saga_http_reply_problem(resp, saga_http_status_for_rc(rc), "no order %s", id);
         goto out;
     }
     if (rc) {
@@ -686,11 +704,11 @@ static void route_cancel(saga_http_req *req, saga_http_resp *resp)
     rc = saga_db_transaction(db, TX_ATTEMPTS, cancel_tx, &call);
     changed = call.changed;
     if (rc == SAGA_ERR_NOT_FOUND) {
-        saga_http_reply_problem(resp, 404, "no order %s", id);
+        saga_http_reply_problem(resp, saga_http_status_for_rc(rc), "no order %s", id);
         goto out;
     }
     if (rc == SAGA_ERR_CONFLICT) {
-        saga_http_reply_problem(resp, 409, "order %s is already cancelled", id);
+        saga_http_reply_problem(resp, saga_http_status_for_rc(rc), "order %s is already cancelled", id);
         goto out;
     }
     if (rc) {

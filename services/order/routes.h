@@ -7,7 +7,7 @@
  *   POST /api/orders/{id}/cancel     the customer's cancel
  *
  * The handlers find the service with saga_service_from_request and their state
- * (order_app) with saga_service_userdata. */
+ * (order_service) with saga_service_userdata. */
 #ifndef ORDER_ROUTES_H
 #define ORDER_ROUTES_H
 

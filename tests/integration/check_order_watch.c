@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "order.h"
-#include "order_app.h"
+#include "order_service.h"
 #include "order_events.h"
 #include "order_store.h"
 #include "saga/clock.h"
@@ -19,7 +19,7 @@
 typedef struct fixture {
     saga_config cfg;
     saga_db *db;
-    order_app app;
+    order_service app;
     order o;
 } fixture;
 

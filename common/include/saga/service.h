@@ -29,6 +29,11 @@ typedef struct saga_service_def {
     size_t nhandlers;
     const saga_http_route *routes; /* besides /health, /ready, /metrics */
     size_t nroutes;
+    /* Optional: runs once the configuration is loaded, before any thread starts:
+     * the service's state keeps svc here, so that its handlers and routes reach the
+     * runtime (saga_service_config, saga_service_thread_db) through the state. A
+     * non-zero return stops start-up. */
+    int (*init)(saga_service *svc);
     /* Optional: runs once everything is up, before the HTTP server opens; a
      * non-zero return stops start-up. Start background threads here. */
     int (*start)(saga_service *svc);

@@ -1,21 +1,21 @@
-/* order_app.h - order-service's own state, shared by its routes, its event handlers
+/* order_service.h - order-service's own state, shared by its routes, its event handlers
  * and its deadline sweeper (saga_service_def.ud). Filled in by main.c from the
  * environment before the service starts; read-only afterwards except for the
  * members with their own locks. */
-#ifndef ORDER_APP_H
-#define ORDER_APP_H
+#ifndef ORDER_SERVICE_H
+#define ORDER_SERVICE_H
 
 #include <stdbool.h>
 #include <stddef.h>
 
 #include "order_commit.h"
-#include "order_events.h"
+#include "order_watch.h"
 #include "saga/metrics.h"
 #include "saga/ratelimit.h"
 
 typedef struct order_sweeper order_sweeper;
 
-typedef struct order_app {
+typedef struct order_service {
     char currency[4];       /* SAGA_CURRENCY, default EUR */
     long timeout_ms;        /* SAGA_TIMEOUT_MS, default 30000 */
     long sweep_interval_ms; /* SAGA_SWEEP_INTERVAL_MS, default 500 */
@@ -32,6 +32,6 @@ typedef struct order_app {
     saga_metric *created;      /* saga_orders_created_total */
     saga_metric *replayed;     /* saga_orders_idempotent_replays_total */
     saga_metric *soldout;      /* saga_orders_soldout_refused_total */
-} order_app;
+} order_service;
 
 #endif
