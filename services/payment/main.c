@@ -16,15 +16,16 @@
 #include "saga/service.h"
 #include "saga/version.h"
 #include "payment_events.h"
+#include "payment_service.h"
 #include "routes.h"
 
 static const char *const payment_topics[] = {"inventory-events", "order-events"};
 
-static payment_ctx ctx;
+static payment_service state;
 
 /* Reads the service's own settings. Returns SAGA_OK or SAGA_ERR_INVALID (err names
  * the variable). */
-static int ctx_load(payment_ctx *c, char *err, size_t errlen)
+static int payment_service_load(payment_service *c, char *err, size_t errlen)
 {
     char rate[64];
     long limit = 0;
@@ -45,9 +46,13 @@ static int ctx_load(payment_ctx *c, char *err, size_t errlen)
 
 static int payment_start(saga_service *svc)
 {
-    payment_ctx *c = saga_service_userdata(svc);
+    payment_service *c = saga_service_userdata(svc);
     LOG_INFO("payment.config", "limit %lld, failure rate %g, latency %ld ms", c->rules.limit,
              c->rules.failure_rate, c->latency_ms);
+    c->parked = saga_metrics_gauge("saga_payment_parked_reservations",
+                                   "InventoryReserved events parked until their order's "
+                                   "OrderCreated arrives",
+                                   "");
     saga_metrics_on_render(payment_parked_gauge_refresh, svc);
     return 0;
 }
@@ -58,7 +63,7 @@ int main(int argc, char **argv)
 
     if (saga_version_requested(argc, argv, "payment-service"))
         return 0;
-    if (ctx_load(&ctx, err, sizeof(err))) {
+    if (payment_service_load(&state, err, sizeof(err))) {
         fprintf(stderr, "payment-service: invalid configuration: %s\n", err);
         return 2;
     }
@@ -72,7 +77,7 @@ int main(int argc, char **argv)
         .routes = payment_routes,
         .nroutes = payment_nroutes,
         .start = payment_start,
-        .ud = &ctx,
+        .ud = &state,
     };
     return saga_service_main(&def);
 }

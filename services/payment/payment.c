@@ -4,6 +4,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -185,4 +186,63 @@ double payment_draw(uint64_t *state)
     z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
     z ^= z >> 31;
     return (double)(z >> 11) * 0x1.0p-53; /* 53 random bits: [0, 1) */
+}
+
+/* --- the API's and the events' JSON --- */
+
+int payment_json_add_i64(cJSON *obj, const char *name, long long v)
+{
+    char buf[32];
+    snprintf(buf, sizeof(buf), "%lld", v);
+    return cJSON_AddRawToObject(obj, name, buf) ? SAGA_OK : SAGA_ERR_NOMEM;
+}
+
+cJSON *payment_wallet_to_json(const payment_wallet *w)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (!o || !cJSON_AddStringToObject(o, "customerId", w->customer_id) ||
+        payment_json_add_i64(o, "balance", w->balance) ||
+        !cJSON_AddBoolToObject(o, "blocked", w->blocked)) {
+        cJSON_Delete(o);
+        return NULL;
+    }
+    return o;
+}
+
+cJSON *payment_record_to_json(const payment_record *p)
+{
+    const char *reason = payment_decline_str(p->decline);
+    cJSON *o = cJSON_CreateObject();
+    if (!o || !cJSON_AddStringToObject(o, "id", p->id) ||
+        !cJSON_AddStringToObject(o, "orderId", p->order_id) ||
+        !cJSON_AddStringToObject(o, "customerId", p->customer_id) ||
+        payment_json_add_i64(o, "amount", p->amount) ||
+        !cJSON_AddStringToObject(o, "currency", p->currency) ||
+        !cJSON_AddStringToObject(o, "status", payment_status_str(p->status)) ||
+        !(reason ? cJSON_AddStringToObject(o, "declineReason", reason)
+                 : cJSON_AddNullToObject(o, "declineReason")) ||
+        !cJSON_AddStringToObject(o, "createdAt", p->created_at) ||
+        !cJSON_AddStringToObject(o, "updatedAt", p->updated_at)) {
+        cJSON_Delete(o);
+        return NULL;
+    }
+    return o;
+}
+
+cJSON *payment_event_data(const payment_record *p)
+{
+    cJSON *data = cJSON_CreateObject();
+    bool ok = data && cJSON_AddStringToObject(data, "orderId", p->order_id) &&
+              cJSON_AddStringToObject(data, "customerId", p->customer_id) &&
+              payment_json_add_i64(data, "amount", p->amount) == SAGA_OK &&
+              cJSON_AddStringToObject(data, "currency", p->currency);
+    if (ok && p->status == PAYMENT_DECLINED)
+        ok = cJSON_AddStringToObject(data, "reason", payment_decline_str(p->decline)) != NULL;
+    else if (ok)
+        ok = cJSON_AddStringToObject(data, "paymentId", p->id) != NULL;
+    if (!ok) {
+        cJSON_Delete(data);
+        return NULL;
+    }
+    return data;
 }

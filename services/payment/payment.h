@@ -11,6 +11,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <cjson/cJSON.h>
+
+#include "saga/envelope.h"
 
 /* Money is an integer number of minor units; JSON carries it exactly up to 2^53-1. */
 #define PAYMENT_MONEY_MAX 9007199254740991LL
@@ -121,6 +124,39 @@ typedef struct payment_put {
     bool has_blocked;
     bool blocked;
 } payment_put;
+
+/* A row of `payments`. Times are RFC 3339 UTC with milliseconds. */
+typedef struct payment_record {
+    char id[PAYMENT_ID_LEN + 1];
+    char order_id[PAYMENT_ID_LEN + 1];
+    char customer_id[PAYMENT_CUSTOMER_ID_BYTES];
+    long long amount;
+    char currency[4];
+    payment_status status;
+    payment_decline decline; /* PAYMENT_DECLINE_NONE unless DECLINED */
+    char created_at[SAGA_TIME_LEN + 1];
+    char updated_at[SAGA_TIME_LEN + 1];
+} payment_record;
+
+/* --- the API's and the events' JSON --- */
+
+/* Adds an integer member printed exactly (never in exponent form), for money.
+ * Returns SAGA_OK or SAGA_ERR_NOMEM. */
+int payment_json_add_i64(cJSON *obj, const char *name, long long v);
+
+/* A wallet as the API shows it: {"customerId","balance","blocked"}. NULL on no memory;
+ * caller frees with cJSON_Delete. */
+cJSON *payment_wallet_to_json(const payment_wallet *w);
+
+/* A payment as the API shows it: {"id","orderId","customerId","amount","currency",
+ * "status","declineReason"|null,"createdAt","updatedAt"}. NULL on no memory; caller
+ * frees with cJSON_Delete. */
+cJSON *payment_record_to_json(const payment_record *p);
+
+/* The data of the event about p (PaymentCompleted, PaymentRefunded: {orderId,
+ * customerId, amount, currency, paymentId}; PaymentFailed: reason instead of
+ * paymentId). NULL on no memory; caller frees with cJSON_Delete. */
+cJSON *payment_event_data(const payment_record *p);
 
 /* Decides a PUT against the existing wallet (NULL if none). A new wallet gets the
  * given balance (0 when absent) and blocked (false when absent). On an existing

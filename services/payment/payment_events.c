@@ -16,18 +16,19 @@
 #include "payment_events.h"
 
 #include <errno.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
 #include "saga/clock.h"
 #include "saga/err.h"
+#include "saga/handler.h"
 #include "saga/log.h"
 #include "saga/metrics.h"
 #include "saga/outbox.h"
 #include "saga/random.h"
 #include "saga/service.h"
+#include "payment_service.h"
 #include "payment_store.h"
 
 /* The fields of a consumed event's data this service uses (borrowed from the event). */
@@ -60,60 +61,33 @@ static double draw_next(void)
     return payment_draw(&draw_state);
 }
 
-int payment_json_add_i64(cJSON *obj, const char *name, long long v)
-{
-    char buf[32];
-    snprintf(buf, sizeof(buf), "%lld", v);
-    return cJSON_AddRawToObject(obj, name, buf) ? SAGA_OK : SAGA_ERR_NOMEM;
-}
-
-/* A string member of data, or NULL. */
-static const char *data_str(const cJSON *data, const char *name)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(data, name);
-    return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
 /* Reads and checks the fields every handled event carries (the schema has been
  * checked already; these are the rules it cannot express). */
 static int fields_read(const saga_event *ev, fields_kind kind, event_fields *f, saga_msg_meta *meta)
 {
     const cJSON *data = ev->data;
     memset(f, 0, sizeof(*f));
-    f->order_id = data_str(data, "orderId");
-    f->customer_id = data_str(data, "customerId");
-    if (!payment_uuid_valid(f->order_id)) {
-        snprintf(meta->err, meta->errlen, "data.orderId is not a UUID");
-        return SAGA_ERR_INVALID;
-    }
-    if (strcmp(f->order_id, ev->subject) != 0) {
-        snprintf(meta->err, meta->errlen, "data.orderId %s differs from the subject", f->order_id);
-        return SAGA_ERR_INVALID;
-    }
-    if (!payment_customer_id_valid(f->customer_id)) {
-        snprintf(meta->err, meta->errlen, "data.customerId is not a valid customer id");
-        return SAGA_ERR_INVALID;
-    }
+    f->order_id = saga_data_str(data, "orderId");
+    f->customer_id = saga_data_str(data, "customerId");
+    if (!payment_uuid_valid(f->order_id))
+        return saga_event_reject(meta, "data.orderId is not a UUID");
+    if (strcmp(f->order_id, ev->subject) != 0)
+        return saga_event_reject(meta, "data.orderId %s differs from the subject", f->order_id);
+    if (!payment_customer_id_valid(f->customer_id))
+        return saga_event_reject(meta, "data.customerId is not a valid customer id");
     if (kind == FIELDS_CREATED)
         return SAGA_OK;
     if (kind == FIELDS_CANCELLED) {
-        f->reason = data_str(data, "reason");
-        if (!f->reason || strlen(f->reason) > 20) {
-            snprintf(meta->err, meta->errlen, "data.reason is missing or too long");
-            return SAGA_ERR_INVALID;
-        }
+        f->reason = saga_data_str(data, "reason");
+        if (!f->reason || strlen(f->reason) > 20)
+            return saga_event_reject(meta, "data.reason is missing or too long");
         return SAGA_OK;
     }
-    f->currency = data_str(data, "currency");
-    if (!f->currency || strlen(f->currency) != 3) {
-        snprintf(meta->err, meta->errlen, "data.currency is not a currency code");
-        return SAGA_ERR_INVALID;
-    }
-    const cJSON *amount = cJSON_GetObjectItemCaseSensitive(data, "amount");
-    if (!cJSON_IsNumber(amount) || !payment_amount_from_double(amount->valuedouble, &f->amount)) {
-        snprintf(meta->err, meta->errlen, "data.amount is not an amount of money");
-        return SAGA_ERR_INVALID;
-    }
+    f->currency = saga_data_str(data, "currency");
+    if (!f->currency || strlen(f->currency) != 3)
+        return saga_event_reject(meta, "data.currency is not a currency code");
+    if (!saga_data_int(data, "amount", 0, PAYMENT_MONEY_MAX, &f->amount))
+        return saga_event_reject(meta, "data.amount is not an amount of money");
     return SAGA_OK;
 }
 
@@ -123,20 +97,11 @@ static int emit(saga_db *db, const char *type, const payment_record *p, const ch
                 const char *traceparent)
 {
     saga_event *out = NULL;
-    cJSON *data = cJSON_CreateObject();
+    cJSON *data = payment_event_data(p);
     int rc = SAGA_ERR_NOMEM;
 
-    if (!data || !cJSON_AddStringToObject(data, "orderId", p->order_id) ||
-        !cJSON_AddStringToObject(data, "customerId", p->customer_id) ||
-        payment_json_add_i64(data, "amount", p->amount) ||
-        !cJSON_AddStringToObject(data, "currency", p->currency))
+    if (!data)
         goto out;
-    if (p->status == PAYMENT_DECLINED) {
-        if (!cJSON_AddStringToObject(data, "reason", payment_decline_str(p->decline)))
-            goto out;
-    } else if (!cJSON_AddStringToObject(data, "paymentId", p->id)) {
-        goto out;
-    }
     out = saga_event_new(type, PAYMENT_SOURCE, p->order_id, p->order_id, causation, data);
     data = NULL; /* now owned by out (freed by saga_event_new on failure) */
     if (!out)
@@ -185,7 +150,7 @@ static int order_view_read(saga_db *db, const char *order_id, payment_order_view
 /* Decides the charge of r to its customer's wallet (locked by the caller: NULL if the
  * customer has none) with the decline rules: a DECLINED row and PaymentFailed, or
  * balance -= amount, a CAPTURED row and PaymentCompleted. */
-static int reservation_charge(saga_db *db, const payment_ctx *ctx, const reservation *r,
+static int reservation_charge(saga_db *db, const payment_service *ctx, const reservation *r,
                               const payment_wallet *wallet, const char *traceparent,
                               const saga_log_ids *ids)
 {
@@ -232,7 +197,7 @@ static int reservation_charge(saga_db *db, const payment_ctx *ctx, const reserva
 
 /* Applies the decision for r on an order whose known customer is known_customer:
  * charge, or log why not. OTHER_CUSTOMER and PARK are the caller's. */
-static int reservation_apply(saga_db *db, const payment_ctx *ctx, const reservation *r,
+static int reservation_apply(saga_db *db, const payment_service *ctx, const reservation *r,
                              payment_reserved_action action, const payment_wallet *wallet,
                              const char *traceparent, const saga_log_ids *ids)
 {
@@ -254,7 +219,7 @@ static int reservation_apply(saga_db *db, const payment_ctx *ctx, const reservat
 
 int payment_on_inventory_reserved(saga_db *db, const saga_event *ev, saga_msg_meta *meta, void *ud)
 {
-    const payment_ctx *ctx = ud;
+    const payment_service *ctx = ud;
     payment_wallet wallet;
     payment_order_view view = {0};
     char known[PAYMENT_CUSTOMER_ID_BYTES];
@@ -279,11 +244,9 @@ int payment_on_inventory_reserved(saga_db *db, const saga_event *ev, saga_msg_me
     if (rc == SAGA_ERR_NOT_FOUND) {
         /* OrderCreated not seen yet (another topic): park; it is decided on then */
         payment_parked pr;
-        if (strlen(ev->id) > PAYMENT_EVENT_ID_MAX) {
-            snprintf(meta->err, meta->errlen, "event id longer than %d characters",
+        if (strlen(ev->id) > PAYMENT_EVENT_ID_MAX)
+            return saga_event_reject(meta, "event id longer than %d characters",
                      PAYMENT_EVENT_ID_MAX);
-            return SAGA_ERR_INVALID;
-        }
         memset(&pr, 0, sizeof(pr));
         snprintf(pr.order_id, sizeof(pr.order_id), "%s", f.order_id);
         snprintf(pr.customer_id, sizeof(pr.customer_id), "%s", f.customer_id);
@@ -315,18 +278,16 @@ int payment_on_inventory_reserved(saga_db *db, const saga_event *ev, saga_msg_me
     if ((rc = order_view_read(db, f.order_id, &view)))
         return rc;
     payment_reserved_action action = payment_reserved_decide(&view, f.customer_id);
-    if (action == PAYMENT_RESERVED_OTHER_CUSTOMER) {
-        snprintf(meta->err, meta->errlen, "customerId %s is not the customer of order %s",
+    if (action == PAYMENT_RESERVED_OTHER_CUSTOMER)
+        return saga_event_reject(meta, "customerId %s is not the customer of order %s",
                  f.customer_id, f.order_id);
-        return SAGA_ERR_INVALID;
-    }
     return reservation_apply(db, ctx, &r, action, have_wallet ? &wallet : NULL, meta->traceparent,
                              &ids);
 }
 
 int payment_on_order_created(saga_db *db, const saga_event *ev, saga_msg_meta *meta, void *ud)
 {
-    const payment_ctx *ctx = ud;
+    const payment_service *ctx = ud;
     payment_wallet wallet;
     payment_order_view view = {0};
     payment_parked pr;
@@ -348,11 +309,9 @@ int payment_on_order_created(saga_db *db, const saga_event *ev, saga_msg_meta *m
     if (!added) {
         if ((rc = payment_store_known_get(db, f.order_id, true, known)))
             return rc;
-        if (payment_order_check(known, f.customer_id) != SAGA_OK) {
-            snprintf(meta->err, meta->errlen, "order %s was created for another customer",
+        if (payment_order_check(known, f.customer_id) != SAGA_OK)
+            return saga_event_reject(meta, "order %s was created for another customer",
                      f.order_id);
-            return SAGA_ERR_INVALID;
-        }
         saga_log_ids(SAGA_LOG_INFO, "payment.created_again", &ids, "order was seen created before");
     }
 
@@ -409,15 +368,11 @@ int payment_on_order_cancelled(saga_db *db, const saga_event *ev, saga_msg_meta 
     if (rc && rc != SAGA_ERR_NOT_FOUND)
         return rc;
     rc = payment_order_check(rc == SAGA_OK ? known : NULL, f.customer_id);
-    if (rc == SAGA_ERR_NOT_FOUND) {
-        snprintf(meta->err, meta->errlen, "unknown order %s", f.order_id);
-        return SAGA_ERR_INVALID;
-    }
-    if (rc) {
-        snprintf(meta->err, meta->errlen, "customerId %s is not the customer of order %s",
+    if (rc == SAGA_ERR_NOT_FOUND)
+        return saga_event_reject(meta, "unknown order %s", f.order_id);
+    if (rc)
+        return saga_event_reject(meta, "customerId %s is not the customer of order %s",
                  f.customer_id, f.order_id);
-        return SAGA_ERR_INVALID;
-    }
     if ((rc = payment_store_cancelled_add(db, f.order_id, f.customer_id, f.reason, &added)))
         return rc;
 
@@ -439,10 +394,8 @@ int payment_on_order_cancelled(saga_db *db, const saga_event *ev, saga_msg_meta 
     if (!have_wallet || strcmp(p.customer_id, f.customer_id) != 0) {
         /* the money goes back where it came from: lock that wallet */
         rc = payment_store_wallet_get(db, p.customer_id, true, &wallet);
-        if (rc == SAGA_ERR_NOT_FOUND) {
-            snprintf(meta->err, meta->errlen, "the wallet of captured payment %s is gone", p.id);
-            return SAGA_ERR_INVALID;
-        }
+        if (rc == SAGA_ERR_NOT_FOUND)
+            return saga_event_reject(meta, "the wallet of captured payment %s is gone", p.id);
         if (rc)
             return rc;
     }
@@ -457,29 +410,18 @@ int payment_on_order_cancelled(saga_db *db, const saga_event *ev, saga_msg_meta 
     return SAGA_OK;
 }
 
-static saga_metric *m_parked;
-static pthread_once_t m_parked_once = PTHREAD_ONCE_INIT;
-
-static void parked_gauge_init(void)
-{
-    m_parked = saga_metrics_gauge("saga_payment_parked_reservations",
-                                  "InventoryReserved events parked until their order's "
-                                  "OrderCreated arrives",
-                                  "");
-}
-
 void payment_parked_gauge_refresh(void *ud)
 {
     saga_db *db = saga_service_thread_db(ud);
+    const payment_service *ps = saga_service_userdata(ud);
     long long n = 0;
 
-    pthread_once(&m_parked_once, parked_gauge_init);
     if (!db || payment_store_parked_count(db, &n) != SAGA_OK) {
         LOG_DEBUG("payment.gauge_skipped", "parked reservations not counted: %s",
                   db ? saga_db_error(db) : "no database connection");
         return;
     }
-    saga_metric_set(m_parked, (double)n);
+    saga_metric_set(ps->parked, (double)n);
 }
 
 /* Each handler locks the customer's wallet first, then reads the order's rows: the

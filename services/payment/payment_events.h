@@ -10,7 +10,6 @@
 #define PAYMENT_EVENTS_H
 
 #include <stddef.h>
-#include <cjson/cJSON.h>
 
 #include "saga/consumer.h"
 #include "payment.h"
@@ -18,13 +17,7 @@
 #define PAYMENT_TOPIC "payment-events"
 #define PAYMENT_SOURCE "/payment-service"
 
-/* The service's own state: the handlers' and the routes' userdata. */
-typedef struct payment_ctx {
-    payment_rules rules;    /* SAGA_PAYMENT_LIMIT, PAYMENT_FAILURE_RATE */
-    long latency_ms;        /* PAYMENT_LATENCY_MS: sleep before each charge decision */
-} payment_ctx;
-
-/* The handler table for saga_service_def (ud: a payment_ctx). */
+/* The handler table for saga_service_def (ud: the payment_service, payment_service.h). */
 extern const saga_handler payment_handlers[];
 extern const size_t payment_nhandlers;
 
@@ -49,12 +42,8 @@ int payment_on_inventory_reserved(saga_db *db, const saga_event *ev, saga_msg_me
 int payment_on_order_cancelled(saga_db *db, const saga_event *ev, saga_msg_meta *meta, void *ud);
 
 /* A saga_metrics_on_render function (ud: the saga_service): sets the gauge
- * saga_payment_parked_reservations to the number of parked reservations, read with
+ * saga_payment_parked_reservations (payment_service.parked) to the number of parked reservations, read with
  * the rendering thread's connection. Leaves it as it was if MySQL cannot be read. */
 void payment_parked_gauge_refresh(void *ud);
-
-/* Adds an integer member printed exactly (never in exponent form), for money.
- * Returns SAGA_OK or SAGA_ERR_NOMEM. */
-int payment_json_add_i64(cJSON *obj, const char *name, long long v);
 
 #endif

@@ -26,19 +26,6 @@ extern const saga_prefetch_query payment_known_lock_query;
 extern const saga_prefetch_query payment_cancelled_lock_query;
 extern const saga_prefetch_query payment_lock_query;
 
-/* A row of `payments`. Times are RFC 3339 UTC with milliseconds. */
-typedef struct payment_record {
-    char id[PAYMENT_ID_LEN + 1];
-    char order_id[PAYMENT_ID_LEN + 1];
-    char customer_id[PAYMENT_CUSTOMER_ID_BYTES];
-    long long amount;
-    char currency[4];
-    payment_status status;
-    payment_decline decline; /* PAYMENT_DECLINE_NONE unless DECLINED */
-    char created_at[SAGA_TIME_LEN + 1];
-    char updated_at[SAGA_TIME_LEN + 1];
-} payment_record;
-
 /* Reads a wallet; with for_update, locks its row (SELECT ... FOR UPDATE) until the
  * transaction ends. SAGA_ERR_NOT_FOUND if the customer has none. */
 int payment_store_wallet_get(saga_db *db, const char *customer_id, bool for_update,

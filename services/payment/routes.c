@@ -12,6 +12,8 @@
 #include "saga/log.h"
 #include "saga/service.h"
 #include "saga/text.h"
+#include "payment.h"
+#include "payment_service.h"
 #include "payment_store.h"
 
 /* Transactions that hit a deadlock or lock wait timeout are re-run this often. */
@@ -81,11 +83,8 @@ static void url_path_escape(const char *id, char *out, size_t outlen)
 
 static void reply_wallet(saga_http_resp *resp, int status, const payment_wallet *w)
 {
-    cJSON *o = cJSON_CreateObject();
-    if (!o || !cJSON_AddStringToObject(o, "customerId", w->customer_id) ||
-        payment_json_add_i64(o, "balance", w->balance) ||
-        !cJSON_AddBoolToObject(o, "blocked", w->blocked)) {
-        cJSON_Delete(o);
+    cJSON *o = payment_wallet_to_json(w);
+    if (!o) {
         saga_http_reply_rc(resp, SAGA_ERR_NOMEM, NULL);
         return;
     }
@@ -103,7 +102,7 @@ static void route_wallet_get(saga_http_req *req, saga_http_resp *resp)
         return;
     rc = payment_store_wallet_get(db, customer_id, false, &w);
     if (rc == SAGA_ERR_NOT_FOUND)
-        saga_http_reply_problem(resp, 404, "customer %s has no wallet", customer_id);
+        saga_http_reply_problem(resp, saga_http_status_for_rc(rc), "customer %s has no wallet", customer_id);
     else if (rc)
         saga_service_reply_db_error(resp, db, rc, "reading a wallet");
     else
@@ -162,7 +161,7 @@ static void route_wallet_put(saga_http_req *req, saga_http_resp *resp)
 
     rc = tx_run(db, wallet_put_tx, &tx);
     if (rc == SAGA_ERR_CONFLICT) {
-        saga_field_reply(resp, 409, "balance",
+        saga_field_reply(resp, saga_http_status_for_rc(rc), "balance",
                          "the balance of an existing wallet cannot be set with PUT (it is %lld);"
                          " add money with POST /api/wallets/{customerId}/topup",
                          tx.current);
@@ -215,11 +214,11 @@ static void route_wallet_topup(saga_http_req *req, saga_http_resp *resp)
 
     rc = tx_run(db, wallet_topup_tx, &tx);
     if (rc == SAGA_ERR_NOT_FOUND) {
-        saga_http_reply_problem(resp, 404, "customer %s has no wallet", tx.customer_id);
+        saga_http_reply_problem(resp, saga_http_status_for_rc(rc), "customer %s has no wallet", tx.customer_id);
         return;
     }
     if (rc == SAGA_ERR_CONFLICT || rc == SAGA_ERR_INVALID) {
-        saga_field_reply(resp, 409, "amount", "a top-up of %lld would take the balance past %lld",
+        saga_field_reply(resp, saga_http_status_for_rc(SAGA_ERR_CONFLICT), "amount", "a top-up of %lld would take the balance past %lld",
                          tx.amount, PAYMENT_MONEY_MAX);
         return;
     }
@@ -250,25 +249,14 @@ static void route_payment_get(saga_http_req *req, saga_http_resp *resp)
     if (rc == SAGA_OK && !saga_http_may_act_for(req, p.customer_id))
         rc = SAGA_ERR_NOT_FOUND; /* another customer's payment looks like a missing one */
     if (rc == SAGA_ERR_NOT_FOUND) {
-        saga_http_reply_problem(resp, 404, "order %s has no payment", order_id);
+        saga_http_reply_problem(resp, saga_http_status_for_rc(rc), "order %s has no payment", order_id);
         return;
     }
     if (rc) {
         saga_service_reply_db_error(resp, db, rc, "reading a payment");
         return;
     }
-    const char *reason = payment_decline_str(p.decline);
-    if (!(o = cJSON_CreateObject()) || !cJSON_AddStringToObject(o, "id", p.id) ||
-        !cJSON_AddStringToObject(o, "orderId", p.order_id) ||
-        !cJSON_AddStringToObject(o, "customerId", p.customer_id) ||
-        payment_json_add_i64(o, "amount", p.amount) ||
-        !cJSON_AddStringToObject(o, "currency", p.currency) ||
-        !cJSON_AddStringToObject(o, "status", payment_status_str(p.status)) ||
-        !(reason ? cJSON_AddStringToObject(o, "declineReason", reason)
-                 : cJSON_AddNullToObject(o, "declineReason")) ||
-        !cJSON_AddStringToObject(o, "createdAt", p.created_at) ||
-        !cJSON_AddStringToObject(o, "updatedAt", p.updated_at)) {
-        cJSON_Delete(o);
+    if (!(o = payment_record_to_json(&p))) {
         saga_http_reply_rc(resp, SAGA_ERR_NOMEM, NULL);
         return;
     }

@@ -9,10 +9,9 @@
 #include <stddef.h>
 
 #include "saga/http.h"
-#include "payment_events.h"
 
 /* The route table for saga_service_def (userdata: the service, whose own userdata
- * is a payment_ctx). */
+ * is the payment_service). */
 extern const saga_http_route payment_routes[];
 extern const size_t payment_nroutes;
 
