@@ -9,14 +9,13 @@
  * counted twice. */
 #include "inventory_events.h"
 
-#include <math.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "saga/err.h"
+#include "saga/handler.h"
 #include "saga/log.h"
 #include "saga/metrics.h"
 #include "saga/text.h"
@@ -46,60 +45,20 @@ static void metrics_init(void)
                                      "Events with nothing left to do (decided or done before)", "");
 }
 
-/* The reason an event is rejected, for its dead letter; returns SAGA_ERR_INVALID. */
-static int reject(saga_msg_meta *meta, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static int reject(saga_msg_meta *meta, const char *fmt, ...)
-{
-    va_list ap;
-    if (meta->err && meta->errlen) {
-        va_start(ap, fmt);
-        vsnprintf(meta->err, meta->errlen, fmt, ap);
-        va_end(ap);
-    }
-    return SAGA_ERR_INVALID;
-}
-
-/* Records why a handler failed (a database error) for the consumer's log. */
-static int failed(saga_db *db, saga_msg_meta *meta, int rc, const char *what)
-{
-    if (meta->err && meta->errlen)
-        snprintf(meta->err, meta->errlen, "%s: %s (%s)", what, saga_rc_str(rc), saga_db_error(db));
-    return rc;
-}
-
-static const char *json_str(const cJSON *obj, const char *name)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, name);
-    return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
-/* An integer member in [min, max]; false if missing or not one. */
-static bool json_int(const cJSON *obj, const char *name, long long min, long long max,
-                     long long *out)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, name);
-    if (!cJSON_IsNumber(v) || v->valuedouble != floor(v->valuedouble) ||
-        v->valuedouble < (double)min || v->valuedouble > (double)max)
-        return false;
-    *out = (long long)v->valuedouble;
-    return true;
-}
-
 /* The ids every order event carries: orderId (a UUID, equal to the subject) and
  * customerId (1..64 characters). */
 static int order_ids(const saga_event *ev, saga_msg_meta *meta, const char **order_id,
                      const char **customer_id)
 {
-    *order_id = json_str(ev->data, "orderId");
-    *customer_id = json_str(ev->data, "customerId");
+    *order_id = saga_data_str(ev->data, "orderId");
+    *customer_id = saga_data_str(ev->data, "customerId");
     if (!inventory_order_id_valid(*order_id))
-        return reject(meta, "%s: orderId is not an order id (a UUID)", ev->type);
+        return saga_event_reject(meta, "%s: orderId is not an order id (a UUID)", ev->type);
     if (strcmp(*order_id, ev->subject) != 0)
-        return reject(meta, "%s: orderId %s differs from the subject %s", ev->type, *order_id,
+        return saga_event_reject(meta, "%s: orderId %s differs from the subject %s", ev->type, *order_id,
                       ev->subject);
     if (!saga_text_is_customer_id(*customer_id))
-        return reject(meta, "%s: customerId is missing or not a customer id", ev->type);
+        return saga_event_reject(meta, "%s: customerId is missing or not a customer id", ev->type);
     return SAGA_OK;
 }
 
@@ -119,7 +78,7 @@ static int emit(saga_db *db, const saga_event *cause, const saga_msg_meta *meta,
     return rc;
 }
 
-void inventory_hint_update(const inventory_ctx *ctx, const char *sku, long long available)
+void inventory_hint_update(const inventory_service *ctx, const char *sku, long long available)
 {
     char key[sizeof(INVENTORY_SOLDOUT_PREFIX) + INVENTORY_SKU_MAX];
     saga_redis *r;
@@ -127,7 +86,7 @@ void inventory_hint_update(const inventory_ctx *ctx, const char *sku, long long 
 
     if (inventory_soldout_key(sku, key, sizeof(key)) != SAGA_OK)
         return;
-    if (!(r = saga_redis_thread(&ctx->cfg)))
+    if (!(r = saga_redis_thread(ctx->cfg)))
         return;
     if (inventory_hint_for(available) == INVENTORY_HINT_SET)
         rc = saga_redis_set(r, key, "1", INVENTORY_SOLDOUT_TTL_S, false);
@@ -152,7 +111,7 @@ typedef struct hint_change {
  * from a transaction that did not commit, and are dropped. `hints` stays allocated
  * between batches (a file-scope pointer, freed at exit with the process). */
 typedef struct batch_effects {
-    const inventory_ctx *ctx;
+    const inventory_service *ctx;
     const saga_db *db;
     unsigned long long serial;
     hint_change *hints; /* one per sku, its last value in the batch */
@@ -182,7 +141,7 @@ static void effects_publish(void *ud)
 
 /* The effects of db's open transaction, emptied first if left over from another.
  * The caller adds to them, then registers effects_publish (effects_publish_after). */
-static batch_effects *effects_of(saga_db *db, const inventory_ctx *ctx)
+static batch_effects *effects_of(saga_db *db, const inventory_service *ctx)
 {
     batch_effects *e = &effects;
     unsigned long long serial = saga_db_tx_serial(db);
@@ -213,7 +172,7 @@ enum {
 };
 
 /* Counts `n` in the counter `which` of the open transaction's effects. */
-static int effects_count(saga_db *db, const inventory_ctx *ctx, size_t which, double n)
+static int effects_count(saga_db *db, const inventory_service *ctx, size_t which, double n)
 {
     batch_effects *e = effects_of(db, ctx);
     double *counters[] = {&e->reserved, &e->shortage,  &e->committed,
@@ -224,7 +183,7 @@ static int effects_count(saga_db *db, const inventory_ctx *ctx, size_t which, do
 
 /* Records sku's hint as this transaction leaves it (available units), to be
  * published once it commits. */
-static int effects_hint(saga_db *db, const inventory_ctx *ctx, const char *sku, long long available)
+static int effects_hint(saga_db *db, const inventory_service *ctx, const char *sku, long long available)
 {
     batch_effects *e = effects_of(db, ctx);
     size_t i;
@@ -259,26 +218,26 @@ static int lines_read(const saga_event *ev, saga_msg_meta *meta, inventory_line 
     *out = NULL;
     *n = 0;
     if (!cJSON_IsArray(items))
-        return reject(meta, "OrderCreated: items is not an array");
+        return saga_event_reject(meta, "OrderCreated: items is not an array");
     count = (size_t)cJSON_GetArraySize(items);
     if (count < 1 || count > INVENTORY_LINES_MAX)
-        return reject(meta, "OrderCreated: an order has 1 to %d lines, not %zu",
+        return saga_event_reject(meta, "OrderCreated: an order has 1 to %d lines, not %zu",
                       INVENTORY_LINES_MAX, count);
     if (!(lines = calloc(count, sizeof(*lines))))
         return SAGA_ERR_NOMEM;
     cJSON_ArrayForEach(item, items)
     {
-        lines[i].sku = json_str(item, "sku");
-        if (!json_int(item, "quantity", 1, INVENTORY_QUANTITY_MAX, &lines[i].quantity)) {
+        lines[i].sku = saga_data_str(item, "sku");
+        if (!saga_data_int(item, "quantity", 1, INVENTORY_QUANTITY_MAX, &lines[i].quantity)) {
             free(lines);
-            return reject(meta, "OrderCreated: items[%zu].quantity is not 1..%d", i,
+            return saga_event_reject(meta, "OrderCreated: items[%zu].quantity is not 1..%d", i,
                           INVENTORY_QUANTITY_MAX);
         }
         i++;
     }
     if (inventory_lines_prepare(lines, count, why, sizeof(why)) != SAGA_OK) {
         free(lines);
-        return reject(meta, "OrderCreated: %s", why);
+        return saga_event_reject(meta, "OrderCreated: %s", why);
     }
     *out = lines;
     *n = count;
@@ -340,7 +299,7 @@ fail:
 /* OrderCreated: hold every line or none, priced; InventoryReserved | InventoryShortage. */
 static int on_order_created(saga_db *db, const saga_event *ev, saga_msg_meta *meta, void *ud)
 {
-    const inventory_ctx *ctx = ud;
+    const inventory_service *ctx = ud;
     const char *order_id, *customer_id, *currency;
     inventory_line *lines = NULL;
     size_t n = 0, i;
@@ -354,9 +313,9 @@ static int on_order_created(saga_db *db, const saga_event *ev, saga_msg_meta *me
     if ((rc = order_ids(ev, meta, &order_id, &customer_id)))
         goto out;
     ids.order_id = order_id;
-    currency = json_str(ev->data, "currency");
+    currency = saga_data_str(ev->data, "currency");
     if (!currency || strcmp(currency, ctx->currency) != 0) {
-        rc = reject(meta, "OrderCreated: currency %s is not the shop currency %s",
+        rc = saga_event_reject(meta, "OrderCreated: currency %s is not the shop currency %s",
                     currency ? currency : "(none)", ctx->currency);
         goto out;
     }
@@ -368,13 +327,13 @@ static int on_order_created(saga_db *db, const saga_event *ev, saga_msg_meta *me
      * victim and the consumer retries its batch) */
     for (i = 0; i < n; i++) {
         if ((rc = inventory_store_stock_lock(db, &lines[i]))) {
-            rc = failed(db, meta, rc, "locking the stock");
+            rc = saga_event_db_failed(db, meta, rc, "locking the stock");
             goto out;
         }
     }
     rc = inventory_decide(lines, n, &decision, &amount);
     if (rc == SAGA_ERR_TOO_LARGE) {
-        rc = reject(meta, "OrderCreated: the order's total is over %lld minor units",
+        rc = saga_event_reject(meta, "OrderCreated: the order's total is over %lld minor units",
                     INVENTORY_AMOUNT_MAX);
         goto out;
     }
@@ -393,7 +352,7 @@ static int on_order_created(saga_db *db, const saga_event *ev, saga_msg_meta *me
         goto out;
     }
     if (rc) {
-        rc = failed(db, meta, rc, "recording the outcome");
+        rc = saga_event_db_failed(db, meta, rc, "recording the outcome");
         goto out;
     }
 
@@ -402,16 +361,16 @@ static int on_order_created(saga_db *db, const saga_event *ev, saga_msg_meta *me
             inventory_delta d = {.available = -lines[i].quantity, .reserved = lines[i].quantity};
             rc = inventory_store_stock_move(db, lines[i].sku, &d);
             if (rc == SAGA_ERR_CONFLICT) { /* the row is locked: cannot happen */
-                rc = reject(meta, "OrderCreated: stock of %s changed under its lock", lines[i].sku);
+                rc = saga_event_reject(meta, "OrderCreated: stock of %s changed under its lock", lines[i].sku);
                 goto out;
             }
             if (rc) {
-                rc = failed(db, meta, rc, "holding stock");
+                rc = saga_event_db_failed(db, meta, rc, "holding stock");
                 goto out;
             }
         }
         if ((rc = inventory_store_reservations_insert(db, order_id, customer_id, lines, n))) {
-            rc = failed(db, meta, rc, "inserting reservations");
+            rc = saga_event_db_failed(db, meta, rc, "inserting reservations");
             goto out;
         }
         data = reserved_data(order_id, customer_id, amount, currency, lines, n);
@@ -427,7 +386,7 @@ static int on_order_created(saga_db *db, const saga_event *ev, saga_msg_meta *me
               data);
     data = NULL; /* taken over by emit */
     if (rc) {
-        rc = failed(db, meta, rc, "writing the outbox");
+        rc = saga_event_db_failed(db, meta, rc, "writing the outbox");
         goto out;
     }
 
@@ -465,10 +424,10 @@ static int outcome_check(saga_db *db, const saga_event *ev, saga_msg_meta *meta,
     if (rc == SAGA_ERR_NOT_FOUND)
         return rc;
     if (rc)
-        return failed(db, meta, rc, "locking the order");
+        return saga_event_db_failed(db, meta, rc, "locking the order");
     rc = inventory_order_check(o->customer_id, customer_id);
     if (rc == SAGA_ERR_CONFLICT)
-        return reject(meta, "%s: order %s belongs to another customer", ev->type, order_id);
+        return saga_event_reject(meta, "%s: order %s belongs to another customer", ev->type, order_id);
     return rc;
 }
 
@@ -485,7 +444,7 @@ static int reservations_apply(saga_db *db, saga_msg_meta *meta, const char *orde
 
     *nmoved = 0;
     if ((rc = inventory_store_reservations_lock(db, order_id, &res, &n))) {
-        rc = failed(db, meta, rc, "locking reservations");
+        rc = saga_event_db_failed(db, meta, rc, "locking reservations");
         goto out;
     }
     /* in sku order, as OrderCreated locks them */
@@ -496,16 +455,16 @@ static int reservations_apply(saga_db *db, saga_msg_meta *meta, const char *orde
             continue;
         rc = inventory_store_stock_move(db, res[i].sku, &d);
         if (rc == SAGA_ERR_CONFLICT)
-            rc = reject(meta, "order %s: product %s cannot take back %lld (counters out of step)",
+            rc = saga_event_reject(meta, "order %s: product %s cannot take back %lld (counters out of step)",
                         order_id, res[i].sku, res[i].quantity);
         if (rc) {
             if (rc != SAGA_ERR_INVALID)
-                rc = failed(db, meta, rc, "moving stock");
+                rc = saga_event_db_failed(db, meta, rc, "moving stock");
             goto out;
         }
         if ((rc = inventory_store_reservation_set_status(db, order_id, res[i].sku, res[i].status,
                                                          next))) {
-            rc = failed(db, meta, rc, "updating a reservation");
+            rc = saga_event_db_failed(db, meta, rc, "updating a reservation");
             goto out;
         }
         if (moved && (rc = moved(&res[i], res[i].status, arg)))
@@ -520,7 +479,7 @@ out:
 /* OrderConfirmed: the held stock is sold (HELD -> COMMITTED). No event. */
 static int on_order_confirmed(saga_db *db, const saga_event *ev, saga_msg_meta *meta, void *ud)
 {
-    const inventory_ctx *ctx = ud;
+    const inventory_service *ctx = ud;
     const char *order_id, *customer_id;
     inventory_outcome o;
     long long amount = -1;
@@ -532,17 +491,17 @@ static int on_order_confirmed(saga_db *db, const saga_event *ev, saga_msg_meta *
         return rc;
     saga_log_ids ids = {
         .order_id = order_id, .event_id = ev->id, .correlation_id = ev->correlationid};
-    json_int(ev->data, "amount", 0, INVENTORY_AMOUNT_MAX, &amount);
+    saga_data_int(ev->data, "amount", 0, INVENTORY_AMOUNT_MAX, &amount);
     rc = outcome_check(db, ev, meta, order_id, customer_id, &o);
     if (rc == SAGA_ERR_NOT_FOUND)
-        return reject(meta, "unknown order %s", order_id);
+        return saga_event_reject(meta, "unknown order %s", order_id);
     if (rc)
         return rc;
     if (strcmp(o.outcome, "RESERVED") != 0)
-        return reject(meta, "OrderConfirmed: order %s was never reserved (%s)", order_id,
+        return saga_event_reject(meta, "OrderConfirmed: order %s was never reserved (%s)", order_id,
                       o.outcome);
     if (!o.has_amount || o.amount != amount)
-        return reject(meta, "OrderConfirmed: amount %lld is not the reserved amount %lld", amount,
+        return saga_event_reject(meta, "OrderConfirmed: amount %lld is not the reserved amount %lld", amount,
                       o.amount);
     if ((rc = reservations_apply(db, meta, order_id, INVENTORY_CONFIRM, NULL, NULL, &moved)))
         return rc;
@@ -604,7 +563,7 @@ static int release_moved(const inventory_reservation *r, const char *old_status,
 /* OrderCancelled: HELD -> RELEASED, COMMITTED -> RESTOCKED; InventoryReleased. */
 static int on_order_cancelled(saga_db *db, const saga_event *ev, saga_msg_meta *meta, void *ud)
 {
-    const inventory_ctx *ctx = ud;
+    const inventory_service *ctx = ud;
     const char *order_id, *customer_id;
     inventory_outcome o;
     release_acc acc = {0};
@@ -619,7 +578,7 @@ static int on_order_cancelled(saga_db *db, const saga_event *ev, saga_msg_meta *
     ids.order_id = order_id;
     rc = outcome_check(db, ev, meta, order_id, customer_id, &o);
     if (rc == SAGA_ERR_NOT_FOUND) {
-        rc = reject(meta, "unknown order %s", order_id);
+        rc = saga_event_reject(meta, "unknown order %s", order_id);
         goto out;
     }
     if (rc)
@@ -645,7 +604,7 @@ static int on_order_cancelled(saga_db *db, const saga_event *ev, saga_msg_meta *
     rc = emit(db, ev, meta, "InventoryReleased", order_id, data);
     data = NULL; /* taken over by emit */
     if (rc) {
-        rc = failed(db, meta, rc, "writing the outbox");
+        rc = saga_event_db_failed(db, meta, rc, "writing the outbox");
         goto out;
     }
     /* stock is back: each of these skus has at least the quantity returned */

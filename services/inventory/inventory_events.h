@@ -8,7 +8,7 @@
  *   anything moved.
  * - OrderConfirmed or OrderCancelled for an order with no order_outcomes row (never
  *   seen created) or of another customer: rejected, "unknown order <id>" (dead letter).
- * Each runs in the consumer's batch transaction (ud: the inventory_ctx) and locks
+ * Each runs in the consumer's batch transaction (ud: the inventory_service) and locks
  * the order's outcome row or its products first; status guards and the inbox make
  * every effect happen once. The sold-out hints a handler changes and the counters
  * it adds to are published only after the batch commits (nothing of an attempt
@@ -28,6 +28,6 @@ extern const size_t inventory_nhandlers;
  * sold-out hint of sku now, through the calling thread's own Redis handle: call it
  * after the commit that changed the stock. Never fails:
  * Redis being down is logged at debug level and counted by the Redis module. */
-void inventory_hint_update(const inventory_ctx *ctx, const char *sku, long long available);
+void inventory_hint_update(const inventory_service *ctx, const char *sku, long long available);
 
 #endif

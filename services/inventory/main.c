@@ -13,10 +13,19 @@
 #include "inventory.h"
 #include "inventory_events.h"
 #include "inventory_service.h"
+#include "routes.h"
 
 static const char *const inventory_topics[] = {"order-events"};
 
-static inventory_ctx ctx;
+static inventory_service state;
+
+/* The handlers reach the runtime's configuration (Redis) through the state. */
+static int inventory_init(saga_service *svc)
+{
+    inventory_service *st = saga_service_userdata(svc);
+    st->cfg = saga_service_config(svc);
+    return SAGA_OK;
+}
 
 int main(int argc, char **argv)
 {
@@ -24,16 +33,12 @@ int main(int argc, char **argv)
 
     if (saga_version_requested(argc, argv, "inventory-service"))
         return 0;
-    /* the runtime loads and checks these again and reports a bad value itself; a
-     * copy here gives the consumer thread the Redis settings from its first event */
-    if (saga_config_load(&ctx.cfg, "inventory", 8083, err, sizeof(err)) == SAGA_OK) {
-        if (saga_config_str("SAGA_CURRENCY", "EUR", ctx.currency, sizeof(ctx.currency), err,
-                            sizeof(err)) != SAGA_OK ||
-            !inventory_currency_valid(ctx.currency)) {
-            fprintf(stderr, "inventory-service: invalid configuration: SAGA_CURRENCY must be three "
-                            "upper-case letters (ISO 4217), like EUR\n");
-            return 2;
-        }
+    if (saga_config_str("SAGA_CURRENCY", "EUR", state.currency, sizeof(state.currency), err,
+                        sizeof(err)) != SAGA_OK ||
+        !inventory_currency_valid(state.currency)) {
+        fprintf(stderr, "inventory-service: invalid configuration: SAGA_CURRENCY must be three "
+                        "upper-case letters (ISO 4217), like EUR\n");
+        return 2;
     }
 
     saga_service_def def = {
@@ -45,7 +50,8 @@ int main(int argc, char **argv)
         .nhandlers = inventory_nhandlers,
         .routes = inventory_routes,
         .nroutes = inventory_nroutes,
-        .ud = &ctx,
+        .init = inventory_init,
+        .ud = &state,
     };
     return saga_service_main(&def);
 }

@@ -1,13 +1,9 @@
-/* routes.c - inventory-service's HTTP API (docs/DOMAIN.md, openapi.json).
- *
- *   GET  /api/products?limit=&after=     keyset page by sku
- *   GET  /api/products/{sku}
- *   PUT  /api/products/{sku}             {"name","price","stock"?}: 201 created, 200 updated
- *   POST /api/products/{sku}/restock     {"quantity": 1..1000000}
- *   GET  /api/inventory/{sku}            {"sku","available","reserved","sold"}
+/* routes.c - inventory-service's HTTP API (see routes.h).
  *
  * Each handler uses the thread's own MySQL connection and its own transaction,
  * retried on a deadlock; the sold-out hint is updated after the commit. */
+#include "routes.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,7 +69,7 @@ static void reply_error(saga_http_resp *resp, saga_db *db, int rc, const tx_err 
         saga_http_reply_rc(resp, rc, "the request could not be completed");
 }
 
-static const inventory_ctx *request_ctx(saga_http_req *req)
+static const inventory_service *request_ctx(saga_http_req *req)
 {
     return saga_service_userdata(saga_service_from_request(req));
 }
@@ -121,7 +117,7 @@ static void reply_product(saga_http_resp *resp, int status, const inventory_prod
 /* GET /api/products?limit=&after= */
 static void products_list(saga_http_req *req, saga_http_resp *resp)
 {
-    const inventory_ctx *ctx = request_ctx(req);
+    const inventory_service *ctx = request_ctx(req);
     const char *after = saga_http_query(req, "after");
     inventory_product *items = NULL;
     cJSON *body = NULL, *arr = NULL;
@@ -185,7 +181,7 @@ static bool read_path_product(saga_http_req *req, saga_http_resp *resp, inventor
         return false;
     int rc = inventory_store_product_get(db, sku, false, p);
     if (rc == SAGA_ERR_NOT_FOUND)
-        saga_http_reply_problem(resp, 404, "no product with sku %s", sku);
+        saga_http_reply_problem(resp, saga_http_status_for_rc(rc), "no product with sku %s", sku);
     else if (rc)
         reply_error(resp, db, rc, NULL, "reading a product");
     return rc == SAGA_OK;
@@ -267,7 +263,7 @@ static void product_put(saga_http_req *req, saga_http_resp *resp)
 {
     static const char *const allowed[] = {"name", "price", "stock", NULL};
     const cJSON *body = saga_http_json(req);
-    const inventory_ctx *ctx = request_ctx(req);
+    const inventory_service *ctx = request_ctx(req);
     put_args a = {0};
     tx_err err;
     saga_db *db;

@@ -10,30 +10,33 @@
 #include "saga/version.h"
 #include "notification_delivery.h"
 #include "notification_events.h"
+#include "notification_service.h"
 #include "routes.h"
 
 static const char *const notification_topics[] = {"order-events"};
 
+static notification_service state;
+
 static int notification_start(saga_service *svc)
 {
-    return notification_delivery_start(saga_service_userdata(svc), svc);
+    notification_service *ns = saga_service_userdata(svc);
+    return notification_delivery_start(ns->delivery, svc);
 }
 
 static void notification_stop(saga_service *svc)
 {
-    notification_delivery_stop(saga_service_userdata(svc));
+    notification_service *ns = saga_service_userdata(svc);
+    notification_delivery_stop(ns->delivery);
 }
 
 int main(int argc, char **argv)
 {
-    notification_settings settings;
-    notification_delivery *delivery = NULL;
     char err[512];
     int rc;
 
     if (saga_version_requested(argc, argv, "notification-service"))
         return 0;
-    if (notification_settings_load(&settings, err, sizeof(err)) != 0) {
+    if (notification_settings_load(&state.settings, err, sizeof(err)) != 0) {
         fprintf(stderr, "notification-service: invalid configuration: %s\n", err);
         return 2;
     }
@@ -42,7 +45,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "notification-service: cannot initialise libcurl\n");
         return 1;
     }
-    if (!(delivery = notification_delivery_new(&settings))) {
+    if (!(state.delivery = notification_delivery_new(&state.settings))) {
         fprintf(stderr, "notification-service: out of memory\n");
         curl_global_cleanup();
         return 1;
@@ -58,10 +61,10 @@ int main(int argc, char **argv)
         .nroutes = notification_nroutes,
         .start = notification_start,
         .stop = notification_stop,
-        .ud = delivery,
+        .ud = &state,
     };
     rc = saga_service_main(&def);
-    notification_delivery_free(delivery);
+    notification_delivery_free(state.delivery);
     curl_global_cleanup();
     return rc;
 }

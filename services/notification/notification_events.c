@@ -9,10 +9,12 @@
 
 #include "saga/clock.h"
 #include "saga/err.h"
+#include "saga/handler.h"
 #include "saga/log.h"
 #include "saga/outbox.h"
 #include "notification.h"
 #include "notification_delivery.h"
+#include "notification_service.h"
 
 #define NOTIFICATION_TOPIC "notification-events"
 #define NOTIFICATION_SOURCE "/notification-service"
@@ -30,11 +32,9 @@ static int on_order_created(saga_db *db, const saga_event *ev, saga_msg_meta *me
     (void)ud;
     if (notification_order_from_created(ev->data, &o, meta->err, meta->errlen) != SAGA_OK)
         return SAGA_ERR_INVALID;
-    if (strcmp(ev->subject, o.order_id) != 0) {
-        snprintf(meta->err, meta->errlen, "subject %.64s is not data.orderId %s", ev->subject,
+    if (strcmp(ev->subject, o.order_id) != 0)
+        return saga_event_reject(meta, "subject %.64s is not data.orderId %s", ev->subject,
                  o.order_id);
-        return SAGA_ERR_INVALID;
-    }
     log_ids.order_id = o.order_id;
     if ((rc = notification_store_known_add(db, &o, &added)))
         return rc;
@@ -42,10 +42,8 @@ static int on_order_created(saga_db *db, const saga_event *ev, saga_msg_meta *me
         return SAGA_OK;
     if ((rc = notification_store_known_get(db, o.order_id, known)))
         return rc;
-    if (notification_order_check(known, o.customer_id) != SAGA_OK) {
-        snprintf(meta->err, meta->errlen, "order %s was created for another customer", o.order_id);
-        return SAGA_ERR_INVALID;
-    }
+    if (notification_order_check(known, o.customer_id) != SAGA_OK)
+        return saga_event_reject(meta, "order %s was created for another customer", o.order_id);
     saga_log_ids(SAGA_LOG_INFO, "notification.created_again", &log_ids,
                  "order was seen created before: nothing to record");
     return SAGA_OK;
@@ -61,7 +59,7 @@ static void wake_delivery(void *d)
  * key makes a replay under a new id add nothing either. */
 static int on_order_terminal(saga_db *db, const saga_event *ev, saga_msg_meta *meta, void *ud)
 {
-    notification_delivery *d = ud;
+    notification_delivery *d = ((notification_service *)ud)->delivery;
     unsigned mask = notification_delivery_channels(d);
     notification_msg m;
     notification_new rows[NOTIFY_CH_COUNT];
@@ -77,30 +75,22 @@ static int on_order_terminal(saga_db *db, const saga_event *ev, saga_msg_meta *m
 
     if (notification_msg_from_event(ev->type, ev->data, &m, meta->err, meta->errlen) != SAGA_OK)
         return SAGA_ERR_INVALID;
-    if (strcmp(ev->subject, m.order_id) != 0) {
-        snprintf(meta->err, meta->errlen, "subject %.64s is not data.orderId %s", ev->subject,
+    if (strcmp(ev->subject, m.order_id) != 0)
+        return saga_event_reject(meta, "subject %.64s is not data.orderId %s", ev->subject,
                  m.order_id);
-        return SAGA_ERR_INVALID;
-    }
-    if (strlen(ev->id) > NOTIFY_EVENT_ID_MAX) {
-        snprintf(meta->err, meta->errlen, "event id longer than %d characters",
+    if (strlen(ev->id) > NOTIFY_EVENT_ID_MAX)
+        return saga_event_reject(meta, "event id longer than %d characters",
                  NOTIFY_EVENT_ID_MAX);
-        return SAGA_ERR_INVALID;
-    }
     log_ids.order_id = m.order_id;
     rc = notification_store_known_get(db, m.order_id, known);
     if (rc && rc != SAGA_ERR_NOT_FOUND)
         return rc;
     rc = notification_order_check(rc == SAGA_OK ? known : NULL, m.customer_id);
-    if (rc == SAGA_ERR_NOT_FOUND) {
-        snprintf(meta->err, meta->errlen, "unknown order %s", m.order_id);
-        return SAGA_ERR_INVALID;
-    }
-    if (rc) {
-        snprintf(meta->err, meta->errlen, "customerId %s is not the customer of order %s",
+    if (rc == SAGA_ERR_NOT_FOUND)
+        return saga_event_reject(meta, "unknown order %s", m.order_id);
+    if (rc)
+        return saga_event_reject(meta, "customerId %s is not the customer of order %s",
                  m.customer_id, m.order_id);
-        return SAGA_ERR_INVALID;
-    }
     saga_time_format_ms(now_ms, m.created_at);
     saga_db_time_from_ms(now_ms, created_sql);
     for (int ch = 0; ch < NOTIFY_CH_COUNT; ch++) {

@@ -16,7 +16,8 @@
 #include "saga/db.h"
 #include "notification_store.h"
 
-/* The handlers; their ud is the service's notification_delivery (notification_delivery.h). */
+/* The handler table for saga_service_def (ud: the notification_service,
+ * notification_service.h). */
 extern const saga_handler notification_handlers[];
 extern const size_t notification_nhandlers;
 

@@ -41,14 +41,15 @@ static saga_event_handler_fn handler_for(const char *type)
 
 START_TEST(test_hint_and_counters_only_after_the_commit)
 {
-    inventory_ctx ctx = {.currency = "EUR"};
+    saga_config cfg;
+    inventory_service ctx = {.cfg = &cfg, .currency = "EUR"};
     char err[512], run[16], sku[32], key[64], order_id[SAGA_UUID_LEN + 1], why[256] = "";
     saga_db *db;
     saga_redis *redis;
 
-    testenv_config(&ctx.cfg, "inventory", "inventory_effects");
-    ck_assert_msg((db = saga_db_open(&ctx.cfg, err, sizeof(err))) != NULL, "%s", err);
-    ck_assert_ptr_nonnull(redis = saga_redis_new(&ctx.cfg));
+    testenv_config(&cfg, "inventory", "inventory_effects");
+    ck_assert_msg((db = saga_db_open(&cfg, err, sizeof(err))) != NULL, "%s", err);
+    ck_assert_ptr_nonnull(redis = saga_redis_new(&cfg));
     testenv_run_id(run);
     snprintf(sku, sizeof(sku), "E-%s", run);
     snprintf(key, sizeof(key), "saga:soldout:%s", sku);
