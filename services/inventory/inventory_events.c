@@ -9,7 +9,6 @@
  * counted twice. */
 #include "inventory_events.h"
 
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,25 +23,23 @@
 #include "inventory.h"
 #include "inventory_store.h"
 
-static saga_metric *m_reserved, *m_shortage, *m_committed, *m_released, *m_restocked, *m_ignored;
-static pthread_once_t metrics_once = PTHREAD_ONCE_INIT;
-
-static void metrics_init(void)
+void inventory_events_metrics_init(inventory_service *st)
 {
     static const char orders_help[] = "Orders inventory decided on, by outcome";
     static const char lines_help[] = "Reservation lines moved, by new status";
-    m_reserved =
+    st->reserved =
         saga_metrics_counter("saga_inventory_orders_total", orders_help, "outcome=\"reserved\"");
-    m_shortage =
+    st->shortage =
         saga_metrics_counter("saga_inventory_orders_total", orders_help, "outcome=\"shortage\"");
-    m_committed = saga_metrics_counter("saga_inventory_reservation_lines_total", lines_help,
-                                       "status=\"COMMITTED\"");
-    m_released = saga_metrics_counter("saga_inventory_reservation_lines_total", lines_help,
-                                      "status=\"RELEASED\"");
-    m_restocked = saga_metrics_counter("saga_inventory_reservation_lines_total", lines_help,
-                                       "status=\"RESTOCKED\"");
-    m_ignored = saga_metrics_counter("saga_inventory_events_ignored_total",
-                                     "Events with nothing left to do (decided or done before)", "");
+    st->committed = saga_metrics_counter("saga_inventory_reservation_lines_total", lines_help,
+                                         "status=\"COMMITTED\"");
+    st->released = saga_metrics_counter("saga_inventory_reservation_lines_total", lines_help,
+                                        "status=\"RELEASED\"");
+    st->restocked = saga_metrics_counter("saga_inventory_reservation_lines_total", lines_help,
+                                         "status=\"RESTOCKED\"");
+    st->ignored = saga_metrics_counter("saga_inventory_events_ignored_total",
+                                       "Events with nothing left to do (decided or done before)",
+                                       "");
 }
 
 /* The ids every order event carries: orderId (a UUID, equal to the subject) and
@@ -128,12 +125,12 @@ static void effects_publish(void *ud)
 
     for (size_t i = 0; i < e->nhints; i++)
         inventory_hint_update(e->ctx, e->hints[i].sku, e->hints[i].available);
-    saga_metric_add(m_reserved, e->reserved);
-    saga_metric_add(m_shortage, e->shortage);
-    saga_metric_add(m_committed, e->committed);
-    saga_metric_add(m_released, e->released);
-    saga_metric_add(m_restocked, e->restocked);
-    saga_metric_add(m_ignored, e->ignored);
+    saga_metric_add(e->ctx->reserved, e->reserved);
+    saga_metric_add(e->ctx->shortage, e->shortage);
+    saga_metric_add(e->ctx->committed, e->committed);
+    saga_metric_add(e->ctx->released, e->released);
+    saga_metric_add(e->ctx->restocked, e->restocked);
+    saga_metric_add(e->ctx->ignored, e->ignored);
     e->nhints = 0;
     e->reserved = e->shortage = e->committed = e->released = e->restocked = e->ignored = 0;
     e->db = NULL;
@@ -309,7 +306,6 @@ static int on_order_created(saga_db *db, const saga_event *ev, saga_msg_meta *me
     saga_log_ids ids = {.event_id = ev->id, .correlation_id = ev->correlationid};
     int rc;
 
-    pthread_once(&metrics_once, metrics_init);
     if ((rc = order_ids(ev, meta, &order_id, &customer_id)))
         goto out;
     ids.order_id = order_id;
@@ -486,7 +482,6 @@ static int on_order_confirmed(saga_db *db, const saga_event *ev, saga_msg_meta *
     size_t moved = 0;
     int rc;
 
-    pthread_once(&metrics_once, metrics_init);
     if ((rc = order_ids(ev, meta, &order_id, &customer_id)))
         return rc;
     saga_log_ids ids = {
@@ -572,7 +567,6 @@ static int on_order_cancelled(saga_db *db, const saga_event *ev, saga_msg_meta *
     saga_log_ids ids = {.event_id = ev->id, .correlation_id = ev->correlationid};
     int rc;
 
-    pthread_once(&metrics_once, metrics_init);
     if ((rc = order_ids(ev, meta, &order_id, &customer_id)))
         goto out;
     ids.order_id = order_id;

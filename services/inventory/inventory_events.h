@@ -21,6 +21,11 @@
 #include "saga/consumer.h"
 #include "inventory_service.h"
 
+/* Registers the handlers' counters in st (the service's init hook, before the consumer
+ * starts). */
+void inventory_events_metrics_init(inventory_service *st);
+
+/* The handler table for saga_service_def (ud: the inventory_service). */
 extern const saga_handler inventory_handlers[];
 extern const size_t inventory_nhandlers;
 

@@ -19,11 +19,13 @@ static const char *const inventory_topics[] = {"order-events"};
 
 static inventory_service state;
 
-/* The handlers reach the runtime's configuration (Redis) through the state. */
+/* The handlers reach the runtime's configuration (Redis) and their counters through
+ * the state. */
 static int inventory_init(saga_service *svc)
 {
     inventory_service *st = saga_service_userdata(svc);
     st->cfg = saga_service_config(svc);
+    inventory_events_metrics_init(st);
     return SAGA_OK;
 }
 

@@ -48,6 +48,7 @@ START_TEST(test_hint_and_counters_only_after_the_commit)
     saga_redis *redis;
 
     testenv_config(&cfg, "inventory", "inventory_effects");
+    inventory_events_metrics_init(&ctx);
     ck_assert_msg((db = saga_db_open(&cfg, err, sizeof(err))) != NULL, "%s", err);
     ck_assert_ptr_nonnull(redis = saga_redis_new(&cfg));
     testenv_run_id(run);
