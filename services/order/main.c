@@ -7,7 +7,12 @@
  *   SAGA_SWEEP_BATCH        orders per sweeper query, default 50
  *   SAGA_SOLDOUT_HINT       refuse orders for skus Redis flags sold out, default true
  * and SAGA_HTTP_THREADS defaults to 16 here (not 2): GET /api/orders/{id}?wait=
- * holds an HTTP thread while it waits. */
+ * holds an HTTP thread while it waits.
+ *
+ * Its parts besides the shape every service has (README.md, "The shape of a
+ * service"): order_request.c (the API's request contract), order_sweeper.c (the
+ * deadline sweeper thread, started by the start hook), order_commit.c (creations
+ * committed together) and order_watch.c (what ?wait= sleeps on). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "order_request.h"
 #include "order_service.h"
 #include "order_store.h"
 #include "saga/clock.h"

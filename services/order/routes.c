@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "order.h"
+#include "order_request.h"
 #include "order_service.h"
 #include "order_commit.h"
 #include "order_events.h"

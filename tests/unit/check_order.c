@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "order.h"
+#include "order_request.h"
 #include "saga/text.h"
 #include "saga/err.h"
 
