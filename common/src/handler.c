@@ -32,8 +32,7 @@ const char *saga_data_str(const cJSON *obj, const char *name)
     return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
-bool saga_data_int(const cJSON *obj, const char *name, long long min, long long max,
-                   long long *out)
+bool saga_data_int(const cJSON *obj, const char *name, long long min, long long max, long long *out)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, name);
     if (!cJSON_IsNumber(v) || v->valuedouble != floor(v->valuedouble) ||

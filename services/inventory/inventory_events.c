@@ -37,9 +37,9 @@ void inventory_events_metrics_init(inventory_service *st)
                                         "status=\"RELEASED\"");
     st->restocked = saga_metrics_counter("saga_inventory_reservation_lines_total", lines_help,
                                          "status=\"RESTOCKED\"");
-    st->ignored = saga_metrics_counter("saga_inventory_events_ignored_total",
-                                       "Events with nothing left to do (decided or done before)",
-                                       "");
+    st->ignored =
+        saga_metrics_counter("saga_inventory_events_ignored_total",
+                             "Events with nothing left to do (decided or done before)", "");
 }
 
 /* The ids every order event carries: orderId (a UUID, equal to the subject) and
@@ -52,8 +52,8 @@ static int order_ids(const saga_event *ev, saga_msg_meta *meta, const char **ord
     if (!inventory_order_id_valid(*order_id))
         return saga_event_reject(meta, "%s: orderId is not an order id (a UUID)", ev->type);
     if (strcmp(*order_id, ev->subject) != 0)
-        return saga_event_reject(meta, "%s: orderId %s differs from the subject %s", ev->type, *order_id,
-                      ev->subject);
+        return saga_event_reject(meta, "%s: orderId %s differs from the subject %s", ev->type,
+                                 *order_id, ev->subject);
     if (!saga_text_is_customer_id(*customer_id))
         return saga_event_reject(meta, "%s: customerId is missing or not a customer id", ev->type);
     return SAGA_OK;
@@ -180,7 +180,8 @@ static int effects_count(saga_db *db, const inventory_service *ctx, size_t which
 
 /* Records sku's hint as this transaction leaves it (available units), to be
  * published once it commits. */
-static int effects_hint(saga_db *db, const inventory_service *ctx, const char *sku, long long available)
+static int effects_hint(saga_db *db, const inventory_service *ctx, const char *sku,
+                        long long available)
 {
     batch_effects *e = effects_of(db, ctx);
     size_t i;
@@ -219,7 +220,7 @@ static int lines_read(const saga_event *ev, saga_msg_meta *meta, inventory_line 
     count = (size_t)cJSON_GetArraySize(items);
     if (count < 1 || count > INVENTORY_LINES_MAX)
         return saga_event_reject(meta, "OrderCreated: an order has 1 to %d lines, not %zu",
-                      INVENTORY_LINES_MAX, count);
+                                 INVENTORY_LINES_MAX, count);
     if (!(lines = calloc(count, sizeof(*lines))))
         return SAGA_ERR_NOMEM;
     cJSON_ArrayForEach(item, items)
@@ -228,7 +229,7 @@ static int lines_read(const saga_event *ev, saga_msg_meta *meta, inventory_line 
         if (!saga_data_int(item, "quantity", 1, INVENTORY_QUANTITY_MAX, &lines[i].quantity)) {
             free(lines);
             return saga_event_reject(meta, "OrderCreated: items[%zu].quantity is not 1..%d", i,
-                          INVENTORY_QUANTITY_MAX);
+                                     INVENTORY_QUANTITY_MAX);
         }
         i++;
     }
@@ -312,7 +313,7 @@ static int on_order_created(saga_db *db, const saga_event *ev, saga_msg_meta *me
     currency = saga_data_str(ev->data, "currency");
     if (!currency || strcmp(currency, ctx->currency) != 0) {
         rc = saga_event_reject(meta, "OrderCreated: currency %s is not the shop currency %s",
-                    currency ? currency : "(none)", ctx->currency);
+                               currency ? currency : "(none)", ctx->currency);
         goto out;
     }
     if ((rc = lines_read(ev, meta, &lines, &n)))
@@ -330,7 +331,7 @@ static int on_order_created(saga_db *db, const saga_event *ev, saga_msg_meta *me
     rc = inventory_decide(lines, n, &decision, &amount);
     if (rc == SAGA_ERR_TOO_LARGE) {
         rc = saga_event_reject(meta, "OrderCreated: the order's total is over %lld minor units",
-                    INVENTORY_AMOUNT_MAX);
+                               INVENTORY_AMOUNT_MAX);
         goto out;
     }
     if (rc)
@@ -357,7 +358,8 @@ static int on_order_created(saga_db *db, const saga_event *ev, saga_msg_meta *me
             inventory_delta d = {.available = -lines[i].quantity, .reserved = lines[i].quantity};
             rc = inventory_store_stock_move(db, lines[i].sku, &d);
             if (rc == SAGA_ERR_CONFLICT) { /* the row is locked: cannot happen */
-                rc = saga_event_reject(meta, "OrderCreated: stock of %s changed under its lock", lines[i].sku);
+                rc = saga_event_reject(meta, "OrderCreated: stock of %s changed under its lock",
+                                       lines[i].sku);
                 goto out;
             }
             if (rc) {
@@ -423,7 +425,8 @@ static int outcome_check(saga_db *db, const saga_event *ev, saga_msg_meta *meta,
         return saga_event_db_failed(db, meta, rc, "locking the order");
     rc = inventory_order_check(o->customer_id, customer_id);
     if (rc == SAGA_ERR_CONFLICT)
-        return saga_event_reject(meta, "%s: order %s belongs to another customer", ev->type, order_id);
+        return saga_event_reject(meta, "%s: order %s belongs to another customer", ev->type,
+                                 order_id);
     return rc;
 }
 
@@ -451,8 +454,9 @@ static int reservations_apply(saga_db *db, saga_msg_meta *meta, const char *orde
             continue;
         rc = inventory_store_stock_move(db, res[i].sku, &d);
         if (rc == SAGA_ERR_CONFLICT)
-            rc = saga_event_reject(meta, "order %s: product %s cannot take back %lld (counters out of step)",
-                        order_id, res[i].sku, res[i].quantity);
+            rc = saga_event_reject(
+                meta, "order %s: product %s cannot take back %lld (counters out of step)", order_id,
+                res[i].sku, res[i].quantity);
         if (rc) {
             if (rc != SAGA_ERR_INVALID)
                 rc = saga_event_db_failed(db, meta, rc, "moving stock");
@@ -494,10 +498,10 @@ static int on_order_confirmed(saga_db *db, const saga_event *ev, saga_msg_meta *
         return rc;
     if (strcmp(o.outcome, "RESERVED") != 0)
         return saga_event_reject(meta, "OrderConfirmed: order %s was never reserved (%s)", order_id,
-                      o.outcome);
+                                 o.outcome);
     if (!o.has_amount || o.amount != amount)
-        return saga_event_reject(meta, "OrderConfirmed: amount %lld is not the reserved amount %lld", amount,
-                      o.amount);
+        return saga_event_reject(
+            meta, "OrderConfirmed: amount %lld is not the reserved amount %lld", amount, o.amount);
     if ((rc = reservations_apply(db, meta, order_id, INVENTORY_CONFIRM, NULL, NULL, &moved)))
         return rc;
     if (moved == 0) {

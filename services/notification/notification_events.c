@@ -34,7 +34,7 @@ static int on_order_created(saga_db *db, const saga_event *ev, saga_msg_meta *me
         return SAGA_ERR_INVALID;
     if (strcmp(ev->subject, o.order_id) != 0)
         return saga_event_reject(meta, "subject %.64s is not data.orderId %s", ev->subject,
-                 o.order_id);
+                                 o.order_id);
     log_ids.order_id = o.order_id;
     if ((rc = notification_store_known_add(db, &o, &added)))
         return rc;
@@ -77,10 +77,9 @@ static int on_order_terminal(saga_db *db, const saga_event *ev, saga_msg_meta *m
         return SAGA_ERR_INVALID;
     if (strcmp(ev->subject, m.order_id) != 0)
         return saga_event_reject(meta, "subject %.64s is not data.orderId %s", ev->subject,
-                 m.order_id);
+                                 m.order_id);
     if (strlen(ev->id) > NOTIFY_EVENT_ID_MAX)
-        return saga_event_reject(meta, "event id longer than %d characters",
-                 NOTIFY_EVENT_ID_MAX);
+        return saga_event_reject(meta, "event id longer than %d characters", NOTIFY_EVENT_ID_MAX);
     log_ids.order_id = m.order_id;
     rc = notification_store_known_get(db, m.order_id, known);
     if (rc && rc != SAGA_ERR_NOT_FOUND)
@@ -90,7 +89,7 @@ static int on_order_terminal(saga_db *db, const saga_event *ev, saga_msg_meta *m
         return saga_event_reject(meta, "unknown order %s", m.order_id);
     if (rc)
         return saga_event_reject(meta, "customerId %s is not the customer of order %s",
-                 m.customer_id, m.order_id);
+                                 m.customer_id, m.order_id);
     saga_time_format_ms(now_ms, m.created_at);
     saga_db_time_from_ms(now_ms, created_sql);
     for (int ch = 0; ch < NOTIFY_CH_COUNT; ch++) {

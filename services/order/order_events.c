@@ -78,7 +78,8 @@ static int apply_reserved(saga_db *db, const saga_event *ev, const order_step *s
     {
         const cJSON *sku = cJSON_GetObjectItemCaseSensitive(item, "sku");
         long long price = 0;
-        if (!cJSON_IsString(sku) || !saga_data_int(item, "unitPrice", -SAGA_DATA_INT_MAX, SAGA_DATA_INT_MAX, &price))
+        if (!cJSON_IsString(sku) ||
+            !saga_data_int(item, "unitPrice", -SAGA_DATA_INT_MAX, SAGA_DATA_INT_MAX, &price))
             continue;
         if ((rc = order_store_set_price(db, o->id, sku->valuestring, price)))
             return rc;
@@ -104,7 +105,8 @@ int order_events_handle(saga_db *db, const saga_event *ev, saga_msg_meta *meta, 
     if (!order_id)
         return saga_event_reject(meta, "%s without data.orderId", ev->type);
     if (strcmp(ev->subject, order_id) != 0)
-        return saga_event_reject(meta, "subject %.64s is not data.orderId %.64s", ev->subject, order_id);
+        return saga_event_reject(meta, "subject %.64s is not data.orderId %.64s", ev->subject,
+                                 order_id);
     if (!(o = malloc(sizeof(*o))))
         return SAGA_ERR_NOMEM;
 
@@ -116,12 +118,13 @@ int order_events_handle(saga_db *db, const saga_event *ev, saga_msg_meta *meta, 
     if (rc)
         goto out;
     if (customer && strcmp(customer, o->customer_id) != 0) {
-        rc = saga_event_reject(meta, "customerId %.64s is not the customer of order %s", customer, o->id);
+        rc = saga_event_reject(meta, "customerId %.64s is not the customer of order %s", customer,
+                               o->id);
         goto out;
     }
     if (currency && strcmp(currency, o->currency) != 0) {
-        rc = saga_event_reject(meta, "currency %.8s is not the currency of order %s (%s)", currency, o->id,
-                    o->currency);
+        rc = saga_event_reject(meta, "currency %.8s is not the currency of order %s (%s)", currency,
+                               o->id, o->currency);
         goto out;
     }
     if ((rc = order_step_decide(o->status, in, &st)))
@@ -136,13 +139,15 @@ int order_events_handle(saga_db *db, const saga_event *ev, saga_msg_meta *meta, 
     if (st.record_payment) {
         long long amount = 0;
         const char *payment_id = saga_data_str(ev->data, "paymentId");
-        if (!saga_data_int(ev->data, "amount", -SAGA_DATA_INT_MAX, SAGA_DATA_INT_MAX, &amount) || !payment_id) {
+        if (!saga_data_int(ev->data, "amount", -SAGA_DATA_INT_MAX, SAGA_DATA_INT_MAX, &amount) ||
+            !payment_id) {
             rc = saga_event_reject(meta, "PaymentCompleted without amount or paymentId");
             goto out;
         }
         if (o->has_amount && o->amount != amount) {
-            rc = saga_event_reject(meta, "payment of %lld for order %s, whose reserved amount is %lld", amount,
-                        o->id, o->amount);
+            rc = saga_event_reject(meta,
+                                   "payment of %lld for order %s, whose reserved amount is %lld",
+                                   amount, o->id, o->amount);
             goto out;
         }
         o->has_amount = true;

@@ -108,9 +108,7 @@ int order_request_parse(const cJSON *body, const char *shop_currency, order_requ
     if (!cJSON_IsString(cust))
         return fail(err, "customerId", "customerId must be a string", NULL);
     if (!saga_text_is_customer_id(cust->valuestring))
-        return fail(err, "customerId",
-                    "customerId must be " SAGA_CUSTOMER_ID_RULE,
-                    NULL);
+        return fail(err, "customerId", "customerId must be " SAGA_CUSTOMER_ID_RULE, NULL);
     req->customer_id = cust->valuestring;
 
     const cJSON *items = cJSON_GetObjectItemCaseSensitive(body, "items");

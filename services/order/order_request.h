@@ -61,8 +61,6 @@ uint64_t order_fnv1a(uint64_t h, const void *p, size_t n);
  * space anywhere, so that one key has one spelling. */
 bool order_idem_key_valid(const char *key);
 
-
-
 /* --- query parameters --- */
 
 /* A decimal integer in [min, max] with nothing else (no sign, spaces, or empty

@@ -266,7 +266,7 @@ typedef struct create_call {
     saga_db *db;
     order_creation *job;
     const char *customer_id;
-    const char *key; /* NULL: no Idempotency-Key */
+    const char *key;               /* NULL: no Idempotency-Key */
     char *stored_hash, *stored_id; /* the key's row when it was committed by another */
     bool replayed;                 /* ... then SAGA_OK and this: answer as a replay */
 } create_call;
@@ -328,8 +328,13 @@ static void create_order(saga_http_req *req, saga_http_resp *resp, const cJSON *
     }
     order_build(o, &r, app->timeout_ms, saga_clock_wall_ms());
     order_creation job = {.o = o, .idem_key = key, .hash = hash, .traceparent = tp};
-    create_call call = {.app = app, .db = db, .job = &job, .customer_id = r.customer_id,
-                        .key = key, .stored_hash = stored_hash, .stored_id = stored_id};
+    create_call call = {.app = app,
+                        .db = db,
+                        .job = &job,
+                        .customer_id = r.customer_id,
+                        .key = key,
+                        .stored_hash = stored_hash,
+                        .stored_id = stored_id};
     rc = saga_backoff_retry(TX_ATTEMPTS, create_attempt, &call);
     if (rc == SAGA_OK && call.replayed) {
         reply_replay(req, resp, db, key, hash, stored_hash, stored_id);
@@ -709,7 +714,8 @@ static void route_cancel(saga_http_req *req, saga_http_resp *resp)
         goto out;
     }
     if (rc == SAGA_ERR_CONFLICT) {
-        saga_http_reply_problem(resp, saga_http_status_for_rc(rc), "order %s is already cancelled", id);
+        saga_http_reply_problem(resp, saga_http_status_for_rc(rc), "order %s is already cancelled",
+                                id);
         goto out;
     }
     if (rc) {

@@ -246,7 +246,7 @@ int payment_on_inventory_reserved(saga_db *db, const saga_event *ev, saga_msg_me
         payment_parked pr;
         if (strlen(ev->id) > PAYMENT_EVENT_ID_MAX)
             return saga_event_reject(meta, "event id longer than %d characters",
-                     PAYMENT_EVENT_ID_MAX);
+                                     PAYMENT_EVENT_ID_MAX);
         memset(&pr, 0, sizeof(pr));
         snprintf(pr.order_id, sizeof(pr.order_id), "%s", f.order_id);
         snprintf(pr.customer_id, sizeof(pr.customer_id), "%s", f.customer_id);
@@ -280,7 +280,7 @@ int payment_on_inventory_reserved(saga_db *db, const saga_event *ev, saga_msg_me
     payment_reserved_action action = payment_reserved_decide(&view, f.customer_id);
     if (action == PAYMENT_RESERVED_OTHER_CUSTOMER)
         return saga_event_reject(meta, "customerId %s is not the customer of order %s",
-                 f.customer_id, f.order_id);
+                                 f.customer_id, f.order_id);
     return reservation_apply(db, ctx, &r, action, have_wallet ? &wallet : NULL, meta->traceparent,
                              &ids);
 }
@@ -310,8 +310,7 @@ int payment_on_order_created(saga_db *db, const saga_event *ev, saga_msg_meta *m
         if ((rc = payment_store_known_get(db, f.order_id, true, known)))
             return rc;
         if (payment_order_check(known, f.customer_id) != SAGA_OK)
-            return saga_event_reject(meta, "order %s was created for another customer",
-                     f.order_id);
+            return saga_event_reject(meta, "order %s was created for another customer", f.order_id);
         saga_log_ids(SAGA_LOG_INFO, "payment.created_again", &ids, "order was seen created before");
     }
 
@@ -372,7 +371,7 @@ int payment_on_order_cancelled(saga_db *db, const saga_event *ev, saga_msg_meta 
         return saga_event_reject(meta, "unknown order %s", f.order_id);
     if (rc)
         return saga_event_reject(meta, "customerId %s is not the customer of order %s",
-                 f.customer_id, f.order_id);
+                                 f.customer_id, f.order_id);
     if ((rc = payment_store_cancelled_add(db, f.order_id, f.customer_id, f.reason, &added)))
         return rc;
 

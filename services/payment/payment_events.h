@@ -42,8 +42,8 @@ int payment_on_inventory_reserved(saga_db *db, const saga_event *ev, saga_msg_me
 int payment_on_order_cancelled(saga_db *db, const saga_event *ev, saga_msg_meta *meta, void *ud);
 
 /* A saga_metrics_on_render function (ud: the saga_service): sets the gauge
- * saga_payment_parked_reservations (payment_service.parked) to the number of parked reservations, read with
- * the rendering thread's connection. Leaves it as it was if MySQL cannot be read. */
+ * saga_payment_parked_reservations (payment_service.parked) to the number of parked reservations,
+ * read with the rendering thread's connection. Leaves it as it was if MySQL cannot be read. */
 void payment_parked_gauge_refresh(void *ud);
 
 #endif

@@ -102,7 +102,8 @@ static void route_wallet_get(saga_http_req *req, saga_http_resp *resp)
         return;
     rc = payment_store_wallet_get(db, customer_id, false, &w);
     if (rc == SAGA_ERR_NOT_FOUND)
-        saga_http_reply_problem(resp, saga_http_status_for_rc(rc), "customer %s has no wallet", customer_id);
+        saga_http_reply_problem(resp, saga_http_status_for_rc(rc), "customer %s has no wallet",
+                                customer_id);
     else if (rc)
         saga_service_reply_db_error(resp, db, rc, "reading a wallet");
     else
@@ -214,12 +215,14 @@ static void route_wallet_topup(saga_http_req *req, saga_http_resp *resp)
 
     rc = tx_run(db, wallet_topup_tx, &tx);
     if (rc == SAGA_ERR_NOT_FOUND) {
-        saga_http_reply_problem(resp, saga_http_status_for_rc(rc), "customer %s has no wallet", tx.customer_id);
+        saga_http_reply_problem(resp, saga_http_status_for_rc(rc), "customer %s has no wallet",
+                                tx.customer_id);
         return;
     }
     if (rc == SAGA_ERR_CONFLICT || rc == SAGA_ERR_INVALID) {
-        saga_field_reply(resp, saga_http_status_for_rc(SAGA_ERR_CONFLICT), "amount", "a top-up of %lld would take the balance past %lld",
-                         tx.amount, PAYMENT_MONEY_MAX);
+        saga_field_reply(resp, saga_http_status_for_rc(SAGA_ERR_CONFLICT), "amount",
+                         "a top-up of %lld would take the balance past %lld", tx.amount,
+                         PAYMENT_MONEY_MAX);
         return;
     }
     if (rc) {
@@ -249,7 +252,8 @@ static void route_payment_get(saga_http_req *req, saga_http_resp *resp)
     if (rc == SAGA_OK && !saga_http_may_act_for(req, p.customer_id))
         rc = SAGA_ERR_NOT_FOUND; /* another customer's payment looks like a missing one */
     if (rc == SAGA_ERR_NOT_FOUND) {
-        saga_http_reply_problem(resp, saga_http_status_for_rc(rc), "order %s has no payment", order_id);
+        saga_http_reply_problem(resp, saga_http_status_for_rc(rc), "order %s has no payment",
+                                order_id);
         return;
     }
     if (rc) {
