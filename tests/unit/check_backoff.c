@@ -1,8 +1,11 @@
-/* check_backoff.c - exponential backoff with jitter stays within its bounds. */
+/* check_backoff.c - exponential backoff with jitter stays within its bounds; work
+ * retried with it runs again only while it fails transiently, and at most as often as
+ * allowed. */
 #include <check.h>
 #include <stdlib.h>
 
 #include "saga/backoff.h"
+#include "saga/err.h"
 
 START_TEST(test_grows_within_bounds)
 {
@@ -64,6 +67,50 @@ START_TEST(test_limits)
 }
 END_TEST
 
+/* Fails with results[attempt] and counts its calls. */
+typedef struct retry_script {
+    const int *results;
+    int calls;
+    int attempts_seen[8];
+} retry_script;
+
+static int retry_step(int attempt, void *ud)
+{
+    retry_script *r = ud;
+    r->attempts_seen[r->calls++] = attempt;
+    return r->results[attempt];
+}
+
+START_TEST(test_retry_until_not_transient)
+{
+    static const int results[] = {SAGA_ERR_TRANSIENT, SAGA_ERR_TRANSIENT, SAGA_OK, SAGA_OK};
+    retry_script r = {.results = results};
+    ck_assert_int_eq(saga_backoff_retry(4, retry_step, &r), SAGA_OK);
+    ck_assert_int_eq(r.calls, 3);
+    for (int i = 0; i < r.calls; i++)
+        ck_assert_int_eq(r.attempts_seen[i], i); /* fn is told which attempt it is */
+}
+END_TEST
+
+START_TEST(test_retry_stops_on_other_errors)
+{
+    static const int results[] = {SAGA_ERR_CONFLICT, SAGA_OK};
+    retry_script r = {.results = results};
+    ck_assert_int_eq(saga_backoff_retry(3, retry_step, &r), SAGA_ERR_CONFLICT);
+    ck_assert_int_eq(r.calls, 1);
+}
+END_TEST
+
+START_TEST(test_retry_gives_up_after_attempts)
+{
+    static const int results[] = {SAGA_ERR_TRANSIENT, SAGA_ERR_TRANSIENT, SAGA_ERR_TRANSIENT,
+                                  SAGA_OK};
+    retry_script r = {.results = results};
+    ck_assert_int_eq(saga_backoff_retry(3, retry_step, &r), SAGA_ERR_TRANSIENT);
+    ck_assert_int_eq(r.calls, 3);
+}
+END_TEST
+
 static Suite *backoff_suite(void)
 {
     Suite *s = suite_create("backoff");
@@ -71,6 +118,9 @@ static Suite *backoff_suite(void)
     tcase_add_test(core, test_grows_within_bounds);
     tcase_add_test(core, test_jitter_spreads);
     tcase_add_test(core, test_seeds_differ_by_object);
+    tcase_add_test(core, test_retry_until_not_transient);
+    tcase_add_test(core, test_retry_stops_on_other_errors);
+    tcase_add_test(core, test_retry_gives_up_after_attempts);
     suite_add_tcase(s, core);
     TCase *limits = tcase_create("limits");
     tcase_add_test(limits, test_limits);
