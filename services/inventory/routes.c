@@ -69,7 +69,8 @@ static void reply_error(saga_http_resp *resp, saga_db *db, int rc, const tx_err 
         saga_http_reply_rc(resp, rc, "the request could not be completed");
 }
 
-static const inventory_service *request_ctx(saga_http_req *req)
+/* The service's state (inventory_service.h). */
+static const inventory_service *route_service(saga_http_req *req)
 {
     return saga_service_userdata(saga_service_from_request(req));
 }
@@ -117,7 +118,7 @@ static void reply_product(saga_http_resp *resp, int status, const inventory_prod
 /* GET /api/products?limit=&after= */
 static void products_list(saga_http_req *req, saga_http_resp *resp)
 {
-    const inventory_service *ctx = request_ctx(req);
+    const inventory_service *ctx = route_service(req);
     const char *after = saga_http_query(req, "after");
     inventory_product *items = NULL;
     cJSON *body = NULL, *arr = NULL;
@@ -192,7 +193,7 @@ static void product_get(saga_http_req *req, saga_http_resp *resp)
 {
     inventory_product p;
     if (read_path_product(req, resp, &p))
-        reply_product(resp, 200, &p, request_ctx(req)->currency);
+        reply_product(resp, 200, &p, route_service(req)->currency);
 }
 
 /* GET /api/inventory/{sku} */
@@ -263,7 +264,7 @@ static void product_put(saga_http_req *req, saga_http_resp *resp)
 {
     static const char *const allowed[] = {"name", "price", "stock", NULL};
     const cJSON *body = saga_http_json(req);
-    const inventory_service *ctx = request_ctx(req);
+    const inventory_service *ctx = route_service(req);
     put_args a = {0};
     tx_err err;
     saga_db *db;
@@ -357,10 +358,10 @@ static void product_restock(saga_http_req *req, saga_http_resp *resp)
         reply_error(resp, db, rc, &err, "restocking a product");
         return;
     }
-    inventory_hint_update(request_ctx(req), a.sku, a.p.available);
+    inventory_hint_update(route_service(req), a.sku, a.p.available);
     LOG_INFO("inventory.restocked", "product %s restocked by %lld (available %lld)", a.sku,
              a.quantity, a.p.available);
-    reply_product(resp, 200, &a.p, request_ctx(req)->currency);
+    reply_product(resp, 200, &a.p, route_service(req)->currency);
 }
 
 const saga_http_route inventory_routes[] = {

@@ -30,7 +30,8 @@
 #define WAIT_SLICE_MS 250 /* a waiter re-reads (and checks for shutdown) this often */
 #define OUT_OF_STOCK_TYPE "https://saga.example/problems/out-of-stock"
 
-static order_service *route_app(saga_http_req *req)
+/* The service's state (order_service.h). */
+static order_service *route_service(saga_http_req *req)
 {
     return saga_service_userdata(saga_service_from_request(req));
 }
@@ -108,7 +109,7 @@ static void idem_redis_key(char *out, size_t outlen, const char *customer, const
 static void reply_replay(saga_http_req *req, saga_http_resp *resp, saga_db *db, const char *key,
                          const char *hash, const char *stored_hash, const char *order_id)
 {
-    order_service *app = route_app(req);
+    order_service *app = route_service(req);
     order *o = NULL;
     int rc;
 
@@ -149,7 +150,7 @@ static bool idem_fast_path(saga_http_req *req, saga_http_resp *resp, saga_db *db
     if (!(o = malloc(sizeof(*o))))
         return false;
     if (order_store_get(db, sp + 1, o) == SAGA_OK && strcmp(o->customer_id, r->customer_id) == 0) {
-        saga_metric_add(route_app(req)->replayed, 1);
+        saga_metric_add(route_service(req)->replayed, 1);
         reply_order(resp, 200, o, true);
         answered = true;
     }
@@ -218,7 +219,7 @@ static bool soldout_refuse(saga_http_req *req, saga_http_resp *resp, saga_db *db
     if (!(text = cJSON_PrintUnformatted(problem)))
         goto nomem;
     saga_http_reply_raw(resp, 409, "application/problem+json", text, strlen(text));
-    saga_metric_add(route_app(req)->soldout, 1);
+    saga_metric_add(route_service(req)->soldout, 1);
     cJSON_free(text);
     cJSON_Delete(problem);
     return true;
@@ -415,7 +416,7 @@ static int wait_settled(saga_http_req *req, saga_db *db, order *o, unsigned long
                         long wait_s)
 {
     saga_service *svc = saga_service_from_request(req);
-    order_watch *w = &route_app(req)->watch;
+    order_watch *w = &route_service(req)->watch;
     long long until = saga_clock_mono_ms() + wait_s * 1000;
     char id[ORDER_ID_MAX + 1];
     int rc;
@@ -476,7 +477,7 @@ static void route_get(saga_http_req *req, saga_http_resp *resp)
         return;
     }
     /* the generation before the read: a notify after it wakes the wait */
-    unsigned long long seen = order_watch_snapshot(&route_app(req)->watch);
+    unsigned long long seen = order_watch_snapshot(&route_service(req)->watch);
     rc = own_order_get(req, db, id, o);
     if (rc == SAGA_OK && wait_s > 0 && !order_status_settled(o->status))
         rc = wait_settled(req, db, o, seen, wait_s);
@@ -723,7 +724,7 @@ static void route_cancel(saga_http_req *req, saga_http_resp *resp)
         goto out;
     }
     if (changed)
-        order_watch_notify(&route_app(req)->watch, o->id);
+        order_watch_notify(&route_service(req)->watch, o->id);
     saga_log_ids ids = {.order_id = o->id, .correlation_id = o->id};
     saga_log_ids(SAGA_LOG_INFO, "order.cancelled", &ids, "cancelled at the customer's request");
     if ((rc = order_store_get(db, o->id, o)))
