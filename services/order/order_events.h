@@ -1,4 +1,4 @@
-/* order_events.h - what order-service consumes and emits, and who waits for it.
+/* order_events.h - what order-service consumes and emits.
  *
  * - order_events_handle: the consumer's handler for InventoryReserved,
  *   InventoryShortage, InventoryReleased, PaymentCompleted, PaymentFailed and
@@ -21,6 +21,7 @@
 
 #define ORDER_TOPIC "order-events"
 #define ORDER_SOURCE "/order-service"
+
 /* The handler table for saga_service_def (ud: the order_service): every event type
  * order-service consumes, each locking its order first (the consumer locks the
  * batch's orders at once). */
@@ -28,8 +29,8 @@ extern const saga_handler order_handlers[];
 extern const size_t order_nhandlers;
 
 /* The consumer's handler for every event type order-service consumes; ud is the
- * service's order_service (order_service.h), whose watch it notifies after the batch commits;
- * only the consumer thread may call it. Locks the order row first. Returns
+ * service's order_service (order_service.h), whose watch it notifies after the batch
+ * commits; only the consumer thread may call it. Locks the order row first. Returns
  * SAGA_ERR_INVALID, with the reason in meta->err, for an event that can never be applied (dead
  * letter): about an unknown order ("unknown order <id>"), a subject other than its orderId, a
  * customerId or currency other than the order's, or a PaymentCompleted whose amount differs from
