@@ -294,16 +294,16 @@ START_TEST(test_absence_kept_when_asked)
     ck_assert_int_eq(saga_db_begin(db), SAGA_OK);
     ck_assert_int_eq(saga_db_prefetch(db, &item_lock_absent_too, keys, 2), SAGA_OK);
     /* k2 has no row: answered without a statement */
-    ck_assert_int_eq(item_read(db, "k2", &v), 0);
+    ck_assert_int_eq(query_read(db, &item_lock_absent_too, "k2", &v), 0);
     ck_assert_int_eq(v, -1);
     /* K1 was found as k1: not absent, read as usual */
-    ck_assert_int_eq(item_read(db, "K1", &v), 1);
+    ck_assert_int_eq(query_read(db, &item_lock_absent_too, "K1", &v), 1);
     ck_assert_int_eq(v, 1);
     /* a row added under the key: read afresh */
     saga_param p[] = {SAGA_P_STR("k2"), SAGA_P_I64(2)};
     ck_assert_int_eq(saga_db_exec(db, "INSERT INTO items (k, v) VALUES (?, ?)", p, 2, NULL, NULL),
                      SAGA_OK);
-    ck_assert_int_eq(item_read(db, "k2", &v), 1);
+    ck_assert_int_eq(query_read(db, &item_lock_absent_too, "k2", &v), 1);
     ck_assert_int_eq(v, 2);
     saga_db_rollback(db);
     close_db(db);
