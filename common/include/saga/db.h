@@ -1,5 +1,7 @@
 /* db.h - MySQL/MariaDB: connection with reconnect, transactions, prepared
- * statements, migrations.
+ * statements, migrations; every call a handler makes, among them the writes and
+ * locking reads a consumer's batch may keep or answer, and the interceptors through
+ * which the batch does so.
  *
  * One saga_db per thread. Every statement with input goes through a prepared
  * statement; statements are cached per connection by their SQL text, so a hot
