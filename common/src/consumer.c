@@ -18,6 +18,7 @@
 #include "saga/log.h"
 #include "saga/metrics.h"
 #include "saga/outbox.h"
+#include "saga/prefetch.h"
 #include "saga/write_batch.h"
 #include "saga/text.h"
 
@@ -90,6 +91,8 @@ struct saga_consumer {
     /* the keys of one declared row lock (saga_handler.prefetch) for the batch */
     const char **prefetch_keys;
     size_t prefetch_cap;
+    /* the rows those locks read, answering the handlers' reads: on db for its life */
+    saga_prefetch *reads;
     /* rows the batch inserts (outbox rows, handlers' saga_db_insert), written
      * together before the commit */
     saga_write_batch *writes;
@@ -520,8 +523,9 @@ static int apply_batch(saga_consumer *c, long *failed)
 
     if ((rc = saga_db_begin(c->db)))
         return rc;
-    if (!c->writes_direct)
-        saga_write_batch_attach(c->db, c->writes);
+    if (!c->writes_direct &&
+        (rc = saga_db_intercept(c->db, saga_write_batch_interceptor(c->writes))))
+        goto fail;
     if ((rc = claim_batch(c)) || (rc = prefetch_batch(c)))
         goto fail;
     for (size_t i = 0; i < c->nbatch; i++) {
@@ -580,14 +584,14 @@ static int apply_batch(saga_consumer *c, long *failed)
             c->writes_direct = true;
         goto fail;
     }
-    saga_write_batch_attach(NULL, NULL);
+    saga_db_unintercept(c->db, saga_write_batch_interceptor(c->writes));
     saga_fault_point("consumer.before_db_commit"); /* the batch applied, not committed */
     if ((rc = saga_db_commit(c->db)) == SAGA_OK) {
         c->writes_direct = false;
         return SAGA_OK;
     }
 fail:
-    saga_write_batch_attach(NULL, NULL);
+    saga_db_unintercept(c->db, saga_write_batch_interceptor(c->writes));
     saga_write_batch_discard(c->writes);
     saga_db_rollback(c->db);
     return rc;
@@ -779,7 +783,8 @@ void saga_consumer_free(saga_consumer *c)
         rd_kafka_consumer_close(c->rk);
         rd_kafka_destroy(c->rk);
     }
-    saga_db_close(c->db);
+    saga_db_close(c->db); /* before what is on it */
+    saga_prefetch_free(c->reads);
     pthread_mutex_destroy(&c->progress_mu);
     free(c->consumed);
     free(c->batch);
@@ -812,12 +817,16 @@ saga_consumer *saga_consumer_new(const saga_consumer_opts *opts, char *err, size
         !(c->claim_types = calloc(cap, sizeof(*c->claim_types))) ||
         !(c->claim_seen = calloc(cap, sizeof(*c->claim_seen))) ||
         !(c->claim_at = calloc(cap, sizeof(*c->claim_at))) ||
-        !(c->writes = saga_write_batch_new())) {
+        !(c->writes = saga_write_batch_new()) || !(c->reads = saga_prefetch_new())) {
         snprintf(err, errlen, "out of memory");
         goto fail;
     }
     if (!(c->db = saga_db_open(c->cfg, err, errlen)))
         goto fail;
+    if (saga_db_intercept(c->db, saga_prefetch_interceptor(c->reads)) != SAGA_OK) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
     if (opts->commit_hook)
         saga_db_set_commit_hook(c->db, opts->commit_hook, opts->commit_hook_ud);
     if (!(c->rk = saga_kafka_consumer_new(c->cfg, opts->topics, opts->ntopics, err, errlen)))

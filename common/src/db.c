@@ -1,9 +1,8 @@
 /* db.c - MySQL/MariaDB connection, transactions, cached prepared statements,
- * migrations. */
+ * statements and queries, and the interceptors that see them (see db.h). Bulk
+ * execution is in db_bulk.c, migrations in db_migrate.c. */
 #include "saga/db.h"
 
-#include <dirent.h>
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -13,17 +12,14 @@
 
 #include "saga/backoff.h"
 #include "saga/err.h"
-#include "saga/file.h"
 #include "saga/log.h"
-#include "db_bulk.h"
 #include "db_row.h"
-#include "prefetch_hooks.h"
-#include "write_batch_hooks.h"
+#include "db_stmt.h"
 
 /* the services' statements plus the batch shapes of the inbox, the outbox and the prefetches */
 #define STMT_CACHE_SIZE 192
-/* most parameters of a statement run in bulk (more: one execution per row) */
-#define BULK_PARAMS_MAX 32
+/* longest saga_db_insert statement run at once: its head and its row */
+#define INSERT_SQL_MAX 8192
 /* most saga_db_after_commit callbacks in one transaction */
 #define AFTER_COMMIT_MAX 8
 
@@ -46,6 +42,9 @@ struct saga_db {
     } after_commit[AFTER_COMMIT_MAX]; /* this transaction's, run once it commits */
     size_t nafter_commit;
     unsigned long long tx_serial; /* transactions begun on this handle */
+    /* in the way of this connection's statements, in the order added */
+    const saga_db_interceptor *interceptors[SAGA_DB_INTERCEPTORS_MAX];
+    size_t ninterceptors;
     cached_stmt cache[STMT_CACHE_SIZE];
     unsigned long long use_clock;
     unsigned last_errno;
@@ -110,7 +109,7 @@ static int mysql_fail(saga_db *db)
     return record_error(db, mysql_errno(db->mysql), mysql_error(db->mysql));
 }
 
-static int stmt_fail(saga_db *db, MYSQL_STMT *stmt)
+int db_stmt_fail(saga_db *db, MYSQL_STMT *stmt)
 {
     return record_error(db, mysql_stmt_errno(stmt), mysql_stmt_error(stmt));
 }
@@ -125,9 +124,36 @@ static void cache_clear(saga_db *db)
     }
 }
 
+/* The interceptors' hooks at each point: every interceptor's, in order. */
+static void intercept_tx_end(saga_db *db)
+{
+    for (size_t i = 0; i < db->ninterceptors; i++)
+        if (db->interceptors[i]->tx_end)
+            db->interceptors[i]->tx_end(db->interceptors[i]->ud);
+}
+
+static int intercept_before(saga_db *db, const char *sql)
+{
+    for (size_t i = 0; i < db->ninterceptors; i++) {
+        const saga_db_interceptor *ic = db->interceptors[i];
+        int rc = ic->before ? ic->before(ic->ud, db, sql) : SAGA_OK;
+        if (rc)
+            return rc;
+    }
+    return SAGA_OK;
+}
+
+static void intercept_written(saga_db *db, const char *sql, const saga_param *params,
+                              size_t nparams)
+{
+    for (size_t i = 0; i < db->ninterceptors; i++)
+        if (db->interceptors[i]->written)
+            db->interceptors[i]->written(db->interceptors[i]->ud, sql, params, nparams);
+}
+
 static void disconnect(saga_db *db)
 {
-    prefetch_end(db);
+    intercept_tx_end(db);
     cache_clear(db);
     if (db->mysql)
         mysql_close(db->mysql);
@@ -169,8 +195,7 @@ static int connect_db(saga_db *db)
     return SAGA_OK;
 }
 
-/* Makes sure there is a live connection; only outside a transaction. */
-static int ensure_connected(saga_db *db)
+int db_stmt_connect(saga_db *db)
 {
     if (db->connected)
         return SAGA_OK;
@@ -233,16 +258,16 @@ int saga_db_begin(saga_db *db)
     int rc;
     if (db->in_tx)
         saga_db_rollback(db);
-    if ((rc = ensure_connected(db)))
+    if ((rc = db_stmt_connect(db)))
         return rc;
     rc = simple_query(db, "START TRANSACTION");
     /* a connection that died while idle (the server restarted) is only noticed
      * now; nothing was done on it, so reconnect and try once more */
-    if (rc && !db->connected && (rc = ensure_connected(db)) == SAGA_OK)
+    if (rc && !db->connected && (rc = db_stmt_connect(db)) == SAGA_OK)
         rc = simple_query(db, "START TRANSACTION");
     if (rc)
         return rc;
-    prefetch_end(db);
+    intercept_tx_end(db);
     db->in_tx = true;
     db->nafter_commit = 0;
     db->tx_serial++;
@@ -258,7 +283,7 @@ int saga_db_commit(saga_db *db)
         return record_error(db, CR_SERVER_LOST, "connection lost before commit");
     }
     rc = simple_query(db, "COMMIT");
-    prefetch_end(db);
+    intercept_tx_end(db);
     db->in_tx = false;
     /* The connection dropped while COMMIT was on its way: the server may or may not
      * have committed. Not SAGA_ERR_TRANSIENT, so that no caller re-runs the
@@ -277,7 +302,7 @@ void saga_db_rollback(saga_db *db)
 {
     if (db->connected && simple_query(db, "ROLLBACK") != SAGA_OK)
         db->connected = false; /* the server rolls back a dropped connection */
-    prefetch_end(db);
+    intercept_tx_end(db);
     db->in_tx = false;
     db->nafter_commit = 0;
 }
@@ -343,8 +368,12 @@ void saga_db_mark_outbox(saga_db *db)
         saga_db_after_commit(db, db->commit_hook, db->commit_hook_ud);
 }
 
-/* Finds or prepares the statement for sql. */
-static int stmt_get(saga_db *db, const char *sql, MYSQL_STMT **out)
+MYSQL *db_stmt_mysql(saga_db *db)
+{
+    return db->mysql;
+}
+
+int db_stmt_get(saga_db *db, const char *sql, MYSQL_STMT **out)
 {
     cached_stmt *slot = &db->cache[0];
     int rc;
@@ -368,7 +397,7 @@ static int stmt_get(saga_db *db, const char *sql, MYSQL_STMT **out)
     if (!stmt)
         return mysql_fail(db);
     if (mysql_stmt_prepare(stmt, sql, strlen(sql)) != 0) {
-        rc = stmt_fail(db, stmt);
+        rc = db_stmt_fail(db, stmt);
         mysql_stmt_close(stmt);
         if (rc == SAGA_ERR_INTERNAL)
             LOG_ERROR("db.prepare_failed", "cannot prepare [%s]: %s", sql, db->last_error);
@@ -387,8 +416,7 @@ static int stmt_get(saga_db *db, const char *sql, MYSQL_STMT **out)
     return SAGA_OK;
 }
 
-/* SAGA_OK if the statement takes nparams parameters; a bug otherwise. */
-static int param_count_check(saga_db *db, MYSQL_STMT *stmt, size_t nparams)
+int db_stmt_param_count_check(saga_db *db, MYSQL_STMT *stmt, size_t nparams)
 {
     if (mysql_stmt_param_count(stmt) == nparams)
         return SAGA_OK;
@@ -401,7 +429,7 @@ static int param_count_check(saga_db *db, MYSQL_STMT *stmt, size_t nparams)
 static int stmt_bind_params(saga_db *db, MYSQL_STMT *stmt, const saga_param *params,
                             size_t nparams, MYSQL_BIND *binds)
 {
-    int rc = param_count_check(db, stmt, nparams);
+    int rc = db_stmt_param_count_check(db, stmt, nparams);
     if (rc)
         return rc;
     if (nparams == 0)
@@ -433,24 +461,24 @@ static int stmt_bind_params(saga_db *db, MYSQL_STMT *stmt, const saga_param *par
         }
     }
     if (mysql_stmt_bind_param(stmt, binds) != 0)
-        return stmt_fail(db, stmt);
+        return db_stmt_fail(db, stmt);
     return SAGA_OK;
 }
 
 /* Prepares (or reuses), binds and executes. On a statement-level failure that is
  * not a lost connection the cached statement is dropped, so a schema change
  * cannot leave a stale one behind. */
-static int stmt_run(saga_db *db, const char *sql, const saga_param *params, size_t nparams,
-                    MYSQL_STMT **out)
+int db_stmt_run(saga_db *db, const char *sql, const saga_param *params, size_t nparams,
+                MYSQL_STMT **out)
 {
     MYSQL_BIND stack_binds[16];
     MYSQL_BIND *binds = stack_binds;
     MYSQL_STMT *stmt = NULL;
     int rc;
 
-    if ((rc = ensure_connected(db)))
+    if ((rc = db_stmt_connect(db)))
         return rc;
-    if ((rc = stmt_get(db, sql, &stmt)))
+    if ((rc = db_stmt_get(db, sql, &stmt)))
         return rc;
     if (nparams > 16) {
         binds = calloc(nparams, sizeof(*binds));
@@ -459,7 +487,7 @@ static int stmt_run(saga_db *db, const char *sql, const saga_param *params, size
     }
     rc = stmt_bind_params(db, stmt, params, nparams, binds);
     if (rc == SAGA_OK && mysql_stmt_execute(stmt) != 0)
-        rc = stmt_fail(db, stmt);
+        rc = db_stmt_fail(db, stmt);
     if (binds != stack_binds)
         free(binds);
     if (rc == SAGA_OK)
@@ -471,11 +499,11 @@ int saga_db_exec(saga_db *db, const char *sql, const saga_param *params, size_t 
                  uint64_t *affected, uint64_t *insert_id)
 {
     MYSQL_STMT *stmt = NULL;
-    int rc = write_batch_before(db, sql);
+    int rc = intercept_before(db, sql);
     if (rc)
         return rc;
-    prefetch_written(db, sql, params, nparams);
-    rc = stmt_run(db, sql, params, nparams, &stmt);
+    intercept_written(db, sql, params, nparams);
+    rc = db_stmt_run(db, sql, params, nparams, &stmt);
     if (rc)
         return rc;
     if (affected)
@@ -486,134 +514,6 @@ int saga_db_exec(saga_db *db, const char *sql, const saga_param *params, size_t 
     if (mysql_stmt_field_count(stmt) > 0)
         mysql_stmt_free_result(stmt);
     return SAGA_OK;
-}
-
-/* Whether the server runs a statement over an array of parameter rows at once
- * (MariaDB since 10.2; not MySQL). */
-static bool bulk_supported(saga_db *db)
-{
-    unsigned long caps = 0, ext = 0;
-    if (mariadb_get_infov(db->mysql, MARIADB_CONNECTION_SERVER_CAPABILITIES, &caps) ||
-        mariadb_get_infov(db->mysql, MARIADB_CONNECTION_EXTENDED_SERVER_CAPABILITIES, &ext))
-        return false;
-    return !(caps & CLIENT_MYSQL) && (ext & (MARIADB_CLIENT_STMT_BULK_OPERATIONS >> 32));
-}
-
-/* The type column col binds in all rows: NULL if every row's is; false if two rows
- * bind different non-NULL types. */
-static bool column_type(const saga_param *const *rows, size_t nrows, size_t col,
-                        saga_param_type *type)
-{
-    *type = SAGA_PARAM_NULL;
-    for (size_t r = 0; r < nrows; r++) {
-        saga_param_type t = rows[r][col].type;
-        if (t == SAGA_PARAM_NULL)
-            continue;
-        if (*type != SAGA_PARAM_NULL && *type != t)
-            return false;
-        *type = t;
-    }
-    return true;
-}
-
-static int exec_each(saga_db *db, const char *sql, const saga_param *const *rows, size_t nrows,
-                     size_t nparams, uint64_t *affected)
-{
-    MYSQL_STMT *stmt = NULL;
-    for (size_t r = 0; r < nrows; r++) {
-        int rc = stmt_run(db, sql, rows[r], nparams, &stmt);
-        if (rc)
-            return rc;
-        *affected += mysql_stmt_affected_rows(stmt);
-    }
-    return SAGA_OK;
-}
-
-/* Column-wise array binding: bind i's buffer holds column i's nrows values (an
- * array of integers, or of pointers with an array of lengths), its indicators mark
- * the NULLs. */
-typedef struct bulk_arrays {
-    MYSQL_BIND *binds;
-    long long *i64;
-    const void **ptr;
-    unsigned long *len;
-    char *ind;
-} bulk_arrays;
-
-static void *bulk_arrays_new(bulk_arrays *a, size_t nrows, size_t nparams)
-{
-    size_t cells = nrows * nparams;
-    size_t cell_bytes = sizeof(long long) + sizeof(void *) + sizeof(unsigned long) + 1;
-    char *block = calloc(1, nparams * sizeof(MYSQL_BIND) + cells * cell_bytes);
-    if (!block)
-        return NULL;
-    a->binds = (MYSQL_BIND *)block;
-    a->i64 = (long long *)(a->binds + nparams);
-    a->ptr = (const void **)(a->i64 + cells);
-    a->len = (unsigned long *)(a->ptr + cells);
-    a->ind = (char *)(a->len + cells);
-    return block;
-}
-
-static void bulk_bind_column(bulk_arrays *a, const saga_param *const *rows, size_t nrows,
-                             size_t col, saga_param_type type)
-{
-    MYSQL_BIND *b = &a->binds[col];
-    size_t at = col * nrows;
-
-    for (size_t r = 0; r < nrows; r++) {
-        const saga_param *p = &rows[r][col];
-        a->ind[at + r] = p->type == SAGA_PARAM_NULL ? STMT_INDICATOR_NULL : STMT_INDICATOR_NONE;
-        a->i64[at + r] = p->i64;
-        a->ptr[at + r] = p->ptr;
-        a->len[at + r] = (unsigned long)p->len;
-    }
-    b->u.indicator = &a->ind[at];
-    if (type == SAGA_PARAM_STR || type == SAGA_PARAM_BLOB) {
-        b->buffer_type = type == SAGA_PARAM_STR ? MYSQL_TYPE_STRING : MYSQL_TYPE_BLOB;
-        b->buffer = (void *)&a->ptr[at];
-        b->length = &a->len[at];
-    } else { /* integers; a column of NULLs binds as integers marked NULL */
-        b->buffer_type = MYSQL_TYPE_LONGLONG;
-        b->buffer = &a->i64[at];
-    }
-}
-
-int db_exec_bulk(saga_db *db, const char *sql, const saga_param *const *rows, size_t nrows,
-                 size_t nparams, uint64_t *affected)
-{
-    MYSQL_STMT *stmt = NULL;
-    bulk_arrays a;
-    saga_param_type types[BULK_PARAMS_MAX];
-    int rc;
-
-    *affected = 0;
-    if ((rc = ensure_connected(db)))
-        return rc;
-    bool alike = nparams > 0 && nparams <= BULK_PARAMS_MAX;
-    for (size_t col = 0; col < nparams && alike; col++)
-        alike = column_type(rows, nrows, col, &types[col]);
-    if (nrows < 2 || !alike || !bulk_supported(db))
-        return exec_each(db, sql, rows, nrows, nparams, affected);
-    if ((rc = stmt_get(db, sql, &stmt)))
-        return rc;
-    if ((rc = param_count_check(db, stmt, nparams)))
-        return rc;
-    void *block = bulk_arrays_new(&a, nrows, nparams);
-    if (!block)
-        return SAGA_ERR_NOMEM;
-    for (size_t col = 0; col < nparams; col++)
-        bulk_bind_column(&a, rows, nrows, col, types[col]);
-    unsigned int size = (unsigned int)nrows;
-    mysql_stmt_attr_set(stmt, STMT_ATTR_ARRAY_SIZE, &size);
-    if (mysql_stmt_bind_param(stmt, a.binds) != 0 || mysql_stmt_execute(stmt) != 0)
-        rc = stmt_fail(db, stmt);
-    else
-        *affected = mysql_stmt_affected_rows(stmt);
-    size = 0; /* the cached statement runs single rows again */
-    mysql_stmt_attr_set(stmt, STMT_ATTR_ARRAY_SIZE, &size);
-    free(block);
-    return rc;
 }
 
 size_t saga_db_in_list(char *sql, size_t sqllen, const char *head, size_t n, const char *tail)
@@ -663,18 +563,15 @@ int saga_db_query(saga_db *db, const char *sql, const saga_param *params, size_t
     saga_row row = {0};
     int rc;
 
-    /* a locked row this transaction's batch read kept (see prefetch.h) */
-    if (prefetch_answer(db, sql, params, nparams, fn, ud, &rc))
+    /* rows a write batch keeps for a table the query reads */
+    if ((rc = intercept_before(db, sql)))
         return rc;
-    /* rows this transaction's write batch keeps for a table the query reads */
-    if ((rc = write_batch_before(db, sql)))
-        return rc;
-    rc = stmt_run(db, sql, params, nparams, &stmt);
+    rc = db_stmt_run(db, sql, params, nparams, &stmt);
 
     /* outside a transaction a query on a connection that died while idle is
      * simply run again on a new one (queries change nothing) */
     if (rc == SAGA_ERR_TRANSIENT && !db->in_tx && !db->connected)
-        rc = stmt_run(db, sql, params, nparams, &stmt);
+        rc = db_stmt_run(db, sql, params, nparams, &stmt);
 
     if (rc)
         return rc;
@@ -684,7 +581,7 @@ int saga_db_query(saga_db *db, const char *sql, const saga_param *params, size_t
         goto out;
     }
     if (mysql_stmt_store_result(stmt) != 0) {
-        rc = stmt_fail(db, stmt);
+        rc = db_stmt_fail(db, stmt);
         goto out;
     }
     row.ncols = mysql_num_fields(meta);
@@ -713,7 +610,7 @@ int saga_db_query(saga_db *db, const char *sql, const saga_param *params, size_t
         row.binds[i].is_null = &row.nulls[i];
     }
     if (mysql_stmt_bind_result(stmt, row.binds) != 0) {
-        rc = stmt_fail(db, stmt);
+        rc = db_stmt_fail(db, stmt);
         goto out;
     }
     for (;;) {
@@ -721,7 +618,7 @@ int saga_db_query(saga_db *db, const char *sql, const saga_param *params, size_t
         if (f == MYSQL_NO_DATA)
             break;
         if (f == 1) {
-            rc = stmt_fail(db, stmt);
+            rc = db_stmt_fail(db, stmt);
             goto out;
         }
         for (size_t i = 0; i < row.ncols; i++) {
@@ -755,8 +652,16 @@ static int one_row_cb(const saga_row *row, void *ud)
 {
     one_row *one = ud;
     one->seen = true;
-    one->rc = one->fn(row, one->ud);
+    one->rc = one->fn ? one->fn(row, one->ud) : 0;
     return 1; /* stop after the first row */
+}
+
+/* What a query for one row returns, after the query's own rc. */
+static int one_row_result(const one_row *one, int rc)
+{
+    if (one->seen)
+        return one->rc;
+    return rc == SAGA_OK ? SAGA_ERR_NOT_FOUND : rc;
 }
 
 int saga_db_query_one(saga_db *db, const char *sql, const saga_param *params, size_t nparams,
@@ -764,9 +669,7 @@ int saga_db_query_one(saga_db *db, const char *sql, const saga_param *params, si
 {
     one_row one = {.fn = fn, .ud = ud};
     int rc = saga_db_query(db, sql, params, nparams, one_row_cb, &one);
-    if (one.seen)
-        return one.rc;
-    return rc == SAGA_OK ? SAGA_ERR_NOT_FOUND : rc;
+    return one_row_result(&one, rc);
 }
 
 static int first_i64(const saga_row *row, void *ud)
@@ -785,7 +688,7 @@ int saga_db_query_i64(saga_db *db, const char *sql, const saga_param *params, si
 int saga_db_exec_script(saga_db *db, const char *sql)
 {
     int rc;
-    if ((rc = ensure_connected(db)))
+    if ((rc = db_stmt_connect(db)))
         return rc;
     mysql_set_server_option(db->mysql, MYSQL_OPTION_MULTI_STATEMENTS_ON);
     if (mysql_real_query(db->mysql, sql, strlen(sql)) != 0) {
@@ -823,123 +726,132 @@ bool saga_db_ping(saga_db *db)
     return saga_db_query_i64(db, "SELECT 1", NULL, 0, &one) == SAGA_OK && one == 1;
 }
 
-/* --- migrations --- */
+/* --- writes that may be kept, reads that may be answered (interceptors) --- */
 
-static int name_cmp(const void *a, const void *b)
+int saga_db_intercept(saga_db *db, const saga_db_interceptor *ic)
 {
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static bool is_migration_name(const char *name)
-{
-    size_t n = strlen(name);
-    return n > 8 && name[0] >= '0' && name[0] <= '9' && name[1] >= '0' && name[1] <= '9' &&
-           name[2] >= '0' && name[2] <= '9' && name[3] == '_' &&
-           strcmp(name + n - 4, ".sql") == 0;
-}
-
-/* Applies the pending migrations of one directory. A missing directory is fine. */
-static int migrate_dir(saga_db *db, const char *dir, const char *sub, char *err, size_t errlen)
-{
-    char path[1024];
-    char **names = NULL;
-    size_t n = 0, cap = 0;
-    DIR *d;
-    struct dirent *de;
-    int rc = SAGA_OK;
-
-    snprintf(path, sizeof(path), "%s/%s", dir, sub);
-    d = opendir(path);
-    if (!d)
+    for (size_t i = 0; ic && i < db->ninterceptors; i++)
+        if (db->interceptors[i] == ic)
+            return SAGA_OK;
+    if (!ic)
         return SAGA_OK;
-    while ((de = readdir(d))) {
-        if (!is_migration_name(de->d_name))
-            continue;
-        if (n == cap) {
-            cap = cap ? cap * 2 : 16;
-            char **grown = realloc(names, cap * sizeof(*names));
-            if (!grown) {
-                rc = SAGA_ERR_NOMEM;
-                goto out;
-            }
-            names = grown;
-        }
-        if (!(names[n] = strdup(de->d_name))) {
-            rc = SAGA_ERR_NOMEM;
-            goto out;
-        }
-        n++;
-    }
-    if (n)
-        qsort(names, n, sizeof(*names), name_cmp);
-
-    for (size_t i = 0; i < n; i++) {
-        char id[512];
-        long long seen = 0;
-        snprintf(id, sizeof(id), "%s/%s", sub, names[i]);
-        saga_param p[] = {SAGA_P_STR(id)};
-        rc = saga_db_query_i64(db, "SELECT COUNT(*) FROM schema_migrations WHERE name = ?", p, 1,
-                               &seen);
-        if (rc)
-            goto db_error;
-        if (seen)
-            continue;
-        snprintf(path, sizeof(path), "%s/%s/%s", dir, sub, names[i]);
-        char *sql = NULL;
-        size_t sql_len;
-        if (saga_file_read(path, 16 * 1024 * 1024, &sql, &sql_len) != SAGA_OK) {
-            snprintf(err, errlen, "cannot read migration %s: %s", path, strerror(errno));
-            rc = SAGA_ERR_INVALID;
-            goto out;
-        }
-        rc = saga_db_exec_script(db, sql);
-        free(sql);
-        if (rc) {
-            snprintf(err, errlen, "migration %s failed: %s", id, db->last_error);
-            goto out;
-        }
-        rc = saga_db_exec(db, "INSERT INTO schema_migrations (name) VALUES (?)", p, 1, NULL,
-                          NULL);
-        if (rc)
-            goto db_error;
-        LOG_INFO("db.migrated", "applied migration %s", id);
-    }
-    goto out;
-db_error:
-    snprintf(err, errlen, "recording migrations failed: %s", db->last_error);
-out:
-    for (size_t i = 0; i < n; i++)
-        free(names[i]);
-    free(names);
-    closedir(d);
-    return rc;
+    if (db->ninterceptors == SAGA_DB_INTERCEPTORS_MAX)
+        return SAGA_ERR_NOMEM;
+    db->interceptors[db->ninterceptors++] = ic;
+    return SAGA_OK;
 }
 
-int saga_db_migrate(saga_db *db, const char *dir, const char *service, char *err, size_t errlen)
+void saga_db_unintercept(saga_db *db, const saga_db_interceptor *ic)
 {
-    long long locked = 0;
+    for (size_t i = 0; ic && i < db->ninterceptors; i++) {
+        if (db->interceptors[i] != ic)
+            continue;
+        db->ninterceptors--;
+        memmove(&db->interceptors[i], &db->interceptors[i + 1],
+                (db->ninterceptors - i) * sizeof(*db->interceptors));
+        return;
+    }
+}
+
+/* Asks db's interceptors to keep w: *kept if one did (the others are told of the
+ * write). */
+static int write_keep(saga_db *db, const saga_db_write *w, bool *kept)
+{
+    *kept = false;
+    for (size_t i = 0; i < db->ninterceptors && !*kept; i++) {
+        const saga_db_interceptor *ic = db->interceptors[i];
+        int rc = ic->keep ? ic->keep(ic->ud, db, w, kept) : SAGA_OK;
+        if (rc)
+            return rc;
+    }
+    if (*kept)
+        intercept_written(db, w->sql, w->params, w->nparams);
+    return SAGA_OK;
+}
+
+int saga_db_insert(saga_db *db, const char *insert, const char *row, const saga_param *params,
+                   size_t nparams)
+{
+    saga_db_write w = {.kind = SAGA_DB_WRITE_INSERT,
+                       .sql = insert,
+                       .row = row,
+                       .params = params,
+                       .nparams = nparams};
+    char sql[INSERT_SQL_MAX];
+    bool kept;
     int rc;
 
-    rc = saga_db_exec_script(db, "CREATE TABLE IF NOT EXISTS schema_migrations ("
-                                 " name VARCHAR(255) NOT NULL PRIMARY KEY,"
-                                 " applied_at DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3)"
-                                 ") ENGINE=InnoDB");
-    if (rc) {
-        snprintf(err, errlen, "cannot create schema_migrations: %s", db->last_error);
+    if (nparams > SAGA_DB_WRITE_PARAMS_MAX)
+        return SAGA_ERR_INVALID;
+    if ((rc = write_keep(db, &w, &kept)) || kept)
         return rc;
+    if ((size_t)snprintf(sql, sizeof(sql), "%s%s", insert, row) >= sizeof(sql))
+        return SAGA_ERR_INVALID;
+    return saga_db_exec(db, sql, params, nparams, NULL, NULL);
+}
+
+static int update(saga_db *db, saga_db_write_kind kind, const char *sql, const saga_param *params,
+                  size_t nparams, size_t key)
+{
+    saga_db_write w = {.kind = kind, .sql = sql, .params = params, .nparams = nparams, .key = key};
+    uint64_t affected = 0;
+    bool kept;
+    int rc;
+
+    if (nparams > SAGA_DB_WRITE_PARAMS_MAX || key >= nparams ||
+        params[key].type != SAGA_PARAM_STR || !params[key].ptr)
+        return SAGA_ERR_INVALID;
+    if ((rc = write_keep(db, &w, &kept)) || kept)
+        return rc;
+    if ((rc = saga_db_exec(db, sql, params, nparams, &affected, NULL)))
+        return rc;
+    return kind == SAGA_DB_WRITE_UPDATE_ONE && affected != 1 ? SAGA_ERR_CONFLICT : SAGA_OK;
+}
+
+int saga_db_update(saga_db *db, const char *sql, const saga_param *params, size_t nparams,
+                   size_t key)
+{
+    return update(db, SAGA_DB_WRITE_UPDATE, sql, params, nparams, key);
+}
+
+int saga_db_update_one(saga_db *db, const char *sql, const saga_param *params, size_t nparams,
+                       size_t key)
+{
+    return update(db, SAGA_DB_WRITE_UPDATE_ONE, sql, params, nparams, key);
+}
+
+int saga_db_prefetch(saga_db *db, const saga_prefetch_query *q, const char *const *keys, size_t n)
+{
+    for (size_t i = 0; i < db->ninterceptors; i++) {
+        const saga_db_interceptor *ic = db->interceptors[i];
+        if (ic->prefetch)
+            return ic->prefetch(ic->ud, db, q, keys, n);
     }
-    /* two instances starting together must not apply the same file twice */
-    rc = saga_db_query_i64(db, "SELECT GET_LOCK(CONCAT(DATABASE(), '.migrate'), 60)", NULL, 0,
-                           &locked);
-    if (rc || locked != 1) {
-        snprintf(err, errlen, "cannot take the migration lock: %s",
-                 rc ? db->last_error : "timeout");
-        return rc ? rc : SAGA_ERR_UNAVAILABLE;
+    /* the rows would be read and dropped: a consumer that forgot its saga_prefetch */
+    db->last_errno = 0;
+    snprintf(db->last_error, sizeof(db->last_error), "no interceptor keeps the rows of %s",
+             q->table);
+    return SAGA_ERR_INVALID;
+}
+
+int saga_db_query_prefetched(saga_db *db, const saga_prefetch_query *q, const char *key,
+                             saga_row_fn fn, void *ud)
+{
+    saga_param p = SAGA_P_STR(key);
+    int rc;
+
+    for (size_t i = 0; key && i < db->ninterceptors; i++) {
+        const saga_db_interceptor *ic = db->interceptors[i];
+        if (ic->answer && ic->answer(ic->ud, q, key, fn, ud, &rc))
+            return rc;
     }
-    rc = migrate_dir(db, dir, "common", err, errlen);
-    if (rc == SAGA_OK)
-        rc = migrate_dir(db, dir, service, err, errlen);
-    saga_db_query_i64(db, "SELECT RELEASE_LOCK(CONCAT(DATABASE(), '.migrate'))", NULL, 0,
-                      &locked);
-    return rc;
+    return saga_db_query(db, q->point_sql, &p, 1, fn, ud);
+}
+
+int saga_db_query_one_prefetched(saga_db *db, const saga_prefetch_query *q, const char *key,
+                                 saga_row_fn fn, void *ud)
+{
+    one_row one = {.fn = fn, .ud = ud};
+    int rc = saga_db_query_prefetched(db, q, key, one_row_cb, &one);
+    return one_row_result(&one, rc);
 }

@@ -12,8 +12,9 @@
  * nparams parameters), in that order, with MariaDB's bulk execution: one round
  * trip for all of them. Against a server without it (MySQL), or when a column's
  * rows bind different types, it runs them one by one. *affected gets the rows
- * changed in all. Results as saga_db_exec; it does not consult the write batch or
- * the kept reads (its caller, the write batch, has). */
+ * changed in all. Results as saga_db_exec; it runs no interceptor of db (its
+ * caller, the write batch, is one, and has told the others when it kept the
+ * statements). */
 int db_exec_bulk(saga_db *db, const char *sql, const saga_param *const *rows, size_t nrows,
                  size_t nparams, uint64_t *affected);
 

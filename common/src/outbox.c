@@ -15,7 +15,6 @@
 #include "saga/kafka.h"
 #include "saga/log.h"
 #include "saga/metrics.h"
-#include "saga/write_batch.h"
 
 #define DELETE_CHUNK 100 /* ids per DELETE; short lists are padded with the last id */
 

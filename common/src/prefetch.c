@@ -1,5 +1,6 @@
 /* prefetch.c - a consumer batch's row locks taken at once, and the handlers'
- * point reads answered from them (see saga/prefetch.h). */
+ * point reads answered from them (see saga/prefetch.h): an interceptor of the
+ * connection (saga_db_interceptor, db.h). */
 #include "saga/prefetch.h"
 
 #include <ctype.h>
@@ -9,7 +10,6 @@
 
 #include "saga/err.h"
 #include "db_row.h"
-#include "prefetch_hooks.h"
 #include "sql_names.h"
 
 /* Most columns a kept row may have. */
@@ -29,41 +29,38 @@ typedef struct kept_row {
     char *mem;           /* one allocation: cols, lens, then the key and the texts */
 } kept_row;
 
-/* The rows kept in this thread, and the connection they were read on. */
-typedef struct kept_rows {
-    const saga_db *db;
+/* The rows kept for the connection p is on, until its transaction ends. */
+struct saga_prefetch {
+    saga_db_interceptor ic; /* ud: this object */
     kept_row *rows;
     size_t n, cap;
-} kept_rows;
+};
 
-static _Thread_local kept_rows kept;
-
-void prefetch_end(const saga_db *db)
+/* The tx_end hook: drops every kept row (the array stays for the next batch). */
+static void prefetch_tx_end(void *ud)
 {
-    if (kept.db != db)
-        return;
-    for (size_t i = 0; i < kept.n; i++)
-        free(kept.rows[i].mem);
-    /* freed, not kept for the next batch: a thread's storage has no destructor */
-    free(kept.rows);
-    kept = (kept_rows){0};
+    saga_prefetch *p = ud;
+    for (size_t i = 0; i < p->n; i++)
+        free(p->rows[i].mem);
+    p->n = 0;
 }
 
 /* Makes room for one more kept row. */
-static kept_row *kept_row_add(void)
+static kept_row *kept_row_add(saga_prefetch *p)
 {
-    if (kept.n == kept.cap) {
-        size_t cap = kept.cap ? 2 * kept.cap : 256;
-        kept_row *rows = realloc(kept.rows, cap * sizeof(*rows));
+    if (p->n == p->cap) {
+        size_t cap = p->cap ? 2 * p->cap : 256;
+        kept_row *rows = realloc(p->rows, cap * sizeof(*rows));
         if (!rows)
             return NULL;
-        kept.rows = rows;
-        kept.cap = cap;
+        p->rows = rows;
+        p->cap = cap;
     }
-    return &kept.rows[kept.n];
+    return &p->rows[p->n];
 }
 
 typedef struct keep_ctx {
+    saga_prefetch *p;
     const saga_prefetch_query *query;
     int rc;
 } keep_ctx;
@@ -76,7 +73,7 @@ static int keep_row(const saga_row *row, void *ud)
 
     if (ncols < 2 || ncols - 1 > COLS_MAX || saga_row_is_null(row, 0))
         return k->rc = SAGA_ERR_INVALID; /* not the shape saga_prefetch_query asks for */
-    kept_row *r = kept_row_add();
+    kept_row *r = kept_row_add(k->p);
     if (!r)
         return k->rc = SAGA_ERR_NOMEM;
     size_t arrays = (ncols - 1) * (sizeof(*r->cols) + sizeof(*r->lens));
@@ -104,7 +101,7 @@ static int keep_row(const saga_row *row, void *ud)
         }
         at += len + 1;
     }
-    kept.n++;
+    k->p->n++;
     return 0;
 }
 
@@ -126,9 +123,9 @@ static bool same_key(const char *a, size_t alen, const char *b, size_t blen)
 }
 
 /* Keeps "no row" for key. */
-static int keep_absent(const saga_prefetch_query *q, const char *key)
+static int keep_absent(saga_prefetch *p, const saga_prefetch_query *q, const char *key)
 {
-    kept_row *r = kept_row_add();
+    kept_row *r = kept_row_add(p);
     size_t len = strlen(key);
     char *mem = malloc(len + 1);
     if (!r || !mem) {
@@ -137,13 +134,13 @@ static int keep_absent(const saga_prefetch_query *q, const char *key)
     }
     memcpy(mem, key, len + 1);
     *r = (kept_row){.query = q, .key = mem, .key_len = len, .mem = mem};
-    kept.n++;
+    p->n++;
     return SAGA_OK;
 }
 
 /* One statement for the keys at keys[0..n) (n <= SAGA_DB_IN_LIST_MAX). */
-static int prefetch_some(saga_db *db, const saga_prefetch_query *q, const char *const *keys,
-                         size_t n)
+static int prefetch_some(saga_prefetch *p, saga_db *db, const saga_prefetch_query *q,
+                         const char *const *keys, size_t n)
 {
     char sql[SQL_MAX];
     saga_param params[SAGA_DB_IN_LIST_MAX];
@@ -153,71 +150,49 @@ static int prefetch_some(saga_db *db, const saga_prefetch_query *q, const char *
         return SAGA_ERR_INVALID;
     for (size_t i = 0; i < shape; i++)
         params[i] = SAGA_P_STR(keys[i < n ? i : n - 1]);
-    keep_ctx k = {.query = q, .rc = SAGA_OK};
-    size_t first = kept.n;
+    keep_ctx k = {.p = p, .query = q, .rc = SAGA_OK};
+    size_t first = p->n;
     int rc = saga_db_query(db, sql, params, shape, keep_row, &k);
     if (k.rc || rc || !q->keep_absent)
         return k.rc ? k.rc : rc;
-    size_t found_end = kept.n;
+    size_t found_end = p->n;
     for (size_t i = 0; i < n && rc == SAGA_OK; i++) {
         bool found = false;
         for (size_t r = first; r < found_end && !found; r++)
-            found = same_key(kept.rows[r].key, kept.rows[r].key_len, keys[i], strlen(keys[i]));
+            found = same_key(p->rows[r].key, p->rows[r].key_len, keys[i], strlen(keys[i]));
         if (!found)
-            rc = keep_absent(q, keys[i]);
+            rc = keep_absent(p, q, keys[i]);
     }
     return rc;
 }
 
-int saga_db_prefetch(saga_db *db, const saga_prefetch_query *q, const char *const *keys, size_t n)
+/* The prefetch hook: saga_db_prefetch. */
+static int prefetch_read(void *ud, saga_db *db, const saga_prefetch_query *q,
+                         const char *const *keys, size_t n)
 {
-    if (kept.db != db) {
-        prefetch_end(kept.db);
-        kept.db = db;
-    }
     for (size_t at = 0; at < n; at += SAGA_DB_IN_LIST_MAX) {
         size_t some = n - at < SAGA_DB_IN_LIST_MAX ? n - at : SAGA_DB_IN_LIST_MAX;
-        int rc = prefetch_some(db, q, keys + at, some);
+        int rc = prefetch_some(ud, db, q, keys + at, some);
         if (rc)
             return rc;
     }
     return SAGA_OK;
 }
 
-/* The declared query whose point read sql is, among the kept rows' queries. */
-static const saga_prefetch_query *query_of(const char *sql)
+/* The answer hook: saga_db_query_prefetched of q for key, from the rows kept. */
+static bool prefetch_answer(void *ud, const saga_prefetch_query *q, const char *key, saga_row_fn fn,
+                            void *fn_ud, int *rc)
 {
-    const saga_prefetch_query *last = NULL;
-    for (size_t i = 0; i < kept.n; i++) {
-        const saga_prefetch_query *q = kept.rows[i].query;
-        if (q == last)
-            continue;
-        if (q->point_sql == sql || strcmp(q->point_sql, sql) == 0)
-            return q;
-        last = q;
-    }
-    return NULL;
-}
-
-bool prefetch_answer(const saga_db *db, const char *sql, const saga_param *params, size_t nparams,
-                     saga_row_fn fn, void *ud, int *rc)
-{
-    if (kept.n == 0 || kept.db != db || nparams != 1 || params[0].type != SAGA_PARAM_STR ||
-        !params[0].ptr)
-        return false;
-    const saga_prefetch_query *q = query_of(sql);
-    if (!q)
-        return false;
-    const char *key = params[0].ptr;
-    size_t key_len = params[0].len;
+    const saga_prefetch *p = ud;
+    size_t key_len = strlen(key);
     MYSQL_BIND binds[COLS_MAX];
     unsigned long lengths[COLS_MAX];
     my_bool nulls[COLS_MAX];
     bool answered = false;
 
     *rc = SAGA_OK;
-    for (size_t i = 0; i < kept.n; i++) {
-        const kept_row *r = &kept.rows[i];
+    for (size_t i = 0; i < p->n; i++) {
+        const kept_row *r = &p->rows[i];
         if (r->query != q || r->dropped || r->key_len != key_len ||
             memcmp(r->key, key, key_len) != 0)
             continue;
@@ -232,20 +207,21 @@ bool prefetch_answer(const saga_db *db, const char *sql, const saga_param *param
         }
         struct saga_row row = {
             .ncols = r->ncols, .binds = binds, .lengths = lengths, .nulls = nulls};
-        if ((*rc = fn(&row, ud)) != 0)
+        if ((*rc = fn(&row, fn_ud)) != 0)
             break;
     }
     return answered;
 }
 
-void prefetch_written(const saga_db *db, const char *sql, const saga_param *params, size_t nparams)
+/* The written hook: drops the kept rows the write may change, those of its table
+ * whose key is one of its string parameters, or all of them if it has none. */
+static void prefetch_written(void *ud, const char *sql, const saga_param *params, size_t nparams)
 {
-    if (kept.n == 0 || kept.db != db)
-        return;
+    saga_prefetch *p = ud;
     const saga_prefetch_query *last = NULL;
     bool written = false;
-    for (size_t i = 0; i < kept.n; i++) {
-        kept_row *r = &kept.rows[i];
+    for (size_t i = 0; i < p->n; i++) {
+        kept_row *r = &p->rows[i];
         if (r->query != last) {
             last = r->query;
             written = sql_names_table(sql, r->query->table);
@@ -261,4 +237,30 @@ void prefetch_written(const saga_db *db, const char *sql, const saga_param *para
         }
         r->dropped = named || !any_string;
     }
+}
+
+saga_prefetch *saga_prefetch_new(void)
+{
+    saga_prefetch *p = calloc(1, sizeof(*p));
+    if (p)
+        p->ic = (saga_db_interceptor){.ud = p,
+                                      .written = prefetch_written,
+                                      .prefetch = prefetch_read,
+                                      .answer = prefetch_answer,
+                                      .tx_end = prefetch_tx_end};
+    return p;
+}
+
+void saga_prefetch_free(saga_prefetch *p)
+{
+    if (!p)
+        return;
+    prefetch_tx_end(p);
+    free(p->rows);
+    free(p);
+}
+
+const saga_db_interceptor *saga_prefetch_interceptor(saga_prefetch *p)
+{
+    return p ? &p->ic : NULL;
 }

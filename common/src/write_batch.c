@@ -1,5 +1,5 @@
 /* write_batch.c - statements kept during a transaction, written together (see
- * write_batch.h). */
+ * write_batch.h): an interceptor of the connection (saga_db_interceptor, db.h). */
 #include "saga/write_batch.h"
 
 #include <stdio.h>
@@ -8,16 +8,14 @@
 
 #include "saga/err.h"
 #include "db_bulk.h"
-#include "prefetch_hooks.h"
 #include "sql_names.h"
-#include "write_batch_hooks.h"
 
 /* Most rows in one INSERT; groups are powers of two up to this. */
 #define GROUP_MAX 64
 /* Most statements in one bulk execution of an UPDATE. */
 #define BULK_MAX 256
 /* Most parameters of one row. */
-#define ROW_PARAMS_MAX 16
+#define ROW_PARAMS_MAX SAGA_DB_WRITE_PARAMS_MAX
 /* Longest statement: the head plus GROUP_MAX rows and commas. */
 #define SQL_MAX 8192
 /* Most tables, and statement shapes, the kept statements of one batch have. */
@@ -25,16 +23,10 @@
 #define SHAPES_MAX 32
 #define TABLE_NAME_MAX 64
 
-typedef enum kept_kind {
-    KEPT_INSERT,     /* a row of a multi-row INSERT */
-    KEPT_UPDATE,     /* an UPDATE whose row count nobody needs */
-    KEPT_UPDATE_ONE, /* an UPDATE that must change exactly one row */
-} kept_kind;
-
 /* A statement shape: its rows are written together, shapes in the order each
  * first appeared. */
 typedef struct kept_shape {
-    kept_kind kind;
+    saga_db_write_kind kind;
     const char *sql; /* the INSERT up to VALUES, or the UPDATE; by pointer: a constant */
     const char *row; /* an INSERT's row tuple */
     size_t table;
@@ -48,6 +40,7 @@ typedef struct kept_row {
 } kept_row;
 
 struct saga_write_batch {
+    saga_db_interceptor ic; /* ud: this batch */
     kept_row *rows;
     size_t n, cap;
     kept_shape shapes[SHAPES_MAX];
@@ -59,13 +52,20 @@ struct saga_write_batch {
     bool failed; /* a flush failed other than transiently since the last discard */
 };
 
-/* The batch attached in this thread, and the connection it is attached to. */
-static _Thread_local saga_write_batch *attached_batch;
-static _Thread_local const saga_db *attached_db;
+static int batch_before(void *ud, saga_db *db, const char *sql);
+static int batch_keep(void *ud, saga_db *db, const saga_db_write *w, bool *kept);
 
 saga_write_batch *saga_write_batch_new(void)
 {
-    return calloc(1, sizeof(saga_write_batch));
+    saga_write_batch *b = calloc(1, sizeof(*b));
+    if (b)
+        b->ic = (saga_db_interceptor){.ud = b, .before = batch_before, .keep = batch_keep};
+    return b;
+}
+
+const saga_db_interceptor *saga_write_batch_interceptor(saga_write_batch *b)
+{
+    return b ? &b->ic : NULL;
 }
 
 static void kept_row_clear(kept_row *r)
@@ -104,23 +104,8 @@ void saga_write_batch_free(saga_write_batch *b)
     if (!b)
         return;
     saga_write_batch_discard(b);
-    if (attached_batch == b)
-        saga_write_batch_attach(NULL, NULL);
     free(b->rows);
     free(b);
-}
-
-void saga_write_batch_attach(saga_db *db, saga_write_batch *b)
-{
-    attached_batch = db ? b : NULL;
-    attached_db = b ? db : NULL;
-}
-
-/* The batch to keep a statement for db in, if one is attached and not flushing. */
-static saga_write_batch *keeping_batch(const saga_db *db)
-{
-    saga_write_batch *b = attached_batch;
-    return b && attached_db == db && !b->flushing ? b : NULL;
 }
 
 /* The index of the table after `word` ("INTO ", "UPDATE ") in sql, noted if new;
@@ -226,76 +211,41 @@ static int keep(saga_write_batch *b, size_t shape, int key, const saga_param *pa
     return SAGA_OK;
 }
 
-/* Keeps the statement in db's attached batch if there is one and it can: *kept
- * says whether it did. */
-static int try_keep(saga_db *db, kept_shape shape, const char *table_word, int key,
-                    const saga_param *params, size_t nparams, bool *kept)
+/* Keeps the statement in b if it can: *kept says whether it did (db tells the
+ * other interceptors, the batch read among them, of the kept write). */
+static int try_keep(saga_db *db, saga_write_batch *b, kept_shape shape, const char *table_word,
+                    int key, const saga_param *params, size_t nparams, bool *kept)
 {
-    saga_write_batch *b = keeping_batch(db);
     size_t at;
     int rc;
 
     *kept = false;
-    if (!b || !table_note(b, shape.sql, table_word, &shape.table) || !shape_note(b, &shape, &at))
+    if (!table_note(b, shape.sql, table_word, &shape.table) || !shape_note(b, &shape, &at))
         return SAGA_OK;
     if (would_overtake(b, at, key, params, nparams)) {
         if ((rc = saga_write_batch_flush(db, b)))
             return rc;
-        return try_keep(db, shape, table_word, key, params, nparams, kept);
+        return try_keep(db, b, shape, table_word, key, params, nparams, kept);
     }
-    /* a batch-wide read of that table kept earlier may not show this write */
-    prefetch_written(db, shape.sql, params, nparams);
     if ((rc = keep(b, at, key, params, nparams)))
         return rc;
     *kept = true;
     return SAGA_OK;
 }
 
-int saga_db_insert(saga_db *db, const char *insert, const char *row, const saga_param *params,
-                   size_t nparams)
+/* The keep hook: saga_db_insert's row, saga_db_update's statement (db checked
+ * their parameters). Not while the batch is being written. */
+static int batch_keep(void *ud, saga_db *db, const saga_db_write *w, bool *kept)
 {
-    bool kept;
-    int rc;
+    saga_write_batch *b = ud;
+    kept_shape shape = {.kind = w->kind, .sql = w->sql, .row = w->row};
+    bool insert = w->kind == SAGA_DB_WRITE_INSERT;
 
-    if (nparams > ROW_PARAMS_MAX)
-        return SAGA_ERR_INVALID;
-    kept_shape shape = {.kind = KEPT_INSERT, .sql = insert, .row = row};
-    if ((rc = try_keep(db, shape, "INTO ", -1, params, nparams, &kept)) || kept)
-        return rc;
-    char sql[SQL_MAX];
-    if ((size_t)snprintf(sql, sizeof(sql), "%s%s", insert, row) >= sizeof(sql))
-        return SAGA_ERR_INVALID;
-    return saga_db_exec(db, sql, params, nparams, NULL, NULL);
-}
-
-static int update(saga_db *db, kept_kind kind, const char *sql, const saga_param *params,
-                  size_t nparams, size_t key)
-{
-    uint64_t affected = 0;
-    bool kept;
-    int rc;
-
-    if (nparams > ROW_PARAMS_MAX || key >= nparams || params[key].type != SAGA_PARAM_STR ||
-        !params[key].ptr)
-        return SAGA_ERR_INVALID;
-    kept_shape shape = {.kind = kind, .sql = sql};
-    if ((rc = try_keep(db, shape, "UPDATE ", (int)key, params, nparams, &kept)) || kept)
-        return rc;
-    if ((rc = saga_db_exec(db, sql, params, nparams, &affected, NULL)))
-        return rc;
-    return kind == KEPT_UPDATE_ONE && affected != 1 ? SAGA_ERR_CONFLICT : SAGA_OK;
-}
-
-int saga_db_update(saga_db *db, const char *sql, const saga_param *params, size_t nparams,
-                   size_t key)
-{
-    return update(db, KEPT_UPDATE, sql, params, nparams, key);
-}
-
-int saga_db_update_one(saga_db *db, const char *sql, const saga_param *params, size_t nparams,
-                       size_t key)
-{
-    return update(db, KEPT_UPDATE_ONE, sql, params, nparams, key);
+    *kept = false;
+    if (b->flushing)
+        return SAGA_OK;
+    return try_keep(db, b, shape, insert ? "INTO " : "UPDATE ", insert ? -1 : (int)w->key,
+                    w->params, w->nparams, kept);
 }
 
 /* One INSERT of the n rows at rows[at[0]], rows[at[1]], ... */
@@ -327,7 +277,7 @@ static int update_group(saga_db *db, const kept_shape *shape, const kept_row *ro
         params[i] = rows[at[i]].params;
     int rc = db_exec_bulk(db, shape->sql, params, n, rows[at[0]].nparams, &affected);
     /* one of them changed no row: the rerun without the batch tells its caller */
-    if (rc == SAGA_OK && shape->kind == KEPT_UPDATE_ONE && affected != n)
+    if (rc == SAGA_OK && shape->kind == SAGA_DB_WRITE_UPDATE_ONE && affected != n)
         rc = SAGA_ERR_CONFLICT;
     return rc;
 }
@@ -342,16 +292,16 @@ static int flush_shape(saga_db *db, saga_write_batch *b, size_t shape)
     for (size_t i = 0; i < b->n; i++)
         left += b->rows[i].shape == shape;
     while (rc == SAGA_OK && left > 0) {
-        size_t group = s->kind == KEPT_INSERT ? GROUP_MAX : BULK_MAX;
-        if (s->kind == KEPT_INSERT) /* few INSERT texts: powers of two */
+        size_t group = s->kind == SAGA_DB_WRITE_INSERT ? GROUP_MAX : BULK_MAX;
+        if (s->kind == SAGA_DB_WRITE_INSERT) /* few INSERT texts: powers of two */
             while (group > left)
                 group /= 2;
         size_t n = 0;
         for (; n < group && next < b->n; next++)
             if (b->rows[next].shape == shape)
                 at[n++] = next;
-        rc = s->kind == KEPT_INSERT ? insert_group(db, s, b->rows, at, n)
-                                    : update_group(db, s, b->rows, at, n);
+        rc = s->kind == SAGA_DB_WRITE_INSERT ? insert_group(db, s, b->rows, at, n)
+                                             : update_group(db, s, b->rows, at, n);
         left -= n;
     }
     return rc;
@@ -371,10 +321,13 @@ int saga_write_batch_flush(saga_db *db, saga_write_batch *b)
     return rc;
 }
 
-int write_batch_before(saga_db *db, const char *sql)
+/* The before hook: a statement that names a table with kept writes writes them
+ * first, so that it sees them (the batch's own statements, while it is written,
+ * do not). */
+static int batch_before(void *ud, saga_db *db, const char *sql)
 {
-    saga_write_batch *b = keeping_batch(db);
-    if (!b || b->n == 0)
+    saga_write_batch *b = ud;
+    if (b->flushing || b->n == 0)
         return SAGA_OK;
     for (size_t i = 0; i < b->ntables; i++)
         if (sql_names_table(sql, b->tables[i]))

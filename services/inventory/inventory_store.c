@@ -6,7 +6,6 @@
 #include <string.h>
 
 #include "saga/err.h"
-#include "saga/write_batch.h"
 
 #define TIME_COL(c) "CONCAT(LEFT(DATE_FORMAT(" c ", '%Y-%m-%dT%H:%i:%s.%f'), 23), 'Z')"
 
@@ -160,13 +159,12 @@ static int stock_row(const saga_row *row, void *ud)
 
 int inventory_store_stock_lock(saga_db *db, inventory_line *line)
 {
-    saga_param p[] = {SAGA_P_STR(line->sku)};
     int rc;
 
     line->found = false;
     line->available = 0;
     line->price = 0;
-    rc = saga_db_query_one(db, inventory_stock_lock_query.point_sql, p, 1, stock_row, line);
+    rc = saga_db_query_one_prefetched(db, &inventory_stock_lock_query, line->sku, stock_row, line);
     return rc == SAGA_ERR_NOT_FOUND ? SAGA_OK : rc; /* an unknown sku: line->found false */
 }
 
@@ -207,8 +205,8 @@ static int outcome_row(const saga_row *row, void *ud)
 
 int inventory_store_outcome_lock(saga_db *db, const char *order_id, inventory_outcome *out)
 {
-    saga_param p[] = {SAGA_P_STR(order_id)};
-    return saga_db_query_one(db, inventory_outcome_lock_query.point_sql, p, 1, outcome_row, out);
+    return saga_db_query_one_prefetched(db, &inventory_outcome_lock_query, order_id, outcome_row,
+                                        out);
 }
 
 int inventory_store_reservations_insert(saga_db *db, const char *order_id, const char *customer_id,
@@ -261,9 +259,8 @@ int inventory_store_reservations_lock(saga_db *db, const char *order_id,
                                       inventory_reservation **out, size_t *n)
 {
     reservation_list l = {0};
-    saga_param p[] = {SAGA_P_STR(order_id)};
-    int rc =
-        saga_db_query(db, inventory_reservations_lock_query.point_sql, p, 1, reservation_row, &l);
+    int rc = saga_db_query_prefetched(db, &inventory_reservations_lock_query, order_id,
+                                      reservation_row, &l);
     if (rc) {
         free(l.items);
         *out = NULL;

@@ -14,7 +14,6 @@
 
 #include "saga/db.h"
 #include "saga/envelope.h"
-#include "saga/prefetch.h"
 #include "inventory.h"
 
 /* The point reads of inventory_store_outcome_lock, inventory_store_reservations_lock

@@ -489,8 +489,8 @@ static int record_once(saga_db *db, saga_write_batch *writes, const char *token,
     if ((rc = saga_db_begin(db)))
         goto out;
     /* nothing here reads the outbox: its rows may wait in writes until the flush */
-    saga_write_batch_attach(db, writes);
-    if ((rc = notification_store_lock_held(db, token, ids, nsent, held)))
+    if ((rc = saga_db_intercept(db, saga_write_batch_interceptor(writes))) ||
+        (rc = notification_store_lock_held(db, token, ids, nsent, held)))
         goto out;
     /* the held ids to the front of ids (k counts delivered outcomes, in ids' order) */
     for (size_t i = 0, k = 0; i < n; i++) {
@@ -514,10 +514,10 @@ static int record_once(saga_db *db, saga_write_batch *writes, const char *token,
     }
     if (writes && (rc = saga_write_batch_flush(db, writes)))
         goto out;
-    saga_write_batch_attach(NULL, NULL);
+    saga_db_unintercept(db, saga_write_batch_interceptor(writes));
     rc = saga_db_commit(db);
 out:
-    saga_write_batch_attach(NULL, NULL);
+    saga_db_unintercept(db, saga_write_batch_interceptor(writes));
     saga_write_batch_discard(writes); /* NULL is fine; empty after a flush */
     if (rc && saga_db_in_transaction(db))
         saga_db_rollback(db);

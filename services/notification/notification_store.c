@@ -6,7 +6,6 @@
 #include <string.h>
 
 #include "saga/err.h"
-#include "saga/write_batch.h"
 
 int notification_store_add(saga_db *db, const notification_new *rows, size_t n, uint64_t *added)
 {
@@ -319,7 +318,6 @@ static int known_row(const saga_row *row, void *ud)
 int notification_store_known_get(saga_db *db, const char *order_id,
                                  char customer[NOTIFY_CUSTOMER_ID_MAX + 1])
 {
-    saga_param params[] = {SAGA_P_STR(order_id)};
-    return saga_db_query_one(db, notification_known_query.point_sql, params, 1, known_row,
-                             customer);
+    return saga_db_query_one_prefetched(db, &notification_known_query, order_id, known_row,
+                                        customer);
 }

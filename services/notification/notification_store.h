@@ -23,7 +23,6 @@
 #include <cjson/cJSON.h>
 
 #include "saga/db.h"
-#include "saga/prefetch.h"
 #include "notification.h"
 
 /* A new row (notification_store_add). Strings are borrowed. */

@@ -43,7 +43,7 @@ static int commit_group(saga_db *db, order_creation *first)
         return SAGA_ERR_NOMEM;
     if ((rc = saga_db_begin(db)))
         goto out;
-    saga_write_batch_attach(db, rows);
+    rc = saga_db_intercept(db, saga_write_batch_interceptor(rows));
     for (order_creation *j = first; j && rc == SAGA_OK; j = j->next) {
         if (j->idem_key)
             rc = order_store_idem_insert(db, j->o->customer_id, j->idem_key, j->hash, j->o->id,
@@ -53,7 +53,7 @@ static int commit_group(saga_db *db, order_creation *first)
     }
     if (rc == SAGA_OK)
         rc = saga_write_batch_flush(db, rows);
-    saga_write_batch_attach(NULL, NULL);
+    saga_db_unintercept(db, saga_write_batch_interceptor(rows));
     if (rc == SAGA_OK)
         rc = saga_db_commit(db);
     else

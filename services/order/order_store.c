@@ -7,7 +7,6 @@
 #include <time.h>
 
 #include "saga/err.h"
-#include "saga/write_batch.h"
 
 /* The columns every order query selects, in this order (rows_to_order reads them). */
 #define ORDER_COLS                                                                                 \
@@ -155,8 +154,7 @@ int order_store_get(saga_db *db, const char *id, order *out)
 int order_store_lock(saga_db *db, const char *id, order *out)
 {
     get_ctx g = {.o = out};
-    saga_param p[] = {SAGA_P_STR(id)};
-    int rc = saga_db_query(db, order_lock_query.point_sql, p, 1, get_row, &g);
+    int rc = saga_db_query_prefetched(db, &order_lock_query, id, get_row, &g);
     if (rc)
         return rc;
     out->nlines = 0;

@@ -13,7 +13,6 @@
 
 #include "order.h"
 #include "saga/db.h"
-#include "saga/prefetch.h"
 
 /* Inserts the order row and its lines (o->created_at etc. are RFC 3339 strings),
  * through saga_db_insert: kept in the write batch attached to db, if any. */

@@ -5,7 +5,6 @@
 #include <string.h>
 
 #include "saga/err.h"
-#include "saga/write_batch.h"
 
 /* DATETIME(3) as "YYYY-MM-DDTHH:MM:SS.ffffff"; copy_time cuts it to milliseconds. */
 #define TIME_COL(c) "DATE_FORMAT(" c ", '%Y-%m-%dT%H:%i:%s.%f')"
@@ -74,8 +73,10 @@ int payment_store_wallet_get(saga_db *db, const char *customer_id, bool for_upda
                              payment_wallet *out)
 {
     saga_param p[] = {SAGA_P_STR(customer_id)};
-    return saga_db_query_one(db, for_update ? payment_wallet_lock_query.point_sql : WALLET_SELECT,
-                             p, 1, wallet_row, out);
+    if (for_update)
+        return saga_db_query_one_prefetched(db, &payment_wallet_lock_query, customer_id, wallet_row,
+                                            out);
+    return saga_db_query_one(db, WALLET_SELECT, p, 1, wallet_row, out);
 }
 
 int payment_store_wallet_create(saga_db *db, const char *customer_id, long long balance,
@@ -150,8 +151,9 @@ int payment_store_payment_get(saga_db *db, const char *order_id, bool for_update
                               payment_record *out)
 {
     saga_param p[] = {SAGA_P_STR(order_id)};
-    return saga_db_query_one(db, for_update ? payment_lock_query.point_sql : PAYMENT_SELECT, p, 1,
-                             payment_row, out);
+    if (for_update)
+        return saga_db_query_one_prefetched(db, &payment_lock_query, order_id, payment_row, out);
+    return saga_db_query_one(db, PAYMENT_SELECT, p, 1, payment_row, out);
 }
 
 int payment_store_payment_insert(saga_db *db, const payment_record *r)
@@ -188,10 +190,10 @@ int payment_store_cancelled_find(saga_db *db, const char *order_id, bool for_upd
 {
     saga_param p[] = {SAGA_P_STR(order_id)};
     long long one = 0;
-    return saga_db_query_i64(db,
-                             for_update ? payment_cancelled_lock_query.point_sql
-                                        : "SELECT 1 FROM cancelled_orders WHERE order_id = ?",
-                             p, 1, &one);
+    if (for_update)
+        return saga_db_query_one_prefetched(db, &payment_cancelled_lock_query, order_id, NULL,
+                                            NULL);
+    return saga_db_query_i64(db, "SELECT 1 FROM cancelled_orders WHERE order_id = ?", p, 1, &one);
 }
 
 int payment_store_cancelled_add(saga_db *db, const char *order_id, const char *customer_id,
@@ -228,10 +230,11 @@ int payment_store_known_get(saga_db *db, const char *order_id, bool for_update,
                             char customer[PAYMENT_CUSTOMER_ID_BYTES])
 {
     saga_param p[] = {SAGA_P_STR(order_id)};
-    return saga_db_query_one(db,
-                             for_update ? payment_known_lock_query.point_sql
-                                        : "SELECT customer_id FROM known_orders WHERE order_id = ?",
-                             p, 1, known_row, customer);
+    if (for_update)
+        return saga_db_query_one_prefetched(db, &payment_known_lock_query, order_id, known_row,
+                                            customer);
+    return saga_db_query_one(db, "SELECT customer_id FROM known_orders WHERE order_id = ?", p, 1,
+                             known_row, customer);
 }
 
 int payment_store_parked_add(saga_db *db, const payment_parked *r, bool *added)

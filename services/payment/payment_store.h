@@ -14,7 +14,6 @@
 
 #include "saga/db.h"
 #include "saga/envelope.h"
-#include "saga/prefetch.h"
 #include "payment.h"
 
 /* The locking reads the handlers do, declared so the consumer does them for a whole

@@ -263,14 +263,14 @@ START_TEST(test_batch_rows_in_order)
 
     /* rolled back: nothing written */
     ck_assert_int_eq(saga_db_begin(db), SAGA_OK);
-    saga_write_batch_attach(db, batch);
+    ck_assert_int_eq(saga_db_intercept(db, saga_write_batch_interceptor(batch)), SAGA_OK);
     add_events_in_tx(db, key, 3);
-    saga_write_batch_attach(NULL, NULL);
+    saga_db_unintercept(db, saga_write_batch_interceptor(batch));
     saga_write_batch_discard(batch);
     saga_db_rollback(db);
 
     ck_assert_int_eq(saga_db_begin(db), SAGA_OK);
-    saga_write_batch_attach(db, batch);
+    ck_assert_int_eq(saga_db_intercept(db, saga_write_batch_interceptor(batch)), SAGA_OK);
     add_events_in_tx(db, key, n);
     /* rows of another shape, kept alongside */
     for (int i = 0; i < 70; i++) {
@@ -291,7 +291,7 @@ START_TEST(test_batch_rows_in_order)
     ck_assert_int_eq(count_rows(peek, "SELECT COUNT(*) FROM inbox"), 0);
     saga_db_close(peek);
     ck_assert_int_eq(saga_write_batch_flush(db, batch), SAGA_OK);
-    saga_write_batch_attach(NULL, NULL);
+    saga_db_unintercept(db, saga_write_batch_interceptor(batch));
     ck_assert_int_eq(saga_db_commit(db), SAGA_OK);
 
     ck_assert_int_eq(saga_db_query(db, "SELECT payload FROM outbox ORDER BY id", NULL, 0,

@@ -1,10 +1,12 @@
 /* check_prefetch.c - a batch's row locks taken at once, against real MariaDB: the
- * handlers' point reads are answered from the kept rows without a statement, a
- * write on the connection drops the rows it may have changed (case-insensitive keys
- * too, but not rows of a table whose name merely contains the written one's), a key
- * with several rows keeps them all in order, a key's absence is kept only when
- * asked for and dropped by a write naming it, and nothing outlives the transaction
- * or is seen by another connection. */
+ * handlers' point reads (saga_db_query_prefetched) are answered from the kept rows
+ * without a statement, and only those naming the declaration the rows were read
+ * for; a write on the connection drops the rows it may have changed
+ * (case-insensitive keys too, but not rows of a table whose name merely contains
+ * the written one's), a key with several rows keeps them all in order, a key's
+ * absence is kept only when asked for and dropped by a write naming it, and nothing
+ * outlives the transaction or is seen by another connection; a connection without
+ * a saga_prefetch on it refuses saga_db_prefetch and reads every time. */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +15,9 @@
 #include "saga/err.h"
 #include "saga/prefetch.h"
 #include "testenv.h"
+
+/* the saga_prefetch on the connection open_db opens (one per test) */
+static saga_prefetch *reads;
 
 static const saga_prefetch_query item_lock = {
     .table = "items",
@@ -42,6 +47,8 @@ static saga_db *open_db(saga_config *cfg)
     testenv_config(cfg, "inbox", "prefetch");
     saga_db *db = saga_db_open(cfg, err, sizeof(err));
     ck_assert_msg(db != NULL, "%s", err);
+    ck_assert_ptr_nonnull(reads = saga_prefetch_new());
+    ck_assert_int_eq(saga_db_intercept(db, saga_prefetch_interceptor(reads)), SAGA_OK);
     /* ascii_general_ci: keys compare without case, as order ids do */
     ck_assert_int_eq(
         saga_db_exec_script(db,
@@ -53,6 +60,13 @@ static saga_db *open_db(saga_config *cfg)
                             " n INT NOT NULL, v BIGINT NOT NULL, PRIMARY KEY (k, n))"),
         SAGA_OK);
     return db;
+}
+
+static void close_db(saga_db *db)
+{
+    saga_db_close(db); /* before what is on it */
+    saga_prefetch_free(reads);
+    reads = NULL;
 }
 
 /* Statements this session has executed, not counting this query itself. */
@@ -67,16 +81,27 @@ static long long executed(saga_db *db)
     return n;
 }
 
-/* How many statements the point read of key ran (0: answered from kept rows), and
- * the value it read (-1: no row). */
-static long long item_read(saga_db *db, const char *key, long long *value)
+static int i64_row(const saga_row *row, void *ud)
 {
-    saga_param p[] = {SAGA_P_STR(key)};
+    *(long long *)ud = saga_row_i64(row, 0);
+    return 0;
+}
+
+/* How many statements the point read of key declared as q ran (0: answered from
+ * kept rows), and the value it read (-1: no row). */
+static long long query_read(saga_db *db, const saga_prefetch_query *q, const char *key,
+                            long long *value)
+{
     long long before = executed(db);
     *value = -1;
-    int rc = saga_db_query_i64(db, item_lock.point_sql, p, 1, value);
+    int rc = saga_db_query_one_prefetched(db, q, key, i64_row, value);
     ck_assert(rc == SAGA_OK || rc == SAGA_ERR_NOT_FOUND);
     return executed(db) - before - 1;
+}
+
+static long long item_read(saga_db *db, const char *key, long long *value)
+{
+    return query_read(db, &item_lock, key, value);
 }
 
 static void exec1(saga_db *db, const char *sql, saga_param p)
@@ -112,16 +137,20 @@ START_TEST(test_point_reads_answered)
     /* a key the batch did not read, and one it found nothing for, are read */
     ck_assert_int_eq(item_read(db, "k100", &v), 1);
     ck_assert_int_eq(v, -1);
-    /* the same SQL in another text is not the declared read */
+    /* the declared read's text in a plain query is read: only a read naming the
+     * declaration is answered */
     saga_param p[] = {SAGA_P_STR("k001")};
     before = executed(db);
-    ck_assert_int_eq(saga_db_query_i64(db, "SELECT v FROM items WHERE k = ?", p, 1, &v), SAGA_OK);
+    ck_assert_int_eq(saga_db_query_i64(db, item_lock.point_sql, p, 1, &v), SAGA_OK);
     ck_assert_int_eq(executed(db) - before - 1, 1);
+    /* so is another declaration of the same text: the rows were read for item_lock */
+    ck_assert_int_eq(query_read(db, &item_lock_absent_too, "k001", &v), 1);
+    ck_assert_int_eq(v, 1);
     ck_assert_int_eq(saga_db_commit(db), SAGA_OK);
     /* nothing outlives the transaction */
     ck_assert_int_eq(item_read(db, "k001", &v), 1);
     ck_assert_int_eq(v, 1);
-    saga_db_close(db);
+    close_db(db);
 }
 END_TEST
 
@@ -156,7 +185,7 @@ START_TEST(test_writes_drop_what_they_change)
     ck_assert_int_eq(item_read(db, "k3", &v), 1);
     ck_assert_int_eq(v, 3);
     ck_assert_int_eq(saga_db_commit(db), SAGA_OK);
-    saga_db_close(db);
+    close_db(db);
 }
 END_TEST
 
@@ -188,8 +217,7 @@ START_TEST(test_several_rows_per_key)
     ck_assert_int_eq(saga_db_begin(db), SAGA_OK);
     ck_assert_int_eq(saga_db_prefetch(db, &lines_lock, keys, 3), SAGA_OK);
     long long before = executed(db);
-    saga_param p[] = {SAGA_P_STR("a")};
-    ck_assert_int_eq(saga_db_query(db, lines_lock.point_sql, p, 1, line_row, &s), SAGA_OK);
+    ck_assert_int_eq(saga_db_query_prefetched(db, &lines_lock, "a", line_row, &s), SAGA_OK);
     ck_assert_int_eq(executed(db) - before - 1, 0);
     ck_assert_int_eq(s.count, 3);
     ck_assert_int_eq(s.n[0], 110);
@@ -202,18 +230,16 @@ START_TEST(test_several_rows_per_key)
                                   NULL, NULL),
                      SAGA_OK);
     memset(&s, 0, sizeof(s));
-    p[0] = SAGA_P_STR("b");
-    ck_assert_int_eq(saga_db_query(db, lines_lock.point_sql, p, 1, line_row, &s), SAGA_OK);
+    ck_assert_int_eq(saga_db_query_prefetched(db, &lines_lock, "b", line_row, &s), SAGA_OK);
     ck_assert_int_eq(s.count, 2);
     ck_assert_int_eq(s.n[1], 250);
 
     /* a key with no rows is read: none */
     memset(&s, 0, sizeof(s));
-    p[0] = SAGA_P_STR("c");
-    ck_assert_int_eq(saga_db_query(db, lines_lock.point_sql, p, 1, line_row, &s), SAGA_OK);
+    ck_assert_int_eq(saga_db_query_prefetched(db, &lines_lock, "c", line_row, &s), SAGA_OK);
     ck_assert_int_eq(s.count, 0);
     saga_db_rollback(db);
-    saga_db_close(db);
+    close_db(db);
 }
 END_TEST
 
@@ -231,9 +257,11 @@ START_TEST(test_kept_for_one_connection_and_transaction)
                      SAGA_OK);
     ck_assert_int_eq(saga_db_begin(db), SAGA_OK);
     ck_assert_int_eq(saga_db_prefetch(db, &item_lock, keys, 1), SAGA_OK);
-    /* another connection in the same thread reads for itself (k2: k1 is locked) */
+    /* another connection in the same thread reads for itself (k2: k1 is locked),
+     * and with no saga_prefetch on it cannot keep rows */
     ck_assert_int_eq(item_read(other, "k2", &v), 1);
     ck_assert_int_eq(v, 2);
+    ck_assert_int_eq(saga_db_prefetch(other, &item_lock, keys, 1), SAGA_ERR_INVALID);
     saga_db_rollback(db);
 
     /* after a rollback the next transaction reads afresh */
@@ -241,8 +269,17 @@ START_TEST(test_kept_for_one_connection_and_transaction)
     ck_assert_int_eq(item_read(db, "k1", &v), 1);
     ck_assert_int_eq(v, 1);
     saga_db_rollback(db);
+
+    /* taken off the connection, the saga_prefetch answers nothing and keeps nothing */
+    ck_assert_int_eq(saga_db_begin(db), SAGA_OK);
+    ck_assert_int_eq(saga_db_prefetch(db, &item_lock, keys, 1), SAGA_OK);
+    ck_assert_int_eq(item_read(db, "k1", &v), 0);
+    saga_db_unintercept(db, saga_prefetch_interceptor(reads));
+    ck_assert_int_eq(item_read(db, "k1", &v), 1);
+    ck_assert_int_eq(saga_db_prefetch(db, &item_lock, keys, 1), SAGA_ERR_INVALID);
+    saga_db_rollback(db);
     saga_db_close(other);
-    saga_db_close(db);
+    close_db(db);
 }
 END_TEST
 
@@ -257,19 +294,19 @@ START_TEST(test_absence_kept_when_asked)
     ck_assert_int_eq(saga_db_begin(db), SAGA_OK);
     ck_assert_int_eq(saga_db_prefetch(db, &item_lock_absent_too, keys, 2), SAGA_OK);
     /* k2 has no row: answered without a statement */
-    ck_assert_int_eq(item_read(db, "k2", &v), 0);
+    ck_assert_int_eq(query_read(db, &item_lock_absent_too, "k2", &v), 0);
     ck_assert_int_eq(v, -1);
     /* K1 was found as k1: not absent, read as usual */
-    ck_assert_int_eq(item_read(db, "K1", &v), 1);
+    ck_assert_int_eq(query_read(db, &item_lock_absent_too, "K1", &v), 1);
     ck_assert_int_eq(v, 1);
     /* a row added under the key: read afresh */
     saga_param p[] = {SAGA_P_STR("k2"), SAGA_P_I64(2)};
     ck_assert_int_eq(saga_db_exec(db, "INSERT INTO items (k, v) VALUES (?, ?)", p, 2, NULL, NULL),
                      SAGA_OK);
-    ck_assert_int_eq(item_read(db, "k2", &v), 1);
+    ck_assert_int_eq(query_read(db, &item_lock_absent_too, "k2", &v), 1);
     ck_assert_int_eq(v, 2);
     saga_db_rollback(db);
-    saga_db_close(db);
+    close_db(db);
 }
 END_TEST
 

@@ -34,6 +34,7 @@ typedef struct fixture {
     saga_db *db;
     saga_db *peek; /* READ UNCOMMITTED: sees what db has written, committed or not */
     saga_write_batch *batch;
+    saga_prefetch *reads; /* on db too, for test_kept_row_drops_the_batch_read_of_its_key */
 } fixture;
 
 static void fixture_open(fixture *f)
@@ -56,17 +57,20 @@ static void fixture_open(fixture *f)
                                                   " READ UNCOMMITTED"),
                      SAGA_OK);
     ck_assert_ptr_nonnull(f->batch = saga_write_batch_new());
+    ck_assert_ptr_nonnull(f->reads = saga_prefetch_new());
+    ck_assert_int_eq(saga_db_intercept(f->db, saga_prefetch_interceptor(f->reads)), SAGA_OK);
     ck_assert_int_eq(saga_db_begin(f->db), SAGA_OK);
-    saga_write_batch_attach(f->db, f->batch);
+    ck_assert_int_eq(saga_db_intercept(f->db, saga_write_batch_interceptor(f->batch)), SAGA_OK);
 }
 
 static void fixture_close(fixture *f)
 {
-    saga_write_batch_attach(NULL, NULL);
+    saga_db_unintercept(f->db, saga_write_batch_interceptor(f->batch));
     saga_write_batch_free(f->batch);
     saga_db_rollback(f->db);
     saga_db_close(f->peek);
     saga_db_close(f->db);
+    saga_prefetch_free(f->reads);
 }
 
 static void keep(fixture *f, const char *k, long long v)
@@ -82,6 +86,12 @@ static long long written(fixture *f)
     ck_assert_int_eq(saga_db_query_i64(f->peek, "SELECT COUNT(*) FROM items", NULL, 0, &n),
                      SAGA_OK);
     return n;
+}
+
+static int i64_row(const saga_row *row, void *ud)
+{
+    *(long long *)ud = saga_row_i64(row, 0);
+    return 0;
 }
 
 static long long item(fixture *f, const char *k)
@@ -128,14 +138,14 @@ START_TEST(test_kept_row_drops_the_batch_read_of_its_key)
     fixture_open(&f);
     const char *keys[] = {"n"};
     long long v = -1;
-    saga_param p[] = {SAGA_P_STR("n")};
 
     /* the batch read found no row for n, and keeps that */
     ck_assert_int_eq(saga_db_prefetch(f.db, &item_lock, keys, 1), SAGA_OK);
-    ck_assert_int_eq(saga_db_query_i64(f.db, item_lock.point_sql, p, 1, &v), SAGA_ERR_NOT_FOUND);
+    ck_assert_int_eq(saga_db_query_one_prefetched(f.db, &item_lock, "n", i64_row, &v),
+                     SAGA_ERR_NOT_FOUND);
     /* a row kept for n: the read goes to the table, which the row reaches first */
     keep(&f, "n", 7);
-    ck_assert_int_eq(saga_db_query_i64(f.db, item_lock.point_sql, p, 1, &v), SAGA_OK);
+    ck_assert_int_eq(saga_db_query_one_prefetched(f.db, &item_lock, "n", i64_row, &v), SAGA_OK);
     ck_assert_int_eq(v, 7);
     fixture_close(&f);
 }
@@ -229,7 +239,7 @@ START_TEST(test_update_that_must_change_a_row_fails_the_flush)
     ck_assert(saga_write_batch_failed(f.batch));
     saga_write_batch_discard(f.batch);
     /* without a batch it fails at once; one that need not change a row does not */
-    saga_write_batch_attach(NULL, NULL);
+    saga_db_unintercept(f.db, saga_write_batch_interceptor(f.batch));
     ck_assert_int_eq(add(&f, "missing", 1, true), SAGA_ERR_CONFLICT);
     ck_assert_int_eq(add(&f, "missing", 1, false), SAGA_OK);
     ck_assert_int_eq(add(&f, "e", 1, true), SAGA_OK);

@@ -26,7 +26,6 @@
 #include "saga/config.h"
 #include "saga/db.h"
 #include "saga/envelope.h"
-#include "saga/prefetch.h"
 #include "saga/schema.h"
 
 /* Where a message came from, and room for the handler to say why it failed. */
@@ -47,9 +46,10 @@ typedef struct saga_msg_meta {
 typedef int (*saga_event_handler_fn)(saga_db *db, const saga_event *ev, saga_msg_meta *meta,
                                      void *ud);
 
-/* A row lock the handler takes for each event, taken for the whole batch before
- * the handlers run (see prefetch.h). The key is the event's data.<field>, or with
- * item_field, data.<field>[].<item_field> of every item of that array. */
+/* A row lock the handler takes for each event (saga_db_query_prefetched), taken
+ * for the whole batch before the handlers run (see prefetch.h). The key is the
+ * event's data.<field>, or with item_field, data.<field>[].<item_field> of every
+ * item of that array. */
 typedef struct saga_handler_prefetch {
     const saga_prefetch_query *query; /* NULL: an unused slot */
     const char *field;

@@ -1,5 +1,7 @@
 /* db.h - MySQL/MariaDB: connection with reconnect, transactions, prepared
- * statements, migrations.
+ * statements, migrations; every call a handler makes, among them the writes and
+ * locking reads a consumer's batch may keep or answer, and the interceptors through
+ * which the batch does so.
  *
  * One saga_db per thread. Every statement with input goes through a prepared
  * statement; statements are cached per connection by their SQL text, so a hot
@@ -104,9 +106,9 @@ int saga_db_exec(saga_db *db, const char *sql, const saga_param *params, size_t 
 int saga_db_query(saga_db *db, const char *sql, const saga_param *params, size_t nparams,
                   saga_row_fn fn, void *ud);
 
-/* Runs a query for one row: fn is called for the first row only. Returns fn's
- * result (SAGA_OK when it returns 0), SAGA_ERR_NOT_FOUND if there is no row, or
- * the database's error. */
+/* Runs a query for one row: fn is called for the first row only (fn NULL: only
+ * whether there is one). Returns fn's result (SAGA_OK when it returns 0),
+ * SAGA_ERR_NOT_FOUND if there is no row, or the database's error. */
 int saga_db_query_one(saga_db *db, const char *sql, const saga_param *params, size_t nparams,
                       saga_row_fn fn, void *ud);
 
@@ -128,6 +130,144 @@ size_t saga_db_in_list(char *sql, size_t sqllen, const char *head, size_t n, con
  * Returns the length written, or 0 if it does not fit (sql is then unspecified). */
 size_t saga_db_sql_list(char *sql, size_t sqllen, const char *head, const char *item, size_t n,
                         const char *tail);
+
+/* --- a consumer batch's writes and row locks ---
+ *
+ * Round trips, not rows, are what a consumer's transaction costs. So a handler
+ * writes through saga_db_insert and saga_db_update, which the batch's write batch
+ * (write_batch.h) keeps and writes together, and takes its row locks through
+ * saga_db_query_prefetched, which the rows the batch locked for all its events at
+ * once (saga_db_prefetch, prefetch.h) answer without a statement. Both sit on the
+ * connection as interceptors (below); without them every call here runs at once,
+ * so the same handler code serves an HTTP request too. */
+
+/* Most parameters of one saga_db_insert row or saga_db_update statement. */
+#define SAGA_DB_WRITE_PARAMS_MAX 16
+
+/* Inserts one row: `insert` is the statement up to VALUES ("INSERT INTO t (a, b)
+ * VALUES "), `row` one row's tuple ("(?, ?)"; SQL expressions allowed) with
+ * nparams placeholders. Both must be string constants (kept by pointer). An
+ * interceptor on db may keep the row (parameters copied) and return SAGA_OK: its
+ * error then shows when the kept rows are written. Otherwise it is inserted now,
+ * with saga_db_exec's results. SAGA_ERR_INVALID if nparams is over
+ * SAGA_DB_WRITE_PARAMS_MAX. */
+int saga_db_insert(saga_db *db, const char *insert, const char *row, const saga_param *params,
+                   size_t nparams);
+
+/* Runs an UPDATE of the row whose key (a string) is params[key]: `sql` a string
+ * constant ("UPDATE t SET ... WHERE k = ?", kept by pointer) with nparams
+ * placeholders. Kept by an interceptor on db (SAGA_OK), or run now with
+ * saga_db_exec's results. For writes whose row count nobody needs.
+ * SAGA_ERR_INVALID if params[key] is not a string or nparams is over
+ * SAGA_DB_WRITE_PARAMS_MAX. */
+int saga_db_update(saga_db *db, const char *sql, const saga_param *params, size_t nparams,
+                   size_t key);
+
+/* The same, for an UPDATE that must change exactly the one row its WHERE names
+ * by a unique key (a guarded stock move): SAGA_ERR_CONFLICT if it changes none, at
+ * once or, kept, when the kept statements are written. */
+int saga_db_update_one(saga_db *db, const char *sql, const saga_param *params, size_t nparams,
+                       size_t key);
+
+/* A locking point read of one key, declared so that a batch can do it for all its
+ * keys at once. Kept rows cannot go stale: a row read under a lock cannot change
+ * on another connection before the commit, and a write on this connection to
+ * `table` (saga_db_exec, or a row saga_db_insert keeps for later) drops the kept
+ * rows whose key equals one of its string parameters, or all of the table's rows
+ * if it has none. So every write to such a table names the rows' keys as
+ * parameters (as "UPDATE t ... WHERE k = ?" does). An unlocked point read may be
+ * declared only for rows that never change. */
+typedef struct saga_prefetch_query {
+    const char *table;      /* the table written to by name, e.g. "wallets" */
+    const char *point_sql;  /* the read of one key, its one parameter: what
+                               saga_db_query_prefetched runs when no row is kept */
+    const char *batch_head; /* the same read for many keys up to the keys: the key
+                               column first, then point_sql's columns, "... IN (" */
+    const char *batch_tail; /* after the keys: ")" and the rest of point_sql
+                               ("ORDER BY k, ...", "FOR UPDATE") */
+    /* Keep "no row" for the keys the batch read found nothing for. Under READ
+     * COMMITTED nothing stops another connection from inserting such a row
+     * meanwhile, so only for rows that are written under a lock the batch holds by
+     * then (a query declared earlier); and only for keys whose collation is binary
+     * or ASCII without case (a key found under another case counts as found). */
+    bool keep_absent;
+} saga_prefetch_query;
+
+/* Runs q for the n keys (distinct) in db's open transaction, up to
+ * SAGA_DB_IN_LIST_MAX keys per statement, and keeps the rows in the interceptor on
+ * db that keeps rows (saga_prefetch, prefetch.h) until the transaction ends.
+ * Returns SAGA_OK, the database's error (roll back), or SAGA_ERR_INVALID if db has
+ * no such interceptor. */
+int saga_db_prefetch(saga_db *db, const saga_prefetch_query *q, const char *const *keys, size_t n);
+
+/* q's point read of key: answered from the rows saga_db_prefetch kept for key in
+ * db's transaction, while a write has not dropped them (no row, when q keeps
+ * absence and the batch read found none); otherwise q->point_sql runs with key.
+ * Results as saga_db_query. */
+int saga_db_query_prefetched(saga_db *db, const saga_prefetch_query *q, const char *key,
+                             saga_row_fn fn, void *ud);
+
+/* The same, with saga_db_query_one's results. */
+int saga_db_query_one_prefetched(saga_db *db, const saga_prefetch_query *q, const char *key,
+                                 saga_row_fn fn, void *ud);
+
+/* --- interceptors ---
+ *
+ * What lets the write batch and the batch read see a connection's statements
+ * without db.c knowing either: an interceptor is a table of hooks that db calls at
+ * fixed points, each of its interceptors in the order they were added. One saga_db
+ * is used by one thread, so whatever an interceptor keeps belongs to that
+ * connection. Every hook may be NULL (not interested) and gets ud first; a hook
+ * must not add or remove interceptors. */
+
+/* A write saga_db_insert, saga_db_update or saga_db_update_one was asked for. */
+typedef enum saga_db_write_kind {
+    SAGA_DB_WRITE_INSERT,     /* one row of an INSERT */
+    SAGA_DB_WRITE_UPDATE,     /* an UPDATE whose row count nobody needs */
+    SAGA_DB_WRITE_UPDATE_ONE, /* an UPDATE that must change exactly one row */
+} saga_db_write_kind;
+
+typedef struct saga_db_write {
+    saga_db_write_kind kind;
+    const char *sql;          /* the INSERT up to VALUES, or the UPDATE: a constant */
+    const char *row;          /* an INSERT's row tuple (a constant); NULL for an UPDATE */
+    const saga_param *params; /* borrowed for the call; nparams <= SAGA_DB_WRITE_PARAMS_MAX */
+    size_t nparams;
+    size_t key; /* an UPDATE's parameter holding its row's key (a string) */
+} saga_db_write;
+
+typedef struct saga_db_interceptor {
+    void *ud;
+    /* sql is about to run on db (saga_db_exec, saga_db_query): do first what it
+     * must see done. A non-zero return fails the statement with that code. */
+    int (*before)(void *ud, saga_db *db, const char *sql);
+    /* May keep w, to write it later, instead of its running now: *kept says so,
+     * and no later interceptor is asked. A non-zero return fails the call. */
+    int (*keep)(void *ud, saga_db *db, const saga_db_write *w, bool *kept);
+    /* A write with these parameters is about to run on db (saga_db_exec: sql), or
+     * was kept (w->sql). */
+    void (*written)(void *ud, const char *sql, const saga_param *params, size_t nparams);
+    /* saga_db_prefetch, for the first interceptor that has this hook. */
+    int (*prefetch)(void *ud, saga_db *db, const saga_prefetch_query *q, const char *const *keys,
+                    size_t n);
+    /* saga_db_query_prefetched: true if it answered key from kept rows, calling fn
+     * for them and setting *rc to what saga_db_query returns; false: run the read. */
+    bool (*answer)(void *ud, const saga_prefetch_query *q, const char *key, saga_row_fn fn,
+                   void *fn_ud, int *rc);
+    /* db's transaction ended (commit, rollback, the next begin) or its connection. */
+    void (*tx_end)(void *ud);
+} saga_db_interceptor;
+
+#define SAGA_DB_INTERCEPTORS_MAX 4
+
+/* Puts ic on db after those already there, until saga_db_unintercept. ic is
+ * borrowed: it (and its ud) must outlive its place on db, saga_db_close included.
+ * Adding one already there, or NULL, does nothing. SAGA_ERR_NOMEM if db has
+ * SAGA_DB_INTERCEPTORS_MAX already. */
+int saga_db_intercept(saga_db *db, const saga_db_interceptor *ic);
+
+/* Takes ic off db; one that is not there, or NULL, is fine. */
+void saga_db_unintercept(saga_db *db, const saga_db_interceptor *ic);
 
 /* --- text in and out of rows --- */
 
