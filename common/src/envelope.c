@@ -15,7 +15,6 @@
  * duplicates could mean one thing to us and another to a downstream tool. */
 #include "saga/envelope.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,20 +24,6 @@
 
 #define ENVELOPE_SPECVERSION "1.0"
 #define ENVELOPE_CONTENT_TYPE "application/json"
-
-static void envelope_set_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void envelope_set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (!err || errlen == 0)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 /* Builds "urn:saga:schema:<type>:1". Caller frees with free(). NULL on no memory. */
 static char *envelope_dataschema(const char *type)
@@ -193,20 +178,20 @@ static int envelope_get_attr(const cJSON *doc, const char *name, int required, c
     if (!item) {
         if (!required)
             return SAGA_OK;
-        envelope_set_err(err, errlen, "missing attribute: %s", name);
+        saga_err_format(err, errlen, "missing attribute: %s", name);
         return SAGA_ERR_INVALID;
     }
     if (!cJSON_IsString(item) || !item->valuestring) {
-        envelope_set_err(err, errlen, "attribute %s must be a string", name);
+        saga_err_format(err, errlen, "attribute %s must be a string", name);
         return SAGA_ERR_INVALID;
     }
     if (required && item->valuestring[0] == '\0') {
-        envelope_set_err(err, errlen, "attribute %s must not be empty", name);
+        saga_err_format(err, errlen, "attribute %s must not be empty", name);
         return SAGA_ERR_INVALID;
     }
     *dst = strdup(item->valuestring);
     if (!*dst) {
-        envelope_set_err(err, errlen, "out of memory");
+        saga_err_format(err, errlen, "out of memory");
         return SAGA_ERR_NOMEM;
     }
     return SAGA_OK;
@@ -225,64 +210,64 @@ int saga_event_parse(const char *buf, size_t len, saga_event **out, char *err, s
     if (out)
         *out = NULL;
     if (!out) {
-        envelope_set_err(err, errlen, "no output pointer");
+        saga_err_format(err, errlen, "no output pointer");
         goto out;
     }
     if (!buf || len == 0) {
-        envelope_set_err(err, errlen, "invalid json at byte 0: empty body");
+        saga_err_format(err, errlen, "invalid json at byte 0: empty body");
         goto out;
     }
     /* buf is not NUL-terminated: cJSON reads at most len bytes and reports where it
      * stopped through `end` (cJSON_GetErrorPtr is a global, so not used). */
     doc = cJSON_ParseWithLengthOpts(buf, len, &end, 0);
     if (!doc) {
-        envelope_set_err(err, errlen, "invalid json at byte %zu",
+        saga_err_format(err, errlen, "invalid json at byte %zu",
                          end && end >= buf ? (size_t)(end - buf) : (size_t)0);
         goto out;
     }
     while (end < buf + len && (*end == ' ' || *end == '\t' || *end == '\n' || *end == '\r'))
         end++;
     if (end != buf + len) {
-        envelope_set_err(err, errlen, "invalid json at byte %zu: data after the document",
+        saga_err_format(err, errlen, "invalid json at byte %zu: data after the document",
                          (size_t)(end - buf));
         goto out;
     }
     /* cJSON cuts a string at a NUL: "alice\u0000evil" would be read as alice */
     char where[128];
     if (saga_json_find_nul(buf, len, where, sizeof(where))) {
-        envelope_set_err(err, errlen, "invalid json: a NUL character (\\u0000) in the string at %s",
+        saga_err_format(err, errlen, "invalid json: a NUL character (\\u0000) in the string at %s",
                          where[0] ? where : "the top level");
         goto out;
     }
     if (!cJSON_IsObject(doc)) {
-        envelope_set_err(err, errlen, "event must be a json object");
+        saga_err_format(err, errlen, "event must be a json object");
         goto out;
     }
     dup = envelope_find_duplicate(doc, &nomem);
     if (nomem) {
         rc = SAGA_ERR_NOMEM;
-        envelope_set_err(err, errlen, "out of memory");
+        saga_err_format(err, errlen, "out of memory");
         goto out;
     }
     if (dup) {
-        envelope_set_err(err, errlen, "duplicate key: %s", dup);
+        saga_err_format(err, errlen, "duplicate key: %s", dup);
         goto out;
     }
 
     item = cJSON_GetObjectItemCaseSensitive(doc, "specversion");
     if (!item) {
-        envelope_set_err(err, errlen, "missing attribute: specversion");
+        saga_err_format(err, errlen, "missing attribute: specversion");
         goto out;
     }
     if (!cJSON_IsString(item) || strcmp(item->valuestring, ENVELOPE_SPECVERSION) != 0) {
-        envelope_set_err(err, errlen, "specversion must be " ENVELOPE_SPECVERSION);
+        saga_err_format(err, errlen, "specversion must be " ENVELOPE_SPECVERSION);
         goto out;
     }
 
     ev = calloc(1, sizeof(*ev));
     if (!ev) {
         rc = SAGA_ERR_NOMEM;
-        envelope_set_err(err, errlen, "out of memory");
+        saga_err_format(err, errlen, "out of memory");
         goto out;
     }
     if ((rc = envelope_get_attr(doc, "id", 1, &ev->id, err, errlen)) ||
@@ -296,7 +281,7 @@ int saga_event_parse(const char *buf, size_t len, saga_event **out, char *err, s
     /* Optional in CloudEvents; when present the data must be JSON (structured mode). */
     item = cJSON_GetObjectItemCaseSensitive(doc, "datacontenttype");
     if (item && (!cJSON_IsString(item) || strcmp(item->valuestring, ENVELOPE_CONTENT_TYPE))) {
-        envelope_set_err(err, errlen, "datacontenttype must be " ENVELOPE_CONTENT_TYPE);
+        saga_err_format(err, errlen, "datacontenttype must be " ENVELOPE_CONTENT_TYPE);
         goto out;
     }
     if ((rc = envelope_get_attr(doc, "dataschema", 0, &ev->dataschema, err, errlen)) ||
@@ -307,11 +292,11 @@ int saga_event_parse(const char *buf, size_t len, saga_event **out, char *err, s
 
     item = cJSON_GetObjectItemCaseSensitive(doc, "data");
     if (!item) {
-        envelope_set_err(err, errlen, "missing attribute: data");
+        saga_err_format(err, errlen, "missing attribute: data");
         goto out;
     }
     if (!cJSON_IsObject(item)) {
-        envelope_set_err(err, errlen, "data must be an object");
+        saga_err_format(err, errlen, "data must be an object");
         goto out;
     }
     ev->data = (cJSON *)item; /* borrowed from doc, see the top of this file */

@@ -1,5 +1,8 @@
-/* err.c - names of the library's result codes. */
+/* err.c - names of the library's result codes; error texts. */
 #include "saga/err.h"
+
+#include <stdarg.h>
+#include <stdio.h>
 
 const char *saga_rc_str(int rc)
 {
@@ -17,4 +20,15 @@ const char *saga_rc_str(int rc)
     case SAGA_ERR_INTERNAL: return "internal error";
     default: return "unknown error";
     }
+}
+
+void saga_err_format(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (!err || errlen == 0)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
 }

@@ -78,20 +78,6 @@ typedef struct schema_ctx {
     int depth;
 } schema_ctx;
 
-static void schema_set_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void schema_set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (!err || errlen == 0)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
-
 /* ---- paths ---------------------------------------------------------------------------- */
 
 /* Appends "/" and seg (escaped as a JSON pointer token). Returns the length to pop to. */
@@ -453,7 +439,7 @@ static int schema_load_fail(schema_load *l, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(detail, sizeof(detail), fmt, ap);
     va_end(ap);
-    schema_set_err(l->err, l->errlen, "%s: %s%s: %s", l->doc->file, schema_path_str(&l->path),
+    saga_err_format(l->err, l->errlen, "%s: %s%s: %s", l->doc->file, schema_path_str(&l->path),
                    schema_path_more(&l->path), detail);
     return SAGA_ERR_INVALID;
 }
@@ -519,7 +505,7 @@ static int schema_load_pattern(schema_load *l, const cJSON *node)
         size_t cap = reg->capregexes ? reg->capregexes * 2 : 16;
         schema_regex *grown = realloc(reg->regexes, cap * sizeof(*grown));
         if (!grown) {
-            schema_set_err(l->err, l->errlen, "out of memory");
+            saga_err_format(l->err, l->errlen, "out of memory");
             return SAGA_ERR_NOMEM;
         }
         reg->regexes = grown;
@@ -713,11 +699,11 @@ static int schema_read_file(const char *path, char **buf, size_t *len, char *err
 {
     int rc = saga_file_read(path, SCHEMA_FILE_MAX, buf, len);
     if (rc == SAGA_ERR_NOT_FOUND)
-        schema_set_err(err, errlen, "%s: %s", path, strerror(errno));
+        saga_err_format(err, errlen, "%s: %s", path, strerror(errno));
     else if (rc == SAGA_ERR_TOO_LARGE)
-        schema_set_err(err, errlen, "%s: larger than %d bytes", path, SCHEMA_FILE_MAX);
+        saga_err_format(err, errlen, "%s: larger than %d bytes", path, SCHEMA_FILE_MAX);
     else if (rc != SAGA_OK)
-        schema_set_err(err, errlen, "%s: %s", path,
+        saga_err_format(err, errlen, "%s: %s", path,
                        rc == SAGA_ERR_NOMEM ? "out of memory" : "not a readable regular file");
     return rc == SAGA_ERR_NOMEM ? rc : rc ? SAGA_ERR_INVALID : SAGA_OK;
 }
@@ -735,7 +721,7 @@ static int schema_list_dir(const char *dir, char ***names_out, size_t *n_out, ch
 
     d = opendir(dir);
     if (!d) {
-        schema_set_err(err, errlen, "cannot open schema directory %s: %s", dir, strerror(errno));
+        saga_err_format(err, errlen, "cannot open schema directory %s: %s", dir, strerror(errno));
         goto out;
     }
     while ((de = readdir(d)) != NULL) {
@@ -767,7 +753,7 @@ static int schema_list_dir(const char *dir, char ***names_out, size_t *n_out, ch
 
 nomem:
     rc = SAGA_ERR_NOMEM;
-    schema_set_err(err, errlen, "out of memory");
+    saga_err_format(err, errlen, "out of memory");
 out:
     for (size_t i = 0; i < n; i++)
         free(names[i]);
@@ -792,7 +778,7 @@ static int schema_load_file(const char *dir, char *name, schema_doc *doc, char *
     path = malloc(pathlen);
     if (!path) {
         rc = SAGA_ERR_NOMEM;
-        schema_set_err(err, errlen, "out of memory");
+        saga_err_format(err, errlen, "out of memory");
         goto out;
     }
     snprintf(path, pathlen, "%s/%s", dir, name);
@@ -802,24 +788,24 @@ static int schema_load_file(const char *dir, char *name, schema_doc *doc, char *
     rc = SAGA_ERR_INVALID;
     doc->root = cJSON_ParseWithLengthOpts(text, len, &end, 0);
     if (!doc->root) {
-        schema_set_err(err, errlen, "%s: invalid json at byte %zu", name,
+        saga_err_format(err, errlen, "%s: invalid json at byte %zu", name,
                        end && end >= text ? (size_t)(end - text) : (size_t)0);
         goto out;
     }
     while (end < text + len && (*end == ' ' || *end == '\t' || *end == '\n' || *end == '\r'))
         end++;
     if (end != text + len) {
-        schema_set_err(err, errlen, "%s: invalid json at byte %zu: data after the document", name,
+        saga_err_format(err, errlen, "%s: invalid json at byte %zu: data after the document", name,
                        (size_t)(end - text));
         goto out;
     }
     if (!cJSON_IsObject(doc->root)) {
-        schema_set_err(err, errlen, "%s: a schema file must hold a json object", name);
+        saga_err_format(err, errlen, "%s: a schema file must hold a json object", name);
         goto out;
     }
     id = cJSON_GetObjectItemCaseSensitive(doc->root, "$id");
     if (!cJSON_IsString(id) || id->valuestring[0] == '\0' || strchr(id->valuestring, '#')) {
-        schema_set_err(err, errlen, "%s: $id must be a non-empty string without '#'", name);
+        saga_err_format(err, errlen, "%s: $id must be a non-empty string without '#'", name);
         goto out;
     }
     doc->id = id->valuestring;
@@ -842,7 +828,7 @@ int saga_schema_registry_load(const char *dir, saga_schema_registry **out, char 
     if (out)
         *out = NULL;
     if (!dir || !out) {
-        schema_set_err(err, errlen, "no schema directory");
+        saga_err_format(err, errlen, "no schema directory");
         goto out;
     }
     rc = schema_list_dir(dir, &names, &nnames, err, errlen);
@@ -850,7 +836,7 @@ int saga_schema_registry_load(const char *dir, saga_schema_registry **out, char 
         goto out;
     rc = SAGA_ERR_INVALID;
     if (nnames == 0) {
-        schema_set_err(err, errlen, "no *.json schema in %s", dir);
+        saga_err_format(err, errlen, "no *.json schema in %s", dir);
         goto out;
     }
     reg = calloc(1, sizeof(*reg));
@@ -858,7 +844,7 @@ int saga_schema_registry_load(const char *dir, saga_schema_registry **out, char 
         reg->docs = calloc(nnames, sizeof(*reg->docs));
     if (!reg || !reg->docs) {
         rc = SAGA_ERR_NOMEM;
-        schema_set_err(err, errlen, "out of memory");
+        saga_err_format(err, errlen, "out of memory");
         goto out;
     }
     for (i = 0; i < nnames; i++) {
@@ -869,7 +855,7 @@ int saga_schema_registry_load(const char *dir, saga_schema_registry **out, char 
             goto out;
         if (schema_find_doc(reg, reg->docs[i].id, strlen(reg->docs[i].id)) != &reg->docs[i]) {
             rc = SAGA_ERR_INVALID;
-            schema_set_err(err, errlen, "%s: $id %s is already used by %s", reg->docs[i].file,
+            saga_err_format(err, errlen, "%s: $id %s is already used by %s", reg->docs[i].file,
                            reg->docs[i].id,
                            schema_find_doc(reg, reg->docs[i].id, strlen(reg->docs[i].id))->file);
             goto out;
@@ -931,7 +917,7 @@ static int schema_fail(schema_ctx *c, const char *keyword, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(detail, sizeof(detail), fmt, ap);
     va_end(ap);
-    schema_set_err(c->err, c->errlen, "%s%s: %s: %s", schema_path_str(&c->path),
+    saga_err_format(c->err, c->errlen, "%s%s: %s: %s", schema_path_str(&c->path),
                    schema_path_more(&c->path), keyword, detail);
     return SAGA_ERR_INVALID;
 }
@@ -1229,7 +1215,7 @@ int saga_schema_validate(const saga_schema_registry *reg, const char *schema_id,
     const cJSON *target;
 
     if (!reg || !schema_id || !doc) {
-        schema_set_err(err, errlen, "no registry, schema id or document");
+        saga_err_format(err, errlen, "no registry, schema id or document");
         return SAGA_ERR_INVALID;
     }
     memset(&c, 0, sizeof(c));

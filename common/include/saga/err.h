@@ -1,6 +1,9 @@
-/* err.h - the one result code every function of the library returns. */
+/* err.h - the one result code every function of the library returns, and the
+ * caller's error text beside it. */
 #ifndef SAGA_ERR_H
 #define SAGA_ERR_H
+
+#include <stddef.h>
 
 typedef enum saga_rc {
     SAGA_OK = 0,
@@ -18,5 +21,10 @@ typedef enum saga_rc {
 
 /* A static, lowercase name for rc ("invalid", "not found", ...). Never NULL. */
 const char *saga_rc_str(int rc);
+
+/* Writes the message into err, the caller's buffer of errlen bytes (cut to fit);
+ * err NULL or errlen 0: nothing, for callers that do not want the text. */
+void saga_err_format(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 #endif
