@@ -6,29 +6,6 @@
 #include <stdio.h>
 #include <string.h>
 
-bool saga_field_reply(saga_http_resp *resp, int status, const char *field, const char *fmt, ...)
-{
-    char detail[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(detail, sizeof(detail), fmt, ap);
-    va_end(ap);
-
-    char *text = saga_http_problem_body(status, NULL, detail, NULL);
-    cJSON *problem = text ? cJSON_Parse(text) : NULL;
-    char *out = NULL;
-    if (problem && field)
-        cJSON_AddStringToObject(problem, "field", field);
-    if (problem && (out = cJSON_PrintUnformatted(problem)))
-        saga_http_reply_raw(resp, status, "application/problem+json", out, strlen(out));
-    else
-        saga_http_reply_problem(resp, status, "%s", detail);
-    cJSON_free(out);
-    cJSON_free(text);
-    cJSON_Delete(problem);
-    return false;
-}
-
 bool saga_field_string(const cJSON *obj, const char *name, bool required, size_t minlen,
                        size_t maxlen, const char **out, saga_http_resp *resp)
 {
@@ -36,32 +13,32 @@ bool saga_field_string(const cJSON *obj, const char *name, bool required, size_t
     *out = NULL;
     if (!v || cJSON_IsNull(v)) {
         if (required)
-            return saga_field_reply(resp, 400, name, "%s is required", name);
+            return saga_http_reply_field(resp, 400, name, "%s is required", name);
         return true;
     }
     if (!cJSON_IsString(v))
-        return saga_field_reply(resp, 400, name, "%s must be a string", name);
+        return saga_http_reply_field(resp, 400, name, "%s must be a string", name);
     size_t len = strlen(v->valuestring);
     if (len < minlen || len > maxlen)
-        return saga_field_reply(resp, 400, name, "%s must be %zu to %zu characters long", name,
-                                minlen, maxlen);
+        return saga_http_reply_field(resp, 400, name, "%s must be %zu to %zu characters long", name,
+                                     minlen, maxlen);
     *out = v->valuestring;
     return true;
 }
 
-bool saga_field_int(const cJSON *obj, const char *name, bool required, long long min,
-                    long long max, long long *out, saga_http_resp *resp)
+bool saga_field_int(const cJSON *obj, const char *name, bool required, long long min, long long max,
+                    long long *out, saga_http_resp *resp)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, name);
     if (!v || cJSON_IsNull(v)) {
         if (required)
-            return saga_field_reply(resp, 400, name, "%s is required", name);
+            return saga_http_reply_field(resp, 400, name, "%s is required", name);
         return true;
     }
     double d = cJSON_IsNumber(v) ? v->valuedouble : NAN;
     if (!cJSON_IsNumber(v) || d != floor(d) || d < (double)min || d > (double)max)
-        return saga_field_reply(resp, 400, name, "%s must be an integer from %lld to %lld", name,
-                                min, max);
+        return saga_http_reply_field(resp, 400, name, "%s must be an integer from %lld to %lld",
+                                     name, min, max);
     *out = (long long)d;
     return true;
 }
@@ -72,11 +49,11 @@ bool saga_field_bool(const cJSON *obj, const char *name, bool required, bool *ou
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, name);
     if (!v || cJSON_IsNull(v)) {
         if (required)
-            return saga_field_reply(resp, 400, name, "%s is required", name);
+            return saga_http_reply_field(resp, 400, name, "%s is required", name);
         return true;
     }
     if (!cJSON_IsBool(v))
-        return saga_field_reply(resp, 400, name, "%s must be true or false", name);
+        return saga_http_reply_field(resp, 400, name, "%s must be true or false", name);
     *out = cJSON_IsTrue(v);
     return true;
 }
@@ -88,15 +65,15 @@ bool saga_field_array(const cJSON *obj, const char *name, bool required, int min
     *out = NULL;
     if (!v || cJSON_IsNull(v)) {
         if (required)
-            return saga_field_reply(resp, 400, name, "%s is required", name);
+            return saga_http_reply_field(resp, 400, name, "%s is required", name);
         return true;
     }
     if (!cJSON_IsArray(v))
-        return saga_field_reply(resp, 400, name, "%s must be an array", name);
+        return saga_http_reply_field(resp, 400, name, "%s must be an array", name);
     int n = cJSON_GetArraySize(v);
     if (n < minlen || n > maxlen)
-        return saga_field_reply(resp, 400, name, "%s must have %d to %d elements", name, minlen,
-                                maxlen);
+        return saga_http_reply_field(resp, 400, name, "%s must have %d to %d elements", name,
+                                     minlen, maxlen);
     *out = v;
     return true;
 }
@@ -105,15 +82,15 @@ bool saga_field_object(const cJSON *body, const char *const *allowed, saga_http_
 {
     const cJSON *member;
     if (!cJSON_IsObject(body))
-        return saga_field_reply(resp, 400, NULL, "the request body must be a JSON object");
+        return saga_http_reply_field(resp, 400, NULL, "the request body must be a JSON object");
     cJSON_ArrayForEach(member, body)
     {
         bool known = false;
         for (size_t i = 0; allowed && allowed[i]; i++)
             known = known || strcmp(member->string, allowed[i]) == 0;
         if (!known)
-            return saga_field_reply(resp, 400, member->string, "unknown field %s",
-                                    member->string);
+            return saga_http_reply_field(resp, 400, member->string, "unknown field %s",
+                                         member->string);
     }
     return true;
 }

@@ -55,7 +55,6 @@
 
 #include "saga/clock.h"
 #include "saga/err.h"
-#include "saga/fields.h"
 #include "saga/jsonscan.h"
 #include "saga/log.h"
 #include "saga/metrics.h"
@@ -64,20 +63,19 @@
 #define HTTP_DEFAULT_THREADS 2
 #define HTTP_DEFAULT_TIMEOUT_S 10
 #define HTTP_DEFAULT_MAX_CONNECTIONS 512
-#define HTTP_WATCH_MS 100       /* how often deadlines are looked at */
+#define HTTP_WATCH_MS 100               /* how often deadlines are looked at */
 #define HTTP_MEMORY_LIMIT (64u * 1024u) /* per connection, libmicrohttpd's pool */
-#define HTTP_TARGET_MAX 8192    /* path and query, decoded; over it: 414 */
-#define HTTP_INSTANCE_MAX 1024  /* a longer path is not echoed in a problem answer */
-#define HTTP_HEADERS_MAX 16384  /* header names and values; over it: 431 */
+#define HTTP_TARGET_MAX 8192            /* path and query, decoded; over it: 414 */
+#define HTTP_INSTANCE_MAX 1024          /* a longer path is not echoed in a problem answer */
+#define HTTP_HEADERS_MAX 16384          /* header names and values; over it: 431 */
 #define HTTP_STOP_GRACE_MS 5000
 #define HTTP_DETAIL_MAX 1024
 
 static const char *const http_methods[] = {"GET",   "POST", "PUT",    "DELETE",
                                            "PATCH", "HEAD", "OPTIONS"};
 #define HTTP_NMETHODS (sizeof(http_methods) / sizeof(http_methods[0]))
-static const int http_statuses[] = {200, 201, 202, 204, 301, 302, 304, 400, 401, 403,
-                                    404, 405, 409, 410, 412, 413, 414, 415, 422, 429,
-                                    431, 500, 502, 503, 504};
+static const int http_statuses[] = {200, 201, 202, 204, 301, 302, 304, 400, 401, 403, 404, 405, 409,
+                                    410, 412, 413, 414, 415, 422, 429, 431, 500, 502, 503, 504};
 #define HTTP_NSTATUSES (sizeof(http_statuses) / sizeof(http_statuses[0]))
 
 typedef struct http_metric_slot {
@@ -128,9 +126,9 @@ struct saga_http_req {
     cJSON *json;
     saga_http_params params;
     saga_http_resp resp;
-    bool authenticated;        /* principal is set */
+    bool authenticated; /* principal is set */
     saga_principal principal;
-    char client_address[64];   /* filled on first use */
+    char client_address[64]; /* filled on first use */
     /* refused before routing: a NUL in the URL (nul_field names where), sizes */
     bool nul_in_url;
     char nul_field[64];
@@ -290,6 +288,30 @@ out:
 }
 
 /* --- answering --- */
+
+bool saga_http_reply_field(saga_http_resp *resp, int status, const char *field, const char *fmt,
+                           ...)
+{
+    char detail[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(detail, sizeof(detail), fmt, ap);
+    va_end(ap);
+
+    char *text = saga_http_problem_body(status, NULL, detail, NULL);
+    cJSON *problem = text ? cJSON_Parse(text) : NULL;
+    char *out = NULL;
+    if (problem && field)
+        cJSON_AddStringToObject(problem, "field", field);
+    if (problem && (out = cJSON_PrintUnformatted(problem)))
+        saga_http_reply_raw(resp, status, "application/problem+json", out, strlen(out));
+    else
+        saga_http_reply_problem(resp, status, "%s", detail);
+    cJSON_free(out);
+    cJSON_free(text);
+    cJSON_Delete(problem);
+    return false;
+}
 
 static void http_free_cjson(void *p)
 {
@@ -495,8 +517,8 @@ const char *saga_http_client_address(const saga_http_req *req)
         text = inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, r->client_address,
                          sizeof(r->client_address));
     else if (sa && sa->sa_family == AF_INET6)
-        text = inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr,
-                         r->client_address, sizeof(r->client_address));
+        text = inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, r->client_address,
+                         sizeof(r->client_address));
     if (!text)
         snprintf(r->client_address, sizeof(r->client_address), "unknown");
     return r->client_address;
@@ -593,8 +615,8 @@ static void http_builtin_openapi(saga_http_req *req, saga_http_resp *resp)
         saga_http_reply_problem(resp, 404, "this service has no OpenAPI description loaded");
         return;
     }
-    http_resp_set(resp, 200, "application/json", (char *)srv->opts.openapi,
-                  srv->opts.openapi_len, http_free_none);
+    http_resp_set(resp, 200, "application/json", (char *)srv->opts.openapi, srv->opts.openapi_len,
+                  http_free_none);
 }
 
 /* --- metrics per request --- */
@@ -631,11 +653,11 @@ static saga_metric *http_counter_lookup(const http_metric_slot *slot, const char
     if (!m)
         return NULL;
     if (status)
-        snprintf(labels, sizeof(labels), "route=\"%s\",method=\"%s\",status=\"%d\"", slot->route,
-                 m, status);
+        snprintf(labels, sizeof(labels), "route=\"%s\",method=\"%s\",status=\"%d\"", slot->route, m,
+                 status);
     else
-        snprintf(labels, sizeof(labels), "route=\"%s\",method=\"%s\",status=\"other\"",
-                 slot->route, m);
+        snprintf(labels, sizeof(labels), "route=\"%s\",method=\"%s\",status=\"other\"", slot->route,
+                 m);
     free(m);
     return saga_metrics_counter("saga_http_requests_total", "HTTP requests answered", labels);
 }
@@ -689,9 +711,9 @@ static bool http_authorize(saga_http_req *req, const saga_http_route *route)
 {
     saga_http_resp *resp = &req->resp;
     char why[256];
-    saga_auth_result r = saga_auth_verify(req->srv->opts.auth,
-                                          saga_http_header(req, MHD_HTTP_HEADER_AUTHORIZATION),
-                                          &req->principal, why, sizeof(why));
+    saga_auth_result r =
+        saga_auth_verify(req->srv->opts.auth, saga_http_header(req, MHD_HTTP_HEADER_AUTHORIZATION),
+                         &req->principal, why, sizeof(why));
     if (r != SAGA_AUTH_OK) {
         /* RFC 6750: no error code when no token was sent at all */
         char challenge[384];
@@ -763,9 +785,9 @@ static bool http_parse_json_or_reply(saga_http_req *req)
     /* cJSON cuts a string at a NUL ("a\u0000b" reads as "a"): refused, never cut */
     char where[128];
     if (saga_json_find_nul(req->body, req->len, where, sizeof(where))) {
-        saga_field_reply(resp, 400, where[0] ? where : NULL,
-                         "%s holds a NUL character (\\u0000), which is not accepted",
-                         where[0] ? where : "the request body");
+        saga_http_reply_field(resp, 400, where[0] ? where : NULL,
+                              "%s holds a NUL character (\\u0000), which is not accepted",
+                              where[0] ? where : "the request body");
         return false;
     }
     return true;
@@ -783,9 +805,9 @@ static http_metric_slot *http_dispatch(saga_http_req *req)
 
     /* what must not reach routing: the path could have been cut at a NUL */
     if (req->nul_in_url) {
-        saga_field_reply(resp, 400, req->nul_field,
-                         "%s holds a NUL character (%%00), which is not accepted",
-                         req->nul_field);
+        saga_http_reply_field(resp, 400, req->nul_field,
+                              "%s holds a NUL character (%%00), which is not accepted",
+                              req->nul_field);
         return &srv->slots[slot];
     }
     if (req->target_too_long) {
@@ -1030,8 +1052,7 @@ static enum MHD_Result http_args_visit(void *cls, enum MHD_ValueKind kind, const
     http_args_scan *scan = cls;
     (void)kind;
     scan->bytes += key_size + value_size + 2;
-    if (!scan->nul_name &&
-        (strlen(key) != key_size || (value && strlen(value) != value_size)))
+    if (!scan->nul_name && (strlen(key) != key_size || (value && strlen(value) != value_size)))
         scan->nul_name = key;
     return MHD_YES;
 }
@@ -1344,8 +1365,8 @@ saga_http_server *saga_http_start(const saga_http_opts *opts, char *err, size_t 
         }
         metrics->ready_detail = true; /* for operators: /ready names the reason */
     }
-    saga_http_server *srv = http_server_start(opts, http_api_builtins,
-                                              HTTP_COUNT(http_api_builtins), err, errlen);
+    saga_http_server *srv =
+        http_server_start(opts, http_api_builtins, HTTP_COUNT(http_api_builtins), err, errlen);
     if (!srv) {
         saga_http_stop(metrics);
         return NULL;

@@ -58,7 +58,7 @@ static void reply_error(saga_http_resp *resp, saga_db *db, int rc, const tx_err 
     if (err && err->detail[0]) {
         int status = err->status ? err->status : saga_http_status_for_rc(rc);
         if (err->field)
-            saga_field_reply(resp, status, err->field, "%s", err->detail);
+            saga_http_reply_field(resp, status, err->field, "%s", err->detail);
         else
             saga_http_reply_problem(resp, status, "%s", err->detail);
         return;
@@ -80,7 +80,7 @@ static const char *path_sku(saga_http_req *req, saga_http_resp *resp)
 {
     const char *sku = saga_http_param(req, "sku");
     if (!inventory_sku_valid(sku)) {
-        saga_field_reply(resp, 400, "sku", "sku must match ^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$");
+        saga_http_reply_field(resp, 400, "sku", "sku must match ^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$");
         return NULL;
     }
     return sku;
@@ -127,13 +127,13 @@ static void products_list(saga_http_req *req, saga_http_resp *resp)
     saga_db *db;
 
     if (inventory_page_limit_parse(saga_http_query(req, "limit"), &limit) != SAGA_OK) {
-        saga_field_reply(resp, 400, "limit", "limit must be an integer from 1 to %d",
-                         INVENTORY_PAGE_MAX);
+        saga_http_reply_field(resp, 400, "limit", "limit must be an integer from 1 to %d",
+                              INVENTORY_PAGE_MAX);
         return;
     }
     if (after && !inventory_sku_valid(after)) {
-        saga_field_reply(resp, 400, "after",
-                         "after must be a sku (^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$)");
+        saga_http_reply_field(resp, 400, "after",
+                              "after must be a sku (^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$)");
         return;
     }
     if (!(db = saga_service_request_db(req, resp)))
@@ -278,10 +278,10 @@ static void product_put(saga_http_req *req, saga_http_resp *resp)
         !saga_field_int(body, "stock", false, 0, INVENTORY_STOCK_MAX, &a.stock, resp))
         return;
     if (!inventory_name_valid(a.name)) {
-        saga_field_reply(resp, 400, "name",
-                         "name must be 1 to %d characters of UTF-8 text without control "
-                         "characters",
-                         INVENTORY_NAME_MAX);
+        saga_http_reply_field(resp, 400, "name",
+                              "name must be 1 to %d characters of UTF-8 text without control "
+                              "characters",
+                              INVENTORY_NAME_MAX);
         return;
     }
     const cJSON *stock = cJSON_GetObjectItemCaseSensitive(body, "stock");

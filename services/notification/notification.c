@@ -151,8 +151,8 @@ int notification_channels_check(unsigned mask, const char *webhook_url, const ch
 /* Copies the string member `name` of 1..max bytes into out (max + 1 bytes). */
 /* Copies a string member of 1..max characters (as the schemas count them: code
  * points, not bytes) into out, a buffer of outsize bytes. */
-static int copy_member(const cJSON *data, const char *name, size_t max, char *out,
-                       size_t outsize, char *err, size_t errlen)
+static int copy_member(const cJSON *data, const char *name, size_t max, char *out, size_t outsize,
+                       char *err, size_t errlen)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(data, name);
     size_t len, chars = 0;
@@ -214,16 +214,15 @@ int notification_msg_from_event(const char *type, const cJSON *data, notificatio
             snprintf(err, errlen, "data.amount must be an integer from 0 to 2^53-1");
             return SAGA_ERR_INVALID;
         }
-        if ((rc = copy_member(data, "currency", 3, m->currency, sizeof(m->currency), err,
-                              errlen)))
+        if ((rc = copy_member(data, "currency", 3, m->currency, sizeof(m->currency), err, errlen)))
             return rc;
         if (!currency_valid(m->currency)) {
             snprintf(err, errlen, "data.currency must be three capital letters");
             return SAGA_ERR_INVALID;
         }
     } else {
-        if ((rc = copy_member(data, "reason", sizeof(m->reason) - 1, m->reason,
-                              sizeof(m->reason), err, errlen)) ||
+        if ((rc = copy_member(data, "reason", sizeof(m->reason) - 1, m->reason, sizeof(m->reason),
+                              err, errlen)) ||
             (rc = copy_member(data, "previousStatus", sizeof(m->previous_status) - 1,
                               m->previous_status, sizeof(m->previous_status), err, errlen)))
             return rc;
@@ -602,4 +601,24 @@ void notification_error_clip(const char *src, char *out, size_t outlen)
             n--;
     }
     out[n] = '\0';
+}
+
+saga_event *notification_sent_event(const char *order_id, const char *notification_id,
+                                    notification_channel ch, notification_trigger t,
+                                    const char *cause_id)
+{
+    const char *channel = notification_channel_name(ch);
+    const char *trigger = notification_trigger_name(t);
+    cJSON *data = channel && trigger ? cJSON_CreateObject() : NULL;
+
+    if (!data || !cJSON_AddStringToObject(data, "orderId", order_id) ||
+        !cJSON_AddStringToObject(data, "notificationId", notification_id) ||
+        !cJSON_AddStringToObject(data, "channel", channel) ||
+        !cJSON_AddStringToObject(data, "trigger", trigger)) {
+        cJSON_Delete(data);
+        return NULL;
+    }
+    /* data is the event's from here on, also when saga_event_new fails */
+    return saga_event_new("NotificationSent", NOTIFICATION_SOURCE, order_id, order_id, cause_id,
+                          data);
 }

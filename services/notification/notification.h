@@ -46,6 +46,17 @@ const char *notification_trigger_name(notification_trigger t);
 /* SAGA_OK, or SAGA_ERR_INVALID for any other event type. */
 int notification_trigger_parse(const char *type, notification_trigger *out);
 
+/* The topic and source of the one event this service emits. */
+#define NOTIFICATION_TOPIC "notification-events"
+#define NOTIFICATION_SOURCE "/notification-service"
+
+/* NotificationSent(orderId, notificationId, channel, trigger) about order_id (its key),
+ * caused by the event cause_id (NULL: none). A new event the caller frees with
+ * saga_event_free; NULL on no memory (or an out-of-range channel or trigger). */
+saga_event *notification_sent_event(const char *order_id, const char *notification_id,
+                                    notification_channel ch, notification_trigger t,
+                                    const char *cause_id);
+
 /* Parses SAGA_NOTIFY_CHANNELS: channel names separated by commas, blanks around names
  * ignored, a name given twice counted once ("log, webhook"). Fills *mask with
  * NOTIFY_CH_BIT bits. Returns SAGA_OK, or SAGA_ERR_INVALID with the reason in err

@@ -19,7 +19,7 @@
 #include "saga/log.h"
 #include "saga/metrics.h"
 #include "saga/write_batch.h"
-#include "notification_events.h"
+#include "saga/outbox.h"
 #include "notification_store.h"
 
 /* Tries to record outcomes before giving up (the rows are then delivered again once their
@@ -466,6 +466,20 @@ typedef struct outcome {
     char error[NOTIFY_ERROR_MAX + 1];
 } outcome;
 
+/* Writes NotificationSent for a delivered row to the outbox, in db's open transaction:
+ * caused by the trigger event, with its traceparent. */
+static int add_sent(saga_db *db, const notification_row *row)
+{
+    saga_event *ev =
+        notification_sent_event(row->order_id, row->id, row->channel, row->trigger,
+                                row->trigger_event_id[0] ? row->trigger_event_id : NULL);
+    int rc = ev ? saga_outbox_add_event(db, NOTIFICATION_TOPIC, ev,
+                                        row->traceparent[0] ? row->traceparent : NULL)
+                : SAGA_ERR_NOMEM;
+    saga_event_free(ev);
+    return rc;
+}
+
 /* Records outcomes in one transaction: delivered rows SENT, each with its NotificationSent
  * in the outbox; failed attempts rescheduled or FAILED. Rows the pass no longer holds are
  * left alone (applied false). The delivered rows cost a locking read of those still held
@@ -505,7 +519,7 @@ static int record_once(saga_db *db, saga_write_batch *writes, const char *token,
     for (size_t i = 0; i < n; i++) {
         const notification_row *row = o[i].row;
         if (o[i].result == DELIVERY_OK) {
-            if (o[i].applied && (rc = notification_events_add_sent(db, row)))
+            if (o[i].applied && (rc = add_sent(db, row)))
                 goto out;
         } else if ((rc = notification_store_mark_failed(db, row->id, token, o[i].error,
                                                         o[i].delay_ms, &o[i].applied))) {

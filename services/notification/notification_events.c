@@ -16,9 +16,6 @@
 #include "notification_delivery.h"
 #include "notification_service.h"
 
-#define NOTIFICATION_TOPIC "notification-events"
-#define NOTIFICATION_SOURCE "/notification-service"
-
 /* OrderCreated: the order and its customer, recorded once (known_orders), so that its
  * OrderConfirmed / OrderCancelled can be told from events about orders nobody created. */
 static int on_order_created(saga_db *db, const saga_event *ev, saga_msg_meta *meta, void *ud)
@@ -140,28 +137,3 @@ const saga_handler notification_handlers[] = {
 };
 const size_t notification_nhandlers =
     sizeof(notification_handlers) / sizeof(notification_handlers[0]);
-
-int notification_events_add_sent(saga_db *db, const notification_row *row)
-{
-    cJSON *data = cJSON_CreateObject();
-    saga_event *ev = NULL;
-    int rc = SAGA_ERR_NOMEM;
-
-    if (!data || !cJSON_AddStringToObject(data, "orderId", row->order_id) ||
-        !cJSON_AddStringToObject(data, "notificationId", row->id) ||
-        !cJSON_AddStringToObject(data, "channel", notification_channel_name(row->channel)) ||
-        !cJSON_AddStringToObject(data, "trigger", notification_trigger_name(row->trigger))) {
-        cJSON_Delete(data);
-        goto out;
-    }
-    /* data is the event's from here on, also when saga_event_new fails */
-    ev = saga_event_new("NotificationSent", NOTIFICATION_SOURCE, row->order_id, row->order_id,
-                        row->trigger_event_id[0] ? row->trigger_event_id : NULL, data);
-    if (!ev)
-        goto out;
-    rc = saga_outbox_add_event(db, NOTIFICATION_TOPIC, ev,
-                               row->traceparent[0] ? row->traceparent : NULL);
-out:
-    saga_event_free(ev);
-    return rc;
-}

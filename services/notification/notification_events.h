@@ -6,7 +6,8 @@
  * about an order never seen created ("unknown order <id>") or naming another customer
  * is rejected (dead letter): order-events keeps one order's events in order, so its
  * OrderCreated would have come first.
- * Emits NotificationSent (notification-events) when a notification has been delivered. */
+ * NotificationSent (notification-events) is written by the delivery threads
+ * (notification_delivery.h) when a notification has been delivered. */
 #ifndef NOTIFICATION_EVENTS_H
 #define NOTIFICATION_EVENTS_H
 
@@ -20,9 +21,5 @@
  * notification_service.h). */
 extern const saga_handler notification_handlers[];
 extern const size_t notification_nhandlers;
-
-/* Writes NotificationSent(orderId, notificationId, channel, trigger) for a delivered row to
- * the outbox, in db's open transaction: caused by the trigger event, with its traceparent. */
-int notification_events_add_sent(saga_db *db, const notification_row *row);
 
 #endif

@@ -37,12 +37,12 @@ static void notifications_list(saga_http_req *req, saga_http_resp *resp)
     int rc;
 
     if (!order_id || !*order_id) {
-        saga_field_reply(resp, 400, "orderId", "orderId is required");
+        saga_http_reply_field(resp, 400, "orderId", "orderId is required");
         return;
     }
     if (!saga_text_is_uuid(order_id)) {
-        saga_field_reply(resp, 400, "orderId",
-                         "orderId must be an order id: a UUID in lowercase hex");
+        saga_http_reply_field(resp, 400, "orderId",
+                              "orderId must be an order id: a UUID in lowercase hex");
         return;
     }
     if (!(db = saga_service_request_db(req, resp)))

@@ -54,14 +54,14 @@ static int order_service_load(order_service *app, char *err, size_t errlen)
         (rc = saga_config_bool("SAGA_SOLDOUT_HINT", true, &app->soldout_hint, err, errlen)))
         return rc;
     long customer_rate, customer_burst, address_rate, address_burst;
-    if ((rc = saga_config_int("SAGA_RATE_LIMIT_CUSTOMER_PER_S", 5, 0, 1000000, &customer_rate,
-                              err, errlen)) ||
+    if ((rc = saga_config_int("SAGA_RATE_LIMIT_CUSTOMER_PER_S", 5, 0, 1000000, &customer_rate, err,
+                              errlen)) ||
         (rc = saga_config_int("SAGA_RATE_LIMIT_CUSTOMER_BURST", 20, 1, 1000000, &customer_burst,
                               err, errlen)) ||
-        (rc = saga_config_int("SAGA_RATE_LIMIT_ADDRESS_PER_S", 100, 0, 1000000, &address_rate,
-                              err, errlen)) ||
-        (rc = saga_config_int("SAGA_RATE_LIMIT_ADDRESS_BURST", 200, 1, 1000000, &address_burst,
-                              err, errlen)))
+        (rc = saga_config_int("SAGA_RATE_LIMIT_ADDRESS_PER_S", 100, 0, 1000000, &address_rate, err,
+                              errlen)) ||
+        (rc = saga_config_int("SAGA_RATE_LIMIT_ADDRESS_BURST", 200, 1, 1000000, &address_burst, err,
+                              errlen)))
         return rc;
     app->customer_limit = (saga_rate){.rate = (double)customer_rate, .burst = customer_burst};
     app->address_limit = (saga_rate){.rate = (double)address_rate, .burst = address_burst};
@@ -105,7 +105,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "order-service: invalid configuration: %s\n", err);
         return 2;
     }
-    if (order_watch_init(&app.watch) != 0 || order_committer_init(&app.committer) != 0) {
+    if (order_watch_init(&app.watch) != 0 ||
+        order_committer_init(&app.committer, order_events_create) != 0) {
         fprintf(stderr, "order-service: cannot initialise its locks (order watch, committer)\n");
         return 1;
     }

@@ -1,20 +1,17 @@
 /* order_commit.c - order creations committed together (see order_commit.h). */
 #include "order_commit.h"
 
-#include "order_events.h"
-#include "order_store.h"
-#include "saga/clock.h"
 #include "saga/err.h"
 #include "saga/write_batch.h"
 
 /* Most creations in one transaction (the write batch's largest INSERT). */
 #define GROUP_MAX 64
 
-int order_committer_init(order_committer *c)
+int order_committer_init(order_committer *c, order_creation_write_fn write)
 {
     static const double bounds[] = {1, 2, 4, 8, 16, 32, 64};
     int rc;
-    *c = (order_committer){0};
+    *c = (order_committer){.write = write};
     c->group_size = saga_metrics_histogram("saga_order_creations_per_commit",
                                            "Order creations committed in one transaction", "",
                                            bounds, sizeof(bounds) / sizeof(bounds[0]));
@@ -34,7 +31,7 @@ void order_committer_destroy(order_committer *c)
 /* One transaction for the creations in the list at first: their rows kept and
  * written together just before the commit (the idempotency keys first, so that a
  * concurrent request with the same key waits for this commit). */
-static int commit_group(saga_db *db, order_creation *first)
+static int commit_group(const order_committer *c, saga_db *db, order_creation *first)
 {
     saga_write_batch *rows = saga_write_batch_new();
     int rc;
@@ -44,13 +41,8 @@ static int commit_group(saga_db *db, order_creation *first)
     if ((rc = saga_db_begin(db)))
         goto out;
     rc = saga_db_intercept(db, saga_write_batch_interceptor(rows));
-    for (order_creation *j = first; j && rc == SAGA_OK; j = j->next) {
-        if (j->idem_key)
-            rc = order_store_idem_insert(db, j->o->customer_id, j->idem_key, j->hash, j->o->id,
-                                         saga_clock_wall_ms());
-        if (rc == SAGA_OK)
-            rc = order_events_create(db, j->o, j->idem_key, j->traceparent);
-    }
+    for (order_creation *j = first; j && rc == SAGA_OK; j = j->next)
+        rc = c->write(db, j);
     if (rc == SAGA_OK)
         rc = saga_write_batch_flush(db, rows);
     saga_db_unintercept(db, saga_write_batch_interceptor(rows));
@@ -68,7 +60,7 @@ int order_commit(order_committer *c, saga_db *db, order_creation *job, bool alon
     job->next = NULL;
     job->done = false;
     if (alone) {
-        int rc = commit_group(db, job);
+        int rc = commit_group(c, db, job);
         if (rc == SAGA_OK)
             saga_metric_observe(c->group_size, 1);
         return rc;
@@ -100,7 +92,7 @@ int order_commit(order_committer *c, saga_db *db, order_creation *job, bool alon
         c->committing = true;
         pthread_mutex_unlock(&c->mu);
 
-        int rc = commit_group(db, first);
+        int rc = commit_group(c, db, first);
         if (rc == SAGA_OK)
             saga_metric_observe(c->group_size, (double)n);
 

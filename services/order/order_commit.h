@@ -33,15 +33,21 @@ typedef struct order_creation {
     struct order_creation *next;
 } order_creation;
 
+/* Writes one creation's rows in db's open transaction (order_events_create);
+ * SAGA_OK or the error that fails its group. */
+typedef int (*order_creation_write_fn)(saga_db *db, const order_creation *job);
+
 typedef struct order_committer {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     order_creation *head, *tail; /* waiting to be committed */
     bool committing;             /* a thread is committing a group */
     saga_metric *group_size;     /* saga_order_creations_per_commit */
+    order_creation_write_fn write;
 } order_committer;
 
-int order_committer_init(order_committer *c); /* 0 or an errno */
+/* 0 or an errno. write writes each creation; the committer only groups them. */
+int order_committer_init(order_committer *c, order_creation_write_fn write);
 void order_committer_destroy(order_committer *c);
 
 /* Commits the creation on db (the calling thread's connection), with whatever

@@ -193,16 +193,21 @@ out:
 
 /* --- API and sweeper transitions --- */
 
-int order_events_create(saga_db *db, const order *o, const char *idem_key, const char *traceparent)
+int order_events_create(saga_db *db, const order_creation *job)
 {
+    const order *o = job->o;
+    const char *traceparent = job->traceparent;
     cJSON *api = cJSON_CreateObject();
     char *detail = NULL;
     long long now = saga_clock_wall_ms();
     int rc = SAGA_ERR_NOMEM;
 
-    if (!api || (idem_key && !cJSON_AddStringToObject(api, "idempotencyKey", idem_key)) ||
+    if (!api || (job->idem_key && !cJSON_AddStringToObject(api, "idempotencyKey", job->idem_key)) ||
         (traceparent && !cJSON_AddStringToObject(api, "traceparent", traceparent)) ||
         !(detail = cJSON_PrintUnformatted(api)))
+        goto out;
+    if (job->idem_key &&
+        (rc = order_store_idem_insert(db, o->customer_id, job->idem_key, job->hash, o->id, now)))
         goto out;
     if ((rc = order_store_insert(db, o)))
         goto out;
@@ -286,7 +291,12 @@ int order_events_cancel(saga_db *db, const char *order_id, order_input in, const
 }
 
 /* every handler locks its order first: the consumer locks the batch's orders at once */
-#define ORDER_LOCK {{&order_lock_query, "orderId", NULL}}
+#define ORDER_LOCK                                                                                 \
+    {                                                                                              \
+        {                                                                                          \
+            &order_lock_query, "orderId", NULL                                                     \
+        }                                                                                          \
+    }
 
 const saga_handler order_handlers[] = {
     {"InventoryReserved", order_events_handle, ORDER_LOCK},

@@ -15,6 +15,7 @@
 #include <stdbool.h>
 
 #include "order.h"
+#include "order_commit.h"
 #include "saga/consumer.h"
 #include "saga/db.h"
 #include "saga/envelope.h"
@@ -37,11 +38,12 @@ extern const size_t order_nhandlers;
  * the amount inventory reserved. Database errors are returned as they are. */
 int order_events_handle(saga_db *db, const saga_event *ev, saga_msg_meta *meta, void *ud);
 
-/* Inserts the new order o (PENDING, its lines and times filled in), its history
- * (api CreateOrder, then emitted OrderCreated) and OrderCreated into the outbox.
- * traceparent goes with the event and into the api row's detail; idem_key (may be
- * NULL) into the detail too. */
-int order_events_create(saga_db *db, const order *o, const char *idem_key, const char *traceparent);
+/* Inserts the creation's idempotency key (when it has one), the new order job->o
+ * (PENDING, its lines and times filled in), its history (api CreateOrder, then emitted
+ * OrderCreated) and OrderCreated into the outbox. The traceparent goes with the event
+ * and into the api row's detail; the idempotency key into the detail too. The
+ * committer's order_creation_write_fn (order_commit.h). */
+int order_events_create(saga_db *db, const order_creation *job);
 
 /* Applies ORDER_IN_TIMEOUT or ORDER_IN_CUSTOMER_CANCEL to the order: locks it,
  * re-checks its state, and when the rules allow, cancels it (history, outbox

@@ -2,7 +2,7 @@
  *
  * - the POST /api/orders body (order_request_parse): a contract the field helpers of
  *   saga/fields.h cannot express (an array of line objects, skus unique), checked
- *   here and answered by routes.c with saga_field_reply naming the field;
+ *   here and answered by routes.c with saga_http_reply_field naming the field;
  * - the request hash behind Idempotency-Key (64-bit FNV-1a over a canonical form)
  *   and the key's spelling;
  * - query parameters, and the W3C traceparent a request carries or is given.

@@ -234,8 +234,7 @@ nomem:
  * so its customerId comes from the token (filled in when absent; another one is
  * 403); an admin names the customer in the body. Returns NULL with the answer
  * set; *owned is a copy to free when the body had to be completed. */
-static const cJSON *order_body_for_caller(saga_http_req *req, saga_http_resp *resp,
-                                          cJSON **owned)
+static const cJSON *order_body_for_caller(saga_http_req *req, saga_http_resp *resp, cJSON **owned)
 {
     const cJSON *body = saga_http_json(req);
     const saga_principal *who = saga_http_principal(req);
@@ -245,8 +244,8 @@ static const cJSON *order_body_for_caller(saga_http_req *req, saga_http_resp *re
     const cJSON *cust = cJSON_GetObjectItemCaseSensitive(body, "customerId");
     if (cust) {
         if (cJSON_IsString(cust) && strcmp(cust->valuestring, who->subject) != 0) {
-            saga_field_reply(resp, 403, "customerId",
-                             "a customer may only place orders for itself");
+            saga_http_reply_field(resp, 403, "customerId",
+                                  "a customer may only place orders for itself");
             return NULL;
         }
         return body;
@@ -305,12 +304,13 @@ static void create_order(saga_http_req *req, saga_http_resp *resp, const cJSON *
     if (route_traceparent(req, resp, tp) != SAGA_OK)
         return;
     if (order_request_parse(body, app->currency, &r, &e) != SAGA_OK) {
-        saga_field_reply(resp, 400, e.field[0] ? e.field : NULL, "%s", e.detail);
+        saga_http_reply_field(resp, 400, e.field[0] ? e.field : NULL, "%s", e.detail);
         return;
     }
     if (key && !order_idem_key_valid(key)) {
-        saga_field_reply(resp, 400, "Idempotency-Key",
-                         "Idempotency-Key must be 1 to 128 visible ASCII characters (no spaces)");
+        saga_http_reply_field(
+            resp, 400, "Idempotency-Key",
+            "Idempotency-Key must be 1 to 128 visible ASCII characters (no spaces)");
         return;
     }
     if (!(db = saga_service_request_db(req, resp)))
@@ -381,8 +381,7 @@ static bool within_rate_limits(saga_http_req *req, saga_http_resp *resp)
         what = "this client address";
     if (!what && who) {
         snprintf(key, sizeof(key), "rl:orders:customer:%s", who->subject);
-        if (saga_ratelimit_take(redis, key, app->customer_limit, &retry_after) ==
-            SAGA_RATE_LIMITED)
+        if (saga_ratelimit_take(redis, key, app->customer_limit, &retry_after) == SAGA_RATE_LIMITED)
             what = "this customer";
     }
     if (!what)
@@ -440,7 +439,7 @@ static const char *route_order_id(saga_http_req *req, saga_http_resp *resp)
     const char *id = saga_http_param(req, "id");
     if (saga_text_is_uuid(id))
         return id;
-    saga_field_reply(resp, 400, "id", "id must be an order id: a UUID in lowercase hex");
+    saga_http_reply_field(resp, 400, "id", "id must be an order id: a UUID in lowercase hex");
     return NULL;
 }
 
@@ -466,8 +465,8 @@ static void route_get(saga_http_req *req, saga_http_resp *resp)
     if (!id)
         return;
     if (wait && order_parse_int(wait, 0, ORDER_WAIT_MAX_S, &wait_s) != SAGA_OK) {
-        saga_field_reply(resp, 400, "wait", "wait must be an integer from 0 to %d (seconds)",
-                         ORDER_WAIT_MAX_S);
+        saga_http_reply_field(resp, 400, "wait", "wait must be an integer from 0 to %d (seconds)",
+                              ORDER_WAIT_MAX_S);
         return;
     }
     if (!(db = saga_service_request_db(req, resp)))
@@ -531,8 +530,8 @@ static void route_list(saga_http_req *req, saga_http_resp *resp)
 
     if (customer) {
         if (!saga_text_is_customer_id(customer)) {
-            saga_field_reply(resp, 400, "customerId",
-                             "customerId must be " SAGA_CUSTOMER_ID_RULE);
+            saga_http_reply_field(resp, 400, "customerId",
+                                  "customerId must be " SAGA_CUSTOMER_ID_RULE);
             return;
         }
         f.customer_id = customer;
@@ -548,20 +547,21 @@ static void route_list(saga_http_req *req, saga_http_resp *resp)
     }
     if (status) {
         if (order_status_parse(status, &f.status) != SAGA_OK) {
-            saga_field_reply(resp, 400, "status",
-                             "status must be PENDING, AWAITING_PAYMENT, CONFIRMED or CANCELLED");
+            saga_http_reply_field(
+                resp, 400, "status",
+                "status must be PENDING, AWAITING_PAYMENT, CONFIRMED or CANCELLED");
             return;
         }
         f.has_status = true;
     }
     if (limit && order_parse_int(limit, 1, ORDER_LIST_LIMIT_MAX, &f.limit) != SAGA_OK) {
-        saga_field_reply(resp, 400, "limit", "limit must be an integer from 1 to %d",
-                         ORDER_LIST_LIMIT_MAX);
+        saga_http_reply_field(resp, 400, "limit", "limit must be an integer from 1 to %d",
+                              ORDER_LIST_LIMIT_MAX);
         return;
     }
     if (after && !saga_text_is_uuid(after)) {
-        saga_field_reply(resp, 400, "after",
-                         "after must be an order id (the previous page's next)");
+        saga_http_reply_field(resp, 400, "after",
+                              "after must be an order id (the previous page's next)");
         return;
     }
     f.after = after;

@@ -56,8 +56,7 @@ static const char *customer_param(saga_http_req *req, saga_http_resp *resp)
 {
     const char *id = saga_http_param(req, "customerId");
     if (!payment_customer_id_valid(id)) {
-        saga_field_reply(resp, 400, "customerId",
-                         "customerId must be " SAGA_CUSTOMER_ID_RULE);
+        saga_http_reply_field(resp, 400, "customerId", "customerId must be " SAGA_CUSTOMER_ID_RULE);
         return NULL;
     }
     return id;
@@ -162,10 +161,11 @@ static void route_wallet_put(saga_http_req *req, saga_http_resp *resp)
 
     rc = tx_run(db, wallet_put_tx, &tx);
     if (rc == SAGA_ERR_CONFLICT) {
-        saga_field_reply(resp, saga_http_status_for_rc(rc), "balance",
-                         "the balance of an existing wallet cannot be set with PUT (it is %lld);"
-                         " add money with POST /api/wallets/{customerId}/topup",
-                         tx.current);
+        saga_http_reply_field(
+            resp, saga_http_status_for_rc(rc), "balance",
+            "the balance of an existing wallet cannot be set with PUT (it is %lld);"
+            " add money with POST /api/wallets/{customerId}/topup",
+            tx.current);
         return;
     }
     if (rc) {
@@ -220,9 +220,9 @@ static void route_wallet_topup(saga_http_req *req, saga_http_resp *resp)
         return;
     }
     if (rc == SAGA_ERR_CONFLICT || rc == SAGA_ERR_INVALID) {
-        saga_field_reply(resp, saga_http_status_for_rc(SAGA_ERR_CONFLICT), "amount",
-                         "a top-up of %lld would take the balance past %lld", tx.amount,
-                         PAYMENT_MONEY_MAX);
+        saga_http_reply_field(resp, saga_http_status_for_rc(SAGA_ERR_CONFLICT), "amount",
+                              "a top-up of %lld would take the balance past %lld", tx.amount,
+                              PAYMENT_MONEY_MAX);
         return;
     }
     if (rc) {
@@ -243,7 +243,8 @@ static void route_payment_get(saga_http_req *req, saga_http_resp *resp)
     int rc;
 
     if (!payment_uuid_valid(order_id)) {
-        saga_field_reply(resp, 400, "orderId", "orderId must be an order id: a UUID in lowercase hex");
+        saga_http_reply_field(resp, 400, "orderId",
+                              "orderId must be an order id: a UUID in lowercase hex");
         return;
     }
     if (!(db = saga_service_request_db(req, resp)))
@@ -270,7 +271,8 @@ static void route_payment_get(saga_http_req *req, saga_http_resp *resp)
 const saga_http_route payment_routes[] = {
     /* who may call what: the authorization table in README.md, "Security" */
     {"GET", "/api/wallets/{customerId}", route_wallet_get, 0, "customerId"},
-    {"PUT", "/api/wallets/{customerId}", route_wallet_put, SAGA_ROUTE_JSON | SAGA_ROUTE_ADMIN, NULL},
+    {"PUT", "/api/wallets/{customerId}", route_wallet_put, SAGA_ROUTE_JSON | SAGA_ROUTE_ADMIN,
+     NULL},
     {"POST", "/api/wallets/{customerId}/topup", route_wallet_topup,
      SAGA_ROUTE_JSON | SAGA_ROUTE_ADMIN, NULL},
     {"GET", "/api/payments/{orderId}", route_payment_get, 0, NULL}, /* owner checked inside */

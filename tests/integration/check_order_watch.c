@@ -45,7 +45,7 @@ static void fixture_open(fixture *f)
     snprintf(f->o.lines[0].sku, sizeof(f->o.lines[0].sku), "W-1");
     f->o.lines[0].quantity = 1;
     ck_assert_int_eq(saga_db_begin(f->db), SAGA_OK);
-    ck_assert_int_eq(order_events_create(f->db, &f->o, NULL, NULL), SAGA_OK);
+    ck_assert_int_eq(order_events_create(f->db, &(order_creation){.o = &f->o}), SAGA_OK);
     ck_assert_int_eq(saga_db_commit(f->db), SAGA_OK);
 }
 

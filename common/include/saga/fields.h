@@ -18,10 +18,6 @@
 
 #include "saga/http.h"
 
-/* Answers 400 (or another status) naming `field`; returns false. */
-bool saga_field_reply(saga_http_resp *resp, int status, const char *field, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
 /* A string of minlen..maxlen bytes. *out borrows from obj; NULL when absent and
  * not required. */
 bool saga_field_string(const cJSON *obj, const char *name, bool required, size_t minlen,
@@ -29,8 +25,8 @@ bool saga_field_string(const cJSON *obj, const char *name, bool required, size_t
 
 /* An integer (a JSON number without fraction) in [min, max]; *out untouched when
  * absent and not required. */
-bool saga_field_int(const cJSON *obj, const char *name, bool required, long long min,
-                    long long max, long long *out, saga_http_resp *resp);
+bool saga_field_int(const cJSON *obj, const char *name, bool required, long long min, long long max,
+                    long long *out, saga_http_resp *resp);
 
 /* A boolean; *out untouched when absent and not required. */
 bool saga_field_bool(const cJSON *obj, const char *name, bool required, bool *out,

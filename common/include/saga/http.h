@@ -44,7 +44,7 @@ const char *saga_http_query(const saga_http_req *req, const char *name);  /* NUL
 const char *saga_http_header(const saga_http_req *req, const char *name); /* case-insensitive */
 const char *saga_http_body(const saga_http_req *req, size_t *len);
 const cJSON *saga_http_json(const saga_http_req *req); /* parsed body (SAGA_ROUTE_JSON routes) */
-void *saga_http_userdata(const saga_http_req *req);     /* saga_http_opts.ud */
+void *saga_http_userdata(const saga_http_req *req);    /* saga_http_opts.ud */
 /* The caller as its bearer token says; NULL on SAGA_ROUTE_PUBLIC routes and when
  * the server runs without a verifier (saga_http_opts.auth NULL). */
 const saga_principal *saga_http_principal(const saga_http_req *req);
@@ -62,6 +62,11 @@ int saga_http_reply_json(saga_http_resp *resp, int status, cJSON *body);
  * "detail",...}. detail is printf-style and may be NULL. */
 int saga_http_reply_problem(saga_http_resp *resp, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* A problem answer naming the request's field at fault: the problem's "field" member
+ * (a body member, a query parameter, a path part); field NULL: none. Always returns
+ * false, so that a check can end with it. */
+bool saga_http_reply_field(saga_http_resp *resp, int status, const char *field, const char *fmt,
+                           ...) __attribute__((format(printf, 4, 5)));
 /* A problem answer for a library result code, with the status from
  * saga_http_status_for_rc. */
 int saga_http_reply_rc(saga_http_resp *resp, int rc, const char *detail);
@@ -109,10 +114,10 @@ typedef struct saga_http_route {
 typedef bool (*saga_http_ready_fn)(void *ud, char *why, size_t whylen);
 
 typedef struct saga_http_opts {
-    const char *bind;      /* "127.0.0.1" */
-    int port;              /* 0 picks a free port: read it back with saga_http_port */
-    int threads;           /* size of the thread pool */
-    long body_max;         /* bytes; larger bodies get 413 */
+    const char *bind; /* "127.0.0.1" */
+    int port;         /* 0 picks a free port: read it back with saga_http_port */
+    int threads;      /* size of the thread pool */
+    long body_max;    /* bytes; larger bodies get 413 */
     /* Connections (each listener): at most max_connections open at once (0: 512) and
      * max_per_address from one client address (0: no limit); a connection over a
      * limit is closed at once. A client has timeout_s seconds (0: 10) from the
@@ -129,8 +134,8 @@ typedef struct saga_http_opts {
     const saga_http_route *routes;
     size_t nroutes;
     saga_http_ready_fn ready;
-    void *ud;              /* passed to handlers (saga_http_userdata) and to ready */
-    const char *openapi;   /* served at GET /openapi.json (borrowed); NULL: 404 */
+    void *ud;            /* passed to handlers (saga_http_userdata) and to ready */
+    const char *openapi; /* served at GET /openapi.json (borrowed); NULL: 404 */
     size_t openapi_len;
     /* Verifies bearer tokens (borrowed). NULL turns authentication off: every
      * route is served as if public (embedding and the HTTP layer's own tests). */
