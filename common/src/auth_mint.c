@@ -19,6 +19,7 @@
 #include <time.h>
 
 #include "auth_alg.h"
+#include "saga/json.h"
 
 #define MINT_SIGNATURE_MAX 1024 /* bytes: RSA up to 8192 bits */
 
@@ -103,14 +104,6 @@ void saga_minter_free(saga_minter *m)
     free(m);
 }
 
-/* A NumericDate claim, written as an exact integer (cJSON's numbers are doubles). */
-static bool mint_add_time(cJSON *o, const char *name, long value)
-{
-    char text[24];
-    snprintf(text, sizeof(text), "%ld", value);
-    return cJSON_AddRawToObject(o, name, text) != NULL;
-}
-
 /* The claims as compact JSON (cJSON_free it), or NULL. */
 static char *mint_claims_json(const saga_token_claims *c)
 {
@@ -120,8 +113,9 @@ static char *mint_claims_json(const saga_token_claims *c)
               cJSON_AddStringToObject(o, "aud", c->audience) &&
               cJSON_AddStringToObject(o, "sub", c->subject) &&
               cJSON_AddStringToObject(o, "role", c->admin ? "admin" : "customer") &&
-              mint_add_time(o, "iat", now) && mint_add_time(o, "nbf", now + c->not_before_s) &&
-              mint_add_time(o, "exp", now + c->ttl_s);
+              saga_json_add_int(o, "iat", now) &&
+              saga_json_add_int(o, "nbf", now + c->not_before_s) &&
+              saga_json_add_int(o, "exp", now + c->ttl_s);
     char *json = ok ? cJSON_PrintUnformatted(o) : NULL;
     cJSON_Delete(o);
     return json;

@@ -131,13 +131,6 @@ int inventory_soldout_key(const char *sku, char *out, size_t outlen)
     return SAGA_OK;
 }
 
-bool inventory_json_add_int(cJSON *obj, const char *name, long long v)
-{
-    char buf[32];
-    snprintf(buf, sizeof(buf), "%lld", v);
-    return cJSON_AddRawToObject(obj, name, buf) != NULL;
-}
-
 static int line_cmp(const void *a, const void *b)
 {
     const inventory_line *la = a, *lb = b;

@@ -59,11 +59,6 @@ int inventory_page_limit_parse(const char *s, int *out);
  * or SAGA_ERR_INVALID if sku is not valid or out is too small. */
 int inventory_soldout_key(const char *sku, char *out, size_t outlen);
 
-/* Adds an integer member printed exactly as decimal digits (cJSON prints numbers
- * past 15 digits in exponent form: 9.00719925474099e+15). The item is owned by obj.
- * Returns false on no memory. */
-bool inventory_json_add_int(cJSON *obj, const char *name, long long v);
-
 /* --- an order's lines and the reserve-or-shortage decision --- */
 
 /* One order line. sku is borrowed (from the event). The stock members are filled

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "saga/json.h"
 #include "saga/err.h"
 #include "saga/handler.h"
 #include "saga/log.h"
@@ -250,7 +251,7 @@ static cJSON *reserved_data(const char *order_id, const char *customer_id, long 
 
     if (!data || !cJSON_AddStringToObject(data, "orderId", order_id) ||
         !cJSON_AddStringToObject(data, "customerId", customer_id) ||
-        !inventory_json_add_int(data, "amount", amount) ||
+        !saga_json_add_int(data, "amount", amount) ||
         !cJSON_AddStringToObject(data, "currency", currency) ||
         !(items = cJSON_AddArrayToObject(data, "items")))
         goto fail;
@@ -258,8 +259,8 @@ static cJSON *reserved_data(const char *order_id, const char *customer_id, long 
         cJSON *it = cJSON_CreateObject();
         if (!it || !cJSON_AddItemToArray(items, it) ||
             !cJSON_AddStringToObject(it, "sku", lines[i].sku) ||
-            !inventory_json_add_int(it, "quantity", lines[i].quantity) ||
-            !inventory_json_add_int(it, "unitPrice", lines[i].price))
+            !saga_json_add_int(it, "quantity", lines[i].quantity) ||
+            !saga_json_add_int(it, "unitPrice", lines[i].price))
             goto fail;
     }
     return data;
@@ -284,8 +285,8 @@ static cJSON *shortage_data(const char *order_id, const char *customer_id,
         cJSON *it = cJSON_CreateObject();
         if (!it || !cJSON_AddItemToArray(shortages, it) ||
             !cJSON_AddStringToObject(it, "sku", lines[i].sku) ||
-            !inventory_json_add_int(it, "requested", lines[i].quantity) ||
-            !inventory_json_add_int(it, "available", (lines[i].found ? lines[i].available : 0)))
+            !saga_json_add_int(it, "requested", lines[i].quantity) ||
+            !saga_json_add_int(it, "available", (lines[i].found ? lines[i].available : 0)))
             goto fail;
     }
     return data;
@@ -533,7 +534,7 @@ static int release_moved(const inventory_reservation *r, const char *old_status,
 
     if (!it || !cJSON_AddItemToArray(acc->items, it) ||
         !cJSON_AddStringToObject(it, "sku", r->sku) ||
-        !inventory_json_add_int(it, "quantity", r->quantity))
+        !saga_json_add_int(it, "quantity", r->quantity))
         return SAGA_ERR_NOMEM;
     if (strcmp(old_status, "COMMITTED") == 0) {
         acc->restocked = true;

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "saga/json.h"
 #include "saga/db.h"
 #include "saga/err.h"
 #include "saga/fields.h"
@@ -91,14 +92,12 @@ static cJSON *product_json(const inventory_product *p, const char *currency)
 {
     cJSON *o = cJSON_CreateObject();
     if (!o || !cJSON_AddStringToObject(o, "sku", p->sku) ||
-        !cJSON_AddStringToObject(o, "name", p->name) ||
-        !inventory_json_add_int(o, "price", p->price) ||
+        !cJSON_AddStringToObject(o, "name", p->name) || !saga_json_add_int(o, "price", p->price) ||
         !cJSON_AddStringToObject(o, "currency", currency) ||
-        !inventory_json_add_int(o, "available", p->available) ||
-        !inventory_json_add_int(o, "reserved", p->reserved) ||
-        !inventory_json_add_int(o, "sold", p->sold) ||
-        !inventory_json_add_int(o, "initialStock", p->initial_stock) ||
-        !inventory_json_add_int(o, "restocked", p->restocked) ||
+        !saga_json_add_int(o, "available", p->available) ||
+        !saga_json_add_int(o, "reserved", p->reserved) || !saga_json_add_int(o, "sold", p->sold) ||
+        !saga_json_add_int(o, "initialStock", p->initial_stock) ||
+        !saga_json_add_int(o, "restocked", p->restocked) ||
         !cJSON_AddStringToObject(o, "createdAt", p->created_at) ||
         !cJSON_AddStringToObject(o, "updatedAt", p->updated_at)) {
         cJSON_Delete(o);
@@ -205,9 +204,8 @@ static void inventory_get(saga_http_req *req, saga_http_resp *resp)
     if (!read_path_product(req, resp, &p))
         return;
     if (!(o = cJSON_CreateObject()) || !cJSON_AddStringToObject(o, "sku", p.sku) ||
-        !inventory_json_add_int(o, "available", p.available) ||
-        !inventory_json_add_int(o, "reserved", p.reserved) ||
-        !inventory_json_add_int(o, "sold", p.sold)) {
+        !saga_json_add_int(o, "available", p.available) ||
+        !saga_json_add_int(o, "reserved", p.reserved) || !saga_json_add_int(o, "sold", p.sold)) {
         cJSON_Delete(o);
         saga_http_reply_rc(resp, SAGA_ERR_NOMEM, "out of memory");
         return;

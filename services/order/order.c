@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "saga/json.h"
 #include "saga/envelope.h"
 #include "saga/err.h"
 #include "saga/text.h"
@@ -148,13 +149,6 @@ static cJSON *add_string_or_null(cJSON *o, const char *name, const char *s)
 
 /* An integer member printed exactly: cJSON prints numbers with 15 significant
  * digits when that reads back "equal", which rounds amounts of 10^15 and more. */
-static cJSON *add_i64(cJSON *o, const char *name, long long v)
-{
-    char buf[32];
-    snprintf(buf, sizeof(buf), "%lld", v);
-    return cJSON_AddRawToObject(o, name, buf);
-}
-
 cJSON *order_to_json(const order *o)
 {
     cJSON *j = cJSON_CreateObject();
@@ -168,8 +162,8 @@ cJSON *order_to_json(const order *o)
         ok && add_string_or_null(j, "cancelReason",
                                  o->status == ORDER_CANCELLED ? order_reason_str(o->reason) : NULL);
     ok = ok && cJSON_AddStringToObject(j, "currency", o->currency);
-    ok = ok &&
-         (o->has_amount ? add_i64(j, "amount", o->amount) : cJSON_AddNullToObject(j, "amount"));
+    ok = ok && (o->has_amount ? saga_json_add_int(j, "amount", o->amount)
+                              : cJSON_AddNullToObject(j, "amount") != NULL);
     ok = ok && (items = cJSON_AddArrayToObject(j, "items"));
     for (size_t i = 0; ok && i < o->nlines; i++) {
         const order_line *l = &o->lines[i];
@@ -181,8 +175,8 @@ cJSON *order_to_json(const order *o)
         }
         ok = cJSON_AddStringToObject(item, "sku", l->sku) &&
              cJSON_AddNumberToObject(item, "quantity", l->quantity) &&
-             (l->has_price ? add_i64(item, "unitPrice", l->unit_price)
-                           : cJSON_AddNullToObject(item, "unitPrice"));
+             (l->has_price ? saga_json_add_int(item, "unitPrice", l->unit_price)
+                           : cJSON_AddNullToObject(item, "unitPrice") != NULL);
     }
     ok = ok && cJSON_AddStringToObject(j, "deadline", o->deadline);
     ok = ok && cJSON_AddStringToObject(j, "createdAt", o->created_at);
@@ -249,7 +243,7 @@ cJSON *order_confirmed_data(const order *o)
     cJSON *d = cJSON_CreateObject();
     bool ok = d && cJSON_AddStringToObject(d, "orderId", o->id) &&
               cJSON_AddStringToObject(d, "customerId", o->customer_id) &&
-              add_i64(d, "amount", o->has_amount ? o->amount : 0) &&
+              saga_json_add_int(d, "amount", o->has_amount ? o->amount : 0) &&
               cJSON_AddStringToObject(d, "currency", o->currency);
     if (!ok) {
         cJSON_Delete(d);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "saga/json.h"
 #include "saga/err.h"
 #include "saga/text.h"
 
@@ -190,18 +191,11 @@ double payment_draw(uint64_t *state)
 
 /* --- the API's and the events' JSON --- */
 
-int payment_json_add_i64(cJSON *obj, const char *name, long long v)
-{
-    char buf[32];
-    snprintf(buf, sizeof(buf), "%lld", v);
-    return cJSON_AddRawToObject(obj, name, buf) ? SAGA_OK : SAGA_ERR_NOMEM;
-}
-
 cJSON *payment_wallet_to_json(const payment_wallet *w)
 {
     cJSON *o = cJSON_CreateObject();
     if (!o || !cJSON_AddStringToObject(o, "customerId", w->customer_id) ||
-        payment_json_add_i64(o, "balance", w->balance) ||
+        !saga_json_add_int(o, "balance", w->balance) ||
         !cJSON_AddBoolToObject(o, "blocked", w->blocked)) {
         cJSON_Delete(o);
         return NULL;
@@ -216,7 +210,7 @@ cJSON *payment_record_to_json(const payment_record *p)
     if (!o || !cJSON_AddStringToObject(o, "id", p->id) ||
         !cJSON_AddStringToObject(o, "orderId", p->order_id) ||
         !cJSON_AddStringToObject(o, "customerId", p->customer_id) ||
-        payment_json_add_i64(o, "amount", p->amount) ||
+        !saga_json_add_int(o, "amount", p->amount) ||
         !cJSON_AddStringToObject(o, "currency", p->currency) ||
         !cJSON_AddStringToObject(o, "status", payment_status_str(p->status)) ||
         !(reason ? cJSON_AddStringToObject(o, "declineReason", reason)
@@ -234,7 +228,7 @@ cJSON *payment_event_data(const payment_record *p)
     cJSON *data = cJSON_CreateObject();
     bool ok = data && cJSON_AddStringToObject(data, "orderId", p->order_id) &&
               cJSON_AddStringToObject(data, "customerId", p->customer_id) &&
-              payment_json_add_i64(data, "amount", p->amount) == SAGA_OK &&
+              saga_json_add_int(data, "amount", p->amount) &&
               cJSON_AddStringToObject(data, "currency", p->currency);
     if (ok && p->status == PAYMENT_DECLINED)
         ok = cJSON_AddStringToObject(data, "reason", payment_decline_str(p->decline)) != NULL;

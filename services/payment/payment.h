@@ -140,10 +140,6 @@ typedef struct payment_record {
 
 /* --- the API's and the events' JSON --- */
 
-/* Adds an integer member printed exactly (never in exponent form), for money.
- * Returns SAGA_OK or SAGA_ERR_NOMEM. */
-int payment_json_add_i64(cJSON *obj, const char *name, long long v);
-
 /* A wallet as the API shows it: {"customerId","balance","blocked"}. NULL on no memory;
  * caller frees with cJSON_Delete. */
 cJSON *payment_wallet_to_json(const payment_wallet *w);

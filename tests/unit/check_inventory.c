@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "saga/json.h"
 #include "saga/err.h"
 #include "inventory.h"
 
@@ -223,9 +224,9 @@ END_TEST
 START_TEST(test_json_int_exact)
 {
     cJSON *o = cJSON_CreateObject();
-    ck_assert(inventory_json_add_int(o, "amount", INVENTORY_AMOUNT_MAX - 91));
-    ck_assert(inventory_json_add_int(o, "zero", 0));
-    ck_assert(inventory_json_add_int(o, "neg", -3));
+    ck_assert(saga_json_add_int(o, "amount", INVENTORY_AMOUNT_MAX - 91));
+    ck_assert(saga_json_add_int(o, "zero", 0));
+    ck_assert(saga_json_add_int(o, "neg", -3));
     char *text = cJSON_PrintUnformatted(o);
     ck_assert_str_eq(text, "{\"amount\":9007199254740900,\"zero\":0,\"neg\":-3}");
     cJSON_free(text);
@@ -334,8 +335,8 @@ START_TEST(test_price_limit_keeps_orders_representable)
     ck_assert_int_eq(inventory_decide(l, INVENTORY_LINES_MAX, &d, &amount), SAGA_OK);
     ck_assert_int_eq(d, INVENTORY_RESERVE);
     ck_assert(amount <= INVENTORY_AMOUNT_MAX);
-    ck_assert_int_eq(amount, (long long)INVENTORY_LINES_MAX * INVENTORY_QUANTITY_MAX *
-                                 INVENTORY_PRICE_MAX);
+    ck_assert_int_eq(amount,
+                     (long long)INVENTORY_LINES_MAX * INVENTORY_QUANTITY_MAX * INVENTORY_PRICE_MAX);
 }
 END_TEST
 
