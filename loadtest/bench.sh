@@ -280,14 +280,25 @@ stack_pids() {
     done
 }
 
+# innodb_writes: bytes of data pages and of redo MariaDB has written since it started
+innodb_writes() {
+    mysql_root -e "SELECT
+        (SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS
+          WHERE VARIABLE_NAME = 'INNODB_DATA_WRITTEN'),
+        (SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS
+          WHERE VARIABLE_NAME = 'INNODB_OS_LOG_WRITTEN')"
+}
+
 # load_once NAME KIND LABEL SAGA-LOAD-OPTIONS...: one saga-load run, recorded in runs.tsv,
 # with the CPU time of saga-load and of every process of the stack sampled meanwhile
-# (<name>.cpu.jsonl, loadtest/bench_cpu.py)
+# (<name>.cpu.jsonl, loadtest/bench_cpu.py) and what MariaDB wrote to its data files and
+# its redo log during it (<name>.innodb: two lines, before and after)
 load_once() {
     local name=$1 kind=$2 label=$3 rc=0
     shift 3
     wait_quiet
     saga_say "run $name: $label"
+    innodb_writes >"$WORK/$name.innodb"
     # shellcheck disable=SC2046 # stack_pids: one NAME=PID argument per line
     SAGA_KAFKA_BOOTSTRAP=$BOOTSTRAP SAGA_JWT_ALG=ES256 \
         SAGA_JWT_PRIVATE_KEY_FILE=$LOCAL/secrets/jwt-private.pem \
@@ -298,9 +309,33 @@ load_once() {
         --drain-timeout "$drain_timeout" --json "$WORK/$name.json" \
         --audit-cmd "$ROOT/deploy/local/audit.sh" --quiet "$@" \
         >"$WORK/$name.txt" 2>&1 || rc=$?
+    innodb_writes >>"$WORK/$name.innodb"
     grep -E '^(throughput|result)' "$WORK/$name.txt" | sed 's/^/    /' || true
     ((rc == 0)) || failed=1
     printf '%s\t%s\t%s\t%s\n' "$name" "$kind" "$label" "$rc" >>"$WORK/runs.tsv"
+}
+
+# flush_dirty_pages: MariaDB writes the buffer pool's dirty pages out (at most 3 minutes),
+# so that every run starts with none. MariaDB writes no data page until its redo log is
+# about three quarters full (innodb_max_dirty_pages_pct_lwm=0, its default), so without
+# this the page writes for the earlier runs' rows land in whichever later run crosses
+# that point (measured at 7013ce1: no data page written during a ladder of 250, 500 and
+# 1,000 orders/s, then 15-44 MB/s from the middle of the maximum run on). A run of 20 to
+# 30 s then holds few page writes, its own included: docs/PERFORMANCE.md has a sustained
+# run that pays for them.
+flush_dirty_pages() {
+    local pct lwm deadline=$((SECONDS + 180))
+    pct=$(mysql_root -e 'SELECT @@innodb_max_dirty_pages_pct')
+    lwm=$(mysql_root -e 'SELECT @@innodb_max_dirty_pages_pct_lwm')
+    mysql_root -e 'SET GLOBAL innodb_max_dirty_pages_pct_lwm = 0;
+        SET GLOBAL innodb_max_dirty_pages_pct = 0'
+    while (($(mysql_root -e "SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS
+            WHERE VARIABLE_NAME = 'INNODB_BUFFER_POOL_PAGES_DIRTY'") > 0)) &&
+        ((SECONDS < deadline)); do
+        sleep 1
+    done
+    mysql_root -e "SET GLOBAL innodb_max_dirty_pages_pct = $pct;
+        SET GLOBAL innodb_max_dirty_pages_pct_lwm = $lwm"
 }
 
 # fresh_broker NAME: a new local broker and new services before run NAME, warmed up.
@@ -314,6 +349,7 @@ load_once() {
 fresh_broker() {
     local name=$1
     "$ROOT/deploy/local/down.sh" --services >>"$WORK/stack.log" 2>&1
+    flush_dirty_pages
     if ! "$ROOT/deploy/local/up.sh" >>"$WORK/stack.log" 2>&1; then
         saga_err "the local stack did not restart before $name (see $WORK/stack.log)"
         exit 1

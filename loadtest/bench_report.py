@@ -7,7 +7,8 @@
 Reads what bench.sh left in the directory: meta.env and settings.env (KEY=VALUE
 lines), datagen.txt, blocks.json (saga-blocks --json), runs.tsv (name, kind, label,
 exit status per run), and for each run <name>.json (saga-load --json) and
-<name>.cpu.jsonl (bench_cpu.py's CPU samples), and with --growth growth.tsv (size,
+<name>.cpu.jsonl (bench_cpu.py's CPU samples) and <name>.innodb (MariaDB's bytes
+written before and after), and with --growth growth.tsv (size,
 orders stored, table bytes, data directory bytes, seconds) and the growth runs. Machine
 facts (CPU, memory, kernel) are read here, from /proc: run it on the benchmarked
 machine. Plots (PNG) go to --plots (default: docs/bench beside --out), drawn by
@@ -603,6 +604,40 @@ class Report:
                         "sagas/s.")
         return out + [""]
 
+    def innodb_of(self, r):
+        """(data page bytes, redo bytes) MariaDB wrote during the run (<name>.innodb,
+        written by bench.sh before and after it), or None."""
+        try:
+            with open(os.path.join(self.work, f"{r['name']}.innodb")) as f:
+                rows = [line.split() for line in f if line.strip()]
+        except OSError:
+            return None
+        if len(rows) != 2 or not all(len(x) == 2 and all(v.isdigit() for v in x)
+                                     for x in rows):
+            return None
+        return (int(rows[1][0]) - int(rows[0][0]), int(rows[1][1]) - int(rows[0][1]))
+
+    def writes_section(self):
+        out = ["## What MariaDB wrote", "",
+               "Bytes MariaDB wrote to its data files (pages and the doublewrite buffer) and "
+               "to its redo log from a run's start to its end (the audit included), per "
+               "completed saga. Every run starts with no dirty page in the buffer pool "
+               "(bench.sh writes them out first), and MariaDB writes data pages only once its "
+               "redo log is about three quarters full: a run of 20 to 30 seconds holds few "
+               "of its own page writes, which come later. A sustained run's are in "
+               "docs/PERFORMANCE.md.", ""]
+        rows = []
+        for r in self.runs + self.growth_runs:
+            w, sagas = self.innodb_of(r), get(r["data"], "outcomes", "completed")
+            if not w or not sagas:
+                continue
+            rows.append([f"`{r['name']}`", num(sagas), num(w[0] / 1024.0 / sagas, 1),
+                         num(w[1] / 1024.0 / sagas, 1)])
+        if not rows:
+            return []
+        return out + [table(["run", "completed sagas", "data files KB/saga", "redo KB/saga"],
+                            rows), ""]
+
     def cpu_per_saga(self, r):
         """{label: ms per completed saga} for each process and "other", and the total;
         (None, None) without samples."""
@@ -752,6 +787,7 @@ class Report:
         out += self.cpu_section()
         if "cpu" in self.plots:
             out += [f"![CPU per saga by component]({self.plots['cpu']})", ""]
+        out += self.writes_section()
         out += self.growth_section()
         if not self.plots:
             out += ["No plots: python3-matplotlib is not installed (or nothing to plot).", ""]

@@ -469,8 +469,13 @@ int load_run(const load_opts *o, load_tokens *tokens, load_results *r, volatile 
         if (!sending && load_http_active(run.http) == 0 &&
             (run.orders.done >= run.orders.placed || now >= drain_until))
             break;
-        if (sending && next_us) { /* sleep until the next order is due, at most a tick */
-            int64_t until = (next_us - now) / 1000;
+        if (sending && next_us) {
+            /* sleep until the next order is due, at most a tick; rounded up, since the
+             * poll counts whole milliseconds and a wait of 0 below one would spin (at
+             * 1,000 orders/s that spinning took 0.36 instead of 0.13 ms of CPU per
+             * order, on the same 2 cores as the stack). An order goes at most 1 ms
+             * late, and its latency counts from when it was due. */
+            int64_t until = (next_us - now + 999) / 1000;
             wait_ms = until < TICK_MS ? (int)until : TICK_MS;
         }
         if (load_http_run(run.http, wait_ms) < 0) {
