@@ -165,16 +165,19 @@ static void disconnect(saga_db *db)
 static int connect_db(saga_db *db)
 {
     const saga_config *c = &db->cfg;
-    unsigned int connect_timeout = 5, rw_timeout = 60;
+    unsigned int connect_timeout = 5, write_timeout = 60, read_timeout = 60;
     my_bool off = 0;
+
+    if (c->mysql_read_timeout_s > 0)
+        read_timeout = (unsigned int)c->mysql_read_timeout_s;
 
     disconnect(db);
     db->mysql = mysql_init(NULL);
     if (!db->mysql)
         return record_error(db, 0, "out of memory");
     mysql_options(db->mysql, MYSQL_OPT_CONNECT_TIMEOUT, &connect_timeout);
-    mysql_options(db->mysql, MYSQL_OPT_READ_TIMEOUT, &rw_timeout);
-    mysql_options(db->mysql, MYSQL_OPT_WRITE_TIMEOUT, &rw_timeout);
+    mysql_options(db->mysql, MYSQL_OPT_READ_TIMEOUT, &read_timeout);
+    mysql_options(db->mysql, MYSQL_OPT_WRITE_TIMEOUT, &write_timeout);
     mysql_options(db->mysql, MYSQL_OPT_RECONNECT, &off); /* we reconnect ourselves */
     mysql_options(db->mysql, MYSQL_SET_CHARSET_NAME, "utf8mb4");
     /* each init command runs at every (re)connect; the isolation level is set with

@@ -62,6 +62,7 @@ typedef struct audit_opts {
     char kafka_bootstrap[512];  /* SAGA_KAFKA_BOOTSTRAP; empty: saga-dlq not read */
     char dlq_topic[250];        /* SAGA_AUDIT_DLQ_TOPIC, default saga-dlq */
     long kafka_timeout_ms;      /* SAGA_AUDIT_KAFKA_TIMEOUT_MS, default 30000 */
+    long mysql_read_timeout_s;  /* SAGA_AUDIT_MYSQL_READ_TIMEOUT_S, default 3600 */
     char dlq_since[24];         /* SAGA_AUDIT_DLQ_SINCE (RFC 3339 UTC) as "YYYY-MM-DD
                                  * HH:MM:SS.fff": when the broker holding saga-dlq
                                  * started with it empty (an in-memory broker); "" none */

@@ -29,6 +29,7 @@ static const char usage_text[] =
     "      PAYMENT, INVENTORY, NOTIFICATION), each defaulting to the shared setting\n"
     "  every *_PASSWORD may instead be given as *_PASSWORD_FILE, a file holding it\n"
     "  SAGA_AUDIT_<SVC>_DB [saga_order, saga_payment, saga_inventory, saga_notification]\n"
+    "  SAGA_AUDIT_MYSQL_READ_TIMEOUT_S [3600]  how long one query's answer may take\n"
     "  SAGA_KAFKA_BOOTSTRAP []  read saga-dlq for inv7; unset: skipped with a note\n"
     "  SAGA_AUDIT_DLQ_TOPIC [saga-dlq], SAGA_AUDIT_KAFKA_TIMEOUT_MS [30000]\n"
     "  SAGA_AUDIT_DLQ_SINCE []  when the broker holding saga-dlq started empty (an\n"
@@ -101,7 +102,9 @@ static int load_since(char *out, size_t outlen, char *err, size_t errlen)
     }
     if (strcmp(p, "Z") != 0)
         goto bad;
-    snprintf(out, outlen, "%04d-%02d-%02d %02d:%02d:%02d.%.3s", y, mo, d, h, mi, sec, frac);
+    if ((size_t)snprintf(out, outlen, "%04d-%02d-%02d %02d:%02d:%02d.%.3s", y, mo, d, h, mi,
+                         sec, frac) >= outlen)
+        goto bad;
     return SAGA_OK;
 bad:
     snprintf(err, errlen,
@@ -122,7 +125,9 @@ static int load_env(audit_opts *o, char *err, size_t errlen)
         (rc = saga_config_str("SAGA_AUDIT_MYSQL_USER", "root", user, sizeof(user), err, errlen)) ||
         (rc = saga_config_secret("SAGA_AUDIT_MYSQL_PASSWORD", "", password, sizeof(password),
                                  err, errlen)) ||
-        (rc = saga_config_str("SAGA_AUDIT_MYSQL_SOCKET", "", sock, sizeof(sock), err, errlen)))
+        (rc = saga_config_str("SAGA_AUDIT_MYSQL_SOCKET", "", sock, sizeof(sock), err, errlen)) ||
+        (rc = saga_config_int("SAGA_AUDIT_MYSQL_READ_TIMEOUT_S", 3600, 1, 86400,
+                              &o->mysql_read_timeout_s, err, errlen)))
         return rc;
 
     for (int s = 0; s < AUDIT_NSVC; s++) {
@@ -150,6 +155,9 @@ static int load_env(audit_opts *o, char *err, size_t errlen)
         if ((rc = saga_config_int(name, port, 1, 65535, &p, err, errlen)))
             return rc;
         c->mysql_port = (int)p;
+        /* a whole-table read of a grown database (a GROUP BY over millions of payments
+         * with a cold buffer pool) can take minutes before its first row */
+        c->mysql_read_timeout_s = (int)o->mysql_read_timeout_s;
         if (!c->mysql_database[0]) {
             snprintf(err, errlen, "SAGA_AUDIT_%s_DB: empty database name", up);
             return SAGA_ERR_INVALID;
