@@ -249,6 +249,32 @@ SAGA_KAFKA_BOOTSTRAP=127.0.0.1:1 SAGA_AUDIT_KAFKA_TIMEOUT_MS=2000 check "exit 2:
 check "exit 2: bad option" 2 "unknown option '--frobnicate'" "" --frobnicate
 SAGA_AUDIT_DLQ_SINCE=yesterday check "exit 2: SAGA_AUDIT_DLQ_SINCE not a time" 2 \
     "SAGA_AUDIT_DLQ_SINCE: 'yesterday' is not an RFC 3339 UTC time" ""
+SAGA_AUDIT_MYSQL_READ_TIMEOUT_S=0 check "exit 2: SAGA_AUDIT_MYSQL_READ_TIMEOUT_S out of range" 2 \
+    "SAGA_AUDIT_MYSQL_READ_TIMEOUT_S" ""
+
+# read_timeout NAME SECONDS EXPECTED_EXIT PATTERN: the audit while another session holds
+# payments locked for 4 s (its reads of payments wait for the lock). The audit's own
+# read timeout decides: shorter, it gives up with exit 2; longer, it waits and is clean.
+read_timeout() {
+    local name=$1 seconds=$2 want=$3 pattern=$4 got=0 locker
+    load
+    sql "$P" -e "LOCK TABLES payments WRITE; DO SLEEP(4)" &
+    locker=$!
+    sleep 1
+    SAGA_AUDIT_MYSQL_READ_TIMEOUT_S=$seconds "$AUDIT" >"$WORK/out" 2>&1 || got=$?
+    wait "$locker"
+    if [[ $got == "$want" ]] && grep -qF -- "$pattern" "$WORK/out"; then
+        echo "ok - $name"
+        passed=$((passed + 1))
+    else
+        echo "not ok - $name (exit $got, expected $want; expected output: $pattern)"
+        sed 's/^/    | /' "$WORK/out"
+        failed=$((failed + 1))
+    fi
+}
+read_timeout "exit 2: a query held up past SAGA_AUDIT_MYSQL_READ_TIMEOUT_S" 1 2 \
+    "payment database $P: Lost connection"
+read_timeout "a query held up within SAGA_AUDIT_MYSQL_READ_TIMEOUT_S waits" 60 0 "audit: clean"
 
 # ---- last, as they add messages to the topic for good
 printf '%s\n' 'stray' | kcat -b "$BOOTSTRAP" -P -t "$TOPIC" -k x -H saga-service=shipping \

@@ -94,19 +94,26 @@ HARNESS_PORTS = {int(os.environ.get(name, default)) for name, default in (
     ("SAGA_TEST_BROKER_CONTROL_PORT", 29092))}
 
 
+# Every port free_port handed out in this process: one is checked free when it is
+# picked, but its server binds it later, so two picks before that could otherwise be
+# the same port (seen: two services of one chaos scenario given one metrics port).
+_PORTS_GIVEN = set()
+
+
 def free_port():
-    """A port no one listens on, outside the ephemeral range."""
+    """A port no one listens on, outside the ephemeral range, never the same twice."""
     rng = secrets.SystemRandom()
     for _ in range(1000):
         port = rng.choice(TEST_PORTS)
-        if port in HARNESS_PORTS:
+        if port in HARNESS_PORTS or port in _PORTS_GIVEN:
             continue
         with socket.socket() as s:
             try:
                 s.bind(("127.0.0.1", port))
             except OSError:
                 continue
-            return port
+        _PORTS_GIVEN.add(port)
+        return port
     raise RuntimeError(f"no free port in {TEST_PORTS}")
 
 
