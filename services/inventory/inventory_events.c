@@ -13,14 +13,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "saga/json.h"
 #include "saga/err.h"
 #include "saga/handler.h"
+#include "saga/json.h"
 #include "saga/log.h"
 #include "saga/metrics.h"
-#include "saga/text.h"
 #include "saga/outbox.h"
 #include "saga/redis.h"
+#include "saga/text.h"
 #include "inventory.h"
 #include "inventory_store.h"
 

@@ -8,10 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "saga/json.h"
 #include "saga/db.h"
 #include "saga/err.h"
 #include "saga/fields.h"
+#include "saga/json.h"
 #include "saga/log.h"
 #include "saga/service.h"
 #include "inventory.h"

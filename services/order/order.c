@@ -7,9 +7,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "saga/json.h"
 #include "saga/envelope.h"
 #include "saga/err.h"
+#include "saga/json.h"
 #include "saga/text.h"
 
 static const char *const status_names[ORDER_STATUS_COUNT] = {
@@ -147,8 +147,6 @@ static cJSON *add_string_or_null(cJSON *o, const char *name, const char *s)
     return s ? cJSON_AddStringToObject(o, name, s) : cJSON_AddNullToObject(o, name);
 }
 
-/* An integer member printed exactly: cJSON prints numbers with 15 significant
- * digits when that reads back "equal", which rounds amounts of 10^15 and more. */
 cJSON *order_to_json(const order *o)
 {
     cJSON *j = cJSON_CreateObject();

@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "saga/json.h"
 #include "saga/err.h"
+#include "saga/json.h"
 #include "saga/text.h"
 
 static const char *const status_names[] = {"CAPTURED", "REFUNDED", "DECLINED"};

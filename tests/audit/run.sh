@@ -81,6 +81,13 @@ check() {
     load
     [[ -n $mutation ]] && sql -e "$mutation"
     "$AUDIT" "$@" >"$WORK/out" 2>&1 || got=$?
+    verdict "$name" "$want" "$pattern" "$got"
+}
+
+# verdict NAME EXPECTED_EXIT PATTERN GOT: passes when the audit exited EXPECTED_EXIT and
+# its output ($WORK/out) has PATTERN (a fixed string; empty: anything).
+verdict() {
+    local name=$1 want=$2 pattern=$3 got=$4
     if [[ $got == "$want" ]] && { [[ -z $pattern ]] || grep -qF -- "$pattern" "$WORK/out"; }; then
         echo "ok - $name"
         [[ -n ${SAGA_AUDIT_TEST_VERBOSE:-} ]] && sed 's/^/    | /' "$WORK/out"
@@ -253,24 +260,23 @@ SAGA_AUDIT_MYSQL_READ_TIMEOUT_S=0 check "exit 2: SAGA_AUDIT_MYSQL_READ_TIMEOUT_S
     "SAGA_AUDIT_MYSQL_READ_TIMEOUT_S" ""
 
 # read_timeout NAME SECONDS EXPECTED_EXIT PATTERN: the audit while another session holds
-# payments locked for 4 s (its reads of payments wait for the lock). The audit's own
+# payments locked for 5 s (its reads of payments wait for the lock). The audit's own
 # read timeout decides: shorter, it gives up with exit 2; longer, it waits and is clean.
+# The audit starts only once the lock is held (the holder's SLEEP is running).
 read_timeout() {
-    local name=$1 seconds=$2 want=$3 pattern=$4 got=0 locker
+    local name=$1 seconds=$2 want=$3 pattern=$4 got=0 locker tries=0
     load
-    sql "$P" -e "LOCK TABLES payments WRITE; DO SLEEP(4)" &
+    sql "$P" -e "LOCK TABLES payments WRITE; SELECT SLEEP(5) AS saga_audit_test_lock" \
+        >/dev/null &
     locker=$!
-    sleep 1
+    until [[ $(sql -e "SELECT COUNT(*) FROM information_schema.PROCESSLIST
+            WHERE INFO LIKE '%SLEEP(5) AS saga_audit_test_lock%' AND STATE = 'User sleep'") == 1 ]]; do
+        ((++tries < 100)) || break
+        sleep 0.1
+    done
     SAGA_AUDIT_MYSQL_READ_TIMEOUT_S=$seconds "$AUDIT" >"$WORK/out" 2>&1 || got=$?
     wait "$locker"
-    if [[ $got == "$want" ]] && grep -qF -- "$pattern" "$WORK/out"; then
-        echo "ok - $name"
-        passed=$((passed + 1))
-    else
-        echo "not ok - $name (exit $got, expected $want; expected output: $pattern)"
-        sed 's/^/    | /' "$WORK/out"
-        failed=$((failed + 1))
-    fi
+    verdict "$name" "$want" "$pattern" "$got"
 }
 read_timeout "exit 2: a query held up past SAGA_AUDIT_MYSQL_READ_TIMEOUT_S" 1 2 \
     "payment database $P: Lost connection"

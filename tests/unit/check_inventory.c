@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "saga/json.h"
 #include "saga/err.h"
 #include "inventory.h"
 
@@ -221,19 +220,6 @@ START_TEST(test_stock_changes)
 }
 END_TEST
 
-START_TEST(test_json_int_exact)
-{
-    cJSON *o = cJSON_CreateObject();
-    ck_assert(saga_json_add_int(o, "amount", INVENTORY_AMOUNT_MAX - 91));
-    ck_assert(saga_json_add_int(o, "zero", 0));
-    ck_assert(saga_json_add_int(o, "neg", -3));
-    char *text = cJSON_PrintUnformatted(o);
-    ck_assert_str_eq(text, "{\"amount\":9007199254740900,\"zero\":0,\"neg\":-3}");
-    cJSON_free(text);
-    cJSON_Delete(o);
-}
-END_TEST
-
 /* --- limits --- */
 
 START_TEST(test_sku_length_limit)
@@ -379,7 +365,6 @@ static Suite *inventory_suite(void)
     tcase_add_test(core, test_events_only_for_orders_seen_created);
     tcase_add_test(core, test_invariant_kept_by_transitions);
     tcase_add_test(core, test_stock_changes);
-    tcase_add_test(core, test_json_int_exact);
     suite_add_tcase(s, core);
     TCase *limits = tcase_create("limits");
     tcase_add_test(limits, test_sku_length_limit);
