@@ -1,7 +1,7 @@
 /* blocks.c - saga-blocks: measures the building blocks alone (blocks.h), prints a
  * table and optionally writes the figures as JSON for loadtest/bench_report.py.
  *
- *   saga-blocks [--seconds N] [--json FILE] [--only db|broker]
+ *   saga-blocks [--seconds N] [--json FILE] [--only db|broker|cpu] [--schemas DIR]
  *               [--mysql-socket PATH | --mysql-host H --mysql-port P] [--mysql-user U]
  *               [--database NAME] [--keep-database]
  *               [--bootstrap LIST] [--topic NAME] [--message-bytes N] [--latency-rate N]
@@ -62,7 +62,8 @@ static void usage(FILE *f)
             "usage: saga-blocks [options]\n"
             "  --seconds N          per measurement (default 3)\n"
             "  --json FILE          also write the figures as JSON\n"
-            "  --only db|broker     measure one group only\n"
+            "  --only db|broker|cpu measure one group only\n"
+            "  --schemas DIR        the event schemas, for cpu (default schemas)\n"
             "  --mysql-socket PATH  (default .local/mysql.sock)\n"
             "  --mysql-host H       TCP instead of the socket; --mysql-port P (3306)\n"
             "  --mysql-user U       (default: the user running this, by unix-socket\n"
@@ -106,6 +107,7 @@ static int opts_parse(int argc, char **argv, blocks_opts *o, char **bootstrap_ow
         {"seconds", required_argument, NULL, 's'},
         {"json", required_argument, NULL, 'j'},
         {"only", required_argument, NULL, 'o'},
+        {"schemas", required_argument, NULL, 'c'},
         {"mysql-socket", required_argument, NULL, 'S'},
         {"mysql-host", required_argument, NULL, 'H'},
         {"mysql-port", required_argument, NULL, 'P'},
@@ -126,6 +128,8 @@ static int opts_parse(int argc, char **argv, blocks_opts *o, char **bootstrap_ow
         .seconds = 3,
         .run_db = 1,
         .run_broker = 1,
+        .run_cpu = 1,
+        .schemas_dir = "schemas",
         .mysql_socket = ".local/mysql.sock",
         .mysql_user = os_user(),
         .mysql_password = getenv("MYSQL_PWD"),
@@ -147,8 +151,12 @@ static int opts_parse(int argc, char **argv, blocks_opts *o, char **bootstrap_ow
         case 'o':
             o->run_db = !strcmp(optarg, "db");
             o->run_broker = !strcmp(optarg, "broker");
-            if (!o->run_db && !o->run_broker)
+            o->run_cpu = !strcmp(optarg, "cpu");
+            if (!o->run_db && !o->run_broker && !o->run_cpu)
                 goto bad_value;
+            break;
+        case 'c':
+            o->schemas_dir = optarg;
             break;
         case 'S':
             o->mysql_socket = optarg;
@@ -293,6 +301,32 @@ static cJSON *broker_json(const blocks_opts *o, const blocks_broker_result *r)
     return b;
 }
 
+static cJSON *cpu_json(const blocks_cpu_result *r)
+{
+    cJSON *o = cJSON_CreateObject(), *events = cJSON_AddArrayToObject(o, "events");
+    cJSON *verify = cJSON_AddObjectToObject(o, "verify_us");
+    cJSON *again = cJSON_AddObjectToObject(o, "verify_again_us");
+
+    for (size_t i = 0; i < BLOCKS_CPU_EVENTS && r->event_type[i]; i++) {
+        cJSON *e = cJSON_CreateObject();
+        cJSON_AddStringToObject(e, "type", r->event_type[i]);
+        cJSON_AddNumberToObject(e, "consumers", r->consumers[i]);
+        cJSON_AddNumberToObject(e, "bytes", (double)r->event_bytes[i]);
+        cJSON_AddNumberToObject(e, "parse_us", r->parse_us[i]);
+        cJSON_AddNumberToObject(e, "validate_us", r->validate_us[i]);
+        cJSON_AddItemToArray(events, e);
+    }
+    cJSON_AddNumberToObject(o, "events_per_saga_us", r->events_per_saga_us);
+    for (size_t i = 0; i < BLOCKS_CPU_ALGS && r->alg[i]; i++)
+    {
+        cJSON_AddNumberToObject(verify, r->alg[i], r->verify_us[i]);
+        cJSON_AddNumberToObject(again, r->alg[i], r->verify_again_us[i]);
+    }
+    if (r->error[0])
+        cJSON_AddStringToObject(o, "error", r->error);
+    return o;
+}
+
 static int json_write(const char *path, cJSON *doc)
 {
     char *text = cJSON_Print(doc);
@@ -316,6 +350,7 @@ int main(int argc, char **argv)
     blocks_db_info info = {0};
     blocks_db_result res[DB_PLAN_N];
     blocks_broker_result br = {0};
+    blocks_cpu_result cpu = {0};
     size_t nres = 0;
     int failed = 0;
 
@@ -384,6 +419,24 @@ int main(int argc, char **argv)
                br.lat_sent);
     }
 
+    if (o.run_cpu) {
+        printf("\nservices' CPU per operation, one thread, schemas from %s\n", o.schemas_dir);
+        if (blocks_cpu_measure(&o, &cpu)) {
+            failed = 1;
+            printf("cpu measurement failed: %s\n", cpu.error);
+        }
+        printf("%-18s %9s %6s %9s %12s\n", "event", "consumers", "bytes", "parse us",
+               "validate us");
+        for (size_t i = 0; i < BLOCKS_CPU_EVENTS && cpu.event_type[i]; i++)
+            printf("%-18s %9d %6zu %9.1f %12.1f\n", cpu.event_type[i], cpu.consumers[i],
+                   cpu.event_bytes[i], cpu.parse_us[i], cpu.validate_us[i]);
+        printf("every consumer's parse and validation, per saga: %.1f us\n",
+               cpu.events_per_saga_us);
+        for (size_t i = 0; i < BLOCKS_CPU_ALGS && cpu.alg[i]; i++)
+            printf("bearer token verified, %s: %.1f us on first use, %.1f us again\n",
+                   cpu.alg[i], cpu.verify_us[i], cpu.verify_again_us[i]);
+    }
+
     if (o.json_path) {
         cJSON *doc = cJSON_CreateObject();
         cJSON_AddStringToObject(doc, "tool", "saga-blocks");
@@ -393,6 +446,8 @@ int main(int argc, char **argv)
             cJSON_AddItemToObject(doc, "db", db_json(&info, res, nres));
         if (o.run_broker)
             cJSON_AddItemToObject(doc, "broker", broker_json(&o, &br));
+        if (o.run_cpu)
+            cJSON_AddItemToObject(doc, "cpu", cpu_json(&cpu));
         cJSON_AddBoolToObject(doc, "ok", !failed);
         if (json_write(o.json_path, doc))
             failed = 1;

@@ -15,7 +15,8 @@
 typedef struct blocks_opts {
     double seconds;         /* per measurement */
     const char *json_path;  /* NULL: text only */
-    int run_db, run_broker; /* which groups to measure */
+    int run_db, run_broker, run_cpu; /* which groups to measure */
+    const char *schemas_dir;         /* the event schemas (cpu) */
     /* MariaDB: the socket unless host is set; password from MYSQL_PWD */
     const char *mysql_socket;
     const char *mysql_host;
@@ -68,6 +69,23 @@ typedef struct blocks_broker_result {
     char error[256];
 } blocks_broker_result;
 
+/* The CPU of the per-saga work in the services (blocks_cpu.c), in µs per operation
+ * on one thread. */
+#define BLOCKS_CPU_EVENTS 4
+#define BLOCKS_CPU_ALGS 3
+typedef struct blocks_cpu_result {
+    const char *event_type[BLOCKS_CPU_EVENTS]; /* static */
+    int consumers[BLOCKS_CPU_EVENTS];          /* services that read it in one saga */
+    size_t event_bytes[BLOCKS_CPU_EVENTS];
+    double parse_us[BLOCKS_CPU_EVENTS];    /* saga_event_parse */
+    double validate_us[BLOCKS_CPU_EVENTS]; /* type known + schema validation */
+    double events_per_saga_us;             /* each consumer's parse and validation */
+    const char *alg[BLOCKS_CPU_ALGS];      /* static */
+    double verify_us[BLOCKS_CPU_ALGS];       /* saga_auth_verify, a token's first use */
+    double verify_again_us[BLOCKS_CPU_ALGS]; /* the same token again (remembered) */
+    char error[256];
+} blocks_cpu_result;
+
 /* Fills *info from the server's variables. Returns 0, or -1 with info->error set. */
 int blocks_db_info_read(const blocks_opts *o, blocks_db_info *info);
 
@@ -83,6 +101,10 @@ int blocks_db_measure(const blocks_opts *o, blocks_db_result *r);
 /* The three broker measurements. Returns 0, or -1 with r->error set (what was
  * measured before the failure stays in *r). */
 int blocks_broker_measure(const blocks_opts *o, blocks_broker_result *r);
+
+/* Times the events and the tokens, o->seconds in all. Returns 0, or -1 with
+ * r->error set. */
+int blocks_cpu_measure(const blocks_opts *o, blocks_cpu_result *r);
 
 /* Monotonic clock in seconds. */
 double blocks_now(void);

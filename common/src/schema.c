@@ -6,10 +6,14 @@
  * value must have the right shape, every `pattern` is compiled, and every `$ref` must
  * resolve. So a registry that loads can only fail validation because of the instance.
  *
+ * Compile: every schema the walk met gets a schema_node, its keywords looked up once
+ * (their members' names are not compared again per event), its $ref resolved and its
+ * pattern's regex found; the type names events may carry are listed and sorted. Both
+ * tables are sorted, and looked up by the schema's address or the name.
+ *
  * Validate: a recursive walk of schema and instance that stops at the first error. The
- * registry is never written after load (compiled regexes are looked up by the address
- * of their "pattern" item), so validation is thread-safe; glibc's regexec may be called
- * on one regex_t from several threads.
+ * registry is never written after load, so validation is thread-safe; glibc's regexec
+ * may be called on one regex_t from several threads.
  *
  * Regex dialect: `pattern` is compiled as a POSIX extended regex (REG_EXTENDED), while
  * JSON Schema means ECMA-262. Patterns that would mean something else in one of them
@@ -30,6 +34,7 @@
 #include <math.h>
 #include <regex.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,12 +59,39 @@ typedef struct schema_regex {
     regex_t re;
 } schema_regex;
 
+/* The numeric limits, in schema_node.limits and schema_validate_number's table. */
+enum { LIMIT_MINIMUM, LIMIT_MAXIMUM, LIMIT_EXCLUSIVE_MINIMUM, LIMIT_EXCLUSIVE_MAXIMUM, LIMITS };
+
+enum schema_format { FORMAT_NONE, FORMAT_UUID, FORMAT_DATE_TIME };
+
+/* One schema object's keywords, found once (NULL: the keyword is absent). */
+typedef struct schema_node {
+    const cJSON *node;     /* the schema object: the key for lookups */
+    const schema_doc *doc; /* the document that holds it (for "#..." refs) */
+    const cJSON *type, *konst, *enumv, *all_of, *any_of;
+    const cJSON *ref;             /* "$ref" */
+    const cJSON *ref_target;      /* what it resolves to; NULL if nothing */
+    const schema_doc *ref_doc;    /* and the document that holds that */
+    const cJSON *min_length, *max_length;
+    const cJSON *pattern;         /* the "pattern" item */
+    const regex_t *regex;         /* compiled from it; NULL if not */
+    enum schema_format format;
+    const cJSON *limits[LIMITS];
+    const cJSON *min_items, *max_items, *unique_items, *items;
+    const cJSON *required, *properties, *additional;
+} schema_node;
+
 struct saga_schema_registry {
     schema_doc *docs;
     size_t ndocs;
     schema_regex *regexes; /* sorted by node after load */
     size_t nregexes;
     size_t capregexes;
+    schema_node *nodes; /* every schema the load walked, sorted by node */
+    size_t nnodes;
+    size_t capnodes;
+    const char **types; /* the event types the schemas name, sorted (borrowed) */
+    size_t ntypes;
 };
 
 /* A JSON pointer being built while walking: "" is the root, shown as "/". Once a segment
@@ -522,6 +554,25 @@ static int schema_load_pattern(schema_load *l, const cJSON *node)
     return SAGA_OK;
 }
 
+/* Notes schema s of the document being checked, to be compiled once all are. */
+static int schema_note_node(schema_load *l, const cJSON *s)
+{
+    saga_schema_registry *reg = l->reg;
+
+    if (reg->nnodes == reg->capnodes) {
+        size_t cap = reg->capnodes ? reg->capnodes * 2 : 64;
+        schema_node *grown = realloc(reg->nodes, cap * sizeof(*grown));
+        if (!grown) {
+            saga_err_format(l->err, l->errlen, "out of memory");
+            return SAGA_ERR_NOMEM;
+        }
+        reg->nodes = grown;
+        reg->capnodes = cap;
+    }
+    reg->nodes[reg->nnodes++] = (schema_node){.node = s, .doc = l->doc};
+    return SAGA_OK;
+}
+
 static int schema_check(schema_load *l, const cJSON *s);
 
 /* Checks a keyword whose value is one schema, found at path segment `seg`. */
@@ -597,6 +648,8 @@ static int schema_check(schema_load *l, const cJSON *s)
         return SAGA_OK;
     if (!cJSON_IsObject(s))
         return schema_load_fail(l, "a schema must be an object or a boolean");
+    if ((rc = schema_note_node(l, s)))
+        return rc;
     cJSON_ArrayForEach(kw, s)
     {
         const char *k = kw->string;
@@ -692,6 +745,145 @@ static int schema_cmp_regex(const void *a, const void *b)
     uintptr_t y = (uintptr_t)((const schema_regex *)b)->node;
 
     return x < y ? -1 : x > y;
+}
+
+static int schema_cmp_nodes(const void *a, const void *b)
+{
+    uintptr_t x = (uintptr_t)((const schema_node *)a)->node;
+    uintptr_t y = (uintptr_t)((const schema_node *)b)->node;
+
+    return x < y ? -1 : x > y;
+}
+
+static const regex_t *schema_find_regex(const saga_schema_registry *reg, const cJSON *node)
+{
+    schema_regex key = {.node = node};
+    const schema_regex *hit =
+        bsearch(&key, reg->regexes, reg->nregexes, sizeof(*reg->regexes), schema_cmp_regex);
+
+    return hit ? &hit->re : NULL;
+}
+
+static const schema_node *schema_find_node(const saga_schema_registry *reg, const cJSON *s)
+{
+    schema_node key = {.node = s};
+
+    return bsearch(&key, reg->nodes, reg->nnodes, sizeof(*reg->nodes), schema_cmp_nodes);
+}
+
+/* Fills n with the keywords of schema s, which lives in doc. As
+ * cJSON_GetObjectItemCaseSensitive would, the first of a repeated keyword counts. */
+static void schema_node_fill(const saga_schema_registry *reg, const schema_doc *doc,
+                             const cJSON *s, schema_node *n)
+{
+    static const char *const limit_names[LIMITS] = {
+        [LIMIT_MINIMUM] = "minimum",
+        [LIMIT_MAXIMUM] = "maximum",
+        [LIMIT_EXCLUSIVE_MINIMUM] = "exclusiveMinimum",
+        [LIMIT_EXCLUSIVE_MAXIMUM] = "exclusiveMaximum",
+    };
+    static const struct {
+        const char *name;
+        size_t offset;
+    } keywords[] = {
+#define KEYWORD(name, field) {name, offsetof(schema_node, field)}
+        KEYWORD("type", type),
+        KEYWORD("const", konst),
+        KEYWORD("enum", enumv),
+        KEYWORD("allOf", all_of),
+        KEYWORD("anyOf", any_of),
+        KEYWORD("$ref", ref),
+        KEYWORD("minLength", min_length),
+        KEYWORD("maxLength", max_length),
+        KEYWORD("pattern", pattern),
+        KEYWORD("minItems", min_items),
+        KEYWORD("maxItems", max_items),
+        KEYWORD("uniqueItems", unique_items),
+        KEYWORD("items", items),
+        KEYWORD("required", required),
+        KEYWORD("properties", properties),
+        KEYWORD("additionalProperties", additional),
+#undef KEYWORD
+    };
+    const cJSON *kw, *format = NULL;
+
+    *n = (schema_node){.node = s, .doc = doc};
+    cJSON_ArrayForEach(kw, s)
+    {
+        const cJSON **slot = NULL;
+
+        for (size_t i = 0; i < sizeof(keywords) / sizeof(keywords[0]) && !slot; i++)
+            if (strcmp(kw->string, keywords[i].name) == 0)
+                slot = (const cJSON **)((char *)n + keywords[i].offset);
+        for (size_t i = 0; i < LIMITS && !slot; i++)
+            if (strcmp(kw->string, limit_names[i]) == 0)
+                slot = &n->limits[i];
+        if (!slot && strcmp(kw->string, "format") == 0)
+            slot = &format;
+        if (slot && !*slot)
+            *slot = kw;
+    }
+    if (cJSON_IsString(n->ref))
+        n->ref_target = schema_resolve(reg, doc, n->ref->valuestring, &n->ref_doc);
+    if (n->pattern)
+        n->regex = schema_find_regex(reg, n->pattern);
+    if (cJSON_IsString(format))
+        n->format = strcmp(format->valuestring, "uuid") == 0        ? FORMAT_UUID
+                    : strcmp(format->valuestring, "date-time") == 0 ? FORMAT_DATE_TIME
+                                                                    : FORMAT_NONE;
+}
+
+/* Counts the event types schema s names (a "const" on its property "type", itself or
+ * through allOf) in *n, and stores them from out[*n] on unless out is NULL. */
+static void schema_collect_types(const cJSON *s, int depth, const char **out, size_t *n)
+{
+    const cJSON *props, *t, *konst, *sub;
+
+    if (!cJSON_IsObject(s) || depth > 16)
+        return;
+    props = cJSON_GetObjectItemCaseSensitive(s, "properties");
+    t = cJSON_GetObjectItemCaseSensitive(props, "type");
+    konst = cJSON_GetObjectItemCaseSensitive(t, "const");
+    if (cJSON_IsString(konst)) {
+        if (out)
+            out[*n] = konst->valuestring;
+        (*n)++;
+    }
+    cJSON_ArrayForEach(sub, cJSON_GetObjectItemCaseSensitive(s, "allOf"))
+    {
+        schema_collect_types(sub, depth + 1, out, n);
+    }
+}
+
+/* The compile step (see the top): run once every document is checked. */
+static int schema_compile(saga_schema_registry *reg, char *err, size_t errlen)
+{
+    size_t kept = 0;
+
+    if (reg->nregexes > 1)
+        qsort(reg->regexes, reg->nregexes, sizeof(*reg->regexes), schema_cmp_regex);
+    if (reg->nnodes > 1)
+        qsort(reg->nodes, reg->nnodes, sizeof(*reg->nodes), schema_cmp_nodes);
+    for (size_t i = 0; i < reg->nnodes; i++) /* a schema walked twice is kept once */
+        if (kept == 0 || reg->nodes[kept - 1].node != reg->nodes[i].node)
+            reg->nodes[kept++] = reg->nodes[i];
+    reg->nnodes = kept;
+    for (size_t i = 0; i < reg->nnodes; i++)
+        schema_node_fill(reg, reg->nodes[i].doc, reg->nodes[i].node, &reg->nodes[i]);
+
+    size_t ntypes = 0;
+    for (size_t i = 0; i < reg->ndocs; i++)
+        schema_collect_types(reg->docs[i].root, 0, NULL, &ntypes);
+    reg->types = malloc((ntypes + 1) * sizeof(*reg->types));
+    if (!reg->types) {
+        saga_err_format(err, errlen, "out of memory");
+        return SAGA_ERR_NOMEM;
+    }
+    for (size_t i = 0; i < reg->ndocs; i++)
+        schema_collect_types(reg->docs[i].root, 0, reg->types, &reg->ntypes);
+    if (reg->ntypes > 1)
+        qsort(reg->types, reg->ntypes, sizeof(*reg->types), schema_cmp_names);
+    return SAGA_OK;
 }
 
 /* Reads a whole file. *buf is freed by the caller with free(). */
@@ -872,8 +1064,9 @@ int saga_schema_registry_load(const char *dir, saga_schema_registry **out, char 
         if (rc)
             goto out;
     }
-    if (reg->nregexes > 1)
-        qsort(reg->regexes, reg->nregexes, sizeof(*reg->regexes), schema_cmp_regex);
+    rc = schema_compile(reg, err, errlen);
+    if (rc)
+        goto out;
     *out = reg;
     reg = NULL;
     rc = SAGA_OK;
@@ -897,6 +1090,8 @@ void saga_schema_registry_free(saga_schema_registry *reg)
         free(reg->docs[i].file);
     }
     free(reg->regexes);
+    free(reg->nodes);
+    free(reg->types);
     free(reg->docs);
     free(reg);
 }
@@ -920,15 +1115,6 @@ static int schema_fail(schema_ctx *c, const char *keyword, const char *fmt, ...)
     saga_err_format(c->err, c->errlen, "%s%s: %s: %s", schema_path_str(&c->path),
                    schema_path_more(&c->path), keyword, detail);
     return SAGA_ERR_INVALID;
-}
-
-static const regex_t *schema_find_regex(const saga_schema_registry *reg, const cJSON *node)
-{
-    schema_regex key = {.node = node};
-    const schema_regex *hit =
-        bsearch(&key, reg->regexes, reg->nregexes, sizeof(*reg->regexes), schema_cmp_regex);
-
-    return hit ? &hit->re : NULL;
 }
 
 static int schema_validate_node(schema_ctx *c, const schema_doc *doc, const cJSON *s,
@@ -957,52 +1143,46 @@ static int schema_validate_type(schema_ctx *c, const cJSON *t, const cJSON *inst
     return schema_fail(c, "type", "expected %s, got %s", want, schema_json_type_name(inst));
 }
 
-static int schema_validate_string(schema_ctx *c, const cJSON *s, const cJSON *inst)
+static int schema_validate_string(schema_ctx *c, const schema_node *n, const cJSON *inst)
 {
-    const cJSON *kw;
-    size_t len = schema_utf8_len(inst->valuestring);
+    size_t len = n->min_length || n->max_length ? schema_utf8_len(inst->valuestring) : 0;
 
-    kw = cJSON_GetObjectItemCaseSensitive(s, "minLength");
-    if (kw && (double)len < kw->valuedouble)
-        return schema_fail(c, "minLength", "length %zu is less than %.0f", len, kw->valuedouble);
-    kw = cJSON_GetObjectItemCaseSensitive(s, "maxLength");
-    if (kw && (double)len > kw->valuedouble)
-        return schema_fail(c, "maxLength", "length %zu is greater than %.0f", len, kw->valuedouble);
-    kw = cJSON_GetObjectItemCaseSensitive(s, "pattern");
-    if (kw) {
-        const regex_t *re = schema_find_regex(c->reg, kw);
-        if (!re)
-            return schema_fail(c, "pattern", "%s was not compiled", kw->valuestring);
-        if (regexec(re, inst->valuestring, 0, NULL, 0) != 0)
-            return schema_fail(c, "pattern", "does not match %s", kw->valuestring);
+    if (n->min_length && (double)len < n->min_length->valuedouble)
+        return schema_fail(c, "minLength", "length %zu is less than %.0f", len,
+                           n->min_length->valuedouble);
+    if (n->max_length && (double)len > n->max_length->valuedouble)
+        return schema_fail(c, "maxLength", "length %zu is greater than %.0f", len,
+                           n->max_length->valuedouble);
+    if (n->pattern) {
+        if (!n->regex)
+            return schema_fail(c, "pattern", "%s was not compiled", n->pattern->valuestring);
+        if (regexec(n->regex, inst->valuestring, 0, NULL, 0) != 0)
+            return schema_fail(c, "pattern", "does not match %s", n->pattern->valuestring);
     }
-    kw = cJSON_GetObjectItemCaseSensitive(s, "format");
-    if (kw) {
-        if (strcmp(kw->valuestring, "uuid") == 0 && !schema_is_uuid(inst->valuestring))
-            return schema_fail(c, "format", "not a uuid");
-        if (strcmp(kw->valuestring, "date-time") == 0 && !schema_is_date_time(inst->valuestring))
-            return schema_fail(c, "format", "not an rfc 3339 date-time");
-    }
+    if (n->format == FORMAT_UUID && !schema_is_uuid(inst->valuestring))
+        return schema_fail(c, "format", "not a uuid");
+    if (n->format == FORMAT_DATE_TIME && !schema_is_date_time(inst->valuestring))
+        return schema_fail(c, "format", "not an rfc 3339 date-time");
     return SAGA_OK;
 }
 
-static int schema_validate_number(schema_ctx *c, const cJSON *s, const cJSON *inst)
+static int schema_validate_number(schema_ctx *c, const schema_node *n, const cJSON *inst)
 {
     static const struct {
         const char *kw;
         int sign; /* the instance must be >= (1) or <= (-1) the limit */
         bool strict;
         const char *fails;
-    } limits[] = {
-        {"minimum", 1, false, "is less than"},
-        {"maximum", -1, false, "is greater than"},
-        {"exclusiveMinimum", 1, true, "is not greater than"},
-        {"exclusiveMaximum", -1, true, "is not less than"},
+    } limits[LIMITS] = {
+        [LIMIT_MINIMUM] = {"minimum", 1, false, "is less than"},
+        [LIMIT_MAXIMUM] = {"maximum", -1, false, "is greater than"},
+        [LIMIT_EXCLUSIVE_MINIMUM] = {"exclusiveMinimum", 1, true, "is not greater than"},
+        [LIMIT_EXCLUSIVE_MAXIMUM] = {"exclusiveMaximum", -1, true, "is not less than"},
     };
     double v = inst->valuedouble;
 
-    for (size_t i = 0; i < sizeof(limits) / sizeof(limits[0]); i++) {
-        const cJSON *kw = cJSON_GetObjectItemCaseSensitive(s, limits[i].kw);
+    for (size_t i = 0; i < LIMITS; i++) {
+        const cJSON *kw = n->limits[i];
         double lim;
         bool ok;
         char a[32], b[32];
@@ -1023,21 +1203,19 @@ static int schema_validate_number(schema_ctx *c, const cJSON *s, const cJSON *in
     return SAGA_OK;
 }
 
-static int schema_validate_array(schema_ctx *c, const schema_doc *doc, const cJSON *s,
-                                 const cJSON *inst)
+static int schema_validate_array(schema_ctx *c, const schema_node *n, const cJSON *inst)
 {
-    const cJSON *kw, *item, *other;
-    size_t n = (size_t)cJSON_GetArraySize(inst), i, j;
+    const cJSON *item, *other;
+    size_t count = (size_t)cJSON_GetArraySize(inst), i, j;
     int rc;
 
-    kw = cJSON_GetObjectItemCaseSensitive(s, "minItems");
-    if (kw && (double)n < kw->valuedouble)
-        return schema_fail(c, "minItems", "%zu items, fewer than %.0f", n, kw->valuedouble);
-    kw = cJSON_GetObjectItemCaseSensitive(s, "maxItems");
-    if (kw && (double)n > kw->valuedouble)
-        return schema_fail(c, "maxItems", "%zu items, more than %.0f", n, kw->valuedouble);
-    kw = cJSON_GetObjectItemCaseSensitive(s, "uniqueItems");
-    if (cJSON_IsTrue(kw)) {
+    if (n->min_items && (double)count < n->min_items->valuedouble)
+        return schema_fail(c, "minItems", "%zu items, fewer than %.0f", count,
+                           n->min_items->valuedouble);
+    if (n->max_items && (double)count > n->max_items->valuedouble)
+        return schema_fail(c, "maxItems", "%zu items, more than %.0f", count,
+                           n->max_items->valuedouble);
+    if (cJSON_IsTrue(n->unique_items)) {
         i = 0;
         cJSON_ArrayForEach(item, inst)
         {
@@ -1048,13 +1226,12 @@ static int schema_validate_array(schema_ctx *c, const schema_doc *doc, const cJS
             i++;
         }
     }
-    kw = cJSON_GetObjectItemCaseSensitive(s, "items");
-    if (kw) {
+    if (n->items) {
         i = 0;
         cJSON_ArrayForEach(item, inst)
         {
             size_t mark = schema_path_push_index(&c->path, i++);
-            rc = schema_validate_node(c, doc, kw, item);
+            rc = schema_validate_node(c, n->doc, n->items, item);
             schema_path_pop(&c->path, mark);
             if (rc)
                 return rc;
@@ -1063,38 +1240,34 @@ static int schema_validate_array(schema_ctx *c, const schema_doc *doc, const cJS
     return SAGA_OK;
 }
 
-static int schema_validate_object(schema_ctx *c, const schema_doc *doc, const cJSON *s,
-                                  const cJSON *inst)
+static int schema_validate_object(schema_ctx *c, const schema_node *n, const cJSON *inst)
 {
-    const cJSON *required = cJSON_GetObjectItemCaseSensitive(s, "required");
-    const cJSON *props = cJSON_GetObjectItemCaseSensitive(s, "properties");
-    const cJSON *extra = cJSON_GetObjectItemCaseSensitive(s, "additionalProperties");
     const cJSON *name, *member;
     int rc;
 
-    cJSON_ArrayForEach(name, required)
+    cJSON_ArrayForEach(name, n->required)
     {
         if (!cJSON_GetObjectItemCaseSensitive(inst, name->valuestring))
             return schema_fail(c, "required", "missing property %s", name->valuestring);
     }
-    if (!props && !extra)
+    if (!n->properties && !n->additional)
         return SAGA_OK;
     /* One pass in the instance's order, so the first error is the first bad member. */
     cJSON_ArrayForEach(member, inst)
     {
-        const cJSON *sub = cJSON_GetObjectItemCaseSensitive(props, member->string);
+        const cJSON *sub = cJSON_GetObjectItemCaseSensitive(n->properties, member->string);
         size_t mark;
 
         if (!sub) {
-            if (!extra)
+            if (!n->additional)
                 continue;
-            if (cJSON_IsFalse(extra))
+            if (cJSON_IsFalse(n->additional))
                 return schema_fail(c, "additionalProperties", "property %s is not allowed",
                                    member->string);
-            sub = extra;
+            sub = n->additional;
         }
         mark = schema_path_push(&c->path, member->string);
-        rc = schema_validate_node(c, doc, sub, member);
+        rc = schema_validate_node(c, n->doc, sub, member);
         schema_path_pop(&c->path, mark);
         if (rc)
             return rc;
@@ -1102,22 +1275,21 @@ static int schema_validate_object(schema_ctx *c, const schema_doc *doc, const cJ
     return SAGA_OK;
 }
 
-static int schema_validate_any_of(schema_ctx *c, const schema_doc *doc, const cJSON *list,
-                                  const cJSON *inst)
+static int schema_validate_any_of(schema_ctx *c, const schema_node *n, const cJSON *inst)
 {
     char first[256] = "";
     char *saved_err = c->err;
     size_t saved_len = c->errlen;
     const cJSON *sub;
-    int n = 0, rc = SAGA_ERR_INVALID;
+    int count = 0, rc = SAGA_ERR_INVALID;
 
-    cJSON_ArrayForEach(sub, list)
+    cJSON_ArrayForEach(sub, n->any_of)
     {
         /* Only the first branch's failure is kept, to explain a miss. */
-        c->err = n == 0 && saved_err ? first : NULL;
+        c->err = count == 0 && saved_err ? first : NULL;
         c->errlen = sizeof(first);
-        rc = schema_validate_node(c, doc, sub, inst);
-        n++;
+        rc = schema_validate_node(c, n->doc, sub, inst);
+        count++;
         if (rc == SAGA_OK)
             break;
     }
@@ -1125,28 +1297,24 @@ static int schema_validate_any_of(schema_ctx *c, const schema_doc *doc, const cJ
     c->errlen = saved_len;
     if (rc == SAGA_OK)
         return SAGA_OK;
-    return schema_fail(c, "anyOf", "matches none of %d subschemas (first: %s)", n, first);
+    return schema_fail(c, "anyOf", "matches none of %d subschemas (first: %s)", count, first);
 }
 
-static int schema_validate_keywords(schema_ctx *c, const schema_doc *doc, const cJSON *s,
-                                    const cJSON *inst)
+static int schema_validate_keywords(schema_ctx *c, const schema_node *n, const cJSON *inst)
 {
-    const cJSON *kw, *sub;
+    const cJSON *sub;
     int rc;
 
-    kw = cJSON_GetObjectItemCaseSensitive(s, "type");
-    if (kw && (rc = schema_validate_type(c, kw, inst)))
+    if (n->type && (rc = schema_validate_type(c, n->type, inst)))
         return rc;
-    kw = cJSON_GetObjectItemCaseSensitive(s, "const");
-    if (kw && !schema_json_equal(kw, inst)) {
+    if (n->konst && !schema_json_equal(n->konst, inst)) {
         char want[96];
-        schema_fmt_json(kw, want, sizeof(want));
+        schema_fmt_json(n->konst, want, sizeof(want));
         return schema_fail(c, "const", "expected %s", want);
     }
-    kw = cJSON_GetObjectItemCaseSensitive(s, "enum");
-    if (kw) {
+    if (n->enumv) {
         bool found = false;
-        cJSON_ArrayForEach(sub, kw)
+        cJSON_ArrayForEach(sub, n->enumv)
         {
             if (schema_json_equal(sub, inst)) {
                 found = true;
@@ -1155,44 +1323,42 @@ static int schema_validate_keywords(schema_ctx *c, const schema_doc *doc, const 
         }
         if (!found) {
             char want[160];
-            schema_fmt_json(kw, want, sizeof(want));
+            schema_fmt_json(n->enumv, want, sizeof(want));
             return schema_fail(c, "enum", "not one of %s", want);
         }
     }
-    kw = cJSON_GetObjectItemCaseSensitive(s, "$ref");
-    if (kw) {
-        const schema_doc *target_doc = NULL;
-        const cJSON *target = schema_resolve(c->reg, doc, kw->valuestring, &target_doc);
-
-        if (!target)
-            return schema_fail(c, "$ref", "unknown schema %s", kw->valuestring);
-        if ((rc = schema_validate_node(c, target_doc, target, inst)))
+    if (n->ref) {
+        if (!n->ref_target)
+            return schema_fail(c, "$ref", "unknown schema %s", n->ref->valuestring);
+        if ((rc = schema_validate_node(c, n->ref_doc, n->ref_target, inst)))
             return rc;
     }
-    kw = cJSON_GetObjectItemCaseSensitive(s, "allOf");
-    cJSON_ArrayForEach(sub, kw)
+    cJSON_ArrayForEach(sub, n->all_of)
     {
-        if ((rc = schema_validate_node(c, doc, sub, inst)))
+        if ((rc = schema_validate_node(c, n->doc, sub, inst)))
             return rc;
     }
-    kw = cJSON_GetObjectItemCaseSensitive(s, "anyOf");
-    if (kw && (rc = schema_validate_any_of(c, doc, kw, inst)))
+    if (n->any_of && (rc = schema_validate_any_of(c, n, inst)))
         return rc;
     if (cJSON_IsString(inst))
-        return schema_validate_string(c, s, inst);
+        return schema_validate_string(c, n, inst);
     if (cJSON_IsNumber(inst))
-        return schema_validate_number(c, s, inst);
+        return schema_validate_number(c, n, inst);
     if (cJSON_IsArray(inst))
-        return schema_validate_array(c, doc, s, inst);
+        return schema_validate_array(c, n, inst);
     if (cJSON_IsObject(inst))
-        return schema_validate_object(c, doc, s, inst);
+        return schema_validate_object(c, n, inst);
     return SAGA_OK;
 }
 
-/* Validates inst against schema s, which lives in document doc (for "#..." refs). */
+/* Validates inst against schema s, which lives in document doc (for "#..." refs). A
+ * schema the load did not walk as one (a $ref into a non-schema place) has its
+ * keywords found now. */
 static int schema_validate_node(schema_ctx *c, const schema_doc *doc, const cJSON *s,
                                 const cJSON *inst)
 {
+    const schema_node *n;
+    schema_node found_now;
     int rc;
 
     if (cJSON_IsTrue(s))
@@ -1201,8 +1367,13 @@ static int schema_validate_node(schema_ctx *c, const schema_doc *doc, const cJSO
         return schema_fail(c, "false schema", "no value is allowed");
     if (c->depth >= SCHEMA_DEPTH_MAX)
         return schema_fail(c, "$ref", "schemas nested deeper than %d", SCHEMA_DEPTH_MAX);
+    n = schema_find_node(c->reg, s);
+    if (!n) {
+        schema_node_fill(c->reg, doc, s, &found_now);
+        n = &found_now;
+    }
     c->depth++;
-    rc = schema_validate_keywords(c, doc, s, inst);
+    rc = schema_validate_keywords(c, n, inst);
     c->depth--;
     return rc;
 }
@@ -1231,32 +1402,14 @@ int saga_schema_validate(const saga_schema_registry *reg, const char *schema_id,
     return schema_validate_node(&c, target_doc, target, doc);
 }
 
-/* True if s constrains properties.type to the string `type`, itself or through allOf. */
-static bool schema_names_type(const cJSON *s, const char *type, int depth)
+static int schema_cmp_type(const void *key, const void *elem)
 {
-    const cJSON *props, *t, *konst, *sub;
-
-    if (!cJSON_IsObject(s) || depth > 16)
-        return false;
-    props = cJSON_GetObjectItemCaseSensitive(s, "properties");
-    t = cJSON_GetObjectItemCaseSensitive(props, "type");
-    konst = cJSON_GetObjectItemCaseSensitive(t, "const");
-    if (cJSON_IsString(konst) && strcmp(konst->valuestring, type) == 0)
-        return true;
-    cJSON_ArrayForEach(sub, cJSON_GetObjectItemCaseSensitive(s, "allOf"))
-    {
-        if (schema_names_type(sub, type, depth + 1))
-            return true;
-    }
-    return false;
+    return strcmp(key, *(const char *const *)elem);
 }
 
 bool saga_schema_type_known(const saga_schema_registry *reg, const char *event_type)
 {
     if (!reg || !event_type)
         return false;
-    for (size_t i = 0; i < reg->ndocs; i++)
-        if (schema_names_type(reg->docs[i].root, event_type, 0))
-            return true;
-    return false;
+    return bsearch(event_type, reg->types, reg->ntypes, sizeof(*reg->types), schema_cmp_type);
 }

@@ -280,6 +280,39 @@ START_TEST(test_ref_across_files)
 }
 END_TEST
 
+/* Validation reads each schema's keywords as the load found them (schema.c, "Compile"):
+ * what the load did not walk as a schema, a repeated keyword and types named deep in
+ * allOf must still mean what the document says. */
+START_TEST(test_compiled_keywords)
+{
+    saga_schema_registry *reg;
+    char err[256];
+
+    /* "examples" is an annotation, so its item is a schema only through the $ref */
+    write_file("a.json", "{\"$id\":\"urn:a\",\"examples\":[{\"type\":\"string\","
+                         "\"maxLength\":2}],\"properties\":{\"e\":{\"$ref\":\"#/examples/0\"},"
+                         "\"m\":{\"minimum\":1,\"minimum\":5}}}");
+    write_file("b.json", "{\"$id\":\"urn:b\",\"allOf\":[{\"allOf\":[{\"properties\":{"
+                         "\"type\":{\"const\":\"Deep\"}}}]}],\"properties\":{\"type\":{"
+                         "\"const\":\"Shallow\"}}}");
+    reg = load_ok(tmpdir);
+    ck_assert_int_eq(validate_text(reg, "urn:a", "{\"e\":\"ab\"}", err, sizeof(err)), SAGA_OK);
+    ck_assert_int_eq(validate_text(reg, "urn:a", "{\"e\":\"abc\"}", err, sizeof(err)),
+                     SAGA_ERR_INVALID);
+    ck_assert_str_eq(err, "/e: maxLength: length 3 is greater than 2");
+    ck_assert_int_eq(validate_text(reg, "urn:a", "{\"e\":7}", err, sizeof(err)), SAGA_ERR_INVALID);
+    ck_assert_str_eq(err, "/e: type: expected string, got integer");
+    /* the first of a repeated keyword counts, as in cJSON's look-up */
+    ck_assert_int_eq(validate_text(reg, "urn:a", "{\"m\":2}", err, sizeof(err)), SAGA_OK);
+    ck_assert_int_eq(validate_text(reg, "urn:a", "{\"m\":0}", err, sizeof(err)), SAGA_ERR_INVALID);
+    ck_assert_str_eq(err, "/m: minimum: 0 is less than 1");
+    ck_assert(saga_schema_type_known(reg, "Deep"));
+    ck_assert(saga_schema_type_known(reg, "Shallow"));
+    ck_assert(!saga_schema_type_known(reg, "Dee"));
+    saga_schema_registry_free(reg);
+}
+END_TEST
+
 START_TEST(test_other_files_ignored)
 {
     saga_schema_registry *reg;
@@ -775,6 +808,7 @@ static Suite *schema_suite(void)
                         (int)(sizeof(keyword_cases) / sizeof(keyword_cases[0])));
     tcase_add_test(tc_core, test_date_time_formats);
     tcase_add_test(tc_core, test_ref_across_files);
+    tcase_add_test(tc_core, test_compiled_keywords);
     tcase_add_test(tc_core, test_other_files_ignored);
     tcase_add_loop_test(tc_core, test_example_valid, 0, N_EXAMPLES);
     tcase_add_test(tc_core, test_example_without_causation);
