@@ -4,7 +4,8 @@
 #   1. (re)starts the local stack (deploy/local/down.sh, up.sh) with durable MariaDB
 #      (innodb_flush_log_at_trx_commit=1, checked) and the order API's rate limits off;
 #   2. loads the load test's wallets and products (loadtest/datagen.sh);
-#   3. measures the building blocks alone (saga-blocks);
+#   3. measures the building blocks alone (saga-blocks: MariaDB, the broker, the CPU of
+#      the services' per-event and per-request work);
 #   4. runs saga-load: a rate ladder (open loop), a maximum-throughput run (--rate 0),
 #      and a flash sale (load-flash, 1000 units, 20000 orders as fast as they come),
 #      each ending with the audit; before each run, a new local broker and services
@@ -247,7 +248,8 @@ saga_say "loading $customers wallets and $products products (loadtest/datagen.sh
 saga_say "measuring the building blocks (saga-blocks, $blocks_seconds s each)"
 blocks_ok=1
 "$BUILD/loadtest/saga-blocks" --seconds "$blocks_seconds" --json "$WORK/blocks.json" \
-    --mysql-socket "$SOCK" --bootstrap "$BOOTSTRAP" | tee "$WORK/blocks.txt" || blocks_ok=0
+    --mysql-socket "$SOCK" --bootstrap "$BOOTSTRAP" --schemas "$ROOT/schemas" |
+    tee "$WORK/blocks.txt" || blocks_ok=0
 
 # ---- 4. load runs ---------------------------------------------------------------------
 failed=0

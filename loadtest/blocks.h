@@ -102,7 +102,7 @@ int blocks_db_measure(const blocks_opts *o, blocks_db_result *r);
  * measured before the failure stays in *r). */
 int blocks_broker_measure(const blocks_opts *o, blocks_broker_result *r);
 
-/* Times the events and the tokens, o->seconds in all. Returns 0, or -1 with
+/* Times the events and the tokens, o->seconds each piece. Returns 0, or -1 with
  * r->error set. */
 int blocks_cpu_measure(const blocks_opts *o, blocks_cpu_result *r);
 

@@ -7,7 +7,8 @@
  * them (envelope.c) with data of saga-load's shape (two lines); each must parse and
  * validate, or the measurement fails. The keys are made here (a P-256 key, a
  * 2048-bit RSA key, a 32-byte secret), and the tokens are verified both on first use
- * and again (the verifier remembers a token it verified). Each piece runs in 5 slices of equal length;
+ * and again (the verifier remembers a token it verified). Each piece (an event's
+ * parse, its parse and check; a token's first use, its use again) runs o->seconds. Each piece runs in 5 slices of equal length;
  * the figure is the median slice's CPU time (CLOCK_THREAD_CPUTIME_ID) per
  * operation, because the machine's speed itself varies from second to second
  * (docs/PERFORMANCE.md, "The benchmark itself"). */
@@ -299,11 +300,8 @@ static int measure_tokens(blocks_cpu_result *r, double seconds)
 
 int blocks_cpu_measure(const blocks_opts *o, blocks_cpu_result *r)
 {
-    /* the seconds are shared out among the 2 x 4 event pieces and the 2 x 3 tokens */
-    double seconds = o->seconds / 7;
-
     memset(r, 0, sizeof(*r));
-    if (measure_events(o, r, seconds) == 0)
-        measure_tokens(r, seconds);
+    if (measure_events(o, r, o->seconds) == 0)
+        measure_tokens(r, o->seconds);
     return r->error[0] ? -1 : 0;
 }
