@@ -59,8 +59,20 @@ typedef struct schema_regex {
     regex_t re;
 } schema_regex;
 
-/* The numeric limits, in schema_node.limits and schema_validate_number's table. */
+/* The numeric limits, as schema_node.limits holds them. */
 enum { LIMIT_MINIMUM, LIMIT_MAXIMUM, LIMIT_EXCLUSIVE_MINIMUM, LIMIT_EXCLUSIVE_MAXIMUM, LIMITS };
+
+static const struct {
+    const char *kw;
+    int sign; /* the instance must be >= (1) or <= (-1) the limit */
+    bool strict;
+    const char *fails;
+} LIMIT_RULES[LIMITS] = {
+    [LIMIT_MINIMUM] = {"minimum", 1, false, "is less than"},
+    [LIMIT_MAXIMUM] = {"maximum", -1, false, "is greater than"},
+    [LIMIT_EXCLUSIVE_MINIMUM] = {"exclusiveMinimum", 1, true, "is not greater than"},
+    [LIMIT_EXCLUSIVE_MAXIMUM] = {"exclusiveMaximum", -1, true, "is not less than"},
+};
 
 enum schema_format { FORMAT_NONE, FORMAT_UUID, FORMAT_DATE_TIME };
 
@@ -776,12 +788,6 @@ static const schema_node *schema_find_node(const saga_schema_registry *reg, cons
 static void schema_node_fill(const saga_schema_registry *reg, const schema_doc *doc,
                              const cJSON *s, schema_node *n)
 {
-    static const char *const limit_names[LIMITS] = {
-        [LIMIT_MINIMUM] = "minimum",
-        [LIMIT_MAXIMUM] = "maximum",
-        [LIMIT_EXCLUSIVE_MINIMUM] = "exclusiveMinimum",
-        [LIMIT_EXCLUSIVE_MAXIMUM] = "exclusiveMaximum",
-    };
     static const struct {
         const char *name;
         size_t offset;
@@ -816,7 +822,7 @@ static void schema_node_fill(const saga_schema_registry *reg, const schema_doc *
             if (strcmp(kw->string, keywords[i].name) == 0)
                 slot = (const cJSON **)((char *)n + keywords[i].offset);
         for (size_t i = 0; i < LIMITS && !slot; i++)
-            if (strcmp(kw->string, limit_names[i]) == 0)
+            if (strcmp(kw->string, LIMIT_RULES[i].kw) == 0)
                 slot = &n->limits[i];
         if (!slot && strcmp(kw->string, "format") == 0)
             slot = &format;
@@ -1168,17 +1174,6 @@ static int schema_validate_string(schema_ctx *c, const schema_node *n, const cJS
 
 static int schema_validate_number(schema_ctx *c, const schema_node *n, const cJSON *inst)
 {
-    static const struct {
-        const char *kw;
-        int sign; /* the instance must be >= (1) or <= (-1) the limit */
-        bool strict;
-        const char *fails;
-    } limits[LIMITS] = {
-        [LIMIT_MINIMUM] = {"minimum", 1, false, "is less than"},
-        [LIMIT_MAXIMUM] = {"maximum", -1, false, "is greater than"},
-        [LIMIT_EXCLUSIVE_MINIMUM] = {"exclusiveMinimum", 1, true, "is not greater than"},
-        [LIMIT_EXCLUSIVE_MAXIMUM] = {"exclusiveMaximum", -1, true, "is not less than"},
-    };
     double v = inst->valuedouble;
 
     for (size_t i = 0; i < LIMITS; i++) {
@@ -1190,14 +1185,14 @@ static int schema_validate_number(schema_ctx *c, const schema_node *n, const cJS
         if (!kw)
             continue;
         lim = kw->valuedouble;
-        if (limits[i].sign > 0)
-            ok = limits[i].strict ? v > lim : v >= lim;
+        if (LIMIT_RULES[i].sign > 0)
+            ok = LIMIT_RULES[i].strict ? v > lim : v >= lim;
         else
-            ok = limits[i].strict ? v < lim : v <= lim;
+            ok = LIMIT_RULES[i].strict ? v < lim : v <= lim;
         if (!ok) {
             schema_fmt_num(v, a, sizeof(a));
             schema_fmt_num(lim, b, sizeof(b));
-            return schema_fail(c, limits[i].kw, "%s %s %s", a, limits[i].fails, b);
+            return schema_fail(c, LIMIT_RULES[i].kw, "%s %s %s", a, LIMIT_RULES[i].fails, b);
         }
     }
     return SAGA_OK;
