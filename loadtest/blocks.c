@@ -317,8 +317,7 @@ static cJSON *cpu_json(const blocks_cpu_result *r)
         cJSON_AddItemToArray(events, e);
     }
     cJSON_AddNumberToObject(o, "events_per_saga_us", r->events_per_saga_us);
-    for (size_t i = 0; i < BLOCKS_CPU_ALGS && r->alg[i]; i++)
-    {
+    for (size_t i = 0; i < BLOCKS_CPU_ALGS && r->alg[i]; i++) {
         cJSON_AddNumberToObject(verify, r->alg[i], r->verify_us[i]);
         cJSON_AddNumberToObject(again, r->alg[i], r->verify_again_us[i]);
     }
@@ -433,8 +432,8 @@ int main(int argc, char **argv)
         printf("every consumer's parse and validation, per saga: %.1f us\n",
                cpu.events_per_saga_us);
         for (size_t i = 0; i < BLOCKS_CPU_ALGS && cpu.alg[i]; i++)
-            printf("bearer token verified, %s: %.1f us on first use, %.1f us again\n",
-                   cpu.alg[i], cpu.verify_us[i], cpu.verify_again_us[i]);
+            printf("bearer token verified, %s: %.1f us on first use, %.1f us again\n", cpu.alg[i],
+                   cpu.verify_us[i], cpu.verify_again_us[i]);
     }
 
     if (o.json_path) {

@@ -4,8 +4,10 @@
  * allows: durable MariaDB commits of a step's rows (inbox + state + outbox) and the
  * broker's produce/consume path. saga-blocks measures both without the services, so
  * a load test's figures read as a fraction of them (loadtest/bench.sh puts them side
- * by side in BENCHMARKS.md). blocks.c: options and report; blocks_db.c: MariaDB;
- * blocks_broker.c: the broker. */
+ * by side in BENCHMARKS.md). Beside them, the CPU of the services' own work that every
+ * saga repeats (parsing and validating events, verifying the order's token), so the
+ * report's CPU per saga can be read against it. blocks.c: options and report;
+ * blocks_db.c: MariaDB; blocks_broker.c: the broker; blocks_cpu.c: the services' work. */
 #ifndef BLOCKS_H
 #define BLOCKS_H
 
@@ -13,8 +15,8 @@
 #include <stdint.h>
 
 typedef struct blocks_opts {
-    double seconds;         /* per measurement */
-    const char *json_path;  /* NULL: text only */
+    double seconds;                  /* per measurement */
+    const char *json_path;           /* NULL: text only */
     int run_db, run_broker, run_cpu; /* which groups to measure */
     const char *schemas_dir;         /* the event schemas (cpu) */
     /* MariaDB: the socket unless host is set; password from MYSQL_PWD */
@@ -77,10 +79,10 @@ typedef struct blocks_cpu_result {
     const char *event_type[BLOCKS_CPU_EVENTS]; /* static */
     int consumers[BLOCKS_CPU_EVENTS];          /* services that read it in one saga */
     size_t event_bytes[BLOCKS_CPU_EVENTS];
-    double parse_us[BLOCKS_CPU_EVENTS];    /* saga_event_parse */
-    double validate_us[BLOCKS_CPU_EVENTS]; /* type known + schema validation */
-    double events_per_saga_us;             /* each consumer's parse and validation */
-    const char *alg[BLOCKS_CPU_ALGS];      /* static */
+    double parse_us[BLOCKS_CPU_EVENTS];      /* saga_event_parse */
+    double validate_us[BLOCKS_CPU_EVENTS];   /* type known + schema validation */
+    double events_per_saga_us;               /* each consumer's parse and validation */
+    const char *alg[BLOCKS_CPU_ALGS];        /* static */
     double verify_us[BLOCKS_CPU_ALGS];       /* saga_auth_verify, a token's first use */
     double verify_again_us[BLOCKS_CPU_ALGS]; /* the same token again (remembered) */
     char error[256];

@@ -8,10 +8,10 @@
  * validate, or the measurement fails. The keys are made here (a P-256 key, a
  * 2048-bit RSA key, a 32-byte secret), and the tokens are verified both on first use
  * and again (the verifier remembers a token it verified). Each piece (an event's
- * parse, its parse and check; a token's first use, its use again) runs o->seconds. Each piece runs in 5 slices of equal length;
- * the figure is the median slice's CPU time (CLOCK_THREAD_CPUTIME_ID) per
- * operation, because the machine's speed itself varies from second to second
- * (docs/PERFORMANCE.md, "The benchmark itself"). */
+ * parse, its parse and check; a token's first use, its use again) runs o->seconds in
+ * 5 slices of equal length; the figure is the median slice's CPU time
+ * (CLOCK_THREAD_CPUTIME_ID) per operation, because the machine's speed itself varies
+ * from second to second (docs/PERFORMANCE.md, "Why single runs spread"). */
 #include "blocks.h"
 
 #include <stdio.h>
@@ -50,8 +50,7 @@ static const struct {
      "\"01939a4e-7c3b-7d2a-9f10-3c5e8b7a6d41\",\"amount\":4297,\"currency\":\"EUR\"}",
      1},
     {"OrderConfirmed",
-     "{\"orderId\":\"%s\",\"customerId\":\"c-000421\",\"amount\":4297,\"currency\":\"EUR\"}",
-     3},
+     "{\"orderId\":\"%s\",\"customerId\":\"c-000421\",\"amount\":4297,\"currency\":\"EUR\"}", 3},
 };
 _Static_assert(sizeof(EVENTS) / sizeof(EVENTS[0]) == BLOCKS_CPU_EVENTS, "one result per event");
 
@@ -191,8 +190,7 @@ static int op_verify(void *arg)
     saga_principal who;
     const char *header = c->headers[c->next++ % c->ntokens];
 
-    return saga_auth_verify(c->auth, header, &who, c->why, sizeof(c->why)) == SAGA_AUTH_OK ? 0
-                                                                                          : -1;
+    return saga_auth_verify(c->auth, header, &who, c->why, sizeof(c->why)) == SAGA_AUTH_OK ? 0 : -1;
 }
 
 /* The PEM of a new key pair's private (private = 1) or public half. */
@@ -214,8 +212,7 @@ static char *pem_of(EVP_PKEY *key, int private)
 }
 
 /* Mints ntokens customer tokens with alg and makes the verifier for them. */
-static int token_case_make(const char *alg, size_t ntokens, token_case *c, char *err,
-                           size_t errlen)
+static int token_case_make(const char *alg, size_t ntokens, token_case *c, char *err, size_t errlen)
 {
     static const char secret[] = "blocks-hs256-secret-of-32-bytes!";
     EVP_PKEY *key = NULL;
@@ -242,12 +239,11 @@ static int token_case_make(const char *alg, size_t ntokens, token_case *c, char 
         char *token;
 
         snprintf(subject, sizeof(subject), "c-%06zu", c->ntokens);
-        token = saga_minter_sign(m,
-                                 &(saga_token_claims){.issuer = "blocks",
-                                                      .audience = "blocks",
-                                                      .subject = subject,
-                                                      .ttl_s = 3600},
-                                 err, errlen);
+        token = saga_minter_sign(
+            m,
+            &(saga_token_claims){
+                .issuer = "blocks", .audience = "blocks", .subject = subject, .ttl_s = 3600},
+            err, errlen);
         if (!token || asprintf(&c->headers[c->ntokens], "Bearer %s", token) < 0) {
             free(token);
             goto out;

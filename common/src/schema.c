@@ -81,12 +81,12 @@ typedef struct schema_node {
     const cJSON *node;     /* the schema object: the key for lookups */
     const schema_doc *doc; /* the document that holds it (for "#..." refs) */
     const cJSON *type, *konst, *enumv, *all_of, *any_of;
-    const cJSON *ref;             /* "$ref" */
-    const cJSON *ref_target;      /* what it resolves to; NULL if nothing */
-    const schema_doc *ref_doc;    /* and the document that holds that */
+    const cJSON *ref;          /* "$ref" */
+    const cJSON *ref_target;   /* what it resolves to; NULL if nothing */
+    const schema_doc *ref_doc; /* and the document that holds that */
     const cJSON *min_length, *max_length;
-    const cJSON *pattern;         /* the "pattern" item */
-    const regex_t *regex;         /* compiled from it; NULL if not */
+    const cJSON *pattern; /* the "pattern" item */
+    const regex_t *regex; /* compiled from it; NULL if not */
     enum schema_format format;
     const cJSON *limits[LIMITS];
     const cJSON *min_items, *max_items, *unique_items, *items;
@@ -785,8 +785,8 @@ static const schema_node *schema_find_node(const saga_schema_registry *reg, cons
 
 /* Fills n with the keywords of schema s, which lives in doc. As
  * cJSON_GetObjectItemCaseSensitive would, the first of a repeated keyword counts. */
-static void schema_node_fill(const saga_schema_registry *reg, const schema_doc *doc,
-                             const cJSON *s, schema_node *n)
+static void schema_node_fill(const saga_schema_registry *reg, const schema_doc *doc, const cJSON *s,
+                             schema_node *n)
 {
     static const struct {
         const char *name;
