@@ -326,9 +326,15 @@ load_once() {
 # 30 s then holds few page writes, its own included: docs/PERFORMANCE.md has a sustained
 # run that pays for them.
 flush_dirty_pages() {
-    local pct lwm deadline=$((SECONDS + 180))
+    local pct lwm restore deadline=$((SECONDS + 180))
     pct=$(mysql_root -e 'SELECT @@innodb_max_dirty_pages_pct')
     lwm=$(mysql_root -e 'SELECT @@innodb_max_dirty_pages_pct_lwm')
+    restore="SET GLOBAL innodb_max_dirty_pages_pct = $pct;
+        SET GLOBAL innodb_max_dirty_pages_pct_lwm = $lwm"
+    # interrupted meanwhile, MariaDB would keep writing every page out at once until
+    # its restart: the settings go back first
+    # shellcheck disable=SC2064 # the values are the ones read now
+    trap "mysql_root -e '$restore'; exit 130" INT TERM
     mysql_root -e 'SET GLOBAL innodb_max_dirty_pages_pct_lwm = 0;
         SET GLOBAL innodb_max_dirty_pages_pct = 0'
     while (($(mysql_root -e "SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS
@@ -336,8 +342,8 @@ flush_dirty_pages() {
         ((SECONDS < deadline)); do
         sleep 1
     done
-    mysql_root -e "SET GLOBAL innodb_max_dirty_pages_pct = $pct;
-        SET GLOBAL innodb_max_dirty_pages_pct_lwm = $lwm"
+    mysql_root -e "$restore"
+    trap - INT TERM
 }
 
 # fresh_broker NAME: a new local broker and new services before run NAME, warmed up.
