@@ -488,6 +488,26 @@ static int schema_load_fail(schema_load *l, const char *fmt, ...)
     return SAGA_ERR_INVALID;
 }
 
+/* The array `items` (n used of *cap, each `size` bytes) with room for one more: itself,
+ * or grown (doubled) with *cap updated. NULL, with the error in l, on no memory (items
+ * is still the caller's). */
+static void *schema_room_for_one(schema_load *l, void *items, size_t n, size_t *cap, size_t size)
+{
+    size_t grown_cap;
+    void *grown;
+
+    if (n < *cap)
+        return items;
+    grown_cap = *cap ? *cap * 2 : 16;
+    grown = realloc(items, grown_cap * size);
+    if (!grown) {
+        saga_err_format(l->err, l->errlen, "out of memory");
+        return NULL;
+    }
+    *cap = grown_cap;
+    return grown;
+}
+
 /* NULL if the pattern means the same in POSIX ERE and ECMA-262 (as far as we can tell),
  * else what is wrong with it. */
 static const char *schema_pattern_unportable(const char *p)
@@ -545,16 +565,11 @@ static int schema_load_pattern(schema_load *l, const cJSON *node)
     why = schema_pattern_unportable(node->valuestring);
     if (why)
         return schema_load_fail(l, "pattern %s: %s", node->valuestring, why);
-    if (reg->nregexes == reg->capregexes) {
-        size_t cap = reg->capregexes ? reg->capregexes * 2 : 16;
-        schema_regex *grown = realloc(reg->regexes, cap * sizeof(*grown));
-        if (!grown) {
-            saga_err_format(l->err, l->errlen, "out of memory");
-            return SAGA_ERR_NOMEM;
-        }
-        reg->regexes = grown;
-        reg->capregexes = cap;
-    }
+    schema_regex *regexes =
+        schema_room_for_one(l, reg->regexes, reg->nregexes, &reg->capregexes, sizeof(*regexes));
+    if (!regexes)
+        return SAGA_ERR_NOMEM;
+    reg->regexes = regexes;
     rc = regcomp(&reg->regexes[reg->nregexes].re, node->valuestring, REG_EXTENDED | REG_NOSUB);
     if (rc != 0) {
         regerror(rc, &reg->regexes[reg->nregexes].re, msg, sizeof(msg));
@@ -570,17 +585,12 @@ static int schema_load_pattern(schema_load *l, const cJSON *node)
 static int schema_note_node(schema_load *l, const cJSON *s)
 {
     saga_schema_registry *reg = l->reg;
+    schema_node *nodes =
+        schema_room_for_one(l, reg->nodes, reg->nnodes, &reg->capnodes, sizeof(*nodes));
 
-    if (reg->nnodes == reg->capnodes) {
-        size_t cap = reg->capnodes ? reg->capnodes * 2 : 64;
-        schema_node *grown = realloc(reg->nodes, cap * sizeof(*grown));
-        if (!grown) {
-            saga_err_format(l->err, l->errlen, "out of memory");
-            return SAGA_ERR_NOMEM;
-        }
-        reg->nodes = grown;
-        reg->capnodes = cap;
-    }
+    if (!nodes)
+        return SAGA_ERR_NOMEM;
+    reg->nodes = nodes;
     reg->nodes[reg->nnodes++] = (schema_node){.node = s, .doc = l->doc};
     return SAGA_OK;
 }
