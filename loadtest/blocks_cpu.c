@@ -20,9 +20,6 @@
 #include <time.h>
 
 #include <cjson/cJSON.h>
-#include <openssl/evp.h>
-#include <openssl/pem.h>
-#include <openssl/rsa.h>
 
 #include "saga/auth.h"
 #include "saga/envelope.h"
@@ -193,43 +190,16 @@ static int op_verify(void *arg)
     return saga_auth_verify(c->auth, header, &who, c->why, sizeof(c->why)) == SAGA_AUTH_OK ? 0 : -1;
 }
 
-/* The PEM of a new key pair's private (private = 1) or public half. */
-static char *pem_of(EVP_PKEY *key, int private)
-{
-    BIO *bio = BIO_new(BIO_s_mem());
-    char *data, *out = NULL;
-    long len;
-
-    if (!bio)
-        return NULL;
-    if (private ? PEM_write_bio_PrivateKey(bio, key, NULL, NULL, 0, NULL, NULL)
-                : PEM_write_bio_PUBKEY(bio, key)) {
-        len = BIO_get_mem_data(bio, &data);
-        out = len > 0 ? strndup(data, (size_t)len) : NULL;
-    }
-    BIO_free(bio);
-    return out;
-}
-
 /* Mints ntokens customer tokens with alg and makes the verifier for them. */
 static int token_case_make(const char *alg, size_t ntokens, token_case *c, char *err, size_t errlen)
 {
     static const char secret[] = "blocks-hs256-secret-of-32-bytes!";
-    EVP_PKEY *key = NULL;
     char *priv = NULL, *pub = NULL;
     saga_minter *m = NULL;
     int rc = -1;
 
-    if (strcmp(alg, "HS256") != 0) {
-        key = strcmp(alg, "ES256") == 0 ? EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256")
-                                        : EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
-        priv = key ? pem_of(key, 1) : NULL;
-        pub = key ? pem_of(key, 0) : NULL;
-        if (!priv || !pub) {
-            snprintf(err, errlen, "%s: cannot make a key", alg);
-            goto out;
-        }
-    }
+    if (strcmp(alg, "HS256") != 0 && saga_auth_keypair(alg, &priv, &pub, err, errlen))
+        goto out;
     m = saga_minter_new(alg, priv ? priv : secret, priv ? strlen(priv) : strlen(secret), err,
                         errlen);
     if (!m)
@@ -262,7 +232,6 @@ out:
     saga_minter_free(m);
     free(priv);
     free(pub);
-    EVP_PKEY_free(key);
     return rc;
 }
 

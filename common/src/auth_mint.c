@@ -11,8 +11,10 @@
 #include <openssl/bn.h>
 #include <openssl/crypto.h>
 #include <openssl/ecdsa.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <openssl/pem.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -197,4 +199,53 @@ char *saga_auth_mint(const saga_mint_opts *o, char *err, size_t errlen)
     char *token = saga_minter_sign(m, &o->claims, err, errlen);
     saga_minter_free(m);
     return token;
+}
+
+/* The private (PKCS#8) or public (SubjectPublicKeyInfo) PEM of key; NULL on failure. */
+static char *mint_pem_of(EVP_PKEY *key, bool private_part)
+{
+    BIO *bio = BIO_new(BIO_s_mem());
+    char *data = NULL, *out = NULL;
+    long len;
+
+    if (!bio)
+        return NULL;
+    if (private_part ? PEM_write_bio_PrivateKey(bio, key, NULL, NULL, 0, NULL, NULL)
+                     : PEM_write_bio_PUBKEY(bio, key)) {
+        len = BIO_get_mem_data(bio, &data);
+        out = len > 0 ? strndup(data, (size_t)len) : NULL;
+    }
+    BIO_free(bio);
+    return out;
+}
+
+int saga_auth_keypair(const char *alg, char **private_pem, char **public_pem, char *err,
+                      size_t errlen)
+{
+    EVP_PKEY *key = NULL;
+    unsigned long e;
+
+    *private_pem = *public_pem = NULL;
+    if (alg && strcmp(alg, "ES256") == 0)
+        key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+    else if (alg && strcmp(alg, "RS256") == 0)
+        key = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
+    else {
+        snprintf(err, errlen, "no key pair for algorithm %s", alg ? alg : "(none)");
+        return -1;
+    }
+    if (key) {
+        *private_pem = mint_pem_of(key, true);
+        *public_pem = mint_pem_of(key, false);
+        EVP_PKEY_free(key);
+    }
+    if (*private_pem && *public_pem)
+        return 0;
+    e = ERR_get_error();
+    snprintf(err, errlen, "generating a %s key pair: %s", alg,
+             e && ERR_reason_error_string(e) ? ERR_reason_error_string(e) : "OpenSSL failed");
+    free(*private_pem);
+    free(*public_pem);
+    *private_pem = *public_pem = NULL;
+    return -1;
 }

@@ -1,4 +1,4 @@
-/* token_keygen.c - a fresh ES256 key pair, with OpenSSL's EVP API.
+/* token_keygen.c - a fresh ES256 key pair (saga_auth_keypair), written to files.
  *
  * Each file is written to a temporary name in DIR (mkstemp: created 0600, so the
  * private key is never readable by others, not even for a moment), flushed to disk,
@@ -7,28 +7,19 @@
 #include "token.h"
 
 #include <errno.h>
+#include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <openssl/err.h>
-#include <openssl/evp.h>
-#include <openssl/pem.h>
+#include "saga/auth.h"
 
-/* The OpenSSL error queue's first reason, for a message. */
-static const char *ssl_reason(void)
-{
-    unsigned long e = ERR_get_error();
-    const char *r = e ? ERR_reason_error_string(e) : NULL;
-    return r ? r : "unknown OpenSSL error";
-}
-
-/* Writes pkey's private (PKCS#8) or public (SubjectPublicKeyInfo) PEM to dir/name
- * with the given mode. Returns 0, or -1 with err filled and nothing left behind. */
-static int write_pem(const char *dir, const char *name, EVP_PKEY *pkey, bool private_part,
-                     mode_t mode, char *err, size_t errlen)
+/* Writes the PEM text pem to dir/name with the given mode. Returns 0, or -1 with err
+ * filled and nothing left behind. */
+static int write_pem(const char *dir, const char *name, const char *pem, mode_t mode, char *err,
+                     size_t errlen)
 {
     char path[4096], tmp[4096];
     FILE *f = NULL;
@@ -48,13 +39,7 @@ static int write_pem(const char *dir, const char *name, EVP_PKEY *pkey, bool pri
         goto out;
     }
     fd = -1; /* now owned by f */
-    int written = private_part ? PEM_write_PrivateKey(f, pkey, NULL, NULL, 0, NULL, NULL)
-                               : PEM_write_PUBKEY(f, pkey);
-    if (!written) {
-        snprintf(err, errlen, "writing %s: %s", path, ssl_reason());
-        goto out;
-    }
-    if (fflush(f) != 0 || fsync(fileno(f)) != 0) {
+    if (fputs(pem, f) == EOF || fflush(f) != 0 || fsync(fileno(f)) != 0) {
         snprintf(err, errlen, "writing %s: %s", path, strerror(errno));
         goto out;
     }
@@ -76,7 +61,7 @@ out:
 int token_keygen(const char *dir, char *err, size_t errlen)
 {
     const char *names[] = {TOKEN_PRIVATE_KEY_NAME, TOKEN_PUBLIC_KEY_NAME};
-    EVP_PKEY *pkey = NULL;
+    char *private_pem = NULL, *public_pem = NULL;
     struct stat st;
     int rc = -1;
 
@@ -98,13 +83,11 @@ int token_keygen(const char *dir, char *err, size_t errlen)
             return -1;
         }
     }
-    if (!(pkey = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256"))) {
-        snprintf(err, errlen, "generating a P-256 key: %s", ssl_reason());
+    if (saga_auth_keypair("ES256", &private_pem, &public_pem, err, errlen))
+        return -1;
+    if (write_pem(dir, TOKEN_PRIVATE_KEY_NAME, private_pem, 0600, err, errlen))
         goto out;
-    }
-    if (write_pem(dir, TOKEN_PRIVATE_KEY_NAME, pkey, true, 0600, err, errlen))
-        goto out;
-    if (write_pem(dir, TOKEN_PUBLIC_KEY_NAME, pkey, false, 0644, err, errlen)) {
+    if (write_pem(dir, TOKEN_PUBLIC_KEY_NAME, public_pem, 0644, err, errlen)) {
         char path[4096];
         snprintf(path, sizeof(path), "%s/%s", dir, TOKEN_PRIVATE_KEY_NAME);
         unlink(path); /* no private key without its public half */
@@ -112,6 +95,8 @@ int token_keygen(const char *dir, char *err, size_t errlen)
     }
     rc = 0;
 out:
-    EVP_PKEY_free(pkey);
+    OPENSSL_cleanse(private_pem, strlen(private_pem));
+    free(private_pem);
+    free(public_pem);
     return rc;
 }

@@ -11,7 +11,8 @@
  * ("admin" for an administrator; absent or "customer" for a customer).
  *
  * Minting (auth_mint.c) signs with OpenSSL and a key read once per minter, and
- * writes iss, aud, sub, role, iat, nbf and exp. */
+ * writes iss, aud, sub, role, iat, nbf and exp; it also makes the key pairs (the
+ * local stack's, the tests', the benchmark's). */
 #ifndef SAGA_AUTH_H
 #define SAGA_AUTH_H
 
@@ -91,6 +92,13 @@ typedef struct saga_mint_opts {
 } saga_mint_opts;
 
 char *saga_auth_mint(const saga_mint_opts *opts, char *err, size_t errlen);
+
+/* A fresh key pair for alg ("ES256": P-256; "RS256": 2048-bit RSA) as PEM text:
+ * *private_pem (PKCS#8) and *public_pem (SubjectPublicKeyInfo), each freed by the
+ * caller with free(). Returns 0, or -1 with a reason in err and both NULL (HS256
+ * has no key pair). */
+int saga_auth_keypair(const char *alg, char **private_pem, char **public_pem, char *err,
+                      size_t errlen);
 
 /* Reads the verifier's settings from the environment and builds it:
  * SAGA_JWT_ALG (default ES256), SAGA_JWT_KEY_FILE (the public key PEM, or for
