@@ -6,6 +6,10 @@
 
 #include "saga/err.h"
 
+/* The most memory one of the audit's temporary tables may take before the server moves
+ * it to disk (a text literal: it is spliced into a statement). */
+#define AUDIT_TMP_TABLE_BYTES "1073741824"
+
 int audit_db_open_all(audit_ctx *ctx)
 {
     for (int s = 0; s < AUDIT_NSVC; s++) {
@@ -36,8 +40,14 @@ int audit_db_snapshot(audit_ctx *ctx, audit_svc svc)
 {
     saga_db *db = ctx->db[svc];
     /* constant text, no input: the read view every later query of this connection
-     * sees (REPEATABLE READ, taken now) */
+     * sees (REPEATABLE READ, taken now). The sums per product and per customer group
+     * whole tables (no key leads with sku or customer: the hot path does not need
+     * one); their temporary tables stay in memory up to AUDIT_TMP_TABLE_BYTES instead
+     * of the server's default 16 MB, which a million products outgrow: measured at
+     * 5,000,000 stored orders, 22 s instead of 145 s for the one per product. */
     int rc = saga_db_exec_script(db, "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ;"
+                                     " SET SESSION tmp_table_size = " AUDIT_TMP_TABLE_BYTES ","
+                                     " max_heap_table_size = " AUDIT_TMP_TABLE_BYTES ";"
                                      " START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY");
     if (rc)
         snprintf(ctx->err, sizeof(ctx->err), "%s database %s: cannot start a snapshot: %s",
