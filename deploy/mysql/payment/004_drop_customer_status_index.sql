@@ -7,7 +7,8 @@
 -- MySQL 8 has no DROP INDEX IF EXISTS, so the statement is chosen by whether the key
 -- is there: the migration can run again on a schema that has it applied.
 
-SET @saga_drop = (SELECT IF(COUNT(*) > 0, 'ALTER TABLE payments DROP INDEX payments_customer_status', 'DO 0')
+SET @saga_drop = (SELECT IF(COUNT(*) > 0,
+                             'ALTER TABLE payments DROP INDEX payments_customer_status', 'DO 0')
                     FROM information_schema.statistics
                    WHERE table_schema = DATABASE() AND table_name = 'payments'
                      AND index_name = 'payments_customer_status');
