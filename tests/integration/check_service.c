@@ -100,10 +100,11 @@ START_TEST(test_service_lifecycle)
     testenv_config(&cfg, svc, dbname); /* fresh, migrated by the test itself... */
     saga_db *db = saga_db_open(&cfg, err, sizeof(err));
     ck_assert_msg(db != NULL, "%s", err);
-    /* ...so drop the tables: the service must create them itself */
-    ck_assert_int_eq(saga_db_exec_script(db, "DROP TABLE schema_migrations, outbox, inbox,"
-                                             " dead_letters"),
-                     SAGA_OK);
+    /* ...so empty the database again: the service must create every table itself */
+    char sql[256];
+    snprintf(sql, sizeof(sql), "DROP DATABASE %s; CREATE DATABASE %s; USE %s", cfg.mysql_database,
+             cfg.mysql_database, cfg.mysql_database);
+    ck_assert_msg(saga_db_exec_script(db, sql) == SAGA_OK, "%s", saga_db_error(db));
 
     snprintf(log, sizeof(log), "%s/%s-service.log", getenv("SAGA_TEST_DIR"), svc);
     pid_t pid = spawn_service(svc, &cfg, port, true, log);
@@ -134,6 +135,13 @@ START_TEST(test_service_lifecycle)
                                        NULL, 0, &applied),
                      SAGA_OK);
     ck_assert_int_eq(applied, 1);
+    /* and the service's own, from an empty database */
+    saga_param own[] = {SAGA_P_STR(svc)};
+    ck_assert_int_eq(saga_db_query_i64(db, "SELECT COUNT(*) FROM schema_migrations"
+                                           " WHERE name LIKE CONCAT(?, '/0%')",
+                                       own, 1, &applied),
+                     SAGA_OK);
+    ck_assert_int_gt(applied, 1);
 
     ck_assert_int_eq(kill(pid, SIGTERM), 0);
     int ws = wait_exit(pid, 20000);

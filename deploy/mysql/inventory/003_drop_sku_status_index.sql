@@ -5,14 +5,5 @@
 -- it; at 5,000,000 stored orders that index was 0.9 GB, and those pages were most of
 -- the disk reads per saga (docs/PERFORMANCE.md, "Keys only the audit read").
 -- Dropping a secondary key is a metadata change on MariaDB 10.11 and MySQL 8 alike.
--- MySQL 8 has no DROP INDEX IF EXISTS, so the statement is chosen by whether the key
--- is there: the migration can run again on a schema that has it applied.
 
-SET @saga_drop = (SELECT IF(COUNT(*) > 0,
-                             'ALTER TABLE reservations DROP INDEX reservations_sku_status', 'DO 0')
-                    FROM information_schema.statistics
-                   WHERE table_schema = DATABASE() AND table_name = 'reservations'
-                     AND index_name = 'reservations_sku_status');
-PREPARE saga_drop FROM @saga_drop;
-EXECUTE saga_drop;
-DEALLOCATE PREPARE saga_drop;
+ALTER TABLE reservations DROP INDEX reservations_sku_status;

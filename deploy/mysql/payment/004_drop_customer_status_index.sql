@@ -4,14 +4,5 @@
 -- every payment inserted dirtied a page at a random place of it; at 5,000,000 stored
 -- orders that index was 0.45 GB (docs/PERFORMANCE.md, "Keys only the audit read").
 -- Dropping a secondary key is a metadata change on MariaDB 10.11 and MySQL 8 alike.
--- MySQL 8 has no DROP INDEX IF EXISTS, so the statement is chosen by whether the key
--- is there: the migration can run again on a schema that has it applied.
 
-SET @saga_drop = (SELECT IF(COUNT(*) > 0,
-                             'ALTER TABLE payments DROP INDEX payments_customer_status', 'DO 0')
-                    FROM information_schema.statistics
-                   WHERE table_schema = DATABASE() AND table_name = 'payments'
-                     AND index_name = 'payments_customer_status');
-PREPARE saga_drop FROM @saga_drop;
-EXECUTE saga_drop;
-DEALLOCATE PREPARE saga_drop;
+ALTER TABLE payments DROP INDEX payments_customer_status;
