@@ -12,7 +12,8 @@
 #      (MariaDB and Redis keep running) and a warm-up (not reported);
 #   5. with --growth, grows the stored history (loadtest/growth_load.py) to each size in
 #      turn and measures there: the ceiling (--rate 0), p99 at a fixed rate, the CPU per
-#      saga by component and the bytes on disk per stored order;
+#      saga by component and the bytes on disk per stored order (with --growth-repeat,
+#      each run several times, and the report takes the median);
 #   6. writes the report (loadtest/bench_report.py): machine, settings, the command,
 #      the building blocks, one table per run, each run as a fraction of its block, the
 #      growth table, and plots (PNG, docs/bench/) of latency against offered rate, CPU
@@ -21,6 +22,7 @@
 # Usage: loadtest/bench.sh [--quick] [--products N] [--customers N] [--ladder "R R ..."]
 #            [--duration S] [--concurrency N] [--flash-orders N] [--fresh] [--out FILE]
 #            [--growth "SIZES"] [--growth-rate R] [--growth-ids v7|v4] [--growth-only]
+#            [--growth-repeat N]
 #   --quick            a few seconds per run (smoke-test the benchmark itself)
 #   --products N       load products (1000000; --quick keeps the default unless given)
 #   --customers N      load customers (100000)
@@ -47,6 +49,9 @@
 #   --growth-ids V     the ids of the loaded history: v7 (as the services make them) or
 #                      v4 (random, as older versions made them)
 #   --growth-only      skip the ladder, the maximum run and the flash sale
+#   --growth-repeat N  at each size, N ceiling runs and N fixed-rate runs, alternating
+#                      (1); the growth table reports each kind's median run: single
+#                      runs on a small VM spread by 15 % and more with its speed
 # Raw results (JSON, logs) stay in .local/bench/<time>/. Exit status: 0 when every
 # run passed (all accepted orders completed, audit clean, no oversell), 1 otherwise.
 set -euo pipefail
@@ -72,6 +77,7 @@ growth=""
 growth_rate=500
 growth_ids=v7
 growth_only=0
+growth_repeat=1
 console_poll=0
 # Beyond its capacity the system builds a backlog; saga-load waits this long after its
 # last send for the outcomes (orders past SAGA_TIMEOUT_MS are cancelled meanwhile), so
@@ -118,6 +124,7 @@ while (($#)); do
             [[ -n $growth ]] || bad_usage "--growth wants at least one size"
             ;;
         --growth-rate) need_int "$1" "$2"; growth_rate=$2 ;;
+        --growth-repeat) need_int "$1" "$2"; growth_repeat=$2 ;;
         --growth-ids)
             [[ $2 == v7 || $2 == v4 ]] || bad_usage "--growth-ids is v7 or v4, not '$2'"
             growth_ids=$2
@@ -226,6 +233,7 @@ saga_say "MariaDB's buffer pool: $(pool_load_status)"
     printf 'growth=%s\n' "$growth"
     printf 'growth_rate=%s\n' "$growth_rate"
     printf 'growth_ids=%s\n' "$growth_ids"
+    printf 'growth_repeat=%s\n' "$growth_repeat"
     printf 'mariadb_log_file_mib=%s\n' \
         "$(mysql_root -e 'SELECT @@innodb_log_file_size DIV 1048576')"
     printf 'mariadb_flush_neighbors=%s\n' "$(mysql_root -e 'SELECT @@innodb_flush_neighbors')"
@@ -294,10 +302,14 @@ innodb_writes() {
 # load_once NAME KIND LABEL SAGA-LOAD-OPTIONS...: one saga-load run, recorded in runs.tsv,
 # with the CPU time of saga-load and of every process of the stack sampled meanwhile
 # (<name>.cpu.jsonl, loadtest/bench_cpu.py) and what MariaDB wrote to its data files and
-# its redo log during it (<name>.innodb: two lines, before and after)
+# its redo log during it (<name>.innodb: two lines, before and after). Every run but a
+# warm-up ends with the audit; a warm-up is always followed by its run, whose audit
+# checks every stored order and every product and wallet, the warm-up's included (on
+# 5,000,000 stored orders an audit takes over two minutes).
 load_once() {
-    local name=$1 kind=$2 label=$3 rc=0
+    local name=$1 kind=$2 label=$3 rc=0 audit=()
     shift 3
+    [[ $kind == warmup ]] || audit=(--audit-cmd "$ROOT/deploy/local/audit.sh")
     wait_quiet
     saga_say "run $name: $label"
     innodb_writes >"$WORK/$name.innodb"
@@ -309,7 +321,7 @@ load_once() {
         "$BUILD/loadtest/saga-load" --customers "$customers" --products "$products" \
         --order-url http://127.0.0.1:8081 --inventory-url http://127.0.0.1:8083 \
         --drain-timeout "$drain_timeout" --json "$WORK/$name.json" \
-        --audit-cmd "$ROOT/deploy/local/audit.sh" --quiet "$@" \
+        "${audit[@]}" --quiet "$@" \
         >"$WORK/$name.txt" 2>&1 || rc=$?
     innodb_writes >>"$WORK/$name.innodb"
     grep -E '^(throughput|result)' "$WORK/$name.txt" | sed 's/^/    /' || true
@@ -432,12 +444,17 @@ if [[ -n $growth ]]; then
         printf '%s\t%s\t%s\t%s\t%s\n' "$size" "$stored" "$(db_bytes)" \
             "$(du -sb --exclude='ib_logfile*' "$LOCAL/mysql" | cut -f1)" \
             "$((SECONDS - started))" >>"$WORK/growth.tsv"
-        run_load "growth-$size-max" growth-max \
-            "ceiling at $stored stored orders: $concurrency in flight for $duration s" \
-            --rate 0 --concurrency "$concurrency" --duration "$duration"
-        run_load "growth-$size-rate" growth-rate \
-            "$growth_rate orders/s at $stored stored orders for $duration s" \
-            --rate "$growth_rate" --duration "$duration"
+        for ((i = 1; i <= growth_repeat; i++)); do
+            # one run of each kind: growth-SIZE-max, or growth-SIZE-max-I when repeated
+            suffix=""
+            ((growth_repeat == 1)) || suffix="-$i"
+            run_load "growth-$size-max$suffix" growth-max \
+                "ceiling at $stored stored orders: $concurrency in flight for $duration s" \
+                --rate 0 --concurrency "$concurrency" --duration "$duration"
+            run_load "growth-$size-rate$suffix" growth-rate \
+                "$growth_rate orders/s at $stored stored orders for $duration s" \
+                --rate "$growth_rate" --duration "$duration"
+        done
     done
 fi
 

@@ -19,6 +19,8 @@ import datetime
 import json
 import os
 import platform
+import re
+import statistics
 import sys
 
 import bench_cpu
@@ -177,6 +179,23 @@ def audit_text(run):
     if not a.get("ran"):
         return "not run"
     return "clean" if a.get("clean") else f"FAILED (exit {a.get('exit_status')})"
+
+
+def each_run(runs, *path, digits=0):
+    """" (a, b, c)": every run's figure at path, when there is more than one run."""
+    if len(runs) < 2:
+        return ""
+    return " (" + ", ".join(num(get(r["data"], *path), digits) for r in runs) + ")"
+
+
+def audits_text(runs):
+    """The audits of a group of runs: "clean", "clean ×3", or each one's result."""
+    texts = [audit_text(r["data"]) if r["data"] else "–" for r in runs]
+    if not texts:
+        return "–"
+    if len(set(texts)) == 1:
+        return texts[0] + (f" ×{len(texts)}" if len(texts) > 1 else "")
+    return ", ".join(texts)
 
 
 def keeps_up(run, rate=None):
@@ -433,7 +452,9 @@ class Report:
                     "partition's whole log to find a fetch's offset, so a run would "
                     "otherwise pay for the messages of the runs before it. Each start was "
                     f"followed by a warm-up run ({self.warmups[0]['label']}, not in the "
-                    f"tables): {len(self.warmups)} warm-ups, {state}.", ""]
+                    "tables, and not audited on its own: the run after it audits every "
+                    f"stored order, the warm-up's included): {len(self.warmups)} warm-ups, "
+                    f"{state}.", ""]
         return ["## Summary", "",
                 "The throughput targets, what bounds them on this machine, and what each "
                 "change did: `docs/PERFORMANCE.md`.", ""] + warm + [
@@ -674,20 +695,37 @@ class Report:
         per["other"] = max(0.0, total - sum(per.values()))
         return per, total
 
-    def growth_run(self, size, kind):
-        for r in self.growth_runs:
-            if r["name"] == f"growth-{size}-{kind}":
-                return r
-        return None
+    def growth_runs_of(self, size, kind):
+        """The runs of one kind ("max" or "rate") at one size, in the order they ran:
+        growth-SIZE-KIND, or growth-SIZE-KIND-1..N with --growth-repeat N."""
+        pattern = re.compile(rf"growth-{size}-{kind}(-\d+)?")
+        return [r for r in self.growth_runs if pattern.fullmatch(r["name"])]
+
+    @staticmethod
+    def median_run(runs, *path, high=False):
+        """The run whose figure at path is the median of the runs that have one; of an
+        even number the lower middle one (high: the upper), so that the figure reported
+        is the less flattering of the two."""
+        measured = [r for r in runs if get(r["data"], *path) is not None]
+        if not measured:
+            return runs[0] if runs else None
+        values = [get(r["data"], *path) for r in measured]
+        value = (statistics.median_high if high else statistics.median_low)(values)
+        return measured[values.index(value)]
 
     def growth_points(self):
         points, prev = [], None
         for g in self.growth:
-            mx, fixed = self.growth_run(g["size"], "max"), self.growth_run(g["size"], "rate")
+            max_runs = self.growth_runs_of(g["size"], "max")
+            rate_runs = self.growth_runs_of(g["size"], "rate")
+            # the ceiling's median run (and its CPU per saga), the p99's median run
+            mx = self.median_run(max_runs, "throughput_per_s", "completed")
+            fixed = self.median_run(rate_runs, "latency_ms", "e2e", "p99", high=True)
             per, total = self.cpu_per_saga(mx) if mx else (None, None)
             stored = g["stored"] or None
             points.append({
                 "size": g["size"], "stored": g["stored"], "g": g, "max": mx, "rate": fixed,
+                "max_runs": max_runs, "rate_runs": rate_runs,
                 "ceiling": get(mx and mx["data"], "throughput_per_s", "completed"),
                 "p99": get(fixed and fixed["data"], "latency_ms", "e2e", "p99"),
                 "cpu": per, "cpu_total": total,
@@ -713,6 +751,11 @@ class Report:
         if not self.growth:
             return []
         rate = self.meta.get("growth_rate", "?")
+        repeat = int(self.meta.get("growth_repeat") or 1)
+        repeated = (f" Each size ran each kind {repeat} times, alternating (`--growth-repeat "
+                    f"{repeat}`): the ceiling, its CPU per saga and the p99 are each kind's "
+                    "median run, every run's figure in brackets in the order they ran."
+                    if repeat > 1 else "")
         out = ["## Growth: the same runs on a database that holds a history", "",
                f"`--growth \"{self.meta.get('growth', '')}\"`: before each size, "
                "`loadtest/growth_load.py` loaded the rows completed sagas leave in the four "
@@ -726,7 +769,7 @@ class Report:
                "databases' tables (data + indexes, after `ANALYZE TABLE`) and the whole data "
                "directory without the redo log, divided by the stored orders; *per added "
                "order*: the data directory's growth since the size before, divided by the "
-               "orders added (the fixed part left out).", ""]
+               "orders added (the fixed part left out)." + repeated, ""]
         rows, first = [], None
         for p in self.growth_points():
             g = p["g"]
@@ -735,18 +778,21 @@ class Report:
                 first = ceiling
             load = g.get("load") or {}
             mariadb = (p["cpu"] or {}).get("MariaDB")
+            rate_data = [r["data"] for r in p["rate_runs"] if r["data"]]
+            kept = sum(1 for d in rate_data if keeps_up(d))
             rows.append((
                 num(p["size"]), num(p["stored"]),
                 f"{num(load.get('added'))} in {num(load.get('seconds'), 0)} s"
                 if load.get("added") else "–",
-                num(ceiling), pct(ceiling, first) if first and ceiling else "–",
+                num(ceiling) + each_run(p["max_runs"], "throughput_per_s", "completed"),
+                pct(ceiling, first) if first and ceiling else "–",
                 num(p["cpu_total"], 2), num(mariadb, 2),
-                num(p["p99"], 1),
-                ("yes" if keeps_up(p["rate"]["data"]) else "**no**") if p["rate"] and
-                p["rate"]["data"] else "–",
+                num(p["p99"], 1) + each_run(p["rate_runs"], "latency_ms", "e2e", "p99",
+                                            digits=1),
+                ("–" if not rate_data else "yes" if kept == len(rate_data) else
+                 f"**no** ({kept} of {len(rate_data)})" if len(rate_data) > 1 else "**no**"),
                 num(p["table_bytes"]), num(p["disk_bytes"]), num(p["disk_marginal"]),
-                " / ".join(audit_text(r["data"]) if r and r["data"] else "–"
-                           for r in (p["max"], p["rate"])),
+                " / ".join(audits_text(runs) for runs in (p["max_runs"], p["rate_runs"])),
             ))
         out += [table(["size", "stored", "loaded", "ceiling sagas/s", "of the first",
                        "CPU ms/saga", "MariaDB ms/saga", f"e2e p99 ms at {rate}/s",
