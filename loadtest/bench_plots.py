@@ -83,7 +83,8 @@ def cpu_by_component(path, rows, components, note=""):
 def growth(path, points, components, fixed_rate, note=""):
     """points: [{"stored": orders, "ceiling": sagas/s, "p99": ms at fixed_rate,
     "cpu": {component: ms per saga at the ceiling}, "table_bytes": bytes per order,
-    "disk_bytes": bytes per order}] (any value may be None)."""
+    "disk_bytes": bytes per order, and with repeated runs "ceiling_runs" and "p99_runs":
+    every run's figure, the two above being the medians}] (any value may be None)."""
     points = sorted(points, key=lambda p: p["stored"])
     if not points:
         return False
@@ -92,9 +93,21 @@ def growth(path, points, components, fixed_rate, note=""):
     def series(key):
         return [p.get(key) if p.get(key) is not None else float("nan") for p in points]
 
+    def each_run(ax, key, marker, colour):
+        """every run's figure as a hollow marker, when a size ran more than once"""
+        runs = [(p["stored"] / 1e6, v) for p in points for v in (p.get(key) or [])
+                if v is not None]
+        if len(runs) > len(points):
+            ax.plot([r[0] for r in runs], [r[1] for r in runs], marker, ls="none",
+                    mfc="none", color=colour, alpha=0.6, label="each run")
+            return True
+        return False
+
     fig, axes = plt.subplots(2, 2, figsize=(11, 7))
     ax = axes[0][0]
-    ax.plot(x, series("ceiling"), "o-")
+    repeated = each_run(ax, "ceiling_runs", "o", "#1f77b4")
+    ax.plot(x, series("ceiling"), "o-", color="#1f77b4",
+            label="median" if repeated else None)
     first = next((v for v in series("ceiling") if v == v), None)
     if first:
         ax.axhline(0.9 * first, ls=":", color="grey", label="90 % of the first size")
@@ -102,7 +115,10 @@ def growth(path, points, components, fixed_rate, note=""):
     ax.set_title("Ceiling (saga-load --rate 0)")
     ax.set_ylabel("completed sagas/s")
     ax = axes[0][1]
-    ax.plot(x, series("p99"), "s-", color="#d62728")
+    repeated = each_run(ax, "p99_runs", "s", "#d62728")
+    ax.plot(x, series("p99"), "s-", color="#d62728", label="median" if repeated else None)
+    if repeated:
+        ax.legend(fontsize=8)
     ax.set_title(f"End-to-end p99 at {fixed_rate} orders/s")
     ax.set_ylabel("ms")
     ax = axes[1][0]

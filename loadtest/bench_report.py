@@ -726,6 +726,9 @@ class Report:
             points.append({
                 "size": g["size"], "stored": g["stored"], "g": g, "max": mx, "rate": fixed,
                 "max_runs": max_runs, "rate_runs": rate_runs,
+                "ceiling_runs": [get(r["data"], "throughput_per_s", "completed")
+                                 for r in max_runs],
+                "p99_runs": [get(r["data"], "latency_ms", "e2e", "p99") for r in rate_runs],
                 "ceiling": get(mx and mx["data"], "throughput_per_s", "completed"),
                 "p99": get(fixed and fixed["data"], "latency_ms", "e2e", "p99"),
                 "cpu": per, "cpu_total": total,
