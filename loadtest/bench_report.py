@@ -181,7 +181,7 @@ def audit_text(run):
     return "clean" if a.get("clean") else f"FAILED (exit {a.get('exit_status')})"
 
 
-def each_run(runs, *path, digits=0):
+def run_figures(runs, *path, digits=0):
     """" (a, b, c)": every run's figure at path, when there is more than one run."""
     if len(runs) < 2:
         return ""
@@ -783,17 +783,23 @@ class Report:
             mariadb = (p["cpu"] or {}).get("MariaDB")
             rate_data = [r["data"] for r in p["rate_runs"] if r["data"]]
             kept = sum(1 for d in rate_data if keeps_up(d))
+            if not rate_data:
+                kept_up = "–"
+            elif kept == len(rate_data):
+                kept_up = "yes"
+            else:
+                kept_up = f"**no** ({kept} of {len(rate_data)} kept up)" \
+                    if len(rate_data) > 1 else "**no**"
             rows.append((
                 num(p["size"]), num(p["stored"]),
                 f"{num(load.get('added'))} in {num(load.get('seconds'), 0)} s"
                 if load.get("added") else "–",
-                num(ceiling) + each_run(p["max_runs"], "throughput_per_s", "completed"),
+                num(ceiling) + run_figures(p["max_runs"], "throughput_per_s", "completed"),
                 pct(ceiling, first) if first and ceiling else "–",
                 num(p["cpu_total"], 2), num(mariadb, 2),
-                num(p["p99"], 1) + each_run(p["rate_runs"], "latency_ms", "e2e", "p99",
-                                            digits=1),
-                ("–" if not rate_data else "yes" if kept == len(rate_data) else
-                 f"**no** ({kept} of {len(rate_data)})" if len(rate_data) > 1 else "**no**"),
+                num(p["p99"], 1) + run_figures(p["rate_runs"], "latency_ms", "e2e", "p99",
+                                               digits=1),
+                kept_up,
                 num(p["table_bytes"]), num(p["disk_bytes"]), num(p["disk_marginal"]),
                 " / ".join(audits_text(runs) for runs in (p["max_runs"], p["rate_runs"])),
             ))
