@@ -181,11 +181,11 @@ def audit_text(run):
     return "clean" if a.get("clean") else f"FAILED (exit {a.get('exit_status')})"
 
 
-def run_figures(runs, *path, digits=0):
-    """" (a, b, c)": every run's figure at path, when there is more than one run."""
-    if len(runs) < 2:
+def run_figures(values, digits=0):
+    """" (a, b, c)": every run's figure, when there is more than one run."""
+    if len(values) < 2:
         return ""
-    return " (" + ", ".join(num(get(r["data"], *path), digits) for r in runs) + ")"
+    return " (" + ", ".join(num(v, digits) for v in values) + ")"
 
 
 def audits_text(runs):
@@ -794,11 +794,10 @@ class Report:
                 num(p["size"]), num(p["stored"]),
                 f"{num(load.get('added'))} in {num(load.get('seconds'), 0)} s"
                 if load.get("added") else "–",
-                num(ceiling) + run_figures(p["max_runs"], "throughput_per_s", "completed"),
+                num(ceiling) + run_figures(p["ceiling_runs"]),
                 pct(ceiling, first) if first and ceiling else "–",
                 num(p["cpu_total"], 2), num(mariadb, 2),
-                num(p["p99"], 1) + run_figures(p["rate_runs"], "latency_ms", "e2e", "p99",
-                                               digits=1),
+                num(p["p99"], 1) + run_figures(p["p99_runs"], digits=1),
                 kept_up,
                 num(p["table_bytes"]), num(p["disk_bytes"]), num(p["disk_marginal"]),
                 " / ".join(audits_text(runs) for runs in (p["max_runs"], p["rate_runs"])),

@@ -4,6 +4,7 @@
  * to verify bearer tokens with, stops start-up with a message naming the variable. */
 #include <check.h>
 #include <fcntl.h>
+#include <glob.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -130,18 +131,27 @@ START_TEST(test_service_lifecycle)
     ck_assert_ptr_nonnull(strstr(body, "\"status\":404"));
 
     long long applied = 0;
-    ck_assert_int_eq(saga_db_query_i64(db, "SELECT COUNT(*) FROM schema_migrations WHERE name ="
-                                           " 'common/001_outbox_inbox.sql'",
+    ck_assert_int_eq(saga_db_query_i64(db,
+                                       "SELECT COUNT(*) FROM schema_migrations WHERE name ="
+                                       " 'common/001_outbox_inbox.sql'",
                                        NULL, 0, &applied),
                      SAGA_OK);
     ck_assert_int_eq(applied, 1);
-    /* and the service's own, from an empty database */
+    /* and every one of the service's own files (NNN_*.sql), from an empty database */
+    char pattern[1024];
+    glob_t files;
+    snprintf(pattern, sizeof(pattern), "%s/%s/[0-9][0-9][0-9]_*.sql", cfg.migrations_dir, svc);
+    ck_assert_int_eq(glob(pattern, 0, NULL, &files), 0);
+    size_t own_files = files.gl_pathc;
+    globfree(&files);
     saga_param own[] = {SAGA_P_STR(svc)};
-    ck_assert_int_eq(saga_db_query_i64(db, "SELECT COUNT(*) FROM schema_migrations"
-                                           " WHERE name LIKE CONCAT(?, '/0%')",
+    ck_assert_int_eq(saga_db_query_i64(db,
+                                       "SELECT COUNT(*) FROM schema_migrations"
+                                       " WHERE name LIKE CONCAT(?, '/%')",
                                        own, 1, &applied),
                      SAGA_OK);
-    ck_assert_int_gt(applied, 1);
+    ck_assert_msg(own_files > 0 && (size_t)applied == own_files,
+                  "%s: %lld of its %zu migrations recorded", svc, applied, own_files);
 
     ck_assert_int_eq(kill(pid, SIGTERM), 0);
     int ws = wait_exit(pid, 20000);

@@ -42,9 +42,10 @@ int audit_db_snapshot(audit_ctx *ctx, audit_svc svc)
     /* constant text, no input: the read view every later query of this connection
      * sees (REPEATABLE READ, taken now). The sums per product and per customer group
      * whole tables (reservations and payments have no key that leads with sku or
-     * customer: the hot path does not need one); their temporary tables stay in memory up to AUDIT_TMP_TABLE_BYTES instead
-     * of the server's default 16 MB, which a million products outgrow: measured at
-     * 5,000,000 stored orders, 22 s instead of 145 s for the one per product. */
+     * customer: the hot path does not need one); their temporary tables stay in memory
+     * up to AUDIT_TMP_TABLE_BYTES instead of the server's default 16 MB, which a million
+     * products outgrow: measured at 5,000,000 stored orders, 22 s instead of 145 s for
+     * the one per product. */
     int rc = saga_db_exec_script(db, "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ;"
                                      " SET SESSION tmp_table_size = " AUDIT_TMP_TABLE_BYTES ","
                                      " max_heap_table_size = " AUDIT_TMP_TABLE_BYTES ";"
