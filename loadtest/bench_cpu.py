@@ -1,19 +1,28 @@
 #!/usr/bin/python3
-"""loadtest/bench_cpu.py - where a benchmark run's CPU goes, process by process.
+"""loadtest/bench_cpu.py - where a benchmark run's CPU goes, process by process, and
+what the machine waited for meanwhile.
 
     bench_cpu.py run OUT NAME=PID [NAME=PID ...] -- COMMAND [ARG ...]
 
 runs COMMAND (stdin, stdout and stderr inherited) and, from just before it starts
 until it exits, every 0.25 s samples the CPU time (user + system, all threads) of
 each named process, of COMMAND itself (named after its program, e.g. saga-load) and
-the machine's busy and idle time (/proc/stat), appending one JSON line per sample to
-OUT: {"t": <wall clock, s>, "cpu": {NAME: <s>, ...}, "busy": <s>, "idle": <s>}.
+the machine's busy and idle time (/proc/stat), and what the machine waited for: the
+kernel's pressure stall counters (/proc/pressure: the time some task, or all of them,
+waited for the disk or for a CPU) and the disks' reads and writes with the time they
+took (/proc/diskstats, whole disks only). One JSON line per sample goes to OUT:
+{"t": <wall clock, s>, "cpu": {NAME: <s>, ...}, "busy": <s>, "idle": <s>,
+"waits": {"io_some_us", "io_full_us", "cpu_some_us", "reads", "read_ms", "writes",
+"write_ms": <counters since boot>}} ("waits" holds only what this kernel has).
 Exits with COMMAND's exit status.
 
 bench_report.py reads the samples back with window(): the CPU each process used
 between two wall-clock times (a saga-load run's first send and its last outcome),
 which divided by the sagas completed is the CPU one saga costs, per process. On a
 machine with N cores that cost bounds the rate: at most N x 1000 ms / (ms per saga).
+With worst_second(): the second of a run in which tasks waited longest for the disk,
+and how long the disk took per read and per write in it, which tells a run slowed by
+the machine's disk from one slowed by the system's own work.
 Standard library only.
 """
 import json
@@ -45,6 +54,41 @@ def machine_cpu_s():
     return (sum(ticks) - idle) * TICK_S, idle * TICK_S
 
 
+def pressure_us():
+    """{"io_some_us", "io_full_us", "cpu_some_us"}: microseconds since boot in which at
+    least one task (some) or every non-idle task (full) waited for the disk, or some
+    task for a CPU; {} on a kernel without pressure stall information."""
+    waits = {}
+    for resource in ("io", "cpu"):
+        try:
+            with open(f"/proc/pressure/{resource}") as f:
+                for line in f:  # some avg10=0.00 avg60=0.00 avg300=0.00 total=123
+                    kind, *fields = line.split()
+                    if kind == "some" or resource == "io":
+                        waits[f"{resource}_{kind}_us"] = int(fields[-1].split("=")[1])
+        except (OSError, IndexError, ValueError):
+            pass
+    return waits
+
+
+def disk_counters():
+    """{"reads", "read_ms", "writes", "write_ms"}: completed reads and writes of the
+    machine's whole disks (no partitions, loop or RAM devices) since boot, and the
+    milliseconds they took, summed; {} when /proc/diskstats cannot be read."""
+    try:
+        disks = {d for d in os.listdir("/sys/block") if not d.startswith(("loop", "ram", "zram"))}
+        totals = [0, 0, 0, 0]
+        with open("/proc/diskstats") as f:
+            for line in f:
+                fields = line.split()
+                if len(fields) > 7 and fields[2] in disks:
+                    for i, column in enumerate((3, 6, 7, 10)):
+                        totals[i] += int(fields[column])
+    except (OSError, ValueError):
+        return {}
+    return dict(zip(("reads", "read_ms", "writes", "write_ms"), totals))
+
+
 def _write_sample(out, named_pids):
     cpu = {}
     for name, pid in named_pids:
@@ -52,7 +96,9 @@ def _write_sample(out, named_pids):
         if s is not None:
             cpu[name] = cpu.get(name, 0.0) + s
     busy, idle = machine_cpu_s()
-    out.write(json.dumps({"t": time.time(), "cpu": cpu, "busy": busy, "idle": idle}) + "\n")
+    waits = {**pressure_us(), **disk_counters()}
+    out.write(json.dumps({"t": time.time(), "cpu": cpu, "busy": busy, "idle": idle,
+                          "waits": waits}) + "\n")
     out.flush()
 
 
@@ -127,6 +173,67 @@ def window(path, start, end):
         if a is not None and b is not None:
             cpu[name] = b - a
     return {"cpu": cpu, "busy": busy1 - busy0, "idle": idle1 - idle0, "seconds": end - start}
+
+
+# The share of a second in which some task waited for the disk above which bench_report
+# counts the second as one the disk held up (a quiet one is under 10 %).
+SLOW_DISK_SECOND_PCT = 20.0
+
+
+def worst_second(path, start, end):
+    """What the machine waited for between wall-clock times start and end, or None
+    without samples carrying waits (runs recorded before they were sampled):
+    {"at": <s after start>, "io_some", "io_full", "cpu_some": <% of that second>,
+    "read_ms", "write_ms": <ms per completed read and write, None without any>} for the
+    one-second stretch in which tasks waited longest for the disk, and
+    "slow_seconds": how many of the whole seconds from start had some task waiting for
+    the disk more than SLOW_DISK_SECOND_PCT % of the time, "seconds": how many whole
+    seconds there were, "longest_gap_ms": the longest time between two samples (the
+    sampler wakes every 0.25 s, so much more means the whole machine stood still)."""
+    samples = [s for s in read_samples(path)
+               if start - INTERVAL_S <= s["t"] <= end + INTERVAL_S and s.get("waits")]
+    if len(samples) < 2 or "io_some_us" not in samples[0]["waits"]:
+        return None
+
+    def counter(t, key):
+        for a, b in zip(samples, samples[1:]):
+            if a["t"] <= t <= b["t"]:
+                va, vb = a["waits"].get(key, 0), b["waits"].get(key, 0)
+                span = b["t"] - a["t"]
+                return va + (vb - va) * ((t - a["t"]) / span if span > 0 else 0.0)
+        return None
+
+    def stretch(t0, t1):
+        """What was waited for between t0 and t1, or None outside the samples."""
+        c0 = {k: counter(t0, k) for k in samples[0]["waits"]}
+        c1 = {k: counter(t1, k) for k in samples[0]["waits"]}
+        if None in c0.values() or None in c1.values():
+            return None
+        span = t1 - t0
+
+        def share(key):  # µs waited per s -> % of the stretch
+            return (c1.get(key, 0) - c0.get(key, 0)) / span / 1e4
+
+        def per_io(ms_key, n_key):
+            n = c1.get(n_key, 0) - c0.get(n_key, 0)
+            return (c1.get(ms_key, 0) - c0.get(ms_key, 0)) / n if n >= 1 else None
+        return {"at": t0 - start, "io_some": share("io_some_us"),
+                "io_full": share("io_full_us"), "cpu_some": share("cpu_some_us"),
+                "read_ms": per_io("read_ms", "reads"), "write_ms": per_io("write_ms", "writes")}
+
+    worst = None
+    for a in samples:  # every stretch of one second that starts at a sample
+        w = stretch(max(a["t"], start), max(a["t"], start) + 1.0)
+        if w and a["t"] + 1.0 <= end + INTERVAL_S and (worst is None or
+                                                      w["io_some"] > worst["io_some"]):
+            worst = w
+    if worst is None:
+        return None
+    whole = [stretch(start + k, start + k + 1.0) for k in range(int(end - start))]
+    worst["seconds"] = sum(1 for w in whole if w)
+    worst["slow_seconds"] = sum(1 for w in whole if w and w["io_some"] > SLOW_DISK_SECOND_PCT)
+    worst["longest_gap_ms"] = 1000.0 * max(b["t"] - a["t"] for a, b in zip(samples, samples[1:]))
+    return worst
 
 
 def main(argv):

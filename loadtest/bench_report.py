@@ -7,7 +7,7 @@
 Reads what bench.sh left in the directory: meta.env and settings.env (KEY=VALUE
 lines), datagen.txt, blocks.json (saga-blocks --json), runs.tsv (name, kind, label,
 exit status per run), and for each run <name>.json (saga-load --json) and
-<name>.cpu.jsonl (bench_cpu.py's CPU samples) and <name>.innodb (MariaDB's bytes
+<name>.cpu.jsonl (bench_cpu.py's CPU and wait samples) and <name>.innodb (MariaDB's bytes
 written before and after), and with --growth growth.tsv (size,
 orders stored, table bytes, data directory bytes, seconds) and the growth runs. Machine
 facts (CPU, memory, kernel) are read here, from /proc: run it on the benchmarked
@@ -650,6 +650,47 @@ class Report:
                         "sagas/s.")
         return out + [""]
 
+    def waits_section(self):
+        out = ["## What the machine waited for", "",
+               "For each run, the second between its first send and its last outcome in which "
+               "tasks waited longest for the disk, from the kernel's pressure stall counters "
+               "(`/proc/pressure`, sampled with the CPU by `loadtest/bench_cpu.py`): the share "
+               "of that second in which at least one task (*some*) or every running task "
+               "(*all*) waited for the disk, how long the disks took per read and per write "
+               "then (`/proc/diskstats`), and the share in which some task waited for a CPU. "
+               "A durable commit waits for the disk, so a second with a slow disk holds up "
+               "every saga step committing in it; a run whose p99 is high with a quiet disk "
+               "was slowed by its own work instead. *Seconds the disk held up*: the run's "
+               "whole seconds in which some task waited for the disk more than "
+               f"{bench_cpu.SLOW_DISK_SECOND_PCT:.0f} % of the time (a quiet one: under 10 %). "
+               "*Longest gap*: the longest time between two samples (taken every 0.25 s); "
+               "much more means the whole machine stood still.", ""]
+        rows = []
+        for r in self.runs + self.growth_runs:
+            d = r["data"]
+            start = get(d, "started_at_unix_s")
+            span = get(d, "duration_s", "completion")
+            if not d or not start or not span:
+                continue
+            w = bench_cpu.worst_second(os.path.join(self.work, f"{r['name']}.cpu.jsonl"),
+                                       start, start + span)
+            if not w:
+                continue
+            rows.append([f"`{r['name']}`", num(get(d, "throughput_per_s", "completed")),
+                         num(get(d, "latency_ms", "e2e", "p99")),
+                         num(get(d, "latency_ms", "http_service", "p99"), 1),
+                         num(w["at"], 1), f"{w['io_some']:.0f} / {w['io_full']:.0f} %",
+                         f"{num(w['read_ms'], 2)} / {num(w['write_ms'], 2)}",
+                         f"{w['cpu_some']:.0f} %", f"{w['slow_seconds']} of {w['seconds']}",
+                         num(w["longest_gap_ms"])])
+        if not rows:
+            return out + ["No wait samples (runs recorded before bench_cpu.py sampled them).",
+                          ""]
+        return out + [table(["run", "completed sagas/s", "e2e p99 ms", "HTTP service p99 ms",
+                             "worst second, s after start", "waiting for the disk (some / all)",
+                             "ms per disk read / write", "waiting for a CPU",
+                             "seconds the disk held up", "longest gap ms"], rows), ""]
+
     def innodb_of(self, r):
         """(data page bytes, redo bytes) MariaDB wrote during the run (<name>.innodb,
         written by bench.sh before and after it), or None."""
@@ -866,6 +907,7 @@ class Report:
         out += self.cpu_section()
         if "cpu" in self.plots:
             out += [f"![CPU per saga by component]({self.plots['cpu']})", ""]
+        out += self.waits_section()
         out += self.writes_section()
         out += self.growth_section()
         if not self.plots:
