@@ -305,11 +305,12 @@ innodb_writes() {
 # its redo log during it (<name>.innodb: two lines, before and after). Every run but a
 # warm-up ends with the audit; a warm-up is always followed by its run, whose audit
 # checks every stored order and every product and wallet, the warm-up's included (on
-# 5,000,000 stored orders an audit takes over two minutes).
+# 5,000,000 stored orders an audit takes over two minutes). The audit runs through
+# loadtest/bench_audit.sh, which keeps MariaDB's buffer pool as the run left it.
 load_once() {
     local name=$1 kind=$2 label=$3 rc=0 audit=()
     shift 3
-    [[ $kind == warmup ]] || audit=(--audit-cmd "$ROOT/deploy/local/audit.sh")
+    [[ $kind == warmup ]] || audit=(--audit-cmd "$ROOT/loadtest/bench_audit.sh")
     wait_quiet
     saga_say "run $name: $label"
     innodb_writes >"$WORK/$name.innodb"
