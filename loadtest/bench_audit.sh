@@ -23,7 +23,7 @@ pool_status() { # dump|load: MariaDB's Innodb_buffer_pool_<kind>_status
 # most 5 minutes) until MariaDB reports it completed; a status that reads the same as
 # before is an earlier one's ("... completed at <time>")
 pool_now() {
-    local kind=$1 before deadline=$((SECONDS + 300))
+    local kind=$1 before status deadline=$((SECONDS + 300))
     before=$(pool_status "$kind")
     saga_mysql "$SOCK" -e "SET GLOBAL innodb_buffer_pool_${kind}_now = ON"
     until status=$(pool_status "$kind") && [[ $status != "$before" &&

@@ -660,7 +660,7 @@ class Report:
                "then (`/proc/diskstats`), and the share in which some task waited for a CPU. "
                "A durable commit waits for the disk, so a second with a slow disk holds up "
                "every saga step committing in it; a run whose p99 is high with a quiet disk "
-               "was slowed by its own work instead. *Seconds the disk held up*: the run's "
+               "waited for the CPU instead (its own work, or the VM running slower). *Seconds the disk held up*: the run's "
                "whole seconds in which some task waited for the disk more than "
                f"{bench_cpu.SLOW_DISK_SECOND_PCT:.0f} % of the time (a quiet one: under 10 %). "
                "*Longest gap*: the longest time between two samples (taken every 0.25 s); "
