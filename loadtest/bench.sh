@@ -204,12 +204,11 @@ BOOTSTRAP=$(<"$LOCAL/kafka.bootstrap")
 # A restarted MariaDB reads the buffer pool's pages back in the background (up.sh:
 # innodb_buffer_pool_dump_pct=100); runs on a grown database measure the steady state
 # only once that is done, not a cold start (at most 5 minutes).
-pool_load_status() { mysql_root -e "SHOW STATUS LIKE 'Innodb_buffer_pool_load_status'" | cut -f2; }
 pool_deadline=$((SECONDS + 300))
-while [[ $(pool_load_status) == Load* ]] && ((SECONDS < pool_deadline)); do
+while [[ $(saga_mysql_pool_status "$SOCK" load) == Load* ]] && ((SECONDS < pool_deadline)); do
     sleep 1
 done
-saga_say "MariaDB's buffer pool: $(pool_load_status)"
+saga_say "MariaDB's buffer pool: $(saga_mysql_pool_status "$SOCK" load)"
 
 # What the report states about the run (bench_report.py reads these files).
 {

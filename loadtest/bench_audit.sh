@@ -15,18 +15,14 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 source "$ROOT/deploy/local/lib.sh"
 SOCK=$ROOT/.local/mysql.sock
 
-pool_status() { # dump|load: MariaDB's Innodb_buffer_pool_<kind>_status
-    saga_mysql "$SOCK" -N -B -e "SHOW STATUS LIKE 'Innodb_buffer_pool_$1_status'" | cut -f2
-}
-
 # pool_now dump|load: starts a dump or a load of the pool's page list and waits (at
 # most 5 minutes) until MariaDB reports it completed; a status that reads the same as
 # before is an earlier one's ("... completed at <time>")
 pool_now() {
     local kind=$1 before status deadline=$((SECONDS + 300))
-    before=$(pool_status "$kind")
+    before=$(saga_mysql_pool_status "$SOCK" "$kind")
     saga_mysql "$SOCK" -e "SET GLOBAL innodb_buffer_pool_${kind}_now = ON"
-    until status=$(pool_status "$kind") && [[ $status != "$before" &&
+    until status=$(saga_mysql_pool_status "$SOCK" "$kind") && [[ $status != "$before" &&
         $status == "Buffer pool(s) $kind completed"* ]]; do
         if ((SECONDS >= deadline)); then
             echo "bench_audit: the buffer pool's $kind did not complete in 5 minutes: $status" >&2

@@ -71,12 +71,26 @@ def pressure_us():
     return waits
 
 
+def _whole_disks():
+    """The machine's whole disks (no partitions, loop or RAM devices), read once."""
+    if _whole_disks.names is None:
+        try:
+            _whole_disks.names = {d for d in os.listdir("/sys/block")
+                                  if not d.startswith(("loop", "ram", "zram"))}
+        except OSError:
+            _whole_disks.names = set()
+    return _whole_disks.names
+
+
+_whole_disks.names = None
+
+
 def disk_counters():
     """{"reads", "read_ms", "writes", "write_ms"}: completed reads and writes of the
-    machine's whole disks (no partitions, loop or RAM devices) since boot, and the
-    milliseconds they took, summed; {} when /proc/diskstats cannot be read."""
+    machine's whole disks since boot, and the milliseconds they took, summed; {} when
+    /proc/diskstats cannot be read."""
+    disks = _whole_disks()
     try:
-        disks = {d for d in os.listdir("/sys/block") if not d.startswith(("loop", "ram", "zram"))}
         totals = [0, 0, 0, 0]
         with open("/proc/diskstats") as f:
             for line in f:
@@ -139,12 +153,11 @@ def read_samples(path):
     return samples
 
 
-def _at(samples, t, key, name=None):
-    """A counter's value at wall-clock time t, interpolated between the samples around
-    it; None when t is outside the samples or a process has gone by the later one (a
-    process not there yet, the command before it started, has used nothing)."""
-    def value(s):
-        return s["cpu"].get(name) if name else s.get(key)
+def _at(samples, t, value):
+    """A counter's value at wall-clock time t (value(sample) reads it from a sample),
+    interpolated between the samples around it; None when t is outside the samples or a
+    process has gone by the later one (a process not there yet, the command before it
+    started, has used nothing)."""
     for a, b in zip(samples, samples[1:]):
         if a["t"] <= t <= b["t"]:
             va, vb = value(a), value(b)
@@ -163,13 +176,18 @@ def window(path, start, end):
     samples = read_samples(path)
     if end <= start:
         return None
-    busy0, busy1 = _at(samples, start, "busy"), _at(samples, end, "busy")
-    idle0, idle1 = _at(samples, start, "idle"), _at(samples, end, "idle")
+    def machine(key):
+        return lambda s: s.get(key)
+
+    def process(name):
+        return lambda s: s["cpu"].get(name)
+    busy0, busy1 = _at(samples, start, machine("busy")), _at(samples, end, machine("busy"))
+    idle0, idle1 = _at(samples, start, machine("idle")), _at(samples, end, machine("idle"))
     if None in (busy0, busy1, idle0, idle1):
         return None
     cpu = {}
     for name in set().union(*(s["cpu"] for s in samples)):
-        a, b = _at(samples, start, None, name), _at(samples, end, None, name)
+        a, b = _at(samples, start, process(name)), _at(samples, end, process(name))
         if a is not None and b is not None:
             cpu[name] = b - a
     return {"cpu": cpu, "busy": busy1 - busy0, "idle": idle1 - idle0, "seconds": end - start}
@@ -195,18 +213,12 @@ def worst_second(path, start, end):
     if len(samples) < 2 or "io_some_us" not in samples[0]["waits"]:
         return None
 
-    def counter(t, key):
-        for a, b in zip(samples, samples[1:]):
-            if a["t"] <= t <= b["t"]:
-                va, vb = a["waits"].get(key, 0), b["waits"].get(key, 0)
-                span = b["t"] - a["t"]
-                return va + (vb - va) * ((t - a["t"]) / span if span > 0 else 0.0)
-        return None
+    keys = list(samples[0]["waits"])
 
     def stretch(t0, t1):
         """What was waited for between t0 and t1, or None outside the samples."""
-        c0 = {k: counter(t0, k) for k in samples[0]["waits"]}
-        c1 = {k: counter(t1, k) for k in samples[0]["waits"]}
+        c0 = {k: _at(samples, t0, lambda s, k=k: s["waits"].get(k, 0)) for k in keys}
+        c1 = {k: _at(samples, t1, lambda s, k=k: s["waits"].get(k, 0)) for k in keys}
         if None in c0.values() or None in c1.values():
             return None
         span = t1 - t0
@@ -221,14 +233,12 @@ def worst_second(path, start, end):
                 "io_full": share("io_full_us"), "cpu_some": share("cpu_some_us"),
                 "read_ms": per_io("read_ms", "reads"), "write_ms": per_io("write_ms", "writes")}
 
-    worst = None
-    for a in samples:  # every stretch of one second that starts at a sample
-        w = stretch(max(a["t"], start), max(a["t"], start) + 1.0)
-        if w and a["t"] + 1.0 <= end + INTERVAL_S and (worst is None or
-                                                      w["io_some"] > worst["io_some"]):
-            worst = w
-    if worst is None:
+    # every one-second stretch of the run that starts at a sample (or at the run's start)
+    starts = [start] + [s["t"] for s in samples if start < s["t"] <= end - 1.0]
+    stretches = [w for w in (stretch(t0, t0 + 1.0) for t0 in starts) if w]
+    if not stretches:
         return None
+    worst = max(stretches, key=lambda w: w["io_some"])
     whole = [stretch(start + k, start + k + 1.0) for k in range(int(end - start))]
     worst["seconds"] = sum(1 for w in whole if w)
     worst["slow_seconds"] = sum(1 for w in whole if w and w["io_some"] > SLOW_DISK_SECOND_PCT)

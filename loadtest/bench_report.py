@@ -593,16 +593,19 @@ class Report:
                        "of broker produce", "of broker consume", "e2e p50 ÷ floor"], rows), ""]
         return out
 
-    def cpu_of(self, r):
-        """The run's CPU between its first send and its last outcome (bench_cpu.window),
-        or None."""
+    def samples_of(self, r, measure):
+        """measure(<name>.cpu.jsonl, start, end) over the run's span, from its first send
+        to its last outcome (bench_cpu.window or bench_cpu.worst_second), or None."""
         d = r["data"]
         start = get(d, "started_at_unix_s")
         span = get(d, "duration_s", "completion")
         if not d or not start or not span:
             return None
-        return bench_cpu.window(os.path.join(self.work, f"{r['name']}.cpu.jsonl"), start,
-                                start + span)
+        return measure(os.path.join(self.work, f"{r['name']}.cpu.jsonl"), start, start + span)
+
+    def cpu_of(self, r):
+        """The run's CPU between its first send and its last outcome, or None."""
+        return self.samples_of(r, bench_cpu.window)
 
     def cpu_section(self):
         cores = os.cpu_count() or 1
@@ -660,20 +663,15 @@ class Report:
                "then (`/proc/diskstats`), and the share in which some task waited for a CPU. "
                "A durable commit waits for the disk, so a second with a slow disk holds up "
                "every saga step committing in it; a run whose p99 is high with a quiet disk "
-               "waited for the CPU instead (its own work, or the VM running slower). *Seconds the disk held up*: the run's "
-               "whole seconds in which some task waited for the disk more than "
+               "waited for the CPU instead (its own work, or the VM running slower). "
+               "*Seconds the disk held up*: the run's whole seconds in which some task "
+               "waited for the disk more than "
                f"{bench_cpu.SLOW_DISK_SECOND_PCT:.0f} % of the time (a quiet one: under 10 %). "
                "*Longest gap*: the longest time between two samples (taken every 0.25 s); "
                "much more means the whole machine stood still.", ""]
         rows = []
         for r in self.runs + self.growth_runs:
-            d = r["data"]
-            start = get(d, "started_at_unix_s")
-            span = get(d, "duration_s", "completion")
-            if not d or not start or not span:
-                continue
-            w = bench_cpu.worst_second(os.path.join(self.work, f"{r['name']}.cpu.jsonl"),
-                                       start, start + span)
+            d, w = r["data"], self.samples_of(r, bench_cpu.worst_second)
             if not w:
                 continue
             rows.append([f"`{r['name']}`", num(get(d, "throughput_per_s", "completed")),

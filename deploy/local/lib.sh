@@ -165,6 +165,12 @@ saga_mysql() {
     mariadb --no-defaults --protocol=socket --socket="$sock" -u"$(saga_mysql_admin_user)" "$@"
 }
 
+# saga_mysql_pool_status SOCKET dump|load: MariaDB's Innodb_buffer_pool_<dump|load>_status
+# ("Buffer pool(s) load completed at <time>", "Loaded 123/456 pages", ...)
+saga_mysql_pool_status() {
+    saga_mysql "$1" -N -B -e "SHOW STATUS LIKE 'Innodb_buffer_pool_$2_status'" | cut -f2
+}
+
 # saga_mysql_admin SOCKET [ARGS...]: mariadb-admin as the administrator over the socket.
 saga_mysql_admin() {
     local sock=$1
