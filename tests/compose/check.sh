@@ -19,7 +19,9 @@
 #      doctored copy;
 #   5. deploy/docker/secrets.sh (on this host): refuses bad overrides naming the
 #      variable and the rule, and a MySQL password changed after the first run;
-#      the MySQL init script refuses a missing password file, naming it.
+#      the MySQL init script refuses a missing password file, naming it;
+#   6. Kafdrop is a viewer: topics neither deleted nor created from its pages, only the
+#      health endpoint of its actuator, and a health check.
 # Prints one line per check and "N passed, M failed"; exits 1 on any failure.
 set -euo pipefail
 
@@ -194,18 +196,31 @@ for name, svc in (raw.get("services") or {}).items():
         if SECRET.search(k) and not k.endswith("_FILE") and not re.fullmatch(
                 r"\$\{" + re.escape(k) + r":-\}", v):
             problems.append(f"{name}: {k} is written in the file: {v[:20]!r}...")
+# 6. Kafdrop is a viewer (its form POSTs carry no CSRF token)
+kafdrop = resolved.get("kafdrop") or {}
+kafdrop_args = (env_of(kafdrop).get("CMD_ARGS") or "").split()
+for flag in ("--topic.deleteEnabled=false", "--topic.createEnabled=false"):
+    if flag not in kafdrop_args:
+        problems.append(f"kafdrop: CMD_ARGS lacks {flag}")
+if env_of(kafdrop).get("MANAGEMENT_ENDPOINTS_WEB_EXPOSURE_INCLUDE") != "health":
+    problems.append("kafdrop: actuator endpoints beyond health exposed")
+if not kafdrop.get("healthcheck"):
+    problems.append("kafdrop: no health check")
 print("\n".join(problems))
 sys.exit(1 if problems else 0)
 PY
 }
-check "rules: build once, start order, loopback ports, least privilege, secrets as files" \
+check "rules: build once, start order, loopback ports, least privilege, secret files, Kafdrop" \
     rules docker-compose.yml "$WORK/config.yml" "$WORK/public.yml"
 
 # The checker itself: a doctored copy must fail each rule it breaks.
+doctored="the rules catch a MySQL root user, a literal secret, a borrowed volume, an open port"
+doctored+=", Kafdrop deleting topics"
 sed -e 's/SAGA_MYSQL_USER: saga_payment$/SAGA_MYSQL_USER: root/' \
     -e 's|SAGA_JWT_SECRET_FILE: /run/saga/secrets/jwt-secret|SAGA_JWT_SECRET: hunter2hunter2hunter2hunter2hunter2|' \
     -e 's|- secrets-inventory:/run/saga/secrets:ro|- secrets-order:/run/saga/secrets:ro|' \
     -e 's|"127.0.0.1:9000:9000"|"9000:9000"|' \
+    -e 's|--topic.deleteEnabled=false ||' \
     docker-compose.yml >"$WORK/doctored.yml"
 if env -i PATH="$PATH" HOME="$WORK" docker-compose -f "$WORK/doctored.yml" \
     --project-directory "$ROOT" --env-file "$WORK/empty.env" --profile tools \
@@ -216,10 +231,11 @@ if env -i PATH="$PATH" HOME="$WORK" docker-compose -f "$WORK/doctored.yml" \
     grep -q "order: SAGA_JWT_SECRET is given as a value" "$WORK/out" &&
     grep -q "SAGA_JWT_SECRET is written in the file" "$WORK/out" &&
     grep -q "inventory: mounts secrets-order" "$WORK/out" &&
-    grep -q "kafdrop: port 9000 published on every interface" "$WORK/out"; then
-    ok "the rules catch a MySQL root user, a literal secret, a borrowed volume, an open port"
+    grep -q "kafdrop: port 9000 published on every interface" "$WORK/out" &&
+    grep -q "kafdrop: CMD_ARGS lacks --topic.deleteEnabled=false" "$WORK/out"; then
+    ok "$doctored"
 else
-    fail "the rules catch a MySQL root user, a literal secret, a borrowed volume, an open port"
+    fail "$doctored"
 fi
 
 # ---- 5. the secrets one-shot and the MySQL init script, on this host
