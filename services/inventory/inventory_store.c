@@ -18,7 +18,7 @@ const saga_prefetch_query inventory_outcome_lock_query = {
     .point_sql = "SELECT customer_id, outcome, amount FROM order_outcomes WHERE order_id = ?"
                  " FOR UPDATE",
     .batch_head = "SELECT order_id, customer_id, outcome, amount FROM order_outcomes"
-                  " WHERE order_id IN (",
+                  " FORCE INDEX (PRIMARY) WHERE order_id IN (",
     .batch_tail = ") FOR UPDATE",
 };
 
@@ -27,14 +27,15 @@ const saga_prefetch_query inventory_reservations_lock_query = {
     .point_sql = "SELECT sku, quantity, unit_price, status FROM reservations WHERE order_id = ?"
                  " ORDER BY sku FOR UPDATE",
     .batch_head = "SELECT order_id, sku, quantity, unit_price, status FROM reservations"
-                  " WHERE order_id IN (",
+                  " FORCE INDEX (PRIMARY) WHERE order_id IN (",
     .batch_tail = ") ORDER BY order_id, sku FOR UPDATE",
 };
 
 const saga_prefetch_query inventory_stock_lock_query = {
     .table = "products",
     .point_sql = "SELECT available, price FROM products WHERE sku = ? FOR UPDATE",
-    .batch_head = "SELECT sku, available, price FROM products WHERE sku IN (",
+    .batch_head = "SELECT sku, available, price FROM products FORCE INDEX (PRIMARY)"
+                  " WHERE sku IN (",
     .batch_tail = ") FOR UPDATE",
 };
 

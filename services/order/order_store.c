@@ -19,7 +19,7 @@
 const saga_prefetch_query order_lock_query = {
     .table = "orders",
     .point_sql = "SELECT " ORDER_COLS " FROM orders o WHERE o.id = ? FOR UPDATE",
-    .batch_head = "SELECT o.id, " ORDER_COLS " FROM orders o WHERE o.id IN (",
+    .batch_head = "SELECT o.id, " ORDER_COLS " FROM orders o FORCE INDEX (PRIMARY) WHERE o.id IN (",
     .batch_tail = ") FOR UPDATE",
 };
 

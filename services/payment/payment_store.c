@@ -16,14 +16,16 @@
 const saga_prefetch_query payment_wallet_lock_query = {
     .table = "wallets",
     .point_sql = WALLET_SELECT " FOR UPDATE",
-    .batch_head = "SELECT customer_id, " WALLET_COLS " FROM wallets WHERE customer_id IN (",
+    .batch_head = "SELECT customer_id, " WALLET_COLS " FROM wallets FORCE INDEX (PRIMARY)"
+                  " WHERE customer_id IN (",
     .batch_tail = ") FOR UPDATE",
 };
 
 const saga_prefetch_query payment_known_lock_query = {
     .table = "known_orders",
     .point_sql = "SELECT customer_id FROM known_orders WHERE order_id = ? FOR UPDATE",
-    .batch_head = "SELECT order_id, customer_id FROM known_orders WHERE order_id IN (",
+    .batch_head = "SELECT order_id, customer_id FROM known_orders FORCE INDEX (PRIMARY)"
+                  " WHERE order_id IN (",
     .batch_tail = ") FOR UPDATE",
 };
 
@@ -38,7 +40,8 @@ const saga_prefetch_query payment_known_lock_query = {
 const saga_prefetch_query payment_lock_query = {
     .table = "payments",
     .point_sql = PAYMENT_SELECT " FOR UPDATE",
-    .batch_head = "SELECT order_id, " PAYMENT_COLS " FROM payments WHERE order_id IN (",
+    .batch_head = "SELECT order_id, " PAYMENT_COLS " FROM payments FORCE INDEX (payments_order)"
+                  " WHERE order_id IN (",
     .batch_tail = ") FOR UPDATE",
     .keep_absent = true,
 };
@@ -46,7 +49,8 @@ const saga_prefetch_query payment_lock_query = {
 const saga_prefetch_query payment_cancelled_lock_query = {
     .table = "cancelled_orders",
     .point_sql = "SELECT 1 FROM cancelled_orders WHERE order_id = ? FOR UPDATE",
-    .batch_head = "SELECT order_id, 1 FROM cancelled_orders WHERE order_id IN (",
+    .batch_head = "SELECT order_id, 1 FROM cancelled_orders FORCE INDEX (PRIMARY)"
+                  " WHERE order_id IN (",
     .batch_tail = ") FOR UPDATE",
     .keep_absent = true,
 };

@@ -182,7 +182,11 @@ typedef struct saga_prefetch_query {
     const char *point_sql;  /* the read of one key, its one parameter: what
                                saga_db_query_prefetched runs when no row is kept */
     const char *batch_head; /* the same read for many keys up to the keys: the key
-                               column first, then point_sql's columns, "... IN (" */
+                               column first, then point_sql's columns, "... IN (";
+                               with FORCE INDEX of the key's index, because the
+                               optimizer costs an IN list from the table's statistics,
+                               and with stale ones (rows bulk-loaded, e.g. LOAD DATA)
+                               it read, and locked, the whole table instead */
     const char *batch_tail; /* after the keys: ")" and the rest of point_sql
                                ("ORDER BY k, ...", "FOR UPDATE") */
     /* Keep "no row" for the keys the batch read found nothing for. Under READ
