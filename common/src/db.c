@@ -461,6 +461,18 @@ static int stmt_bind_params(saga_db *db, MYSQL_STMT *stmt, const saga_param *par
             b->buffer_length = p->len;
             b->length_value = p->len;
             break;
+        case SAGA_PARAM_UUID:
+            if (!p->i64) {
+                snprintf(db->last_error, sizeof(db->last_error),
+                         "parameter %zu is not a UUID in canonical form", i + 1);
+                db->last_errno = 0;
+                return SAGA_ERR_INVALID;
+            }
+            b->buffer_type = MYSQL_TYPE_BLOB;
+            b->buffer = (void *)p->uuid;
+            b->buffer_length = sizeof(p->uuid);
+            b->length_value = sizeof(p->uuid);
+            break;
         }
     }
     if (mysql_stmt_bind_param(stmt, binds) != 0)
@@ -801,8 +813,7 @@ static int update(saga_db *db, saga_db_write_kind kind, const char *sql, const s
     bool kept;
     int rc;
 
-    if (nparams > SAGA_DB_WRITE_PARAMS_MAX || key >= nparams ||
-        params[key].type != SAGA_PARAM_STR || !params[key].ptr)
+    if (nparams > SAGA_DB_WRITE_PARAMS_MAX || key >= nparams || !saga_param_has_text(&params[key]))
         return SAGA_ERR_INVALID;
     if ((rc = write_keep(db, &w, &kept)) || kept)
         return rc;
@@ -840,7 +851,7 @@ int saga_db_prefetch(saga_db *db, const saga_prefetch_query *q, const char *cons
 int saga_db_query_prefetched(saga_db *db, const saga_prefetch_query *q, const char *key,
                              saga_row_fn fn, void *ud)
 {
-    saga_param p = SAGA_P_STR(key);
+    saga_param p = q->uuid_key ? SAGA_P_UUID(key) : SAGA_P_STR(key);
     int rc;
 
     for (size_t i = 0; key && i < db->ninterceptors; i++) {

@@ -24,7 +24,8 @@ static bool bulk_supported(saga_db *db)
 }
 
 /* The type column col binds in all rows: NULL if every row's is; false if two rows
- * bind different non-NULL types. */
+ * bind different non-NULL types, or an id is not one (each row alone then fails as
+ * it should). */
 static bool column_type(const saga_param *const *rows, size_t nrows, size_t col,
                         saga_param_type *type)
 {
@@ -33,7 +34,7 @@ static bool column_type(const saga_param *const *rows, size_t nrows, size_t col,
         saga_param_type t = rows[r][col].type;
         if (t == SAGA_PARAM_NULL)
             continue;
-        if (*type != SAGA_PARAM_NULL && *type != t)
+        if ((*type != SAGA_PARAM_NULL && *type != t) || (t == SAGA_PARAM_UUID && !rows[r][col].i64))
             return false;
         *type = t;
     }
@@ -89,11 +90,11 @@ static void bulk_bind_column(bulk_arrays *a, const saga_param *const *rows, size
         const saga_param *p = &rows[r][col];
         a->ind[at + r] = p->type == SAGA_PARAM_NULL ? STMT_INDICATOR_NULL : STMT_INDICATOR_NONE;
         a->i64[at + r] = p->i64;
-        a->ptr[at + r] = p->ptr;
-        a->len[at + r] = (unsigned long)p->len;
+        a->ptr[at + r] = type == SAGA_PARAM_UUID ? (const void *)p->uuid : p->ptr;
+        a->len[at + r] = type == SAGA_PARAM_UUID ? sizeof(p->uuid) : (unsigned long)p->len;
     }
     b->u.indicator = &a->ind[at];
-    if (type == SAGA_PARAM_STR || type == SAGA_PARAM_BLOB) {
+    if (type == SAGA_PARAM_STR || type == SAGA_PARAM_BLOB || type == SAGA_PARAM_UUID) {
         b->buffer_type = type == SAGA_PARAM_STR ? MYSQL_TYPE_STRING : MYSQL_TYPE_BLOB;
         b->buffer = (void *)&a->ptr[at];
         b->length = &a->len[at];

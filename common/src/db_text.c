@@ -1,5 +1,6 @@
-/* db_text.c - text in and out of SQL: row columns into buffers, DATETIME to and from
- * RFC 3339, repeated lists in a statement (see db.h). */
+/* db_text.c - text in and out of SQL: row columns into buffers, ids to and from
+ * their 16 bytes, DATETIME to and from RFC 3339, repeated lists in a statement (see
+ * db.h). */
 #include "saga/db.h"
 
 #include <stdio.h>
@@ -13,6 +14,24 @@ int saga_row_copy(const saga_row *row, size_t col, char *out, size_t outlen)
     const char *s = saga_row_str(row, col);
     int n = snprintf(out, outlen, "%s", s ? s : "");
     return n >= 0 && (size_t)n < outlen ? SAGA_OK : SAGA_ERR_TOO_LARGE;
+}
+
+saga_param saga_param_uuid(const char *text)
+{
+    saga_param p = {.type = text ? SAGA_PARAM_UUID : SAGA_PARAM_NULL,
+                    .ptr = text,
+                    .len = text ? strlen(text) : 0};
+    p.i64 = text && saga_text_uuid_to_bytes(text, p.uuid);
+    return p;
+}
+
+bool saga_row_uuid(const saga_row *row, size_t col, char out[SAGA_TEXT_UUID_LEN + 1])
+{
+    const char *bytes = saga_row_str(row, col);
+    if (!bytes || saga_row_len(row, col) != 16)
+        return false;
+    saga_text_uuid_from_bytes((const unsigned char *)bytes, out);
+    return true;
 }
 
 static bool digits(const char *s, size_t n)

@@ -12,6 +12,7 @@
 #include "saga/err.h"
 #include "saga/log.h"
 #include "saga/random.h"
+#include "saga/text.h"
 
 /* The last (unix_ts_ms << 12 | counter) handed out by saga_uuid_v7, process-wide. */
 static _Atomic uint64_t uuid_v7_last;
@@ -27,14 +28,6 @@ static void uuid_random(uint8_t *b, size_t len)
     }
 }
 
-static void uuid_format(const uint8_t b[16], char out[SAGA_UUID_LEN + 1])
-{
-    snprintf(out, SAGA_UUID_LEN + 1,
-             "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
-             b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
-             b[15]);
-}
-
 void saga_uuid_v4(char out[SAGA_UUID_LEN + 1])
 {
     uint8_t b[16];
@@ -42,7 +35,7 @@ void saga_uuid_v4(char out[SAGA_UUID_LEN + 1])
     uuid_random(b, sizeof(b));
     b[6] = (uint8_t)((b[6] & 0x0f) | 0x40); /* version 4 */
     b[8] = (uint8_t)((b[8] & 0x3f) | 0x80); /* variant 10 */
-    uuid_format(b, out);
+    saga_text_uuid_from_bytes(b, out);
 }
 
 uint64_t saga_uuid_v7_next(uint64_t last, uint64_t now_ms, uint16_t seed)
@@ -76,7 +69,7 @@ void saga_uuid_v7(char out[SAGA_UUID_LEN + 1])
     b[6] = (uint8_t)(0x70 | ((next >> 8) & 0x0f));
     b[7] = (uint8_t)(next & 0xff);
     b[8] = (uint8_t)((b[8] & 0x3f) | 0x80);
-    uuid_format(b, out);
+    saga_text_uuid_from_bytes(b, out);
 }
 
 void saga_time_format_ms(long long epoch_ms, char out[SAGA_TIME_LEN + 1])

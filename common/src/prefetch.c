@@ -77,8 +77,11 @@ static int keep_row(const saga_row *row, void *ud)
     if (!r)
         return k->rc = SAGA_ERR_NOMEM;
     size_t arrays = (ncols - 1) * (sizeof(*r->cols) + sizeof(*r->lens));
+    char uuid_key[SAGA_TEXT_UUID_LEN + 1];
+    if (k->query->uuid_key && !saga_row_uuid(row, 0, uuid_key))
+        return k->rc = SAGA_ERR_INVALID; /* the key column is not BINARY(16) */
     for (size_t i = 0; i < ncols; i++)
-        size += saga_row_len(row, i) + 1;
+        size += (i == 0 && k->query->uuid_key ? SAGA_TEXT_UUID_LEN : saga_row_len(row, i)) + 1;
     *r = (kept_row){.query = k->query, .ncols = ncols - 1};
     if (!(r->mem = malloc(arrays + size)))
         return k->rc = SAGA_ERR_NOMEM;
@@ -86,8 +89,9 @@ static int keep_row(const saga_row *row, void *ud)
     r->lens = (unsigned long *)(void *)(r->mem + (ncols - 1) * sizeof(*r->cols));
     char *at = r->mem + arrays;
     for (size_t i = 0; i < ncols; i++) {
-        size_t len = saga_row_len(row, i);
-        const char *text = saga_row_str(row, i);
+        bool uuid = i == 0 && k->query->uuid_key;
+        size_t len = uuid ? SAGA_TEXT_UUID_LEN : saga_row_len(row, i);
+        const char *text = uuid ? uuid_key : saga_row_str(row, i);
         if (text) {
             memcpy(at, text, len);
             at[len] = '\0';
@@ -149,7 +153,8 @@ static int prefetch_some(saga_prefetch *p, saga_db *db, const saga_prefetch_quer
     if (shape == 0)
         return SAGA_ERR_INVALID;
     for (size_t i = 0; i < shape; i++)
-        params[i] = SAGA_P_STR(keys[i < n ? i : n - 1]);
+        params[i] = q->uuid_key ? SAGA_P_UUID(keys[i < n ? i : n - 1])
+                                : SAGA_P_STR(keys[i < n ? i : n - 1]);
     keep_ctx k = {.p = p, .query = q, .rc = SAGA_OK};
     size_t first = p->n;
     int rc = saga_db_query(db, sql, params, shape, keep_row, &k);
@@ -214,7 +219,8 @@ static bool prefetch_answer(void *ud, const saga_prefetch_query *q, const char *
 }
 
 /* The written hook: drops the kept rows the write may change, those of its table
- * whose key is one of its string parameters, or all of them if it has none. */
+ * whose key is one of its text parameters (strings and ids), or all of them if it
+ * has none. */
 static void prefetch_written(void *ud, const char *sql, const saga_param *params, size_t nparams)
 {
     saga_prefetch *p = ud;
@@ -230,7 +236,7 @@ static void prefetch_written(void *ud, const char *sql, const saga_param *params
             continue;
         bool any_string = false, named = false;
         for (size_t p = 0; p < nparams && !named; p++) {
-            if (params[p].type != SAGA_PARAM_STR || !params[p].ptr)
+            if (!saga_param_has_text(&params[p]))
                 continue;
             any_string = true;
             named = same_key(r->key, r->key_len, params[p].ptr, params[p].len);

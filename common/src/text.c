@@ -78,3 +78,34 @@ bool saga_text_is_uuid(const char *s)
     }
     return s[SAGA_TEXT_UUID_LEN] == '\0';
 }
+
+static int hex_value(char c)
+{
+    return c <= '9' ? c - '0' : c - 'a' + 10;
+}
+
+bool saga_text_uuid_to_bytes(const char *s, unsigned char out[16])
+{
+    if (!saga_text_is_uuid(s))
+        return false;
+    for (size_t i = 0, at = 0; i < 16; i++, at += 2) {
+        if (s[at] == '-')
+            at++;
+        out[i] = (unsigned char)(hex_value(s[at]) << 4 | hex_value(s[at + 1]));
+    }
+    return true;
+}
+
+void saga_text_uuid_from_bytes(const unsigned char b[16], char out[SAGA_TEXT_UUID_LEN + 1])
+{
+    static const char digits[] = "0123456789abcdef";
+    size_t at = 0;
+
+    for (size_t i = 0; i < 16; i++) {
+        if (i == 4 || i == 6 || i == 8 || i == 10)
+            out[at++] = '-';
+        out[at++] = digits[b[i] >> 4];
+        out[at++] = digits[b[i] & 0x0f];
+    }
+    out[at] = '\0';
+}

@@ -71,7 +71,8 @@ const saga_db_interceptor *saga_write_batch_interceptor(saga_write_batch *b)
 static void kept_row_clear(kept_row *r)
 {
     for (size_t i = 0; i < r->nparams; i++)
-        if (r->params[i].type == SAGA_PARAM_STR || r->params[i].type == SAGA_PARAM_BLOB)
+        if (r->params[i].type == SAGA_PARAM_STR || r->params[i].type == SAGA_PARAM_BLOB ||
+            r->params[i].type == SAGA_PARAM_UUID)
             free((void *)r->params[i].ptr);
     r->nparams = 0;
 }
@@ -141,12 +142,11 @@ static bool shape_note(saga_write_batch *b, const kept_shape *shape, size_t *at)
 
 static bool param_is(const saga_param *p, const saga_param *key)
 {
-    return p->type == SAGA_PARAM_STR && p->ptr && p->len == key->len &&
-           memcmp(p->ptr, key->ptr, p->len) == 0;
+    return saga_param_has_text(p) && p->len == key->len && memcmp(p->ptr, key->ptr, p->len) == 0;
 }
 
 /* Whether an UPDATE keyed by `key` and the statement q may write the same row:
- * q has the key among its string parameters. */
+ * q has the key among its text parameters (strings, ids). */
 static bool names_key(const saga_param *key, const saga_param *params, size_t nparams)
 {
     for (size_t i = 0; i < nparams; i++)
@@ -195,7 +195,8 @@ static int keep(saga_write_batch *b, size_t shape, int key, const saga_param *pa
     *k = (kept_row){.shape = shape, .key = key};
     for (size_t i = 0; i < nparams; i++) {
         saga_param p = params[i];
-        if ((p.type == SAGA_PARAM_STR || p.type == SAGA_PARAM_BLOB) && p.ptr) {
+        if ((p.type == SAGA_PARAM_STR || p.type == SAGA_PARAM_BLOB || p.type == SAGA_PARAM_UUID) &&
+            p.ptr) {
             void *copy = malloc(p.len + 1);
             if (!copy) {
                 kept_row_clear(k);

@@ -1,16 +1,19 @@
 /* check_db_helpers.c - db.h's helpers against real MariaDB: the named lock one
  * instance holds (taken once, refused to a second connection, passed on when the
  * holder's connection dies, lost by the holder on reconnect), a column copied into
- * a buffer (cut and said so, NULL as ""), and the interceptors: which hook each
- * call reaches, in the order they were added, a write kept by one runs no
- * statement and is told to the others, an answered read runs none, a connection
- * holds each interceptor once and at most SAGA_DB_INTERCEPTORS_MAX. */
+ * a buffer (cut and said so, NULL as ""), ids bound and read as their 16 bytes
+ * (in the texts' order; another spelling refused, never matched), and the interceptors: which hook
+ * each call reaches, in the order they were added, a write kept by one runs no statement and is
+ * told to the others, an answered read runs none, a connection holds each interceptor once and at
+ * most SAGA_DB_INTERCEPTORS_MAX. */
 #include <check.h>
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "saga/envelope.h"
 #include "saga/err.h"
 #include "testenv.h"
 
@@ -99,6 +102,98 @@ START_TEST(test_row_copy)
     ck_assert_int_eq(rcs[1], SAGA_OK);
     ck_assert_int_eq(rcs[2], SAGA_OK); /* NULL as "" */
     ck_assert_int_eq(rcs[3], SAGA_OK); /* exactly full */
+    saga_db_close(db);
+}
+END_TEST
+
+static int uuid_row(const saga_row *row, void *ud)
+{
+    char(*texts)[SAGA_TEXT_UUID_LEN + 1] = ud;
+    size_t i = 0;
+    while (texts[i][0])
+        i++;
+    ck_assert(saga_row_uuid(row, 0, texts[i]));
+    return 0;
+}
+
+static int copy_hex(const saga_row *row, void *ud)
+{
+    ck_assert_int_eq(saga_row_i64(row, 1), 16);
+    ck_assert_int_eq(saga_row_copy(row, 0, ud, 40), SAGA_OK);
+    return 0;
+}
+
+static int not_uuid_row(const saga_row *row, void *ud)
+{
+    char text[SAGA_TEXT_UUID_LEN + 1];
+    (void)ud;
+    ck_assert(!saga_row_uuid(row, 0, text)); /* 3 bytes */
+    ck_assert(!saga_row_uuid(row, 1, text)); /* NULL */
+    return 0;
+}
+
+START_TEST(test_uuid_ids)
+{
+    saga_config cfg;
+    testenv_config(&cfg, "inbox", "dblock");
+    saga_db *db = open_db(&cfg);
+    char ids[3][SAGA_UUID_LEN + 1], read[4][SAGA_TEXT_UUID_LEN + 1] = {{0}}, hex[40];
+    long long n = -1;
+
+    ck_assert_int_eq(saga_db_exec_script(db, "CREATE TABLE ids (id BINARY(16) NOT NULL PRIMARY KEY,"
+                                             " n BIGINT NOT NULL, other BINARY(16) NULL)"),
+                     SAGA_OK);
+    for (int i = 2; i >= 0; i--)
+        saga_uuid_v7(ids[2 - i]); /* made in order, inserted last first */
+    for (int i = 2; i >= 0; i--) {
+        saga_param p[] = {SAGA_P_UUID(ids[i]), SAGA_P_I64(i), SAGA_P_UUID(NULL)};
+        ck_assert_int_eq(saga_db_exec(db, "INSERT INTO ids VALUES (?, ?, ?)", p, 3, NULL, NULL),
+                         SAGA_OK);
+    }
+    /* stored as the text's 16 bytes, in the text's order */
+    saga_param first[] = {SAGA_P_UUID(ids[0])};
+    ck_assert_int_eq(saga_db_query_one(db,
+                                       "SELECT LOWER(HEX(id)), LENGTH(id) FROM ids"
+                                       " WHERE id = ?",
+                                       first, 1, copy_hex, hex),
+                     SAGA_OK);
+    char expect[33];
+    size_t at = 0;
+    for (const char *c = ids[0]; *c; c++)
+        if (*c != '-')
+            expect[at++] = *c;
+    expect[at] = '\0';
+    ck_assert_str_eq(hex, expect);
+    ck_assert_int_eq(saga_db_query(db, "SELECT id FROM ids ORDER BY id", NULL, 0, uuid_row, read),
+                     SAGA_OK);
+    for (int i = 0; i < 3; i++)
+        ck_assert_str_eq(read[i], ids[i]);
+    saga_param second[] = {SAGA_P_UUID(ids[1])};
+    ck_assert_int_eq(saga_db_query_i64(db, "SELECT n FROM ids WHERE id = ?", second, 1, &n),
+                     SAGA_OK);
+    ck_assert_int_eq(n, 1);
+    ck_assert_int_eq(
+        saga_db_query_i64(db, "SELECT COUNT(*) FROM ids WHERE other IS NULL", NULL, 0, &n),
+        SAGA_OK);
+    ck_assert_int_eq(n, 3); /* a NULL text binds NULL */
+
+    /* another spelling of an id is refused, never matched or stored */
+    char upper[SAGA_UUID_LEN + 1];
+    for (size_t i = 0; i <= SAGA_UUID_LEN; i++)
+        upper[i] = (char)toupper((unsigned char)ids[1][i]);
+    const char *wrong[] = {upper, "not-a-uuid", ""};
+    for (size_t i = 0; i < 3; i++) {
+        saga_param p[] = {SAGA_P_UUID(wrong[i]), SAGA_P_I64(9), SAGA_P_UUID(NULL)};
+        ck_assert_int_eq(saga_db_exec(db, "INSERT INTO ids VALUES (?, ?, ?)", p, 3, NULL, NULL),
+                         SAGA_ERR_INVALID);
+        ck_assert_ptr_nonnull(strstr(saga_db_error(db), "parameter 1 is not a UUID"));
+        ck_assert_int_eq(saga_db_query_i64(db, "SELECT n FROM ids WHERE id = ?", p, 1, &n),
+                         SAGA_ERR_INVALID);
+    }
+    ck_assert_int_eq(saga_db_query_i64(db, "SELECT COUNT(*) FROM ids", NULL, 0, &n), SAGA_OK);
+    ck_assert_int_eq(n, 3);
+    /* a column that is not 16 bytes, or NULL, is not an id */
+    ck_assert_int_eq(saga_db_query(db, "SELECT 'abc', NULL", NULL, 0, not_uuid_row, NULL), SAGA_OK);
     saga_db_close(db);
 }
 END_TEST
@@ -297,6 +392,7 @@ static Suite *db_helpers_suite(void)
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, test_lock_one_holder);
     tcase_add_test(tc, test_row_copy);
+    tcase_add_test(tc, test_uuid_ids);
     tcase_add_test(tc, test_interceptors);
     suite_add_tcase(s, tc);
     return s;

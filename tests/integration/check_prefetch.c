@@ -6,12 +6,15 @@
  * the written one's), a key with several rows keeps them all in order, a key's
  * absence is kept only when asked for and dropped by a write naming it, and nothing
  * outlives the transaction or is seen by another connection; a connection without
- * a saga_prefetch on it refuses saga_db_prefetch and reads every time. */
+ * a saga_prefetch on it refuses saga_db_prefetch and reads every time. Keys that are
+ * ids stored as BINARY(16) are answered by their text; another spelling is refused. */
 #include <check.h>
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "saga/envelope.h"
 #include "saga/err.h"
 #include "saga/prefetch.h"
 #include "testenv.h"
@@ -41,6 +44,15 @@ static const saga_prefetch_query lines_lock = {
     .batch_tail = ") ORDER BY k, n FOR UPDATE",
 };
 
+static const saga_prefetch_query order_lock = {
+    .table = "orders",
+    .point_sql = "SELECT v FROM orders FORCE INDEX (PRIMARY) WHERE id = ? FOR UPDATE",
+    .batch_head = "SELECT id, v FROM orders FORCE INDEX (PRIMARY) WHERE id IN (",
+    .batch_tail = ") FOR UPDATE",
+    .keep_absent = true,
+    .uuid_key = true,
+};
+
 static saga_db *open_db(saga_config *cfg)
 {
     char err[512];
@@ -50,15 +62,16 @@ static saga_db *open_db(saga_config *cfg)
     ck_assert_ptr_nonnull(reads = saga_prefetch_new());
     ck_assert_int_eq(saga_db_intercept(db, saga_prefetch_interceptor(reads)), SAGA_OK);
     /* ascii_general_ci: keys compare without case, as order ids do */
-    ck_assert_int_eq(
-        saga_db_exec_script(db,
-                            "CREATE TABLE items (k VARCHAR(16) CHARACTER SET ascii NOT NULL"
-                            " PRIMARY KEY, v BIGINT NOT NULL);"
-                            "CREATE TABLE known_items (k VARCHAR(16) CHARACTER SET ascii NOT NULL"
-                            " PRIMARY KEY, v BIGINT NOT NULL);"
-                            "CREATE TABLE item_lines (k VARCHAR(16) CHARACTER SET ascii NOT NULL,"
-                            " n INT NOT NULL, v BIGINT NOT NULL, PRIMARY KEY (k, n))"),
-        SAGA_OK);
+    ck_assert_int_eq(saga_db_exec_script(
+                         db, "CREATE TABLE items (k VARCHAR(16) CHARACTER SET ascii NOT NULL"
+                             " PRIMARY KEY, v BIGINT NOT NULL);"
+                             "CREATE TABLE known_items (k VARCHAR(16) CHARACTER SET ascii NOT NULL"
+                             " PRIMARY KEY, v BIGINT NOT NULL);"
+                             "CREATE TABLE item_lines (k VARCHAR(16) CHARACTER SET ascii NOT NULL,"
+                             " n INT NOT NULL, v BIGINT NOT NULL, PRIMARY KEY (k, n));"
+                             "CREATE TABLE orders (id BINARY(16) NOT NULL PRIMARY KEY,"
+                             " v BIGINT NOT NULL)"),
+                     SAGA_OK);
     return db;
 }
 
@@ -323,6 +336,49 @@ START_TEST(test_in_list_shapes)
 }
 END_TEST
 
+START_TEST(test_uuid_keys)
+{
+    saga_config cfg;
+    saga_db *db = open_db(&cfg);
+    char ids[3][SAGA_UUID_LEN + 1];
+    const char *keys[3];
+    long long v;
+
+    for (int i = 0; i < 3; i++) {
+        saga_uuid_v7(ids[i]);
+        keys[i] = ids[i];
+    }
+    for (int i = 0; i < 2; i++) { /* the third has no row */
+        saga_param p[] = {SAGA_P_UUID(ids[i]), SAGA_P_I64(i + 1)};
+        ck_assert_int_eq(
+            saga_db_exec(db, "INSERT INTO orders (id, v) VALUES (?, ?)", p, 2, NULL, NULL),
+            SAGA_OK);
+    }
+    ck_assert_int_eq(saga_db_begin(db), SAGA_OK);
+    ck_assert_int_eq(saga_db_prefetch(db, &order_lock, keys, 3), SAGA_OK);
+    /* the rows' keys read back as the texts asked for: answered, absence too */
+    ck_assert_int_eq(query_read(db, &order_lock, ids[0], &v), 0);
+    ck_assert_int_eq(v, 1);
+    ck_assert_int_eq(query_read(db, &order_lock, ids[1], &v), 0);
+    ck_assert_int_eq(v, 2);
+    ck_assert_int_eq(query_read(db, &order_lock, ids[2], &v), 0);
+    ck_assert_int_eq(v, -1);
+    /* a write naming an id drops that row, and only that one */
+    exec1(db, "UPDATE orders SET v = v + 10 WHERE id = ?", SAGA_P_UUID(ids[0]));
+    ck_assert_int_eq(query_read(db, &order_lock, ids[0], &v), 1);
+    ck_assert_int_eq(v, 11);
+    ck_assert_int_eq(query_read(db, &order_lock, ids[1], &v), 0);
+    /* a spelling that is not the id's is refused, not answered */
+    char upper[SAGA_UUID_LEN + 1];
+    for (size_t i = 0; i <= SAGA_UUID_LEN; i++)
+        upper[i] = (char)toupper((unsigned char)ids[1][i]);
+    ck_assert_int_eq(saga_db_query_one_prefetched(db, &order_lock, upper, i64_row, &v),
+                     SAGA_ERR_INVALID);
+    saga_db_rollback(db);
+    close_db(db);
+}
+END_TEST
+
 static Suite *prefetch_suite(void)
 {
     Suite *s = suite_create("prefetch");
@@ -333,6 +389,7 @@ static Suite *prefetch_suite(void)
     tcase_add_test(tc, test_kept_for_one_connection_and_transaction);
     tcase_add_test(tc, test_absence_kept_when_asked);
     tcase_add_test(tc, test_in_list_shapes);
+    tcase_add_test(tc, test_uuid_keys);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -6,6 +6,8 @@
  * batch marked failed until discarded. Kept UPDATEs are written in one bulk
  * execution, NULLs included; one that had to change a row and changed none fails
  * the flush; an UPDATE is never written before an earlier kept INSERT of its key.
+ * Ids kept as text are written as their 16 bytes, in bulk; one that is not an id
+ * fails the flush.
  * Callbacks registered with saga_db_after_commit run once, after the commit (which
  * wrote the kept rows), and never for a rolled-back transaction. */
 #include <check.h>
@@ -13,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "saga/envelope.h"
 #include "saga/err.h"
 #include "saga/prefetch.h"
 #include "saga/write_batch.h"
@@ -227,6 +230,51 @@ START_TEST(test_updates_kept_and_written_in_one_bulk)
 }
 END_TEST
 
+START_TEST(test_ids_kept_and_written_as_bytes)
+{
+    fixture f;
+    fixture_open(&f);
+    char ids[3][SAGA_UUID_LEN + 1];
+
+    ck_assert_int_eq(saga_db_exec_script(f.peek, "CREATE TABLE orders (id BINARY(16) NOT NULL"
+                                                 " PRIMARY KEY, v BIGINT NOT NULL)"),
+                     SAGA_OK);
+    for (int i = 0; i < 3; i++) {
+        saga_uuid_v7(ids[i]);
+        saga_param p[] = {SAGA_P_UUID(ids[i]), SAGA_P_I64(i)};
+        ck_assert_int_eq(saga_db_insert(f.db, "INSERT INTO orders (id, v) VALUES ", "(?, ?)", p, 2),
+                         SAGA_OK);
+    }
+    ck_assert_int_eq(saga_write_batch_flush(f.db, f.batch), SAGA_OK); /* one bulk insert */
+    for (int i = 0; i < 3; i++) {
+        saga_param p[] = {SAGA_P_I64(10), SAGA_P_UUID(ids[i])};
+        ck_assert_int_eq(
+            saga_db_update_one(f.db, "UPDATE orders SET v = v + ? WHERE id = ?", p, 2, 1), SAGA_OK);
+    }
+    ck_assert_int_eq(saga_write_batch_flush(f.db, f.batch), SAGA_OK); /* one bulk update */
+    long long sum = -1, n = -1;
+    ck_assert_int_eq(
+        saga_db_query_i64(f.peek, "SELECT SUM(v) FROM orders WHERE LENGTH(id) = 16", NULL, 0, &sum),
+        SAGA_OK);
+    ck_assert_int_eq(sum, 0 + 1 + 2 + 30);
+    saga_param p[] = {SAGA_P_UUID(ids[2])};
+    ck_assert_int_eq(saga_db_query_i64(f.peek, "SELECT v FROM orders WHERE id = ?", p, 1, &n),
+                     SAGA_OK);
+    ck_assert_int_eq(n, 12);
+    /* a kept row whose id is not one fails the flush */
+    saga_param bad[] = {SAGA_P_UUID("0193A5B2-7C1D-7E2F-8A3B-4C5D6E7F8091"), SAGA_P_I64(5)};
+    saga_param good[] = {SAGA_P_UUID(ids[0]), SAGA_P_I64(5)};
+    ck_assert_int_eq(saga_db_update(f.db, "UPDATE orders SET v = v + ? WHERE id = ?",
+                                    (saga_param[]){good[1], good[0]}, 2, 1),
+                     SAGA_OK);
+    ck_assert_int_eq(saga_db_update(f.db, "UPDATE orders SET v = v + ? WHERE id = ?",
+                                    (saga_param[]){bad[1], bad[0]}, 2, 1),
+                     SAGA_OK);
+    ck_assert_int_eq(saga_write_batch_flush(f.db, f.batch), SAGA_ERR_INVALID);
+    fixture_close(&f);
+}
+END_TEST
+
 START_TEST(test_update_that_must_change_a_row_fails_the_flush)
 {
     fixture f;
@@ -326,6 +374,7 @@ static Suite *write_batch_suite(void)
     tcase_add_test(tc, test_kept_row_drops_the_batch_read_of_its_key);
     tcase_add_test(tc, test_duplicate_fails_the_statement_and_marks_the_batch);
     tcase_add_test(tc, test_updates_kept_and_written_in_one_bulk);
+    tcase_add_test(tc, test_ids_kept_and_written_as_bytes);
     tcase_add_test(tc, test_update_that_must_change_a_row_fails_the_flush);
     tcase_add_test(tc, test_update_not_written_before_an_insert_of_its_key);
     tcase_add_test(tc, test_after_commit_sees_the_kept_rows_committed);

@@ -1,5 +1,6 @@
-/* check_text.c - saga/text.h: UTF-8 sequences read within a bound, and untrusted
- * text made safe (the identifier rules are checked in check_order.c). */
+/* check_text.c - saga/text.h: UTF-8 sequences read within a bound, untrusted text
+ * made safe, and an id's text to its 16 bytes and back, the canonical form only
+ * (the identifier rules are checked in check_order.c). */
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,12 +58,47 @@ START_TEST(test_text_clean)
 }
 END_TEST
 
+START_TEST(test_uuid_bytes)
+{
+    const char *text = "0193a5b2-7c1d-7e2f-8a3b-4c5d6e7f8091";
+    unsigned char b[16], untouched[16];
+    char back[SAGA_TEXT_UUID_LEN + 1];
+
+    ck_assert(saga_text_uuid_to_bytes(text, b));
+    ck_assert_int_eq(b[0], 0x01);
+    ck_assert_int_eq(b[3], 0xb2);
+    ck_assert_int_eq(b[4], 0x7c); /* after the first dash */
+    ck_assert_int_eq(b[15], 0x91);
+    saga_text_uuid_from_bytes(b, back);
+    ck_assert_str_eq(back, text);
+    /* the bytes sort as the texts do (what keeps v7 ids at the end of an index) */
+    unsigned char lo[16], hi[16];
+    ck_assert(saga_text_uuid_to_bytes("0193a5b2-7c1d-7e2f-8a3b-4c5d6e7f8091", lo));
+    ck_assert(saga_text_uuid_to_bytes("0193a5b2-7c1d-7e2f-8a3b-4c5d6e7f80a0", hi));
+    ck_assert_int_lt(memcmp(lo, hi, 16), 0);
+    /* only the canonical form: no other spelling is turned into the same bytes */
+    memset(untouched, 0xee, sizeof(untouched));
+    memcpy(b, untouched, sizeof(b));
+    ck_assert(!saga_text_uuid_to_bytes("0193A5B2-7C1D-7E2F-8A3B-4C5D6E7F8091", b));
+    ck_assert(!saga_text_uuid_to_bytes("0193a5b27c1d7e2f8a3b4c5d6e7f8091", b));
+    ck_assert(!saga_text_uuid_to_bytes("0193a5b2-7c1d-7e2f-8a3b-4c5d6e7f809", b));
+    ck_assert(!saga_text_uuid_to_bytes("0193a5b2-7c1d-7e2f-8a3b-4c5d6e7f8091 ", b));
+    ck_assert(!saga_text_uuid_to_bytes("", b));
+    ck_assert(!saga_text_uuid_to_bytes(NULL, b));
+    ck_assert_mem_eq(b, untouched, sizeof(b));
+    unsigned char zero[16] = {0};
+    saga_text_uuid_from_bytes(zero, back);
+    ck_assert_str_eq(back, "00000000-0000-0000-0000-000000000000");
+}
+END_TEST
+
 static Suite *text_suite(void)
 {
     Suite *s = suite_create("text");
     TCase *core = tcase_create("core");
     tcase_add_test(core, test_utf8_sequence_lengths);
     tcase_add_test(core, test_text_clean);
+    tcase_add_test(core, test_uuid_bytes);
     suite_add_tcase(s, core);
     TCase *limits = tcase_create("limits");
     tcase_add_test(limits, test_utf8_sequence_invalid);

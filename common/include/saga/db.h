@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "saga/config.h"
+#include "saga/text.h"
 
 typedef struct saga_db saga_db;
 
@@ -28,14 +29,16 @@ typedef enum saga_param_type {
     SAGA_PARAM_I64,
     SAGA_PARAM_STR,
     SAGA_PARAM_BLOB,
+    SAGA_PARAM_UUID, /* an id's text, bound as its 16 bytes (saga_param_uuid) */
 } saga_param_type;
 
 /* A statement parameter; pointers are borrowed for the call. */
 typedef struct saga_param {
     saga_param_type type;
-    long long i64;
+    long long i64; /* SAGA_PARAM_UUID: 1 if ptr is a UUID in canonical form */
     const void *ptr;
     size_t len;
+    unsigned char uuid[16]; /* SAGA_PARAM_UUID: what is bound */
 } saga_param;
 
 #define SAGA_P_NULL ((saga_param){.type = SAGA_PARAM_NULL})
@@ -48,6 +51,19 @@ static inline saga_param saga_param_str(const char *s)
 }
 #define SAGA_P_STR(s) saga_param_str(s)
 #define SAGA_P_BLOB(p, n) ((saga_param){.type = SAGA_PARAM_BLOB, .ptr = (p), .len = (n)})
+/* An id (order, payment, notification, event, claim token) for a BINARY(16) column:
+ * the text stays the parameter's value for everything that compares parameters
+ * with keys (the write batch, the batch read), and its 16 bytes are what the
+ * statement gets (docs/DOMAIN.md, "Identifiers"). Text that is not a canonical
+ * UUID fails the statement with SAGA_ERR_INVALID, never matches a row by accident.
+ * A NULL string binds SQL NULL. */
+saga_param saga_param_uuid(const char *text);
+#define SAGA_P_UUID(s) saga_param_uuid(s)
+/* Whether p holds text (a string or an id), as keys are compared. */
+static inline bool saga_param_has_text(const saga_param *p)
+{
+    return (p->type == SAGA_PARAM_STR || p->type == SAGA_PARAM_UUID) && p->ptr;
+}
 
 /* One result row, valid only during the row callback. */
 typedef struct saga_row saga_row;
@@ -56,6 +72,9 @@ bool saga_row_is_null(const saga_row *row, size_t col);
 const char *saga_row_str(const saga_row *row, size_t col);  /* NUL-terminated; NULL if SQL NULL */
 size_t saga_row_len(const saga_row *row, size_t col);       /* bytes (BLOBs may hold NULs) */
 long long saga_row_i64(const saga_row *row, size_t col);    /* 0 if NULL */
+/* A BINARY(16) id column in its text form (36 characters and a NUL): false if it is
+ * NULL or not 16 bytes long. */
+bool saga_row_uuid(const saga_row *row, size_t col, char out[SAGA_TEXT_UUID_LEN + 1]);
 
 /* Called for each row; a non-zero return stops the query and is returned by it. */
 typedef int (*saga_row_fn)(const saga_row *row, void *ud);
@@ -173,9 +192,9 @@ int saga_db_update_one(saga_db *db, const char *sql, const saga_param *params, s
  * keys at once. Kept rows cannot go stale: a row read under a lock cannot change
  * on another connection before the commit, and a write on this connection to
  * `table` (saga_db_exec, or a row saga_db_insert keeps for later) drops the kept
- * rows whose key equals one of its string parameters, or all of the table's rows
- * if it has none. So every write to such a table names the rows' keys as
- * parameters (as "UPDATE t ... WHERE k = ?" does). An unlocked point read may be
+ * rows whose key equals one of its text parameters (strings, ids), or all of the
+ * table's rows if it has none. So every write to such a table names the rows' keys
+ * as parameters (as "UPDATE t ... WHERE k = ?" does). An unlocked point read may be
  * declared only for rows that never change. */
 typedef struct saga_prefetch_query {
     const char *table;      /* the table written to by name, e.g. "wallets" */
@@ -195,6 +214,9 @@ typedef struct saga_prefetch_query {
      * then (a query declared earlier); and only for keys whose collation is binary
      * or ASCII without case (a key found under another case counts as found). */
     bool keep_absent;
+    /* The key column is an id stored as BINARY(16): the keys are bound with
+     * saga_param_uuid, and the rows' keys read back as text. */
+    bool uuid_key;
 } saga_prefetch_query;
 
 /* Runs q for the n keys (distinct) in db's open transaction, up to

@@ -34,4 +34,11 @@ bool saga_text_is_customer_id(const char *s);
 #define SAGA_TEXT_UUID_LEN 36
 bool saga_text_is_uuid(const char *s);
 
+/* The 16 bytes of a UUID in canonical text form (saga_text_is_uuid), in the order
+ * the text gives them, as the databases store ids (BINARY(16)): false, and out
+ * untouched, for any other text. */
+bool saga_text_uuid_to_bytes(const char *s, unsigned char out[16]);
+/* The canonical text form of 16 bytes, and a terminating NUL. */
+void saga_text_uuid_from_bytes(const unsigned char b[16], char out[SAGA_TEXT_UUID_LEN + 1]);
+
 #endif
