@@ -89,6 +89,17 @@ TABLE_NAME = {"order_inbox": "inbox", "payment_known": "known_orders",
               "notification_known": "known_orders", "notification_inbox": "inbox"}
 
 N = "\\N"  # NULL in a LOAD DATA file
+# the id columns: UUIDs in the files, their 16 bytes in the tables (BINARY(16))
+ID_COLUMNS = ("id", "order_id", "payment_id", "event_id", "trigger_event_id", "claim_token")
+
+
+def load_columns(cols):
+    """The column list and SET clause of a LOAD DATA for cols: each id column read into
+    a variable and stored as its bytes, as the services store them."""
+    names = [c.strip() for c in cols.split(",")]
+    read = [f"@{c}" if c in ID_COLUMNS else c for c in names]
+    sets = [f"{c} = UNHEX(REPLACE(@{c}, '-', ''))" for c in names if c in ID_COLUMNS]
+    return f"({', '.join(read)})" + (f" SET {', '.join(sets)}" if sets else "")
 
 
 class Ids:
@@ -331,7 +342,7 @@ def write_chunk(c, d):
             stmts.append(f"LOAD DATA LOCAL INFILE '{path}' INTO TABLE "
                          f"{db}.{TABLE_NAME.get(name, name)}"
                          f" CHARACTER SET utf8mb4 FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\'"
-                         f" LINES TERMINATED BY '\\n' ({cols});")
+                         f" LINES TERMINATED BY '\\n' {load_columns(cols)};")
     with open(os.path.join(d, "sold.tsv"), "w") as f:
         f.writelines(f"{s}\t{q}\n" for s, q in c.sold.items())
     with open(os.path.join(d, "captured.tsv"), "w") as f:

@@ -28,8 +28,10 @@ saga_param saga_param_uuid(const char *text)
 bool saga_row_uuid(const saga_row *row, size_t col, char out[SAGA_TEXT_UUID_LEN + 1])
 {
     const char *bytes = saga_row_str(row, col);
-    if (!bytes || saga_row_len(row, col) != 16)
+    if (!bytes || saga_row_len(row, col) != 16) {
+        out[0] = '\0';
         return false;
+    }
     saga_text_uuid_from_bytes((const unsigned char *)bytes, out);
     return true;
 }

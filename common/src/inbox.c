@@ -10,7 +10,7 @@
 int saga_inbox_claim(saga_db *db, const char *event_id, const char *event_type)
 {
     uint64_t affected = 0;
-    saga_param p[] = {SAGA_P_STR(event_id), SAGA_P_STR(event_type)};
+    saga_param p[] = {SAGA_P_UUID(event_id), SAGA_P_STR(event_type)};
     /* INSERT IGNORE: a duplicate id inserts nothing and takes no error path */
     int rc = saga_db_exec(db, "INSERT IGNORE INTO inbox (event_id, event_type) VALUES (?, ?)", p,
                           2, &affected, NULL);
@@ -76,8 +76,8 @@ typedef struct claim_lookup {
 static int claim_mark_seen(const saga_row *row, void *ud)
 {
     claim_lookup *l = ud;
-    const char *id = saga_row_str(row, 0);
-    for (size_t i = 0; id && i < l->n; i++)
+    char id[SAGA_TEXT_UUID_LEN + 1];
+    for (size_t i = 0; saga_row_uuid(row, 0, id) && i < l->n; i++)
         if (strcmp(l->ids[i], id) == 0)
             l->seen_before[i] = true;
     return 0;
@@ -93,7 +93,7 @@ static int claim_group(saga_db *db, const char *const *ids, const char *const *t
     int rc = SAGA_ERR_NOMEM;
 
     for (size_t i = 0; i < size; i++)
-        params[i] = SAGA_P_STR(ids[i < n ? i : n - 1]);
+        params[i] = SAGA_P_UUID(ids[i < n ? i : n - 1]);
     if (!(sql = claim_sql("SELECT event_id FROM inbox WHERE event_id IN (", "?", size, ")")))
         return SAGA_ERR_NOMEM;
     claim_lookup lookup = {ids, n, seen_before};
@@ -106,7 +106,7 @@ static int claim_group(saga_db *db, const char *const *ids, const char *const *t
     for (size_t i = 0; i < n; i++) {
         if (seen_before[i])
             continue;
-        params[2 * fresh] = SAGA_P_STR(ids[i]);
+        params[2 * fresh] = SAGA_P_UUID(ids[i]);
         params[2 * fresh + 1] = SAGA_P_STR(types[i]);
         last = fresh++;
     }

@@ -20,6 +20,7 @@ const saga_prefetch_query inventory_outcome_lock_query = {
     .batch_head = "SELECT order_id, customer_id, outcome, amount FROM order_outcomes"
                   " FORCE INDEX (PRIMARY) WHERE order_id IN (",
     .batch_tail = ") FOR UPDATE",
+    .uuid_key = true,
 };
 
 const saga_prefetch_query inventory_reservations_lock_query = {
@@ -29,6 +30,7 @@ const saga_prefetch_query inventory_reservations_lock_query = {
     .batch_head = "SELECT order_id, sku, quantity, unit_price, status FROM reservations"
                   " FORCE INDEX (PRIMARY) WHERE order_id IN (",
     .batch_tail = ") ORDER BY order_id, sku FOR UPDATE",
+    .uuid_key = true,
 };
 
 const saga_prefetch_query inventory_stock_lock_query = {
@@ -186,7 +188,7 @@ int inventory_store_stock_move(saga_db *db, const char *sku, const inventory_del
 int inventory_store_outcome_insert(saga_db *db, const char *order_id, const char *customer_id,
                                    const char *outcome, long long amount)
 {
-    saga_param p[] = {SAGA_P_STR(order_id), SAGA_P_STR(customer_id), SAGA_P_STR(outcome),
+    saga_param p[] = {SAGA_P_UUID(order_id), SAGA_P_STR(customer_id), SAGA_P_STR(outcome),
                       amount < 0 ? SAGA_P_NULL : SAGA_P_I64(amount)};
     return saga_db_insert(db,
                           "INSERT INTO order_outcomes (order_id, customer_id, outcome, amount,"
@@ -218,7 +220,7 @@ int inventory_store_reservations_insert(saga_db *db, const char *order_id, const
     if (n == 0 || n > INVENTORY_LINES_MAX)
         return SAGA_ERR_INVALID;
     for (size_t i = 0; rc == SAGA_OK && i < n; i++) {
-        saga_param p[] = {SAGA_P_STR(order_id), SAGA_P_STR(lines[i].sku), SAGA_P_STR(customer_id),
+        saga_param p[] = {SAGA_P_UUID(order_id), SAGA_P_STR(lines[i].sku), SAGA_P_STR(customer_id),
                           SAGA_P_I64(lines[i].quantity), SAGA_P_I64(lines[i].price)};
         rc = saga_db_insert(db,
                             "INSERT INTO reservations (order_id, sku, customer_id, quantity,"
@@ -276,7 +278,7 @@ int inventory_store_reservations_lock(saga_db *db, const char *order_id,
 int inventory_store_reservation_set_status(saga_db *db, const char *order_id, const char *sku,
                                            const char *from, const char *to)
 {
-    saga_param p[] = {SAGA_P_STR(to), SAGA_P_STR(order_id), SAGA_P_STR(sku), SAGA_P_STR(from)};
+    saga_param p[] = {SAGA_P_STR(to), SAGA_P_UUID(order_id), SAGA_P_STR(sku), SAGA_P_STR(from)};
     return saga_db_update_one(db,
                               "UPDATE reservations SET status = ?, updated_at = UTC_TIMESTAMP(3)"
                               " WHERE order_id = ? AND sku = ? AND status = ?",

@@ -15,11 +15,11 @@ int notification_store_add(saga_db *db, const notification_new *rows, size_t n, 
     for (size_t i = 0; i < n; i++) {
         const notification_new *r = &rows[i];
         saga_param params[] = {
-            SAGA_P_STR(r->id),
-            SAGA_P_STR(r->order_id),
+            SAGA_P_UUID(r->id),
+            SAGA_P_UUID(r->order_id),
             SAGA_P_STR(r->customer_id),
             SAGA_P_STR(notification_trigger_name(r->trigger)),
-            SAGA_P_STR(r->trigger_event_id),
+            SAGA_P_UUID(r->trigger_event_id),
             SAGA_P_STR(notification_channel_name(r->channel)),
             SAGA_P_STR(r->payload),
             SAGA_P_STR(r->traceparent),
@@ -44,7 +44,7 @@ int notification_store_add(saga_db *db, const notification_new *rows, size_t n, 
 int notification_store_claim(saga_db *db, notification_channel channel, const char *token,
                              long lease_ms, long batch, uint64_t *claimed)
 {
-    saga_param params[] = {SAGA_P_STR(token), SAGA_P_I64((long long)lease_ms * 1000),
+    saga_param params[] = {SAGA_P_UUID(token), SAGA_P_I64((long long)lease_ms * 1000),
                            SAGA_P_STR(notification_channel_name(channel)), SAGA_P_I64(batch)};
     return saga_db_exec(db,
                         "UPDATE notifications SET claim_token = ?,"
@@ -78,9 +78,9 @@ static int claimed_row(const saga_row *row, void *ud)
     }
     r = &cr->rows[cr->n];
     memset(r, 0, sizeof(*r));
-    saga_row_copy(row, 0, r->id, sizeof(r->id));
-    saga_row_copy(row, 1, r->order_id, sizeof(r->order_id));
-    saga_row_copy(row, 3, r->trigger_event_id, sizeof(r->trigger_event_id));
+    saga_row_uuid(row, 0, r->id);
+    saga_row_uuid(row, 1, r->order_id);
+    saga_row_uuid(row, 3, r->trigger_event_id);
     saga_row_copy(row, 7, r->traceparent, sizeof(r->traceparent));
     /* an unknown value (a newer version's row) is delivered as a permanent failure */
     if (notification_trigger_parse(trigger, &r->trigger) != SAGA_OK)
@@ -97,7 +97,7 @@ static int claimed_row(const saga_row *row, void *ud)
 
 int notification_store_claimed(saga_db *db, const char *token, notification_row **rows, size_t *n)
 {
-    saga_param params[] = {SAGA_P_STR(token)};
+    saga_param params[] = {SAGA_P_UUID(token)};
     claimed_rows cr = {0};
     int rc = saga_db_query(db,
                            "SELECT id, order_id, trigger_type, trigger_event_id, channel,"
@@ -131,9 +131,9 @@ static size_t ids_statement(char *sql, size_t sqllen, saga_param *params, const 
 {
     size_t shape = saga_db_in_list(sql, sqllen, head, n, tail);
 
-    params[0] = SAGA_P_STR(token);
+    params[0] = SAGA_P_UUID(token);
     for (size_t i = 0; i < shape; i++)
-        params[1 + i] = SAGA_P_STR(ids[i < n ? i : n - 1]);
+        params[1 + i] = SAGA_P_UUID(ids[i < n ? i : n - 1]);
     return shape ? 1 + shape : 0;
 }
 
@@ -146,9 +146,9 @@ typedef struct held_ids {
 static int held_row(const saga_row *row, void *ud)
 {
     held_ids *h = ud;
-    const char *id = saga_row_str(row, 0);
+    char id[SAGA_UUID_LEN + 1];
 
-    for (size_t i = 0; id && i < h->n; i++)
+    for (size_t i = 0; saga_row_uuid(row, 0, id) && i < h->n; i++)
         if (strcmp(h->ids[i], id) == 0)
             h->held[i] = true;
     return 0;
@@ -213,7 +213,7 @@ int notification_store_mark_failed(saga_db *db, const char *id, const char *toke
 
     if (delay_ms >= 0) {
         saga_param params[] = {SAGA_P_STR(error), SAGA_P_I64((long long)delay_ms * 1000),
-                               SAGA_P_STR(id), SAGA_P_STR(token)};
+                               SAGA_P_UUID(id), SAGA_P_UUID(token)};
         rc = saga_db_exec(db,
                           "UPDATE notifications SET attempts = attempts + 1, last_error = ?,"
                           " next_attempt_at = UTC_TIMESTAMP(3) + INTERVAL ? MICROSECOND,"
@@ -221,7 +221,7 @@ int notification_store_mark_failed(saga_db *db, const char *id, const char *toke
                           " WHERE id = ? AND claim_token = ? AND status = 'PENDING'",
                           params, 4, &affected, NULL);
     } else {
-        saga_param params[] = {SAGA_P_STR(error), SAGA_P_STR(id), SAGA_P_STR(token)};
+        saga_param params[] = {SAGA_P_STR(error), SAGA_P_UUID(id), SAGA_P_UUID(token)};
         rc = saga_db_exec(db,
                           "UPDATE notifications SET status = 'FAILED', attempts = attempts + 1,"
                           " last_error = ?, claim_token = NULL, claimed_until = NULL"
@@ -234,7 +234,7 @@ int notification_store_mark_failed(saga_db *db, const char *id, const char *toke
 
 int notification_store_release(saga_db *db, const char *token)
 {
-    saga_param params[] = {SAGA_P_STR(token)};
+    saga_param params[] = {SAGA_P_UUID(token)};
     return saga_db_exec(db,
                         "UPDATE notifications SET claim_token = NULL, claimed_until = NULL"
                         " WHERE claim_token = ? AND status = 'PENDING'",
@@ -259,14 +259,16 @@ static int list_row(const saga_row *row, void *ud)
 {
     cJSON *items = ud;
     cJSON *o = cJSON_CreateObject();
+    char id[SAGA_UUID_LEN + 1] = "", order_id[SAGA_UUID_LEN + 1] = "";
     const char *s;
 
     if (!o)
         return SAGA_ERR_NOMEM;
     cJSON_AddItemToArray(items, o); /* owned by items from here on */
-    s = saga_row_str(row, 0);
-    if (!cJSON_AddStringToObject(o, "id", s ? s : "") ||
-        !cJSON_AddStringToObject(o, "orderId", (s = saga_row_str(row, 1)) ? s : "") ||
+    saga_row_uuid(row, 0, id);
+    saga_row_uuid(row, 1, order_id);
+    if (!cJSON_AddStringToObject(o, "id", id) ||
+        !cJSON_AddStringToObject(o, "orderId", order_id) ||
         !cJSON_AddStringToObject(o, "customerId", (s = saga_row_str(row, 2)) ? s : "") ||
         !cJSON_AddStringToObject(o, "trigger", (s = saga_row_str(row, 3)) ? s : "") ||
         !cJSON_AddStringToObject(o, "channel", (s = saga_row_str(row, 4)) ? s : "") ||
@@ -281,7 +283,7 @@ static int list_row(const saga_row *row, void *ud)
 
 int notification_store_list(saga_db *db, const char *order_id, cJSON *items)
 {
-    saga_param params[] = {SAGA_P_STR(order_id)};
+    saga_param params[] = {SAGA_P_UUID(order_id)};
     return saga_db_query(db,
                          "SELECT id, order_id, customer_id, trigger_type, channel, status,"
                          " attempts, last_error, created_at, sent_at FROM notifications"
@@ -295,11 +297,12 @@ const saga_prefetch_query notification_known_query = {
     .point_sql = "SELECT customer_id FROM known_orders WHERE order_id = ?",
     .batch_head = "SELECT order_id, customer_id FROM known_orders WHERE order_id IN (",
     .batch_tail = ")",
+    .uuid_key = true,
 };
 
 int notification_store_known_add(saga_db *db, const notification_order *o, bool *added)
 {
-    saga_param params[] = {SAGA_P_STR(o->order_id), SAGA_P_STR(o->customer_id)};
+    saga_param params[] = {SAGA_P_UUID(o->order_id), SAGA_P_STR(o->customer_id)};
     /* a replay (another event id for the order) is rare: one shared INSERT for the
      * batch, and a rerun when a duplicate shows */
     int rc = saga_db_insert(db, "INSERT INTO known_orders (order_id, customer_id) VALUES ",

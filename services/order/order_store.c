@@ -21,6 +21,7 @@ const saga_prefetch_query order_lock_query = {
     .point_sql = "SELECT " ORDER_COLS " FROM orders o WHERE o.id = ? FOR UPDATE",
     .batch_head = "SELECT o.id, " ORDER_COLS " FROM orders o FORCE INDEX (PRIMARY) WHERE o.id IN (",
     .batch_tail = ") FOR UPDATE",
+    .uuid_key = true,
 };
 
 static int time_col(const saga_row *row, size_t col, char out[ORDER_TIME_LEN + 1])
@@ -32,7 +33,7 @@ static int time_col(const saga_row *row, size_t col, char out[ORDER_TIME_LEN + 1
 /* Fills the order's own columns from row (the lines are left alone). */
 static int row_to_order(const saga_row *row, order *o)
 {
-    saga_row_copy(row, 0, o->id, sizeof(o->id));
+    saga_row_uuid(row, 0, o->id);
     saga_row_copy(row, 1, o->customer_id, sizeof(o->customer_id));
     if (order_status_parse(saga_row_str(row, 2), &o->status) != SAGA_OK)
         return SAGA_ERR_INTERNAL;
@@ -42,7 +43,7 @@ static int row_to_order(const saga_row *row, order *o)
     saga_row_copy(row, 4, o->currency, sizeof(o->currency));
     o->has_amount = !saga_row_is_null(row, 5);
     o->amount = saga_row_i64(row, 5);
-    saga_row_copy(row, 6, o->payment_id, sizeof(o->payment_id));
+    saga_row_uuid(row, 6, o->payment_id); /* "" if none */
     if (time_col(row, 7, o->deadline) || time_col(row, 8, o->created_at) ||
         time_col(row, 9, o->updated_at))
         return SAGA_ERR_INTERNAL;
@@ -70,7 +71,7 @@ int order_store_insert(saga_db *db, const order *o)
     /* the RFC 3339 strings of o, as DATETIME(3) text */
     snprintf(deadline, sizeof(deadline), "%.10s %.12s", o->deadline, o->deadline + 11);
     snprintf(created, sizeof(created), "%.10s %.12s", o->created_at, o->created_at + 11);
-    saga_param p[] = {SAGA_P_STR(o->id),
+    saga_param p[] = {SAGA_P_UUID(o->id),
                       SAGA_P_STR(o->customer_id),
                       SAGA_P_STR(order_status_str(o->status)),
                       SAGA_P_STR(o->currency),
@@ -82,7 +83,7 @@ int order_store_insert(saga_db *db, const order *o)
                         " created_at, updated_at) VALUES ",
                         "(?,?,?,?,?,?,?)", p, sizeof(p) / sizeof(p[0]));
     for (size_t i = 0; rc == SAGA_OK && i < o->nlines; i++) {
-        saga_param line[] = {SAGA_P_STR(o->id), SAGA_P_STR(o->lines[i].sku),
+        saga_param line[] = {SAGA_P_UUID(o->id), SAGA_P_STR(o->lines[i].sku),
                              SAGA_P_I64(o->lines[i].quantity)};
         rc = saga_db_insert(db, "INSERT INTO order_items (order_id, sku, quantity) VALUES ",
                             "(?,?,?)", line, 3);
@@ -98,9 +99,9 @@ int order_store_update(saga_db *db, const order *o, long long now_ms)
         SAGA_P_STR(order_status_str(o->status)),
         SAGA_P_STR(order_reason_str(o->reason)),
         o->has_amount ? SAGA_P_I64(o->amount) : SAGA_P_NULL,
-        SAGA_P_STR(o->payment_id[0] ? o->payment_id : NULL),
+        SAGA_P_UUID(o->payment_id[0] ? o->payment_id : NULL),
         SAGA_P_STR(now),
-        SAGA_P_STR(o->id),
+        SAGA_P_UUID(o->id),
     };
     return saga_db_update(db,
                           "UPDATE orders SET status = ?, cancel_reason = ?, amount = ?,"
@@ -110,7 +111,7 @@ int order_store_update(saga_db *db, const order *o, long long now_ms)
 
 int order_store_set_price(saga_db *db, const char *order_id, const char *sku, long long price)
 {
-    saga_param p[] = {SAGA_P_I64(price), SAGA_P_STR(order_id), SAGA_P_STR(sku)};
+    saga_param p[] = {SAGA_P_I64(price), SAGA_P_UUID(order_id), SAGA_P_STR(sku)};
     return saga_db_update(
         db, "UPDATE order_items SET unit_price = ? WHERE order_id = ? AND sku = ?", p, 3, 1);
 }
@@ -140,7 +141,7 @@ static int get_row(const saga_row *row, void *ud)
 int order_store_get(saga_db *db, const char *id, order *out)
 {
     get_ctx g = {.o = out};
-    saga_param p[] = {SAGA_P_STR(id)};
+    saga_param p[] = {SAGA_P_UUID(id)};
     int rc = saga_db_query(db,
                            "SELECT " ORDER_COLS "," LINE_COLS " FROM orders o"
                            " LEFT JOIN order_items i ON i.order_id = o.id"
@@ -171,10 +172,11 @@ typedef struct list_ctx {
 static int list_row(const saga_row *row, void *ud)
 {
     list_ctx *l = ud;
-    const char *id = saga_row_str(row, 0);
+    char id[ORDER_ID_MAX + 1];
     int rc;
 
-    if (!l->has_cur || strcmp(id ? id : "", l->cur->id) != 0) {
+    saga_row_uuid(row, 0, id);
+    if (!l->has_cur || strcmp(id, l->cur->id) != 0) {
         if (l->has_cur && (rc = l->fn(l->cur, l->ud)))
             return rc;
         memset(l->cur, 0, sizeof(*l->cur));
@@ -216,7 +218,8 @@ int order_store_list(saga_db *db, const order_filter *f, order_each_fn fn, void 
         p[np++] = SAGA_P_STR(f->customer_id);
     if (f->has_status)
         p[np++] = SAGA_P_STR(order_status_str(f->status));
-    p[np++] = SAGA_P_STR(f->after ? f->after : "");
+    /* the first page starts after the nil UUID, below every id the services make */
+    p[np++] = SAGA_P_UUID(f->after ? f->after : "00000000-0000-0000-0000-000000000000");
     p[np++] = SAGA_P_I64(f->limit);
     if (!(l.cur = calloc(1, sizeof(*l.cur))))
         return SAGA_ERR_NOMEM;
@@ -235,8 +238,8 @@ int order_store_history_add(saga_db *db, const char *order_id, const char *event
 {
     char at[SAGA_DB_TIME_LEN + 1];
     saga_db_time_from_ms(at_ms, at);
-    saga_param p[] = {SAGA_P_STR(order_id),
-                      SAGA_P_STR(event_id),
+    saga_param p[] = {SAGA_P_UUID(order_id),
+                      SAGA_P_UUID(event_id),
                       SAGA_P_STR(event_type),
                       SAGA_P_STR(kind),
                       SAGA_P_STR(order_status_str(status)),
@@ -258,8 +261,9 @@ typedef struct history_ctx {
 static int history_row(const saga_row *row, void *ud)
 {
     history_ctx *h = ud;
+    char event_id[SAGA_TEXT_UUID_LEN + 1];
     order_history_row r = {
-        .event_id = saga_row_str(row, 0),
+        .event_id = saga_row_uuid(row, 0, event_id) ? event_id : NULL,
         .event_type = saga_row_str(row, 1),
         .kind = saga_row_str(row, 2),
         .status = saga_row_str(row, 3),
@@ -273,7 +277,7 @@ static int history_row(const saga_row *row, void *ud)
 int order_store_history(saga_db *db, const char *order_id, order_history_fn fn, void *ud)
 {
     history_ctx h = {.fn = fn, .ud = ud};
-    saga_param p[] = {SAGA_P_STR(order_id)};
+    saga_param p[] = {SAGA_P_UUID(order_id)};
     return saga_db_query(db,
                          "SELECT event_id, event_type, kind, status, detail, occurred_at"
                          " FROM order_history WHERE order_id = ? ORDER BY id",
@@ -288,7 +292,7 @@ int order_store_idem_insert(saga_db *db, const char *customer_id, const char *ke
     char now[SAGA_DB_TIME_LEN + 1];
     saga_db_time_from_ms(now_ms, now);
     saga_param p[] = {SAGA_P_STR(customer_id), SAGA_P_STR(key), SAGA_P_STR(hash),
-                      SAGA_P_STR(order_id), SAGA_P_STR(now)};
+                      SAGA_P_UUID(order_id), SAGA_P_STR(now)};
     return saga_db_insert(db,
                           "INSERT INTO idempotency_keys (customer_id, idem_key, request_hash,"
                           " order_id, created_at) VALUES ",
@@ -305,7 +309,7 @@ static int idem_row(const saga_row *row, void *ud)
 {
     idem_ctx *c = ud;
     saga_row_copy(row, 0, c->hash, ORDER_HASH_LEN + 1);
-    saga_row_copy(row, 1, c->order_id, ORDER_ID_MAX + 1);
+    saga_row_uuid(row, 1, c->order_id);
     c->found = true;
     return 0;
 }
@@ -336,7 +340,7 @@ static int due_row(const saga_row *row, void *ud)
 {
     due_ctx *d = ud;
     if (d->n < d->max)
-        saga_row_copy(row, 0, d->ids[d->n++], ORDER_ID_MAX + 1);
+        saga_row_uuid(row, 0, d->ids[d->n++]);
     return 0;
 }
 

@@ -27,6 +27,7 @@ const saga_prefetch_query payment_known_lock_query = {
     .batch_head = "SELECT order_id, customer_id FROM known_orders FORCE INDEX (PRIMARY)"
                   " WHERE order_id IN (",
     .batch_tail = ") FOR UPDATE",
+    .uuid_key = true,
 };
 
 #define PAYMENT_COLS                                                                               \
@@ -44,6 +45,7 @@ const saga_prefetch_query payment_lock_query = {
                   " WHERE order_id IN (",
     .batch_tail = ") FOR UPDATE",
     .keep_absent = true,
+    .uuid_key = true,
 };
 
 const saga_prefetch_query payment_cancelled_lock_query = {
@@ -53,6 +55,7 @@ const saga_prefetch_query payment_cancelled_lock_query = {
                   " WHERE order_id IN (",
     .batch_tail = ") FOR UPDATE",
     .keep_absent = true,
+    .uuid_key = true,
 };
 
 /* "2026-11-22T10:00:00.123456" -> "2026-11-22T10:00:00.123Z". */
@@ -136,8 +139,8 @@ int payment_store_wallet_topup(saga_db *db, const char *customer_id, long long a
 static int payment_row(const saga_row *row, void *ud)
 {
     payment_record *r = ud;
-    saga_row_copy(row, 0, r->id, sizeof(r->id));
-    saga_row_copy(row, 1, r->order_id, sizeof(r->order_id));
+    saga_row_uuid(row, 0, r->id);
+    saga_row_uuid(row, 1, r->order_id);
     saga_row_copy(row, 2, r->customer_id, sizeof(r->customer_id));
     r->amount = saga_row_i64(row, 3);
     saga_row_copy(row, 4, r->currency, sizeof(r->currency));
@@ -154,7 +157,7 @@ static int payment_row(const saga_row *row, void *ud)
 int payment_store_payment_get(saga_db *db, const char *order_id, bool for_update,
                               payment_record *out)
 {
-    saga_param p[] = {SAGA_P_STR(order_id)};
+    saga_param p[] = {SAGA_P_UUID(order_id)};
     if (for_update)
         return saga_db_query_one_prefetched(db, &payment_lock_query, order_id, payment_row, out);
     return saga_db_query_one(db, PAYMENT_SELECT, p, 1, payment_row, out);
@@ -162,8 +165,8 @@ int payment_store_payment_get(saga_db *db, const char *order_id, bool for_update
 
 int payment_store_payment_insert(saga_db *db, const payment_record *r)
 {
-    saga_param p[] = {SAGA_P_STR(r->id),
-                      SAGA_P_STR(r->order_id),
+    saga_param p[] = {SAGA_P_UUID(r->id),
+                      SAGA_P_UUID(r->order_id),
                       SAGA_P_STR(r->customer_id),
                       SAGA_P_I64(r->amount),
                       SAGA_P_STR(r->currency),
@@ -177,8 +180,8 @@ int payment_store_payment_insert(saga_db *db, const payment_record *r)
 
 int payment_store_payment_set_status(saga_db *db, const payment_record *r, payment_status status)
 {
-    saga_param p[] = {SAGA_P_STR(payment_status_str(status)), SAGA_P_STR(r->id),
-                      SAGA_P_STR(r->order_id)};
+    saga_param p[] = {SAGA_P_STR(payment_status_str(status)), SAGA_P_UUID(r->id),
+                      SAGA_P_UUID(r->order_id)};
     uint64_t affected = 0;
     /* the order id too: a batch keeps payments rows by it (see prefetch.h) */
     int rc = saga_db_exec(db,
@@ -192,7 +195,7 @@ int payment_store_payment_set_status(saga_db *db, const payment_record *r, payme
 
 int payment_store_cancelled_find(saga_db *db, const char *order_id, bool for_update)
 {
-    saga_param p[] = {SAGA_P_STR(order_id)};
+    saga_param p[] = {SAGA_P_UUID(order_id)};
     long long one = 0;
     if (for_update)
         return saga_db_query_one_prefetched(db, &payment_cancelled_lock_query, order_id, NULL,
@@ -203,7 +206,7 @@ int payment_store_cancelled_find(saga_db *db, const char *order_id, bool for_upd
 int payment_store_cancelled_add(saga_db *db, const char *order_id, const char *customer_id,
                                 const char *reason, bool *added)
 {
-    saga_param p[] = {SAGA_P_STR(order_id), SAGA_P_STR(customer_id), SAGA_P_STR(reason)};
+    saga_param p[] = {SAGA_P_UUID(order_id), SAGA_P_STR(customer_id), SAGA_P_STR(reason)};
     uint64_t affected = 0;
     int rc = saga_db_exec(db,
                           "INSERT IGNORE INTO cancelled_orders (order_id, customer_id, reason)"
@@ -215,7 +218,7 @@ int payment_store_cancelled_add(saga_db *db, const char *order_id, const char *c
 
 int payment_store_known_add(saga_db *db, const char *order_id, const char *customer_id, bool *added)
 {
-    saga_param p[] = {SAGA_P_STR(order_id), SAGA_P_STR(customer_id)};
+    saga_param p[] = {SAGA_P_UUID(order_id), SAGA_P_STR(customer_id)};
     uint64_t affected = 0;
     int rc =
         saga_db_exec(db, "INSERT IGNORE INTO known_orders (order_id, customer_id) VALUES (?, ?)", p,
@@ -233,7 +236,7 @@ static int known_row(const saga_row *row, void *ud)
 int payment_store_known_get(saga_db *db, const char *order_id, bool for_update,
                             char customer[PAYMENT_CUSTOMER_ID_BYTES])
 {
-    saga_param p[] = {SAGA_P_STR(order_id)};
+    saga_param p[] = {SAGA_P_UUID(order_id)};
     if (for_update)
         return saga_db_query_one_prefetched(db, &payment_known_lock_query, order_id, known_row,
                                             customer);
@@ -243,8 +246,8 @@ int payment_store_known_get(saga_db *db, const char *order_id, bool for_update,
 
 int payment_store_parked_add(saga_db *db, const payment_parked *r, bool *added)
 {
-    saga_param p[] = {SAGA_P_STR(r->order_id), SAGA_P_STR(r->customer_id), SAGA_P_I64(r->amount),
-                      SAGA_P_STR(r->currency), SAGA_P_STR(r->event_id)};
+    saga_param p[] = {SAGA_P_UUID(r->order_id), SAGA_P_STR(r->customer_id), SAGA_P_I64(r->amount),
+                      SAGA_P_STR(r->currency), SAGA_P_UUID(r->event_id)};
     uint64_t affected = 0;
     int rc = saga_db_exec(db,
                           "INSERT IGNORE INTO pending_reservations (order_id, customer_id, amount,"
@@ -257,11 +260,11 @@ int payment_store_parked_add(saga_db *db, const payment_parked *r, bool *added)
 static int parked_row(const saga_row *row, void *ud)
 {
     payment_parked *r = ud;
-    saga_row_copy(row, 0, r->order_id, sizeof(r->order_id));
+    saga_row_uuid(row, 0, r->order_id);
     saga_row_copy(row, 1, r->customer_id, sizeof(r->customer_id));
     r->amount = saga_row_i64(row, 2);
     saga_row_copy(row, 3, r->currency, sizeof(r->currency));
-    saga_row_copy(row, 4, r->event_id, sizeof(r->event_id));
+    saga_row_uuid(row, 4, r->event_id);
     return 0;
 }
 
@@ -272,14 +275,14 @@ static int parked_row(const saga_row *row, void *ud)
 int payment_store_parked_get(saga_db *db, const char *order_id, bool for_update,
                              payment_parked *out)
 {
-    saga_param p[] = {SAGA_P_STR(order_id)};
+    saga_param p[] = {SAGA_P_UUID(order_id)};
     return saga_db_query_one(db, for_update ? PARKED_SELECT " FOR UPDATE" : PARKED_SELECT, p, 1,
                              parked_row, out);
 }
 
 int payment_store_parked_delete(saga_db *db, const char *order_id)
 {
-    saga_param p[] = {SAGA_P_STR(order_id)};
+    saga_param p[] = {SAGA_P_UUID(order_id)};
     return saga_db_exec(db, "DELETE FROM pending_reservations WHERE order_id = ?", p, 1, NULL,
                         NULL);
 }

@@ -42,6 +42,10 @@ O3=00000000-0000-4000-8000-000000000003
 O4=00000000-0000-4000-8000-000000000004
 O6=00000000-0000-4000-8000-000000000006
 FORGED=ffffffff-0000-4000-8000-00000000dead
+# an id as the SQL literal of the 16 bytes the databases store for it (BINARY(16))
+sqlid() { echo "X'${1//-/}'"; }
+XO1=$(sqlid $O1) XO2=$(sqlid $O2) XO3=$(sqlid $O3) XO4=$(sqlid $O4) XO6=$(sqlid $O6)
+XFORGED=$(sqlid $FORGED)
 WORK=$(mktemp -d /tmp/saga-audit-test.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
 
@@ -119,54 +123,54 @@ check "inv1 stock not conserved" 1 "VIOLATION inv1 sku=A: initial_stock 10 + res
 check "inv1 reserved != held" 1 "VIOLATION inv1 sku=C: reserved 2 != 1 held in reservations" \
     "UPDATE $I.products SET reserved = 2, available = 1 WHERE sku = 'C'"
 check "inv1 sold != committed" 1 "VIOLATION inv1 sku=A: sold 2 != 3 committed in reservations" \
-    "UPDATE $I.reservations SET status = 'COMMITTED' WHERE order_id = '$O4'"
+    "UPDATE $I.reservations SET status = 'COMMITTED' WHERE order_id = $XO4"
 check "inv1 negative stock" 1 "VIOLATION inv1 sku=C: negative stock: available -1" \
     "UPDATE $I.products SET available = -1, restocked = -3 WHERE sku = 'C'"
 check "inv1 reservation of an unknown sku" 1 "VIOLATION inv1 sku=Z order=$FORGED" \
     "INSERT INTO $I.reservations (order_id, sku, customer_id, quantity, unit_price, status)
-     VALUES ('$FORGED', 'Z', 'bob', 1, 5, 'RELEASED')"
+     VALUES ($XFORGED, 'Z', 'bob', 1, 5, 'RELEASED')"
 
 # ---- inv2: confirmed orders
 check "inv2 no captured payment" 1 "VIOLATION inv2 order=$O1: CONFIRMED but no captured payment" \
-    "DELETE FROM $P.payments WHERE order_id = '$O1'; UPDATE $P.wallets SET balance = 10500 WHERE customer_id = 'alice'"
+    "DELETE FROM $P.payments WHERE order_id = $XO1; UPDATE $P.wallets SET balance = 10500 WHERE customer_id = 'alice'"
 check "inv2 payment refunded" 1 "CONFIRMED but no captured payment (the payment is REFUNDED)" \
-    "UPDATE $P.payments SET status = 'REFUNDED' WHERE order_id = '$O1'; UPDATE $P.wallets SET balance = 10500 WHERE customer_id = 'alice'"
+    "UPDATE $P.payments SET status = 'REFUNDED' WHERE order_id = $XO1; UPDATE $P.wallets SET balance = 10500 WHERE customer_id = 'alice'"
 check "inv2 captured amount differs" 1 "captured payment of 2000 != order amount 2250" \
-    "UPDATE $P.payments SET amount = 2000 WHERE order_id = '$O1'; UPDATE $P.wallets SET balance = 8500 WHERE customer_id = 'alice'"
+    "UPDATE $P.payments SET amount = 2000 WHERE order_id = $XO1; UPDATE $P.wallets SET balance = 8500 WHERE customer_id = 'alice'"
 check "inv2 reservation still HELD" 1 "VIOLATION inv2 order=$O1 sku=B: CONFIRMED but the reservation is HELD, not COMMITTED" \
-    "UPDATE $I.reservations SET status = 'HELD' WHERE order_id = '$O1' AND sku = 'B'; UPDATE $I.products SET sold = 0, reserved = 1 WHERE sku = 'B'"
+    "UPDATE $I.reservations SET status = 'HELD' WHERE order_id = $XO1 AND sku = 'B'; UPDATE $I.products SET sold = 0, reserved = 1 WHERE sku = 'B'"
 check "inv2 HELD allowed in flight" 0 "audit: clean" \
-    "UPDATE $I.reservations SET status = 'HELD' WHERE order_id = '$O1' AND sku = 'B'; UPDATE $I.products SET sold = 0, reserved = 1 WHERE sku = 'B'" \
+    "UPDATE $I.reservations SET status = 'HELD' WHERE order_id = $XO1 AND sku = 'B'; UPDATE $I.products SET sold = 0, reserved = 1 WHERE sku = 'B'" \
     --allow-in-flight
 check "inv2 quantity differs" 1 "VIOLATION inv2 order=$O1 sku=A: reserved quantity 2 != line quantity 3" \
-    "UPDATE $O.order_items SET quantity = 3 WHERE order_id = '$O1' AND sku = 'A'"
+    "UPDATE $O.order_items SET quantity = 3 WHERE order_id = $XO1 AND sku = 'A'"
 check "inv2 line without reservation" 1 "VIOLATION inv2 order=$O1 sku=B: CONFIRMED but no reservation for the line" \
-    "DELETE FROM $I.reservations WHERE order_id = '$O1' AND sku = 'B'; UPDATE $I.products SET sold = 0, available = 20 WHERE sku = 'B'"
+    "DELETE FROM $I.reservations WHERE order_id = $XO1 AND sku = 'B'; UPDATE $I.products SET sold = 0, available = 20 WHERE sku = 'B'"
 
 # ---- inv3: cancelled orders
 check "inv3 cancelled but captured" 1 "VIOLATION inv3 order=$O4 payment=10000000-0000-4000-8000-000000000004: CANCELLED but payment of 1000 is CAPTURED although payment recorded the cancellation" \
-    "UPDATE $P.payments SET status = 'CAPTURED' WHERE order_id = '$O4'; UPDATE $P.wallets SET balance = 7250 WHERE customer_id = 'alice'"
+    "UPDATE $P.payments SET status = 'CAPTURED' WHERE order_id = $XO4; UPDATE $P.wallets SET balance = 7250 WHERE customer_id = 'alice'"
 check "inv3 captured after recorded cancel, even in flight" 1 "VIOLATION inv3 order=$O4" \
-    "UPDATE $P.payments SET status = 'CAPTURED' WHERE order_id = '$O4'; UPDATE $P.wallets SET balance = 7250 WHERE customer_id = 'alice'" \
+    "UPDATE $P.payments SET status = 'CAPTURED' WHERE order_id = $XO4; UPDATE $P.wallets SET balance = 7250 WHERE customer_id = 'alice'" \
     --allow-in-flight
 check "inv3 refund not yet applied: allowed in flight" 0 "audit: clean" \
-    "UPDATE $P.payments SET status = 'CAPTURED' WHERE order_id = '$O4'; UPDATE $P.wallets SET balance = 7250 WHERE customer_id = 'alice'; DELETE FROM $P.cancelled_orders WHERE order_id = '$O4'" \
+    "UPDATE $P.payments SET status = 'CAPTURED' WHERE order_id = $XO4; UPDATE $P.wallets SET balance = 7250 WHERE customer_id = 'alice'; DELETE FROM $P.cancelled_orders WHERE order_id = $XO4" \
     --allow-in-flight
 check "inv3 cancelled but HELD" 1 "VIOLATION inv3 order=$O3 sku=B: CANCELLED but the reservation of 10 is HELD" \
-    "UPDATE $I.reservations SET status = 'HELD' WHERE order_id = '$O3'; UPDATE $I.products SET reserved = 10, available = 9 WHERE sku = 'B'"
+    "UPDATE $I.reservations SET status = 'HELD' WHERE order_id = $XO3; UPDATE $I.products SET reserved = 10, available = 9 WHERE sku = 'B'"
 check "inv3 release not yet applied: allowed in flight" 0 "audit: clean" \
-    "UPDATE $I.reservations SET status = 'HELD' WHERE order_id = '$O3'; UPDATE $I.products SET reserved = 10, available = 9 WHERE sku = 'B'" \
+    "UPDATE $I.reservations SET status = 'HELD' WHERE order_id = $XO3; UPDATE $I.products SET reserved = 10, available = 9 WHERE sku = 'B'" \
     --allow-in-flight
 
 # ---- inv3a: only known orders move money or stock
 check "inv3a payment for an unknown order" 1 "VIOLATION inv3a order=$FORGED payment=10000000-0000-4000-8000-00000000dead: CAPTURED payment of 700 (customer alice) for an order order-service does not know" \
-    "INSERT INTO $P.payments (id, order_id, customer_id, amount, currency, status) VALUES ('10000000-0000-4000-8000-00000000dead', '$FORGED', 'alice', 700, 'EUR', 'CAPTURED'); UPDATE $P.wallets SET balance = 7550 WHERE customer_id = 'alice'"
+    "INSERT INTO $P.payments (id, order_id, customer_id, amount, currency, status) VALUES (X'1000000000004000800000000000dead', $XFORGED, 'alice', 700, 'EUR', 'CAPTURED'); UPDATE $P.wallets SET balance = 7550 WHERE customer_id = 'alice'"
 check "inv3a stock held for an unknown order" 1 "VIOLATION inv3a order=$FORGED: 1 units HELD and 0 COMMITTED for an order order-service does not know" \
-    "INSERT INTO $I.reservations (order_id, sku, customer_id, quantity, unit_price, status) VALUES ('$FORGED', 'C', 'bob', 1, 99, 'HELD'); UPDATE $I.products SET reserved = 2, available = 1 WHERE sku = 'C'"
+    "INSERT INTO $I.reservations (order_id, sku, customer_id, quantity, unit_price, status) VALUES ($XFORGED, 'C', 'bob', 1, 99, 'HELD'); UPDATE $I.products SET reserved = 2, available = 1 WHERE sku = 'C'"
 check "inv3a reservation of another customer" 1 "VIOLATION inv3a order=$O6 sku=C: HELD reservation of customer mallory, the order's customer is bob" \
-    "UPDATE $I.reservations SET customer_id = 'mallory' WHERE order_id = '$O6'"
+    "UPDATE $I.reservations SET customer_id = 'mallory' WHERE order_id = $XO6"
 check "inv3a reservations worth another amount" 1 "VIOLATION inv3a order=$O6: held or committed reservations worth 100 != order amount 99" \
-    "UPDATE $I.reservations SET unit_price = 100 WHERE order_id = '$O6'"
+    "UPDATE $I.reservations SET unit_price = 100 WHERE order_id = $XO6"
 
 # ---- inv4: wallets
 check "inv4 wallet not conserved" 1 "VIOLATION inv4 customer=alice: initial_balance 10000 + topped_up 500 != balance 8251 + captured 2250 (+1)" \
@@ -174,41 +178,41 @@ check "inv4 wallet not conserved" 1 "VIOLATION inv4 customer=alice: initial_bala
 check "inv4 negative balance" 1 "VIOLATION inv4 customer=carol: negative amount: balance -5" \
     "UPDATE $P.wallets SET balance = -5, topped_up = -5 WHERE customer_id = 'carol'"
 check "inv4 capture without a wallet" 1 "VIOLATION inv4 customer=dave order=$O1: CAPTURED payment of 2250 but the customer has no wallet" \
-    "UPDATE $P.payments SET customer_id = 'dave' WHERE order_id = '$O1'"
+    "UPDATE $P.payments SET customer_id = 'dave' WHERE order_id = $XO1"
 
 # ---- inv5: nothing left in flight past its deadline
 check "inv5 overdue order" 1 "VIOLATION inv5 order=$O6: AWAITING_PAYMENT with deadline" \
-    "UPDATE $O.orders SET deadline = UTC_TIMESTAMP(3) - INTERVAL 60 SECOND WHERE id = '$O6'"
+    "UPDATE $O.orders SET deadline = UTC_TIMESTAMP(3) - INTERVAL 60 SECOND WHERE id = $XO6"
 check "inv5 within --grace-ms" 0 "audit: clean" \
-    "UPDATE $O.orders SET deadline = UTC_TIMESTAMP(3) - INTERVAL 60 SECOND WHERE id = '$O6'" \
+    "UPDATE $O.orders SET deadline = UTC_TIMESTAMP(3) - INTERVAL 60 SECOND WHERE id = $XO6" \
     --grace-ms 120000
 check "inv5 unknown status" 1 "VIOLATION inv5 order=$O6: order in unknown status 'LIMBO'" \
-    "UPDATE $O.orders SET status = 'LIMBO' WHERE id = '$O6'"
+    "UPDATE $O.orders SET status = 'LIMBO' WHERE id = $XO6"
 
 # ---- inv6: notifications
 check "inv6 missing notification" 1 "VIOLATION inv6 order=$O1: CONFIRMED but no OrderConfirmed notification on channel webhook" \
-    "DELETE FROM $N.notifications WHERE order_id = '$O1' AND channel = 'webhook'"
+    "DELETE FROM $N.notifications WHERE order_id = $XO1 AND channel = 'webhook'"
 check "inv6 duplicate notification" 1 "VIOLATION inv6 order=$O2: 2 notifications for trigger OrderCancelled on channel log (expected one)" \
     "ALTER TABLE $N.notifications DROP INDEX notifications_trigger;
      INSERT INTO $N.notifications (id, order_id, customer_id, trigger_type, trigger_event_id, channel, status, attempts, next_attempt_at, payload)
-     VALUES ('20000000-0000-4000-8000-000000000099', '$O2', 'bob', 'OrderCancelled', 'e2', 'log', 'SENT', 1, UTC_TIMESTAMP(3), '{}')"
+     VALUES (X'20000000000040008000000000000099', $XO2, 'bob', 'OrderCancelled', X'30000000000040008000000000000002', 'log', 'SENT', 1, UTC_TIMESTAMP(3), '{}')"
 check "inv6 PENDING after drain" 1 "VIOLATION inv6 order=$O2 notification=20000000-0000-4000-8000-000000000021: OrderCancelled notification on channel log still PENDING after drain" \
-    "UPDATE $N.notifications SET status = 'PENDING' WHERE id = '20000000-0000-4000-8000-000000000021'"
+    "UPDATE $N.notifications SET status = 'PENDING' WHERE id = X'20000000000040008000000000000021'"
 check "inv6 PENDING allowed in flight" 0 "audit: clean" \
-    "UPDATE $N.notifications SET status = 'PENDING' WHERE id = '20000000-0000-4000-8000-000000000021'" \
+    "UPDATE $N.notifications SET status = 'PENDING' WHERE id = X'20000000000040008000000000000021'" \
     --allow-in-flight
 check "inv6 notification for an unknown order" 1 "VIOLATION inv6 order=$FORGED notification=20000000-0000-4000-8000-0000000000ff: OrderConfirmed notification for an order order-service does not know" \
     "INSERT INTO $N.notifications (id, order_id, customer_id, trigger_type, trigger_event_id, channel, status, attempts, next_attempt_at, payload)
-     VALUES ('20000000-0000-4000-8000-0000000000ff', '$FORGED', 'bob', 'OrderConfirmed', 'ex', 'log', 'SENT', 1, UTC_TIMESTAMP(3), '{}')"
+     VALUES (X'200000000000400080000000000000ff', $XFORGED, 'bob', 'OrderConfirmed', X'300000000000400080000000000000ee', 'log', 'SENT', 1, UTC_TIMESTAMP(3), '{}')"
 check "inv6 OrderCancelled for a confirmed order" 1 "VIOLATION inv6 order=$O1 notification=20000000-0000-4000-8000-000000000013: OrderCancelled notification but the order is CONFIRMED" \
     "INSERT INTO $N.notifications (id, order_id, customer_id, trigger_type, trigger_event_id, channel, status, attempts, next_attempt_at, payload)
-     VALUES ('20000000-0000-4000-8000-000000000013', '$O1', 'alice', 'OrderCancelled', 'ex', 'log', 'SENT', 1, UTC_TIMESTAMP(3), '{}')"
+     VALUES (X'20000000000040008000000000000013', $XO1, 'alice', 'OrderCancelled', X'300000000000400080000000000000ee', 'log', 'SENT', 1, UTC_TIMESTAMP(3), '{}')"
 
 # ---- inv7: dead letters and outboxes
 check "inv7 outbox not drained" 1 "VIOLATION inv7 service=payment: outbox holds 1 unpublished rows after drain" \
-    "INSERT INTO $P.outbox (topic, msg_key, payload) VALUES ('payment-events', '$O1', '{}')"
+    "INSERT INTO $P.outbox (topic, msg_key, payload) VALUES ('payment-events', $XO1, '{}')"
 check "inv7 outbox allowed in flight" 0 "audit: clean" \
-    "INSERT INTO $P.outbox (topic, msg_key, payload) VALUES ('payment-events', '$O1', '{}')" \
+    "INSERT INTO $P.outbox (topic, msg_key, payload) VALUES ('payment-events', $XO1, '{}')" \
     --allow-in-flight
 check "inv7 dead letter not on the topic" 1 "VIOLATION inv7 service=inventory src=order-events/1/5: dead letter (SCHEMA_INVALID, source timestamp 7) is not on $TOPIC" \
     "INSERT INTO $I.dead_letters (src_topic, src_partition, src_offset, src_timestamp, reason, message, attempts) VALUES ('order-events', 1, 5, 7, 'SCHEMA_INVALID', 'x', 1)"
@@ -216,7 +220,7 @@ check "inv7 dead letter not on the topic" 1 "VIOLATION inv7 service=inventory sr
 # the source message's timestamp 7; the row's is TIMESTAMP
 dlq_row() {
     echo "INSERT INTO $I.dead_letters (src_topic, src_partition, src_offset, src_timestamp, reason, message, attempts) VALUES ('order-events', 1, 5, $1, 'SCHEMA_INVALID', 'x', 1);
- INSERT INTO $I.outbox (topic, msg_key, payload, headers) VALUES ('$TOPIC', '$O1', 'x',
+ INSERT INTO $I.outbox (topic, msg_key, payload, headers) VALUES ('$TOPIC', $XO1, 'x',
  '{\"saga-service\":\"inventory\",\"kafka_dlt-original-topic\":\"order-events\",\"kafka_dlt-original-partition\":\"1\",\"kafka_dlt-original-offset\":\"5\",\"kafka_dlt-original-timestamp\":\"7\"}')"
 }
 check "inv7 dead letter still in the outbox" 1 "dead letter (SCHEMA_INVALID, source timestamp 7) is not on $TOPIC (its message is still in the outbox)" "$(dlq_row 7)"

@@ -66,7 +66,7 @@ from concurrent.futures import ThreadPoolExecutor
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "e2e"))
 from stack import (BUILD, EVENT_TOPICS, SERVICES, SOURCE, Stack, free_port,  # noqa: E402
-                   load_state, terminate, wait_or_kill)
+                   load_state, sql_id, sql_id_text, terminate, wait_or_kill)
 
 from confluent_kafka import Consumer, Producer, TopicPartition  # noqa: E402
 
@@ -1159,7 +1159,8 @@ SCENARIOS = collections.OrderedDict([
 # ---------------------------------------------------------------------------
 
 def check_orders(s, load, failures, report):
-    rows = s.sql("order", "SELECT id, status, IFNULL(cancel_reason, '') FROM orders")
+    rows = s.sql("order", f"SELECT {sql_id_text('id')}, status, IFNULL(cancel_reason, '')"
+                          " FROM orders")
     by_id = {r[0]: (r[1], r[2]) for r in rows}
     statuses = collections.Counter(r[1] for r in rows)
     report["orders"] = {
@@ -1309,12 +1310,12 @@ def check_payment_no_stranger(s, poisons, failures, report):
         if p.topic == "inventory-events" and "unknown order" in p.label:
             oid = json.loads(p.value)["data"]["orderId"]
             n = int(s.scalar("payment", "SELECT COUNT(*) FROM payments WHERE order_id = "
-                                        f"'{oid}'"))
+                                        f"{sql_id(oid)}"))
             if n:
                 failures.append(f"payment made a payment for the InventoryReserved of order "
                                 f"{oid}, which nobody created")
             if parking and s.scalar("payment", "SELECT COUNT(*) FROM pending_reservations "
-                                               f"WHERE order_id = '{oid}'") != "1":
+                                               f"WHERE order_id = {sql_id(oid)}") != "1":
                 failures.append(f"payment did not park the InventoryReserved of order {oid}, "
                                 f"which nobody created")
 

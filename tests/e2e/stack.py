@@ -858,6 +858,25 @@ class Stack:
 
 
 
+def sql_id(text):
+    """An id (a UUID's canonical text) as the SQL literal of the 16 bytes the databases
+    store for it (BINARY(16)); anything else raises ValueError."""
+    if str(uuid.UUID(text)) != text:
+        raise ValueError(f"not an id in canonical form: {text!r}")
+    return f"X'{uuid.UUID(text).hex}'"
+
+
+def sql_ids(texts):
+    """The ids as a comma-separated list of sql_id literals, for an IN (...) list."""
+    return ", ".join(sql_id(t) for t in texts)
+
+
+# A BINARY(16) id column back in its text form, in SQL (for SELECTs that list ids).
+def sql_id_text(column):
+    return (f"LOWER(INSERT(INSERT(INSERT(INSERT(HEX({column}), 9, 0, '-'), 14, 0, '-'), "
+            f"19, 0, '-'), 24, 0, '-'))")
+
+
 def message_headers(m):
     """A Kafka message's headers as a dict of text."""
     return {k: (v or b"").decode(errors="replace") for k, v in (m.headers() or [])}

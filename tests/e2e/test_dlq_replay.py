@@ -23,7 +23,7 @@ import uuid
 sys.path.insert(0, os.path.dirname(__file__))
 from confluent_kafka import Producer  # noqa: E402
 from stack import (BUILD, SOURCE, Stack, StackTestCase,  # noqa: E402
-                   message_headers)
+                   message_headers, sql_id)
 
 SAGACTL = os.path.join(BUILD, "tools", "sagactl")
 
@@ -189,9 +189,9 @@ class DlqReplayE2E(StackTestCase):
                          .json["events"], history)
         self.assertEqual(s.balance(customer), 7000)
         self.assertEqual(s.scalar("payment", "SELECT COUNT(*) FROM payments WHERE "
-                                             f"order_id = '{order_id}'"), "1")
+                                             f"order_id = {sql_id(order_id)}"), "1")
         self.assertEqual(s.scalar("payment", "SELECT COUNT(*) FROM inbox WHERE "
-                                             f"event_id = '{event_id}'"), "1")
+                                             f"event_id = {sql_id(event_id)}"), "1")
         self.assertEqual(s.scalar("payment", "SELECT COUNT(*) FROM dead_letters WHERE "
                                              f"event_id = '{event_id}'"), "1")
         self.assertEqual(s.stock(sku), expected_stock)

@@ -17,7 +17,7 @@ import uuid
 
 sys.path.insert(0, os.path.dirname(__file__))
 from stack import (ADMIN, EVENT_TOPICS, Stack, StackTestCase,  # noqa: E402
-                   message_headers)
+                   message_headers, sql_id, sql_ids)
 
 PRICE_MAX = 90071992547  # (2^53-1) / (100 lines * 1000 units)
 
@@ -40,6 +40,22 @@ ID_COLUMNS = [
     ("notification", "notifications", "trigger_event_id"),
     ("notification", "known_orders", "order_id"),
     ("notification", "known_orders", "customer_id"),
+] + [(svc, "inbox", "event_id") for svc in ("order", "payment", "inventory", "notification")]
+
+# The columns of the ids the services make (UUIDs), stored as their bytes.
+BINARY_ID_COLUMNS = [
+    ("order", "orders", "id"), ("order", "orders", "payment_id"),
+    ("order", "order_items", "order_id"), ("order", "order_history", "order_id"),
+    ("order", "order_history", "event_id"), ("order", "idempotency_keys", "order_id"),
+    ("inventory", "reservations", "order_id"), ("inventory", "order_outcomes", "order_id"),
+    ("payment", "payments", "id"), ("payment", "payments", "order_id"),
+    ("payment", "known_orders", "order_id"), ("payment", "cancelled_orders", "order_id"),
+    ("payment", "pending_reservations", "order_id"),
+    ("payment", "pending_reservations", "event_id"),
+    ("notification", "notifications", "id"), ("notification", "notifications", "order_id"),
+    ("notification", "notifications", "trigger_event_id"),
+    ("notification", "notifications", "claim_token"),
+    ("notification", "known_orders", "order_id"),
 ] + [(svc, "inbox", "event_id") for svc in ("order", "payment", "inventory", "notification")]
 
 
@@ -129,6 +145,21 @@ class IngressE2E(StackTestCase):
                    headers={"Idempotency-Key": f"k-{s.run} "}, who=bob)
         self.assertEqual((a.status, a.json.get("field")), (400, "Idempotency-Key"), a)
 
+    def test_ids_stored_as_their_bytes(self):
+        """Every id the services make is stored as its 16 bytes (BINARY(16)), and read
+        back as the text the API gave."""
+        s = self.s
+        for svc, table, column in BINARY_ID_COLUMNS:
+            with self.subTest(table=f"{svc}.{table}.{column}"):
+                self.assertEqual(s.scalar(svc, "SELECT COLUMN_TYPE FROM information_schema.COLUMNS"
+                                               " WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = "
+                                               f"'{table}' AND COLUMN_NAME = '{column}'"),
+                                 "binary(16)")
+        self.assertEqual(s.scalar("order", "SELECT LENGTH(id) FROM orders WHERE id = "
+                                           f"{sql_id(self.bob_order)}"), "16")
+        self.assertEqual(s.call("order", "GET", f"/api/orders/{self.bob_order}").json["id"],
+                         self.bob_order)
+
     def test_database_compares_identifiers_exactly(self):
         """On every migrated column, a value with a space appended (or, for ids with
         letters, in upper case) is another value: the PAD SPACE and case-insensitive
@@ -217,11 +248,11 @@ class IngressE2E(StackTestCase):
                 self.assertIsNotNone(h, f"{svc} did not dead-letter the spaced customer id")
                 self.assertEqual(h["kafka_dlt-exception-fqcn"], "SCHEMA_VIOLATION", h)
                 self.assertIn("customerId", h["kafka_dlt-exception-message"])
-        ids = "','".join(events)
+        ids = sql_ids(events)
         for svc, table in (("inventory", "order_outcomes"), ("payment", "known_orders"),
                            ("notification", "known_orders")):
             self.assertEqual(s.scalar(svc, f"SELECT COUNT(*) FROM {table} WHERE order_id IN "
-                                           f"('{ids}')"), "0")
+                                           f"({ids})"), "0")
 
     # --- 3: every accepted order can be priced ---
     def test_price_bound_keeps_every_order_representable(self):

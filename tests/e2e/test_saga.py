@@ -13,7 +13,7 @@ import uuid
 
 sys.path.insert(0, os.path.dirname(__file__))
 from stack import (ADMIN, SERVICES, Stack, StackTestCase, WebhookReceiver,  # noqa: E402
-                   message_headers)
+                   message_headers, sql_id, sql_ids)
 
 
 def has_fault_points(svc):
@@ -239,7 +239,7 @@ class SagaE2E(SagaTestCase):
             self.assertEqual(cancel.status, 200, cancel)
             deadline = time.time() + 10
             while s.scalar("payment", "SELECT COUNT(*) FROM cancelled_orders WHERE order_id = "
-                                      f"'{order_id}'") != "1":
+                                      f"{sql_id(order_id)}") != "1":
                 self.assertLess(time.time(), deadline, "payment never saw the cancellation")
                 time.sleep(0.05)
         finally:
@@ -327,7 +327,7 @@ class SagaE2E(SagaTestCase):
         # payment parked the reservation (never charged), and counts it
         parked = ids["InventoryReserved"]
         self.assertEqual(s.scalar("payment", "SELECT customer_id FROM pending_reservations "
-                                             f"WHERE order_id = '{parked}'"), customer)
+                                             f"WHERE order_id = {sql_id(parked)}"), customer)
         self.assertGreaterEqual(s.metric("payment", "saga_payment_parked_reservations"), 1)
         # nothing moved, nothing emitted, nothing notified
         s.drain()
@@ -342,9 +342,9 @@ class SagaE2E(SagaTestCase):
                           "notification-events"):
                 caused = [e for e in s.events(topic, order_id) if e["source"] != "/e2e-test"]
                 self.assertEqual(caused, [], topic)
-        listed = "','".join(ids.values())
+        listed = sql_ids(ids.values())
         self.assertEqual(s.scalar("inventory", "SELECT COUNT(*) FROM order_outcomes WHERE "
-                                               f"order_id IN ('{listed}')"), "0")
+                                               f"order_id IN ({listed})"), "0")
 
     def test_order_created_again_changes_nothing(self):
         """A confirmed order's OrderCreated again under new event ids, twice as it was
@@ -381,7 +381,7 @@ class SagaE2E(SagaTestCase):
                 self.assertIn("created for another customer", h["kafka_dlt-exception-message"])
         for svc in ("payment", "notification"):
             self.assertEqual(s.scalar(svc, "SELECT customer_id FROM known_orders WHERE "
-                                           f"order_id = '{order_id}'"), customer)
+                                           f"order_id = {sql_id(order_id)}"), customer)
         s.drain()
         self.assertEqual((s.stock(sku), s.balance(customer)), (stock, balance))
         notes = s.call("notification", "GET", f"/api/notifications?orderId={order_id}").json
@@ -423,9 +423,9 @@ class SagaE2E(SagaTestCase):
                     if e["type"] == "InventoryReserved"]
         self.assertEqual(completed[0]["causationid"], reserved[0]["id"])
         self.assertEqual(s.scalar("payment", "SELECT COUNT(*) FROM pending_reservations WHERE "
-                                             f"order_id = '{order_id}'"), "0")
+                                             f"order_id = {sql_id(order_id)}"), "0")
         self.assertEqual(s.scalar("payment", "SELECT customer_id FROM known_orders WHERE "
-                                             f"order_id = '{order_id}'"), customer)
+                                             f"order_id = {sql_id(order_id)}"), customer)
         self.assertEqual(s.wait_stock(sku, {"sku": sku, "available": 1, "reserved": 0,
                                             "sold": 2}),
                          {"sku": sku, "available": 1, "reserved": 0, "sold": 2})

@@ -529,8 +529,8 @@ START_TEST(test_offsets_wait_for_db_commit)
     ck_assert_int_eq(applied_n(db, id_flaky), 1);
     ck_assert_int_eq(applied_n(db, id_before), 1);
     long long inbox = 0;
-    saga_param p[] = {SAGA_P_STR(id_flaky)};
-    saga_db_query_i64(db, "SELECT COUNT(*) FROM inbox WHERE event_id = ?", p, 1, &inbox);
+    saga_param p[] = {SAGA_P_STR(id_flaky)}, id[] = {SAGA_P_UUID(id_flaky)};
+    saga_db_query_i64(db, "SELECT COUNT(*) FROM inbox WHERE event_id = ?", id, 1, &inbox);
     ck_assert_int_eq(inbox, 1);
     /* and after the commit, the offset moves past it */
     int64_t committed = -1;

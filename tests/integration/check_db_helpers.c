@@ -125,10 +125,13 @@ static int copy_hex(const saga_row *row, void *ud)
 
 static int not_uuid_row(const saga_row *row, void *ud)
 {
-    char text[SAGA_TEXT_UUID_LEN + 1];
+    char text[SAGA_TEXT_UUID_LEN + 1] = "x";
     (void)ud;
     ck_assert(!saga_row_uuid(row, 0, text)); /* 3 bytes */
+    ck_assert_str_eq(text, "");
+    text[0] = 'x';
     ck_assert(!saga_row_uuid(row, 1, text)); /* NULL */
+    ck_assert_str_eq(text, "");
     return 0;
 }
 

@@ -1,7 +1,8 @@
 /* check_inbox.c - the inbox against real MariaDB: a duplicate id is refused,
  * one at a time and in batches (ids seen before, repeated inside the batch, a
- * claim raced by another consumer); pruning forgets only ids older than the
- * retention window, and deduplication inside the window is undisturbed. */
+ * claim raced by another consumer); an id that is not a UUID is refused, not
+ * recorded; pruning forgets only ids older than the retention window, and
+ * deduplication inside the window is undisturbed. */
 #include <check.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -22,6 +23,9 @@ static saga_db *open_db(saga_config *cfg)
     return db;
 }
 
+/* Event ids are UUIDs (the envelope's schema); the tests number theirs. */
+#define EVENT_ID(n) "00000000-0000-7000-8000-0000000000" n
+
 static int claim(saga_db *db, const char *id)
 {
     ck_assert_int_eq(saga_db_begin(db), SAGA_OK);
@@ -34,9 +38,17 @@ START_TEST(test_duplicate_refused)
 {
     saga_config cfg;
     saga_db *db = open_db(&cfg);
-    ck_assert_int_eq(claim(db, "id-1"), SAGA_OK);
-    ck_assert_int_eq(claim(db, "id-1"), SAGA_ERR_DUPLICATE);
-    ck_assert_int_eq(claim(db, "id-2"), SAGA_OK);
+    long long rows = -1;
+    ck_assert_int_eq(claim(db, EVENT_ID("01")), SAGA_OK);
+    ck_assert_int_eq(claim(db, EVENT_ID("01")), SAGA_ERR_DUPLICATE);
+    ck_assert_int_eq(claim(db, EVENT_ID("02")), SAGA_OK);
+    /* another spelling of an id is not one: refused, nothing recorded */
+    ck_assert_int_eq(saga_db_begin(db), SAGA_OK);
+    ck_assert_int_eq(saga_inbox_claim(db, "00000000-0000-7000-8000-0000000000AA", "T"),
+                     SAGA_ERR_INVALID);
+    saga_db_rollback(db);
+    ck_assert_int_eq(saga_db_query_i64(db, "SELECT COUNT(*) FROM inbox", NULL, 0, &rows), SAGA_OK);
+    ck_assert_int_eq(rows, 2);
     saga_db_close(db);
 }
 END_TEST
@@ -50,11 +62,13 @@ START_TEST(test_prune_keeps_the_window)
 
     /* two ids consumed three hours ago, two just now */
     ck_assert_int_eq(saga_db_exec_script(db, "INSERT INTO inbox (event_id, event_type, received_at)"
-                                             " VALUES ('old-1', 'T', NOW(3) - INTERVAL 3 HOUR),"
-                                             " ('old-2', 'T', NOW(3) - INTERVAL 3 HOUR)"),
+                                             " VALUES (X'00000000000070008000000000000001', 'T',"
+                                             " NOW(3) - INTERVAL 3 HOUR),"
+                                             " (X'00000000000070008000000000000002', 'T',"
+                                             " NOW(3) - INTERVAL 3 HOUR)"),
                      SAGA_OK);
-    ck_assert_int_eq(claim(db, "new-1"), SAGA_OK);
-    ck_assert_int_eq(claim(db, "new-2"), SAGA_OK);
+    ck_assert_int_eq(claim(db, EVENT_ID("11")), SAGA_OK);
+    ck_assert_int_eq(claim(db, EVENT_ID("12")), SAGA_OK);
 
     /* a one-hour window, one row per statement to go round the loop */
     ck_assert_int_eq(saga_inbox_prune(db, 3600, 1, &deleted), SAGA_OK);
@@ -62,9 +76,9 @@ START_TEST(test_prune_keeps_the_window)
     ck_assert_int_eq(saga_db_query_i64(db, "SELECT COUNT(*) FROM inbox", NULL, 0, &left), SAGA_OK);
     ck_assert_int_eq(left, 2);
     /* inside the window a redelivery is still a duplicate... */
-    ck_assert_int_eq(claim(db, "new-1"), SAGA_ERR_DUPLICATE);
+    ck_assert_int_eq(claim(db, EVENT_ID("11")), SAGA_ERR_DUPLICATE);
     /* ...outside it the id is forgotten, by design */
-    ck_assert_int_eq(claim(db, "old-1"), SAGA_OK);
+    ck_assert_int_eq(claim(db, EVENT_ID("01")), SAGA_OK);
     /* nothing older than the window left: a second prune deletes nothing */
     ck_assert_int_eq(saga_inbox_prune(db, 3600, 1000, &deleted), SAGA_OK);
     ck_assert_int_eq(deleted, 0);
@@ -77,33 +91,33 @@ START_TEST(test_batch_claim)
     enum { N = 600 }; /* more than one group of ids */
     saga_config cfg;
     saga_db *db = open_db(&cfg);
-    static char names[N][32];
+    static char names[N][40];
     const char *ids[N], *types[N];
     bool seen[N];
     long long rows = -1;
 
-    ck_assert_int_eq(claim(db, "b-7"), SAGA_OK); /* consumed before */
     for (int i = 0; i < N; i++) {
-        snprintf(names[i], sizeof(names[i]), "b-%d", i);
+        snprintf(names[i], sizeof(names[i]), "00000000-0000-7000-8000-%012d", i);
         ids[i] = names[i];
         types[i] = "TestEvent";
     }
-    ids[300] = "b-5"; /* a repeat in the second group of the first group's id */
-    ids[11] = "b-10"; /* a repeat inside the first group */
+    ck_assert_int_eq(claim(db, names[7]), SAGA_OK); /* consumed before */
+    ids[300] = names[5]; /* a repeat in the second group of the first group's id */
+    ids[11] = names[10]; /* a repeat inside the first group */
     ck_assert_int_eq(saga_db_begin(db), SAGA_OK);
     ck_assert_int_eq(saga_inbox_claim_batch(db, ids, types, N, seen), SAGA_OK);
     ck_assert_int_eq(saga_db_commit(db), SAGA_OK);
     for (int i = 0; i < N; i++)
         ck_assert_msg(seen[i] == (i == 7 || i == 11 || i == 300), "id %d: seen %d", i, seen[i]);
     ck_assert_int_eq(saga_db_query_i64(db, "SELECT COUNT(*) FROM inbox", NULL, 0, &rows), SAGA_OK);
-    ck_assert_int_eq(rows, N - 2); /* every distinct id once; b-7 was there already */
+    ck_assert_int_eq(rows, N - 2); /* every distinct id once; the 7th was there already */
 
 
     /* a batch of one takes the single-statement path: same answers */
     ck_assert_int_eq(saga_db_begin(db), SAGA_OK);
     ck_assert_int_eq(saga_inbox_claim_batch(db, ids, types, 1, seen), SAGA_OK);
     ck_assert(seen[0]);
-    ck_assert_int_eq(saga_inbox_claim_batch(db, (const char *[]){"b-single"}, types, 1, seen),
+    ck_assert_int_eq(saga_inbox_claim_batch(db, (const char *[]){EVENT_ID("ff")}, types, 1, seen),
                      SAGA_OK);
     ck_assert(!seen[0]);
     ck_assert_int_eq(saga_db_commit(db), SAGA_OK);
@@ -132,14 +146,14 @@ START_TEST(test_batch_claim_raced)
     char err[512];
     saga_db *other = saga_db_open(&cfg, err, sizeof(err));
     ck_assert_msg(other != NULL, "%s", err);
-    const char *ids[] = {"fresh-1", "race-1"}, *types[] = {"T", "T"};
+    const char *ids[] = {EVENT_ID("01"), EVENT_ID("02")}, *types[] = {"T", "T"};
     bool seen[2];
     pthread_t t;
 
-    /* another consumer has claimed race-1 but not committed yet: the look-up does
+    /* another consumer has claimed ids[1] but not committed yet: the look-up does
      * not see it, the insert waits for it, and then inserts one row too few */
     ck_assert_int_eq(saga_db_begin(other), SAGA_OK);
-    ck_assert_int_eq(saga_inbox_claim(other, "race-1", "T"), SAGA_OK);
+    ck_assert_int_eq(saga_inbox_claim(other, ids[1], "T"), SAGA_OK);
     ck_assert_int_eq(pthread_create(&t, NULL, commit_later, other), 0);
     ck_assert_int_eq(saga_db_begin(db), SAGA_OK);
     ck_assert_int_eq(saga_inbox_claim_batch(db, ids, types, 2, seen), SAGA_ERR_TRANSIENT);

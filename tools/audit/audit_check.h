@@ -39,6 +39,10 @@ typedef struct audit_ctx {
 int audit_query(audit_ctx *ctx, audit_svc svc, const char *sql, const saga_param *params,
                 size_t nparams, saga_row_fn fn, void *ud);
 
+/* An id column (BINARY(16)) in text form, in buf; NULL if it is NULL. A column that
+ * is not 16 bytes reads as "" (never a stored id's spelling). */
+const char *audit_row_id(const saga_row *row, size_t col, char buf[SAGA_TEXT_UUID_LEN + 1]);
+
 /* Copies s into the arena; NULL on no memory (sets ctx->err). */
 const char *audit_dup(audit_ctx *ctx, const char *s);
 

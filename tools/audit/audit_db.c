@@ -67,6 +67,14 @@ int audit_query(audit_ctx *ctx, audit_svc svc, const char *sql, const saga_param
     return rc;
 }
 
+const char *audit_row_id(const saga_row *row, size_t col, char buf[SAGA_TEXT_UUID_LEN + 1])
+{
+    if (saga_row_is_null(row, col))
+        return NULL;
+    saga_row_uuid(row, col, buf);
+    return buf;
+}
+
 const char *audit_dup(audit_ctx *ctx, const char *s)
 {
     bool oom = false;

@@ -41,7 +41,9 @@ static int product_row(const saga_row *row, void *ud)
 static int unknown_sku_row(const saga_row *row, void *ud)
 {
     audit_ctx *ctx = ud;
-    audit_violation(ctx->r, AUDIT_INV1, "sku", saga_row_str(row, 1), "order", saga_row_str(row, 0),
+    char order_id[SAGA_TEXT_UUID_LEN + 1];
+    audit_violation(ctx->r, AUDIT_INV1, "sku", saga_row_str(row, 1), "order",
+                    audit_row_id(row, 0, order_id),
                     "%s reservation of %lld for a sku with no product row",
                     saga_row_str(row, 2) ? saga_row_str(row, 2) : "NULL", saga_row_i64(row, 3));
     return 0;
@@ -50,7 +52,8 @@ static int unknown_sku_row(const saga_row *row, void *ud)
 static int reservation_row(const saga_row *row, void *ud)
 {
     audit_ctx *ctx = ud;
-    const char *order_id = saga_row_str(row, 0);
+    char id[SAGA_TEXT_UUID_LEN + 1];
+    const char *order_id = audit_row_id(row, 0, id);
     const char *status = saga_row_str(row, 5);
     audit_side *side;
     audit_resv *v;

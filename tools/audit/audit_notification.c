@@ -29,8 +29,9 @@ static int channel_add(audit_ctx *ctx, const char *channel)
 static int notification_row(const saga_row *row, void *ud)
 {
     audit_ctx *ctx = ud;
-    const char *id = saga_row_str(row, 0);
-    const char *order_id = saga_row_str(row, 1);
+    char id_text[SAGA_TEXT_UUID_LEN + 1], order_text[SAGA_TEXT_UUID_LEN + 1];
+    const char *id = audit_row_id(row, 0, id_text);
+    const char *order_id = audit_row_id(row, 1, order_text);
     const char *trigger = saga_row_str(row, 3);
     const char *channel = saga_row_str(row, 4);
     const char *status = saga_row_str(row, 5);
@@ -79,7 +80,8 @@ static int notification_row(const saga_row *row, void *ud)
 static int duplicate_row(const saga_row *row, void *ud)
 {
     audit_ctx *ctx = ud;
-    audit_violation(ctx->r, AUDIT_INV6, "order", saga_row_str(row, 0), NULL, NULL,
+    char order_id[SAGA_TEXT_UUID_LEN + 1];
+    audit_violation(ctx->r, AUDIT_INV6, "order", audit_row_id(row, 0, order_id), NULL, NULL,
                     "%lld notifications for trigger %s on channel %s (expected one)",
                     saga_row_i64(row, 3), saga_row_str(row, 1) ? saga_row_str(row, 1) : "NULL",
                     saga_row_str(row, 2) ? saga_row_str(row, 2) : "NULL");

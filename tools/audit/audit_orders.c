@@ -80,9 +80,10 @@ static int order_row(const saga_row *row, void *ud)
 {
     order_page *pg = ud;
     order_rec *o = &pg->orders[pg->n];
+    char id[SAGA_TEXT_UUID_LEN + 1];
     void **slot;
 
-    o->id = audit_arena_strdup(pg->arena, saga_row_str(row, 0), &pg->oom);
+    o->id = audit_arena_strdup(pg->arena, audit_row_id(row, 0, id), &pg->oom);
     o->customer = audit_arena_strdup(pg->arena, saga_row_str(row, 1), &pg->oom);
     o->status_text = audit_arena_strdup(pg->arena, saga_row_str(row, 2), &pg->oom);
     o->cancel_reason = audit_arena_strdup(pg->arena, saga_row_str(row, 3), &pg->oom);
@@ -101,7 +102,8 @@ static int order_row(const saga_row *row, void *ud)
 static int item_row(const saga_row *row, void *ud)
 {
     order_page *pg = ud;
-    const char *order_id = saga_row_str(row, 0);
+    char id[SAGA_TEXT_UUID_LEN + 1];
+    const char *order_id = audit_row_id(row, 0, id);
     order_rec *o = order_id ? audit_map_get(pg->by_id, order_id) : NULL;
     order_item *it;
 
@@ -401,7 +403,8 @@ static int unknown_order(const char *order_id, void *val, void *ud)
 static int overdue_row(const saga_row *row, void *ud)
 {
     audit_ctx *ctx = ud;
-    audit_violation(ctx->r, AUDIT_INV5, "order", saga_row_str(row, 0), NULL, NULL,
+    char id[SAGA_TEXT_UUID_LEN + 1];
+    audit_violation(ctx->r, AUDIT_INV5, "order", audit_row_id(row, 0, id), NULL, NULL,
                     "%s with deadline %s, %lld ms ago", nz(saga_row_str(row, 1)),
                     nz(saga_row_str(row, 2)), saga_row_i64(row, 3));
     return 0;
@@ -410,7 +413,8 @@ static int overdue_row(const saga_row *row, void *ud)
 int audit_orders_check(audit_ctx *ctx)
 {
     order_page pg = {.ctx = ctx};
-    char last[256] = "";
+    /* the first page starts after the nil UUID, below every id the services make */
+    char last[SAGA_TEXT_UUID_LEN + 1] = "00000000-0000-0000-0000-000000000000";
     int rc = SAGA_OK;
 
     if (!(pg.orders = calloc(ORDERS_PAGE, sizeof(*pg.orders)))) {
@@ -418,7 +422,7 @@ int audit_orders_check(audit_ctx *ctx)
         return SAGA_ERR_NOMEM;
     }
     for (;;) {
-        saga_param p[] = {SAGA_P_STR(last), SAGA_P_I64(ORDERS_PAGE)};
+        saga_param p[] = {SAGA_P_UUID(last), SAGA_P_I64(ORDERS_PAGE)};
         audit_arena_free(pg.arena);
         audit_map_free(pg.by_id);
         pg.by_id = NULL;
@@ -436,7 +440,7 @@ int audit_orders_check(audit_ctx *ctx)
             goto out;
         if (pg.n == 0)
             break;
-        saga_param range[] = {SAGA_P_STR(pg.orders[0].id), SAGA_P_STR(pg.orders[pg.n - 1].id)};
+        saga_param range[] = {SAGA_P_UUID(pg.orders[0].id), SAGA_P_UUID(pg.orders[pg.n - 1].id)};
         if ((rc = audit_query(ctx, AUDIT_ORDER,
                               "SELECT order_id, sku, quantity, unit_price FROM order_items"
                               " WHERE order_id >= ? AND order_id <= ? ORDER BY order_id, sku",

@@ -31,8 +31,9 @@ static int wallet_row(const saga_row *row, void *ud)
 static int orphan_capture_row(const saga_row *row, void *ud)
 {
     audit_ctx *ctx = ud;
+    char order_id[SAGA_TEXT_UUID_LEN + 1];
     audit_violation(ctx->r, AUDIT_INV4, "customer", saga_row_str(row, 1), "order",
-                    saga_row_str(row, 0), "CAPTURED payment of %lld but the customer has no wallet",
+                    audit_row_id(row, 0, order_id), "CAPTURED payment of %lld but the customer has no wallet",
                     saga_row_i64(row, 2));
     return 0;
 }
@@ -40,14 +41,16 @@ static int orphan_capture_row(const saga_row *row, void *ud)
 static int payment_row(const saga_row *row, void *ud)
 {
     audit_ctx *ctx = ud;
-    const char *order_id = saga_row_str(row, 1);
+    char id_text[SAGA_TEXT_UUID_LEN + 1], order_text[SAGA_TEXT_UUID_LEN + 1];
+    const char *id = audit_row_id(row, 0, id_text);
+    const char *order_id = audit_row_id(row, 1, order_text);
     const char *status = saga_row_str(row, 4);
     audit_side *side;
     audit_payment *p;
 
     audit_count_add(ctx->r, AUDIT_C_PAYMENTS, 1);
     if (!order_id) {
-        audit_violation(ctx->r, AUDIT_INV3A, "payment", saga_row_str(row, 0), NULL, NULL,
+        audit_violation(ctx->r, AUDIT_INV3A, "payment", id, NULL, NULL,
                         "payment without an order id");
         return 0;
     }
@@ -56,11 +59,11 @@ static int payment_row(const saga_row *row, void *ud)
         snprintf(ctx->err, sizeof(ctx->err), "out of memory loading payments");
         return SAGA_ERR_NOMEM;
     }
-    p->id = audit_dup(ctx, saga_row_str(row, 0));
+    p->id = audit_dup(ctx, id);
     p->customer = audit_dup(ctx, saga_row_str(row, 2));
     p->amount = saga_row_i64(row, 3);
     p->status = audit_pay_status_parse(status);
-    if ((saga_row_str(row, 0) && !p->id) || (saga_row_str(row, 2) && !p->customer))
+    if ((id && !p->id) || (saga_row_str(row, 2) && !p->customer))
         return SAGA_ERR_NOMEM;
     p->next = side->payments;
     side->payments = p;
@@ -76,7 +79,8 @@ static int payment_row(const saga_row *row, void *ud)
 static int cancelled_row(const saga_row *row, void *ud)
 {
     audit_ctx *ctx = ud;
-    const char *order_id = saga_row_str(row, 0);
+    char id[SAGA_TEXT_UUID_LEN + 1];
+    const char *order_id = audit_row_id(row, 0, id);
     audit_side *side;
     if (!order_id)
         return 0;

@@ -12,10 +12,11 @@
 /* UTC DATETIME(3) as RFC 3339 text */
 #define TS(col) "DATE_FORMAT(" col ", '%Y-%m-%dT%H:%i:%s.%fZ')"
 
-/* One result column: its JSON name and whether it is an integer. */
+/* One result column: its JSON name and its kind. */
+typedef enum col_kind { COL_TEXT, COL_INT, COL_ID /* BINARY(16), shown as text */ } col_kind;
 typedef struct col {
     const char *name;
-    bool integer;
+    col_kind kind;
 } col;
 
 typedef struct rows_state {
@@ -34,11 +35,14 @@ static int row_to_json(const saga_row *row, void *ud)
         return st->rc = SAGA_ERR_NOMEM;
     }
     for (size_t i = 0; i < st->ncols && i < saga_row_count(row); i++) {
+        char id[SAGA_TEXT_UUID_LEN + 1];
         cJSON *v;
         if (saga_row_is_null(row, i))
             v = cJSON_CreateNull();
-        else if (st->cols[i].integer)
+        else if (st->cols[i].kind == COL_INT)
             v = cJSON_CreateNumber((double)saga_row_i64(row, i));
+        else if (st->cols[i].kind == COL_ID && saga_row_uuid(row, i, id))
+            v = cJSON_CreateString(id);
         else
             v = cJSON_CreateString(saga_row_str(row, i));
         if (!v || !cJSON_AddItemToObject(o, st->cols[i].name, v)) {
@@ -62,17 +66,21 @@ static saga_db *db_get(console *c, int s, char *why, size_t whylen)
 }
 
 /* Runs sql (one parameter: the order id) on service s and returns its rows as an array
- * of objects named by cols, in *out. */
+ * of objects named by cols, in *out (none for a key that is not an order id). */
 static int query_rows(console *c, int s, const char *sql, const char *order_id, const col *cols,
                       size_t ncols, cJSON **out, char *why, size_t whylen)
 {
     rows_state st = {.cols = cols, .ncols = ncols, .array = cJSON_CreateArray()};
-    saga_param p[] = {SAGA_P_STR(order_id)};
+    saga_param p[] = {SAGA_P_UUID(order_id)};
     int rc;
 
     *out = NULL;
     if (!st.array)
         return SAGA_ERR_NOMEM;
+    if (!saga_text_is_uuid(order_id)) { /* a message key no order has: no row anywhere */
+        *out = st.array;
+        return SAGA_OK;
+    }
     pthread_mutex_lock(&c->db_lock[s]);
     saga_db *db = db_get(c, s, why, whylen);
     rc = db ? saga_db_query(db, sql, p, 1, row_to_json, &st) : SAGA_ERR_UNAVAILABLE;
@@ -107,23 +115,26 @@ static bool note_error(cJSON *errors, int s, int rc, const char *why)
 int console_db_state(console *c, const char *order_id, cJSON **out, int64_t *created_ms)
 {
     static const col order_cols[] = {
-        {"id", false},        {"customerId", false}, {"status", false},    {"cancelReason", false},
-        {"currency", false},  {"amount", true},      {"paymentId", false}, {"deadline", false},
-        {"createdAt", false}, {"updatedAt", false},  {"createdMs", true}};
-    static const col item_cols[] = {{"sku", false}, {"quantity", true}, {"unitPrice", true}};
-    static const col outcome_cols[] = {{"outcome", false}, {"amount", true}, {"at", false}};
-    static const col reservation_cols[] = {{"sku", false},
-                                           {"quantity", true},
-                                           {"unitPrice", true},
-                                           {"status", false},
-                                           {"updatedAt", false}};
+        {"id", COL_ID},           {"customerId", COL_TEXT}, {"status", COL_TEXT},
+        {"cancelReason", COL_TEXT}, {"currency", COL_TEXT}, {"amount", COL_INT},
+        {"paymentId", COL_ID},    {"deadline", COL_TEXT},   {"createdAt", COL_TEXT},
+        {"updatedAt", COL_TEXT},  {"createdMs", COL_INT}};
+    static const col item_cols[] = {{"sku", COL_TEXT}, {"quantity", COL_INT},
+                                    {"unitPrice", COL_INT}};
+    static const col outcome_cols[] = {{"outcome", COL_TEXT}, {"amount", COL_INT},
+                                       {"at", COL_TEXT}};
+    static const col reservation_cols[] = {{"sku", COL_TEXT},
+                                           {"quantity", COL_INT},
+                                           {"unitPrice", COL_INT},
+                                           {"status", COL_TEXT},
+                                           {"updatedAt", COL_TEXT}};
     static const col payment_cols[] = {
-        {"id", false},       {"status", false},        {"amount", true},
-        {"currency", false}, {"declineReason", false}, {"updatedAt", false}};
-    static const col cancelled_cols[] = {{"reason", false}, {"at", false}};
-    static const col notification_cols[] = {{"trigger", false},   {"channel", false},
-                                            {"status", false},    {"attempts", true},
-                                            {"lastError", false}, {"sentAt", false}};
+        {"id", COL_ID},          {"status", COL_TEXT},        {"amount", COL_INT},
+        {"currency", COL_TEXT},  {"declineReason", COL_TEXT}, {"updatedAt", COL_TEXT}};
+    static const col cancelled_cols[] = {{"reason", COL_TEXT}, {"at", COL_TEXT}};
+    static const col notification_cols[] = {{"trigger", COL_TEXT},   {"channel", COL_TEXT},
+                                            {"status", COL_TEXT},    {"attempts", COL_INT},
+                                            {"lastError", COL_TEXT}, {"sentAt", COL_TEXT}};
 #define N(a) (sizeof(a) / sizeof(a[0]))
     cJSON *root = cJSON_CreateObject(), *errors, *rows = NULL, *inv, *pay;
     char why[512];

@@ -72,8 +72,8 @@ bool saga_row_is_null(const saga_row *row, size_t col);
 const char *saga_row_str(const saga_row *row, size_t col);  /* NUL-terminated; NULL if SQL NULL */
 size_t saga_row_len(const saga_row *row, size_t col);       /* bytes (BLOBs may hold NULs) */
 long long saga_row_i64(const saga_row *row, size_t col);    /* 0 if NULL */
-/* A BINARY(16) id column in its text form (36 characters and a NUL): false if it is
- * NULL or not 16 bytes long. */
+/* A BINARY(16) id column in its text form (36 characters and a NUL); "" and false if
+ * it is NULL or not 16 bytes long. */
 bool saga_row_uuid(const saga_row *row, size_t col, char out[SAGA_TEXT_UUID_LEN + 1]);
 
 /* Called for each row; a non-zero return stops the query and is returned by it. */

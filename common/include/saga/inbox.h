@@ -1,4 +1,8 @@
-/* inbox.h - duplicate event ids skipped inside the caller's transaction. */
+/* inbox.h - duplicate event ids skipped inside the caller's transaction.
+ *
+ * Event ids are UUIDs in canonical form (the envelope's schema; the consumer
+ * dead-letters anything else before it gets here), stored as their 16 bytes: an id
+ * in another form fails the call with SAGA_ERR_INVALID and records nothing. */
 #ifndef SAGA_INBOX_H
 #define SAGA_INBOX_H
 
