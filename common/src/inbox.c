@@ -77,7 +77,9 @@ static int claim_mark_seen(const saga_row *row, void *ud)
 {
     claim_lookup *l = ud;
     char id[SAGA_TEXT_UUID_LEN + 1];
-    for (size_t i = 0; saga_row_uuid(row, 0, id) && i < l->n; i++)
+    if (!saga_row_uuid(row, 0, id))
+        return 0;
+    for (size_t i = 0; i < l->n; i++)
         if (strcmp(l->ids[i], id) == 0)
             l->seen_before[i] = true;
     return 0;

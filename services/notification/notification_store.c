@@ -148,7 +148,9 @@ static int held_row(const saga_row *row, void *ud)
     held_ids *h = ud;
     char id[SAGA_UUID_LEN + 1];
 
-    for (size_t i = 0; saga_row_uuid(row, 0, id) && i < h->n; i++)
+    if (!saga_row_uuid(row, 0, id))
+        return 0;
+    for (size_t i = 0; i < h->n; i++)
         if (strcmp(h->ids[i], id) == 0)
             h->held[i] = true;
     return 0;
