@@ -187,6 +187,7 @@ int saga_config_load(saga_config *cfg, const char *service, int default_port, ch
         return rc;
     STR("SAGA_MYSQL_DATABASE", def_name, mysql_database);
     STR("SAGA_MYSQL_SOCKET", "", mysql_socket);
+    INT("SAGA_MYSQL_READ_TIMEOUT_S", 60, 1, 86400, mysql_read_timeout_s);
     STR("SAGA_MYSQL_MIGRATE_USER", "", mysql_migrate_user);
     if ((rc = saga_config_secret("SAGA_MYSQL_MIGRATE_PASSWORD", "", cfg->mysql_migrate_password, sizeof(cfg->mysql_migrate_password), err,
                                  errlen)))

@@ -79,6 +79,9 @@ static int migrate_dir(saga_db *db, const char *dir, const char *sub, char *err,
             rc = SAGA_ERR_INVALID;
             goto out;
         }
+        /* said before it runs: converting a grown table takes minutes, and whoever
+         * waits for the service (deploy/local/up.sh) reads this to keep waiting */
+        LOG_INFO("db.migrating", "applying migration %s", id);
         rc = saga_db_exec_script(db, sql);
         free(sql);
         if (rc) {

@@ -175,6 +175,11 @@ static saga_db *open_waiting(const saga_config *cfg)
     return db;
 }
 
+/* How long one migration statement may run: converting a grown table (a column's
+ * type, every row rewritten) takes minutes, far past the runtime read timeout, and a
+ * connection given up mid-statement would roll it back and fail start-up every time. */
+#define MIGRATION_READ_TIMEOUT_S (24 * 3600)
+
 /* Applies the migrations, with SAGA_MYSQL_MIGRATE_USER's account when it is set (the
  * runtime account then needs no DDL privilege), and checks that the runtime account
  * can connect. */
@@ -185,6 +190,7 @@ static int connect_and_migrate(saga_service *svc)
     saga_db *db;
     int rc;
 
+    migrate.mysql_read_timeout_s = MIGRATION_READ_TIMEOUT_S;
     if (svc->cfg.mysql_migrate_user[0]) {
         snprintf(migrate.mysql_user, sizeof(migrate.mysql_user), "%s",
                  svc->cfg.mysql_migrate_user);

@@ -92,8 +92,10 @@ saga_start() {
 # saga_wait_until WHAT TIMEOUT_S PIDFILE LOGFILE CMD [ARGS...]: runs CMD every
 # 0.2 s until it succeeds. Fails (with the log's tail) on timeout, or at once if
 # the process in PIDFILE dies meanwhile (PIDFILE may be "" to skip that check).
+# The timeout starts again while LOGFILE's last line says a migration is running
+# (db.migrating).
 saga_wait_until() {
-    local what=$1 timeout=$2 pidfile=$3 log=$4 deadline
+    local what=$1 timeout=$2 pidfile=$3 log=$4 deadline told=""
     shift 4
     deadline=$((SECONDS + timeout))
     while ! "$@" >/dev/null 2>&1; do
@@ -101,6 +103,15 @@ saga_wait_until() {
             saga_err "$what exited during start-up"
             saga_tail_log "$log"
             return 1
+        fi
+        # a service says so before each migration, and one that converts a grown
+        # database takes minutes: no time limit while it does
+        if [[ -n $log ]] && tail -n 1 "$log" 2>/dev/null | grep -q '"event":"db.migrating"'; then
+            [[ -n $told ]] || saga_say "$what: applying a migration (minutes on a grown database)"
+            told=1
+            deadline=$((SECONDS + timeout))
+            sleep 1
+            continue
         fi
         if ((SECONDS >= deadline)); then
             saga_err "$what not ready after ${timeout} s"

@@ -1,7 +1,9 @@
 /* check_service.c - the four service executables: each starts, applies its
  * migrations, answers /health, /ready and /openapi.json on its API port and /metrics on
- * its metrics port only, and stops cleanly on SIGTERM; an invalid setting, or no key
- * to verify bearer tokens with, stops start-up with a message naming the variable. */
+ * its metrics port only, and stops cleanly on SIGTERM; a migration that runs longer
+ * than SAGA_MYSQL_READ_TIMEOUT_S (a grown table converted) still completes; an
+ * invalid setting, or no key to verify bearer tokens with, stops start-up with a
+ * message naming the variable. */
 #include <check.h>
 #include <fcntl.h>
 #include <glob.h>
@@ -206,12 +208,70 @@ START_TEST(test_no_jwt_key_stops_startup)
 }
 END_TEST
 
+/* Converting a grown table runs for minutes: the migrations' connection must not give
+ * up after the runtime read timeout (the statement would roll back, and every start
+ * would fail the same way). Here one of 3 s against a timeout of 1 s. */
+START_TEST(test_long_migration_outlasts_the_read_timeout)
+{
+    saga_config cfg;
+    char dir[512], path[2048], target[1024], log[256], body[4096];
+    int port = 28097;
+
+    testenv_config(&cfg, "payment", "svc_slow_migration");
+    /* the real migrations, and one more that takes 3 s */
+    snprintf(dir, sizeof(dir), "%s/slow-migrations", getenv("SAGA_TEST_DIR"));
+    snprintf(path, sizeof(path), "rm -rf '%s' && mkdir -p '%s/payment'", dir, dir);
+    ck_assert_int_eq(system(path), 0);
+    snprintf(path, sizeof(path), "%s/common", dir);
+    snprintf(target, sizeof(target), "%s/common", cfg.migrations_dir);
+    ck_assert_int_eq(symlink(target, path), 0);
+    snprintf(path, sizeof(path), "cp '%s'/payment/*.sql '%s/payment/'", cfg.migrations_dir, dir);
+    ck_assert_int_eq(system(path), 0);
+    snprintf(path, sizeof(path), "%s/payment/999_slow.sql", dir);
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("DO SLEEP(3);\n", f);
+    fclose(f);
+    snprintf(cfg.migrations_dir, sizeof(cfg.migrations_dir), "%s", dir);
+
+    saga_db *db = saga_db_open(&cfg, body, sizeof(body));
+    ck_assert_msg(db != NULL, "%s", body);
+    snprintf(path, sizeof(path), "DROP DATABASE %s; CREATE DATABASE %s; USE %s",
+             cfg.mysql_database, cfg.mysql_database, cfg.mysql_database);
+    ck_assert_msg(saga_db_exec_script(db, path) == SAGA_OK, "%s", saga_db_error(db));
+
+    snprintf(log, sizeof(log), "%s/slow-migration.log", getenv("SAGA_TEST_DIR"));
+    setenv("SAGA_MYSQL_READ_TIMEOUT_S", "1", 1);
+    pid_t pid = spawn_service("payment", &cfg, port, true, log);
+    unsetenv("SAGA_MYSQL_READ_TIMEOUT_S");
+    int status = -1;
+    for (int i = 0; i < 300 && status != 200; i++) {
+        status = testenv_http_get(port, "/ready", body, sizeof(body));
+        if (status != 200)
+            testenv_sleep_ms(100);
+    }
+    ck_assert_msg(status == 200, "payment-service never became ready (log: %s)", log);
+    long long applied = 0;
+    ck_assert_int_eq(saga_db_query_i64(db,
+                                       "SELECT COUNT(*) FROM schema_migrations WHERE name ="
+                                       " 'payment/999_slow.sql'",
+                                       NULL, 0, &applied),
+                     SAGA_OK);
+    ck_assert_int_eq(applied, 1);
+    ck_assert_int_eq(kill(pid, SIGTERM), 0);
+    int ws = wait_exit(pid, 20000);
+    ck_assert_msg(WIFEXITED(ws) && WEXITSTATUS(ws) == 0, "payment-service exit status %d", ws);
+    saga_db_close(db);
+}
+END_TEST
+
 static Suite *service_suite(void)
 {
     Suite *s = suite_create("service");
     TCase *tc = tcase_create("core");
     tcase_set_timeout(tc, 120);
     tcase_add_loop_test(tc, test_service_lifecycle, 0, 4);
+    tcase_add_test(tc, test_long_migration_outlasts_the_read_timeout);
     tcase_add_test(tc, test_invalid_setting_stops_startup);
     tcase_add_loop_test(tc, test_no_jwt_key_stops_startup, 0, 4);
     suite_add_tcase(s, tc);

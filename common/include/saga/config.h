@@ -27,9 +27,10 @@ typedef struct saga_config {
     char mysql_password[128];/* SAGA_MYSQL_PASSWORD or SAGA_MYSQL_PASSWORD_FILE, default empty */
     char mysql_database[64]; /* SAGA_MYSQL_DATABASE, default saga_<service> */
     char mysql_socket[256];  /* SAGA_MYSQL_SOCKET, default empty (TCP) */
-    int mysql_read_timeout_s;/* how long a statement's answer may take before the
-                              * connection is given up; 0 (what the loader sets):
-                              * 60. Tools that read whole tables set it longer. */
+    int mysql_read_timeout_s;/* SAGA_MYSQL_READ_TIMEOUT_S: how long a statement's
+                              * answer may take before the connection is given up
+                              * (60; 0: 60). Tools that read whole tables set it
+                              * longer, and migrations run without it. */
     char mysql_migrate_user[64];      /* SAGA_MYSQL_MIGRATE_USER: applies the migrations,
                                        * default empty (SAGA_MYSQL_USER does) */
     char mysql_migrate_password[128]; /* SAGA_MYSQL_MIGRATE_PASSWORD, default empty */
