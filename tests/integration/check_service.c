@@ -78,6 +78,18 @@ static pid_t spawn_service(const char *svc, const saga_config *cfg, int port, bo
     return pid;
 }
 
+/* Asks the service on port for /ready every 100 ms, up to 30 s; its last status. */
+static int wait_ready(int port, char *body, size_t bodylen)
+{
+    int status = -1;
+    for (int i = 0; i < 300 && status != 200; i++) {
+        status = testenv_http_get(port, "/ready", body, bodylen);
+        if (status != 200)
+            testenv_sleep_ms(100);
+    }
+    return status;
+}
+
 /* Waits up to timeout_ms for the child to exit; returns its wait status or -1. */
 static int wait_exit(pid_t pid, int timeout_ms)
 {
@@ -111,12 +123,7 @@ START_TEST(test_service_lifecycle)
 
     snprintf(log, sizeof(log), "%s/%s-service.log", getenv("SAGA_TEST_DIR"), svc);
     pid_t pid = spawn_service(svc, &cfg, port, true, log);
-    int status = -1;
-    for (int i = 0; i < 300 && status != 200; i++) {
-        status = testenv_http_get(port, "/ready", body, sizeof(body));
-        if (status != 200)
-            testenv_sleep_ms(100);
-    }
+    int status = wait_ready(port, body, sizeof(body));
     ck_assert_msg(status == 200, "%s-service never became ready (log: %s)", svc, log);
     ck_assert_ptr_nonnull(strstr(body, "READY"));
     ck_assert_int_eq(testenv_http_get(port, "/health", body, sizeof(body)), 200);
@@ -244,12 +251,7 @@ START_TEST(test_long_migration_outlasts_the_read_timeout)
     setenv("SAGA_MYSQL_READ_TIMEOUT_S", "1", 1);
     pid_t pid = spawn_service("payment", &cfg, port, true, log);
     unsetenv("SAGA_MYSQL_READ_TIMEOUT_S");
-    int status = -1;
-    for (int i = 0; i < 300 && status != 200; i++) {
-        status = testenv_http_get(port, "/ready", body, sizeof(body));
-        if (status != 200)
-            testenv_sleep_ms(100);
-    }
+    int status = wait_ready(port, body, sizeof(body));
     ck_assert_msg(status == 200, "payment-service never became ready (log: %s)", log);
     long long applied = 0;
     ck_assert_int_eq(saga_db_query_i64(db,

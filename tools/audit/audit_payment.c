@@ -33,7 +33,8 @@ static int orphan_capture_row(const saga_row *row, void *ud)
     audit_ctx *ctx = ud;
     char order_id[SAGA_TEXT_UUID_LEN + 1];
     audit_violation(ctx->r, AUDIT_INV4, "customer", saga_row_str(row, 1), "order",
-                    audit_row_id(row, 0, order_id), "CAPTURED payment of %lld but the customer has no wallet",
+                    audit_row_id(row, 0, order_id),
+                    "CAPTURED payment of %lld but the customer has no wallet",
                     saga_row_i64(row, 2));
     return 0;
 }

@@ -14,8 +14,8 @@
  * db.h) on the connection: it is told of every write there (saga_db_exec, or a row
  * a write batch keeps for later) and drops the kept rows of the write's table
  * whose key equals one of its text parameters (strings, ids), or all of that
- * table's rows if it has none; it drops everything when the transaction ends (commit, rollback, a
- * lost connection). */
+ * table's rows if it has none; it drops everything when the transaction ends
+ * (commit, rollback, a lost connection). */
 #ifndef SAGA_PREFETCH_H
 #define SAGA_PREFETCH_H
 
