@@ -218,8 +218,7 @@ int order_store_list(saga_db *db, const order_filter *f, order_each_fn fn, void 
         p[np++] = SAGA_P_STR(f->customer_id);
     if (f->has_status)
         p[np++] = SAGA_P_STR(order_status_str(f->status));
-    /* the first page starts after the nil UUID, below every id the services make */
-    p[np++] = SAGA_P_UUID(f->after ? f->after : "00000000-0000-0000-0000-000000000000");
+    p[np++] = SAGA_P_UUID(f->after ? f->after : SAGA_TEXT_UUID_NIL); /* the first page */
     p[np++] = SAGA_P_I64(f->limit);
     if (!(l.cur = calloc(1, sizeof(*l.cur))))
         return SAGA_ERR_NOMEM;

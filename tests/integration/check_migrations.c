@@ -136,24 +136,16 @@ START_TEST(test_text_ids_converted_in_place)
 {
     const service_case *c = &cases[_i];
     saga_config cfg;
-    char dbname[64], dir[512], cmd[4096], err[512];
+    char dbname[64], dir[512], cmd[600], err[512];
 
     snprintf(dbname, sizeof(dbname), "migrate_%s", c->service);
-    testenv_config(&cfg, c->service, dbname);
+    testenv_config_empty(&cfg, c->service, dbname);
     saga_db *db = saga_db_open(&cfg, err, sizeof(err));
     ck_assert_msg(db != NULL, "%s", err);
-    snprintf(cmd, sizeof(cmd), "DROP DATABASE %s; CREATE DATABASE %s; USE %s",
-             cfg.mysql_database, cfg.mysql_database, cfg.mysql_database);
-    ck_assert_msg(saga_db_exec_script(db, cmd) == SAGA_OK, "%s", saga_db_error(db));
 
     /* the schema as the version before left it: every migration but the conversion */
-    snprintf(dir, sizeof(dir), "%s/migrations-before-%s", getenv("SAGA_TEST_DIR"), c->service);
-    snprintf(cmd, sizeof(cmd),
-             "rm -rf '%s' && mkdir -p '%s/common' '%s/%s' && cd '%s' &&"
-             " for f in common/*.sql %s/*.sql; do case $f in *_binary_ids.sql) ;;"
-             " *) ln -s '%s'/$f %s/$f ;; esac; done",
-             dir, dir, dir, c->service, cfg.migrations_dir, c->service, cfg.migrations_dir, dir);
-    ck_assert_int_eq(system(cmd), 0);
+    snprintf(cmd, sizeof(cmd), "migrations-before-%s", c->service);
+    testenv_migrations_copy(&cfg, c->service, cmd, "_binary_ids.sql", dir, sizeof(dir));
     ck_assert_int_eq(saga_db_migrate(db, dir, c->service, err, sizeof(err)), SAGA_OK);
     ck_assert_msg(saga_db_exec_script(db, c->rows) == SAGA_OK, "%s", saga_db_error(db));
 

@@ -104,6 +104,15 @@ static int wait_exit(pid_t pid, int timeout_ms)
     return -1;
 }
 
+/* SIGTERM to the service, which must exit 0 within 20 s. */
+static void stop_service(const char *svc, pid_t pid)
+{
+    ck_assert_int_eq(kill(pid, SIGTERM), 0);
+    int ws = wait_exit(pid, 20000);
+    ck_assert_msg(ws != -1, "%s-service did not stop within 20 s of SIGTERM", svc);
+    ck_assert_msg(WIFEXITED(ws) && WEXITSTATUS(ws) == 0, "%s-service exit status %d", svc, ws);
+}
+
 START_TEST(test_service_lifecycle)
 {
     const char *svc = services[_i];
@@ -112,14 +121,9 @@ START_TEST(test_service_lifecycle)
     int port = 28081 + _i;
 
     snprintf(dbname, sizeof(dbname), "svc_%s", svc);
-    testenv_config(&cfg, svc, dbname); /* fresh, migrated by the test itself... */
+    testenv_config_empty(&cfg, svc, dbname); /* the service must create every table itself */
     saga_db *db = saga_db_open(&cfg, err, sizeof(err));
     ck_assert_msg(db != NULL, "%s", err);
-    /* ...so empty the database again: the service must create every table itself */
-    char sql[256];
-    snprintf(sql, sizeof(sql), "DROP DATABASE %s; CREATE DATABASE %s; USE %s", cfg.mysql_database,
-             cfg.mysql_database, cfg.mysql_database);
-    ck_assert_msg(saga_db_exec_script(db, sql) == SAGA_OK, "%s", saga_db_error(db));
 
     snprintf(log, sizeof(log), "%s/%s-service.log", getenv("SAGA_TEST_DIR"), svc);
     pid_t pid = spawn_service(svc, &cfg, port, true, log);
@@ -162,10 +166,7 @@ START_TEST(test_service_lifecycle)
     ck_assert_msg(own_files > 0 && (size_t)applied == own_files,
                   "%s: %lld of its %zu migrations recorded", svc, applied, own_files);
 
-    ck_assert_int_eq(kill(pid, SIGTERM), 0);
-    int ws = wait_exit(pid, 20000);
-    ck_assert_msg(ws != -1, "%s-service did not stop within 20 s of SIGTERM", svc);
-    ck_assert_msg(WIFEXITED(ws) && WEXITSTATUS(ws) == 0, "%s-service exit status %d", svc, ws);
+    stop_service(svc, pid);
     saga_db_close(db);
 }
 END_TEST
@@ -221,31 +222,20 @@ END_TEST
 START_TEST(test_long_migration_outlasts_the_read_timeout)
 {
     saga_config cfg;
-    char dir[512], path[2048], target[1024], log[256], body[4096];
+    char dir[512], path[600], log[256], body[4096];
     int port = 28097;
 
-    testenv_config(&cfg, "payment", "svc_slow_migration");
+    testenv_config_empty(&cfg, "payment", "svc_slow_migration");
     /* the real migrations, and one more that takes 3 s */
-    snprintf(dir, sizeof(dir), "%s/slow-migrations", getenv("SAGA_TEST_DIR"));
-    snprintf(path, sizeof(path), "rm -rf '%s' && mkdir -p '%s/payment'", dir, dir);
-    ck_assert_int_eq(system(path), 0);
-    snprintf(path, sizeof(path), "%s/common", dir);
-    snprintf(target, sizeof(target), "%s/common", cfg.migrations_dir);
-    ck_assert_int_eq(symlink(target, path), 0);
-    snprintf(path, sizeof(path), "cp '%s'/payment/*.sql '%s/payment/'", cfg.migrations_dir, dir);
-    ck_assert_int_eq(system(path), 0);
+    testenv_migrations_copy(&cfg, "payment", "slow-migrations", NULL, dir, sizeof(dir));
     snprintf(path, sizeof(path), "%s/payment/999_slow.sql", dir);
     FILE *f = fopen(path, "w");
     ck_assert_ptr_nonnull(f);
     fputs("DO SLEEP(3);\n", f);
     fclose(f);
     snprintf(cfg.migrations_dir, sizeof(cfg.migrations_dir), "%s", dir);
-
     saga_db *db = saga_db_open(&cfg, body, sizeof(body));
     ck_assert_msg(db != NULL, "%s", body);
-    snprintf(path, sizeof(path), "DROP DATABASE %s; CREATE DATABASE %s; USE %s",
-             cfg.mysql_database, cfg.mysql_database, cfg.mysql_database);
-    ck_assert_msg(saga_db_exec_script(db, path) == SAGA_OK, "%s", saga_db_error(db));
 
     snprintf(log, sizeof(log), "%s/slow-migration.log", getenv("SAGA_TEST_DIR"));
     setenv("SAGA_MYSQL_READ_TIMEOUT_S", "1", 1);
@@ -260,9 +250,7 @@ START_TEST(test_long_migration_outlasts_the_read_timeout)
                                        NULL, 0, &applied),
                      SAGA_OK);
     ck_assert_int_eq(applied, 1);
-    ck_assert_int_eq(kill(pid, SIGTERM), 0);
-    int ws = wait_exit(pid, 20000);
-    ck_assert_msg(WIFEXITED(ws) && WEXITSTATUS(ws) == 0, "payment-service exit status %d", ws);
+    stop_service("payment", pid);
     saga_db_close(db);
 }
 END_TEST

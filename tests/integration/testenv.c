@@ -2,12 +2,14 @@
 #include "testenv.h"
 
 #include <check.h>
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 #include <arpa/inet.h>
+#include <sys/stat.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 
@@ -36,7 +38,7 @@ void testenv_load(void)
     fclose(f);
 }
 
-void testenv_config(saga_config *cfg, const char *service, const char *dbname)
+void testenv_config_empty(saga_config *cfg, const char *service, const char *dbname)
 {
     char err[512];
     const char *src = getenv("SAGA_SOURCE_DIR");
@@ -67,12 +69,47 @@ void testenv_config(saga_config *cfg, const char *service, const char *dbname)
              cfg->mysql_database, cfg->mysql_database);
     ck_assert_msg(saga_db_exec_script(db, sql) == SAGA_OK, "%s", saga_db_error(db));
     saga_db_close(db);
+}
 
-    db = saga_db_open(cfg, err, sizeof(err));
+void testenv_config(saga_config *cfg, const char *service, const char *dbname)
+{
+    char err[512];
+
+    testenv_config_empty(cfg, service, dbname);
+    saga_db *db = saga_db_open(cfg, err, sizeof(err));
     ck_assert_msg(db != NULL, "%s", err);
     ck_assert_msg(saga_db_migrate(db, cfg->migrations_dir, service, err, sizeof(err)) == SAGA_OK,
                   "%s", err);
     saga_db_close(db);
+}
+
+void testenv_migrations_copy(const saga_config *cfg, const char *service, const char *name,
+                             const char *skip, char *dir, size_t dirlen)
+{
+    const char *subs[] = {"common", service};
+    char cmd[1200], from[1024], to[1024];
+
+    snprintf(dir, dirlen, "%s/%s", getenv("SAGA_TEST_DIR"), name);
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    ck_assert_int_eq(system(cmd), 0);
+    ck_assert_int_eq(mkdir(dir, 0755), 0);
+    for (size_t s = 0; s < 2; s++) {
+        snprintf(from, sizeof(from), "%s/%s", cfg->migrations_dir, subs[s]);
+        snprintf(to, sizeof(to), "%s/%s", dir, subs[s]);
+        ck_assert_int_eq(mkdir(to, 0755), 0);
+        DIR *d = opendir(from);
+        ck_assert_msg(d != NULL, "cannot open %s", from);
+        for (struct dirent *de; (de = readdir(d));) {
+            size_t len = strlen(de->d_name), skip_len = skip ? strlen(skip) : 0;
+            if (len < 5 || strcmp(de->d_name + len - 4, ".sql") != 0 ||
+                (skip && len >= skip_len && strcmp(de->d_name + len - skip_len, skip) == 0))
+                continue;
+            snprintf(from, sizeof(from), "%s/%s/%s", cfg->migrations_dir, subs[s], de->d_name);
+            snprintf(to, sizeof(to), "%s/%s/%s", dir, subs[s], de->d_name);
+            ck_assert_int_eq(symlink(from, to), 0);
+        }
+        closedir(d);
+    }
 }
 
 saga_schema_registry *testenv_schemas(void)

@@ -17,6 +17,14 @@ void testenv_load(void);
 /* A configuration for `service` on database saga_test_<dbname>, dropped, created
  * and migrated afresh; tight retry and relay timings for tests. */
 void testenv_config(saga_config *cfg, const char *service, const char *dbname);
+/* The same with the database left empty (no table): for what migrates it itself. */
+void testenv_config_empty(saga_config *cfg, const char *service, const char *dbname);
+
+/* A migrations directory $SAGA_TEST_DIR/<name> (made anew) with common/ and
+ * <service>/ holding a link to each of cfg's migrations, but those whose name ends
+ * in skip (NULL: none); its path in dir. Tests add files to it or leave some out. */
+void testenv_migrations_copy(const saga_config *cfg, const char *service, const char *name,
+                             const char *skip, char *dir, size_t dirlen);
 
 /* The schemas in the source tree. Free with saga_schema_registry_free. */
 saga_schema_registry *testenv_schemas(void);

@@ -88,7 +88,7 @@ START_TEST(test_uuid_bytes)
     ck_assert_mem_eq(b, untouched, sizeof(b));
     unsigned char zero[16] = {0};
     saga_text_uuid_from_bytes(zero, back);
-    ck_assert_str_eq(back, "00000000-0000-0000-0000-000000000000");
+    ck_assert_str_eq(back, SAGA_TEXT_UUID_NIL);
 }
 END_TEST
 

@@ -413,8 +413,7 @@ static int overdue_row(const saga_row *row, void *ud)
 int audit_orders_check(audit_ctx *ctx)
 {
     order_page pg = {.ctx = ctx};
-    /* the first page starts after the nil UUID, below every id the services make */
-    char last[SAGA_TEXT_UUID_LEN + 1] = "00000000-0000-0000-0000-000000000000";
+    char last[SAGA_TEXT_UUID_LEN + 1] = SAGA_TEXT_UUID_NIL; /* the first page starts after it */
     int rc = SAGA_OK;
 
     if (!(pg.orders = calloc(ORDERS_PAGE, sizeof(*pg.orders)))) {

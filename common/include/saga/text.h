@@ -33,6 +33,9 @@ bool saga_text_is_customer_id(const char *s);
  * in its canonical text form, 8-4-4-4-12 lowercase hex digits. */
 #define SAGA_TEXT_UUID_LEN 36
 bool saga_text_is_uuid(const char *s);
+/* The nil UUID (RFC 9562): below every id the services make, where a walk through
+ * the ids in order starts. */
+#define SAGA_TEXT_UUID_NIL "00000000-0000-0000-0000-000000000000"
 
 /* The 16 bytes of a UUID in canonical text form (saga_text_is_uuid), in the order
  * the text gives them, as the databases store ids (BINARY(16)): false, and out
